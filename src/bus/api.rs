@@ -1,0 +1,181 @@
+//! The `Bus` interface both backends implement.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::error::{Actor, Classify, Retry};
+
+/// A topic to create at start-up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicSpec {
+    /// Full topic name (prefix included).
+    pub name: String,
+    /// Partition count.
+    pub partitions: u32,
+    /// `cleanup.policy=compact`: keep only the newest value per key.
+    pub compact: bool,
+}
+
+impl TopicSpec {
+    /// Builds a spec.
+    pub fn new(name: &str, partitions: u32, compact: bool) -> Self {
+        TopicSpec {
+            name: name.to_string(),
+            partitions,
+            compact,
+        }
+    }
+}
+
+/// A message read from a topic.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    /// Topic.
+    pub topic: String,
+    /// Partition.
+    pub partition: u32,
+    /// Offset within the partition.
+    pub offset: u64,
+    /// Record key (`<system>/<entity>/<id>`).
+    pub key: String,
+    /// Avro single-object encoded value.
+    pub value: Vec<u8>,
+    /// Headers (name, value).
+    pub headers: Vec<(String, String)>,
+    /// When the message was appended.
+    pub timestamp: DateTime<Utc>,
+}
+
+/// Where a produced message landed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Produced {
+    /// Partition.
+    pub partition: u32,
+    /// Offset.
+    pub offset: u64,
+}
+
+/// Where a consumer starts on partitions that have no committed offset for its group
+/// (and, for `Offset`/`Timestamp`, on every partition regardless of commits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartFrom {
+    /// Committed offset, else the beginning.
+    Committed,
+    /// The beginning of every partition, ignoring commits.
+    Earliest,
+    /// This offset on every partition, ignoring commits.
+    Offset(u64),
+    /// The first message at or after this time on every partition, ignoring commits.
+    Timestamp(DateTime<Utc>),
+}
+
+/// Errors from either backend.
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    /// The log's storage failed (embedded) or the broker is unreachable (Kafka).
+    #[error("the log at {location} is unavailable: {reason}")]
+    Unavailable {
+        /// Data directory or broker list.
+        location: String,
+        /// The cause.
+        reason: String,
+    },
+    /// A topic is missing or has another shape.
+    #[error("topic '{topic}': {reason}")]
+    Topic {
+        /// The topic.
+        topic: String,
+        /// What is wrong and what to do.
+        reason: String,
+    },
+    /// Stored data is corrupt.
+    #[error("the log's stored data is corrupt at {location}: {reason}; rebuild the data directory")]
+    Corrupt {
+        /// Where.
+        location: String,
+        /// What.
+        reason: String,
+    },
+}
+
+impl Classify for BusError {
+    fn actor(&self) -> Actor {
+        match self {
+            BusError::Unavailable { .. } => Actor::External,
+            BusError::Topic { .. } => Actor::User,
+            BusError::Corrupt { .. } => Actor::Internal,
+        }
+    }
+    fn retry(&self) -> Retry {
+        match self {
+            BusError::Unavailable { .. } => Retry::Backoff,
+            _ => Retry::Never,
+        }
+    }
+    fn class(&self) -> &'static str {
+        match self {
+            BusError::Unavailable { .. } => "bus_unavailable",
+            BusError::Topic { .. } => "bus_topic",
+            BusError::Corrupt { .. } => "bus_corrupt",
+        }
+    }
+}
+
+/// A durable, partitioned, keyed log with consumer groups.
+#[async_trait]
+pub trait Bus: Send + Sync + 'static {
+    /// `embedded` or `kafka`.
+    fn backend(&self) -> &'static str;
+
+    /// Creates the topics that do not exist yet; existing ones are left as they are.
+    async fn ensure_topics(&self, topics: &[TopicSpec]) -> Result<(), BusError>;
+
+    /// Appends a message; the partition is chosen by a stable hash of the key, so one key's
+    /// messages stay in order. Returns once the message is durable.
+    async fn produce(
+        &self,
+        topic: &str,
+        key: &str,
+        value: &[u8],
+        headers: &[(String, String)],
+    ) -> Result<Produced, BusError>;
+
+    /// Joins consumer group `group` on `topics`. Partitions are shared between the members of
+    /// a group; each partition is read by one member at a time.
+    async fn subscribe(
+        &self,
+        group: &str,
+        topics: &[String],
+        start: StartFrom,
+    ) -> Result<Box<dyn Consumer>, BusError>;
+
+    /// The number of partitions of a topic.
+    async fn partitions(&self, topic: &str) -> Result<u32, BusError>;
+
+    /// The next offset to be written on each partition (the high watermark).
+    async fn end_offsets(&self, topic: &str) -> Result<Vec<u64>, BusError>;
+
+    /// The group's committed offset (next to read) on each partition, if any.
+    async fn committed(&self, group: &str, topic: &str) -> Result<Vec<Option<u64>>, BusError>;
+}
+
+/// A member of a consumer group.
+#[async_trait]
+pub trait Consumer: Send {
+    /// Up to `max` messages from the assigned partitions, in offset order per partition;
+    /// waits up to `timeout` for the first one. An empty vector means nothing arrived.
+    async fn poll(&mut self, max: usize, timeout: Duration) -> Result<Vec<Message>, BusError>;
+
+    /// Commits `next_offset` (the offset after the last processed message) for the group.
+    async fn commit(
+        &mut self,
+        topic: &str,
+        partition: u32,
+        next_offset: u64,
+    ) -> Result<(), BusError>;
+
+    /// The partitions currently assigned to this member.
+    fn assignment(&self) -> Vec<(String, u32)>;
+}

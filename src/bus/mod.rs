@@ -1,0 +1,9 @@
+//! The log: one interface, an embedded sled backend and (later) Kafka.
+
+pub mod api;
+pub mod embedded;
+pub mod topics;
+
+pub use api::{Bus, BusError, Consumer, Message, Produced, StartFrom, TopicSpec};
+pub use embedded::EmbeddedBus;
+pub use topics::Topics;

@@ -1,0 +1,20 @@
+//! Couplet keeps a CRM (Dataverse) and an ERP (Business Central) in step, as an
+//! event-sourced stream processor: capture → log → transform → apply → projection.
+//!
+//! See `README.md` for the flow and `../shared/DESIGN.md` for the shape.
+
+pub mod apply;
+pub mod bus;
+pub mod capture;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod event;
+pub mod mapping;
+pub mod metrics;
+pub mod odata;
+pub mod pipeline;
+pub mod sandbox;
+pub mod store;
+pub mod systems;
+pub mod transform;

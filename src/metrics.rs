@@ -1,0 +1,190 @@
+//! Prometheus metrics. Labels are bounded: system, entity, mapping, stage, outcome, operation,
+//! status class, error class; never record ids.
+
+use std::sync::OnceLock;
+
+use prometheus::{
+    Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
+    TextEncoder,
+};
+
+/// Every metric Couplet exports.
+pub struct Metrics {
+    /// The registry they are registered in.
+    pub registry: Registry,
+    /// HTTP requests to external systems, by system, operation and status code.
+    pub http_requests: IntCounterVec,
+    /// HTTP request latency, by system and operation.
+    pub http_seconds: HistogramVec,
+    /// 429/503 answers with Retry-After, by system.
+    pub http_throttled: IntCounterVec,
+    /// Seconds spent paused on Retry-After, by system.
+    pub retry_after_seconds: prometheus::CounterVec,
+    /// Retries after transient faults, by system.
+    pub http_retries: IntCounterVec,
+    /// Access tokens fetched from Entra ID, by resource system.
+    pub token_refreshes: IntCounterVec,
+    /// Changes captured, by system, entity and mapping.
+    pub captured: IntCounterVec,
+    /// Records through a stage, by mapping, stage (transform/apply) and outcome.
+    pub records: IntCounterVec,
+    /// Failures, by mapping, stage and error class.
+    pub failures: IntCounterVec,
+    /// Seconds from the source's modified-on to the target write, by mapping and direction.
+    pub e2e_seconds: HistogramVec,
+    /// Messages appended to the log, by topic.
+    pub produced: IntCounterVec,
+    /// Consumer lag in messages, by group, topic and partition.
+    pub consumer_lag: IntGaugeVec,
+    /// Seconds since a capture's checkpoint last advanced, by system, entity and mapping.
+    pub checkpoint_age: GaugeVec,
+    /// Records currently parked, by mapping.
+    pub parked: IntGaugeVec,
+    /// Couplings, by mapping.
+    pub couplings: IntGaugeVec,
+}
+
+fn counter(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
+    let c = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric definition");
+    r.register(Box::new(c.clone()))
+        .expect("metric registered once");
+    c
+}
+
+fn gauge(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntGaugeVec {
+    let g = IntGaugeVec::new(Opts::new(name, help), labels).expect("valid metric definition");
+    r.register(Box::new(g.clone()))
+        .expect("metric registered once");
+    g
+}
+
+fn histogram(r: &Registry, name: &str, help: &str, labels: &[&str], b: Vec<f64>) -> HistogramVec {
+    let h = HistogramVec::new(HistogramOpts::new(name, help).buckets(b), labels)
+        .expect("valid metric definition");
+    r.register(Box::new(h.clone()))
+        .expect("metric registered once");
+    h
+}
+
+impl Metrics {
+    fn new() -> Metrics {
+        let r = Registry::new_custom(Some("couplet".into()), None).expect("valid prefix");
+        let latency = vec![
+            0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+        ];
+        let e2e = vec![
+            0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0,
+        ];
+        let retry_after = prometheus::CounterVec::new(
+            Opts::new(
+                "retry_after_wait_seconds_total",
+                "Seconds paused on Retry-After.",
+            ),
+            &["system"],
+        )
+        .expect("valid metric definition");
+        r.register(Box::new(retry_after.clone()))
+            .expect("metric registered once");
+        let checkpoint_age = GaugeVec::new(
+            Opts::new(
+                "checkpoint_age_seconds",
+                "Seconds since the capture checkpoint advanced.",
+            ),
+            &["system", "entity", "mapping"],
+        )
+        .expect("valid metric definition");
+        r.register(Box::new(checkpoint_age.clone()))
+            .expect("metric registered once");
+        Metrics {
+            http_requests: counter(
+                &r,
+                "http_requests_total",
+                "HTTP requests to external systems.",
+                &["system", "operation", "status"],
+            ),
+            http_seconds: histogram(
+                &r,
+                "http_request_duration_seconds",
+                "HTTP request latency.",
+                &["system", "operation"],
+                latency,
+            ),
+            http_throttled: counter(
+                &r,
+                "http_throttled_total",
+                "429/503 answers that carried Retry-After.",
+                &["system"],
+            ),
+            retry_after_seconds: retry_after,
+            http_retries: counter(
+                &r,
+                "http_retries_total",
+                "Requests retried after a transient fault.",
+                &["system"],
+            ),
+            token_refreshes: counter(
+                &r,
+                "token_refreshes_total",
+                "Access tokens fetched from Entra ID.",
+                &["system"],
+            ),
+            captured: counter(
+                &r,
+                "events_captured_total",
+                "Changes captured.",
+                &["system", "entity", "mapping"],
+            ),
+            records: counter(
+                &r,
+                "records_total",
+                "Records through a stage, by outcome.",
+                &["mapping", "stage", "outcome"],
+            ),
+            failures: counter(
+                &r,
+                "failures_total",
+                "Failed records, by error class.",
+                &["mapping", "stage", "class"],
+            ),
+            e2e_seconds: histogram(
+                &r,
+                "end_to_end_latency_seconds",
+                "Seconds from the source's modified-on to the target write.",
+                &["mapping", "direction"],
+                e2e,
+            ),
+            produced: counter(&r, "bus_produced_total", "Messages appended.", &["topic"]),
+            consumer_lag: gauge(
+                &r,
+                "consumer_lag_messages",
+                "Messages not yet consumed.",
+                &["group", "topic", "partition"],
+            ),
+            checkpoint_age,
+            parked: gauge(
+                &r,
+                "parked_records",
+                "Records waiting for a dependency.",
+                &["mapping"],
+            ),
+            couplings: gauge(&r, "couplings", "Coupled record pairs.", &["mapping"]),
+            registry: r,
+        }
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn render(&self) -> String {
+        let mut buf = Vec::new();
+        let enc = TextEncoder::new();
+        if enc.encode(&self.registry.gather(), &mut buf).is_err() {
+            return String::new();
+        }
+        String::from_utf8(buf).unwrap_or_default()
+    }
+}
+
+/// The process-wide metrics.
+pub fn metrics() -> &'static Metrics {
+    static M: OnceLock<Metrics> = OnceLock::new();
+    M.get_or_init(Metrics::new)
+}

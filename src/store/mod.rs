@@ -1,0 +1,16 @@
+//! The sled projection: couplings, checkpoints, parked records, the errors list, the audit
+//! index and the natural-key index. Everything here can be rebuilt from the log.
+
+pub mod audit;
+pub mod checkpoints;
+pub mod couplings;
+pub mod db;
+pub mod errors_list;
+pub mod index;
+pub mod parked;
+
+pub use audit::AuditEntry;
+pub use couplings::{CoupleResult, Coupling};
+pub use db::{Store, StoreError};
+pub use errors_list::ErrorEntry;
+pub use parked::ParkedEntry;
