@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
+use super::codec::{SEP, decode, decode_tx, encode, key};
 use super::db::{Store, StoreError};
 use crate::event::System;
 
@@ -95,20 +96,67 @@ impl Store {
         system: System,
         id: &str,
     ) -> Result<Option<Coupling>, StoreError> {
-        let _ = (mapping, system, id);
-        todo!("store helper")
+        let k = side_key(mapping, system.is_crm(), id);
+        match self.inner.couplings.get(&k).map_err(|e| self.io(e))? {
+            Some(v) => Ok(Some(decode(TREE, &k, &v)?)),
+            None => Ok(None),
+        }
     }
 
     /// Inserts `c` unless its CRM or its ERP record is already coupled in the mapping; atomic.
     pub fn couple_if_absent(&self, c: &Coupling) -> Result<CoupleResult, StoreError> {
-        let _ = c;
-        todo!("store helper")
+        let crm = side_key(&c.mapping, true, &c.crm_id);
+        let erp = side_key(&c.mapping, false, &c.erp_id);
+        let value = encode(TREE, &crm, c)?;
+        let result = self
+            .inner
+            .couplings
+            .transaction(|t| {
+                for k in [&crm, &erp] {
+                    if let Some(v) = t.get(k)? {
+                        return Ok(CoupleResult::Existing(decode_tx(TREE, k, &v)?));
+                    }
+                }
+                t.insert(crm.as_slice(), value.as_slice())?;
+                t.insert(erp.as_slice(), value.as_slice())?;
+                Ok(CoupleResult::Inserted)
+            })
+            .map_err(|e| self.tx_err(e))?;
+        if result == CoupleResult::Inserted {
+            let _ = self.inner.coupled_tx.send(c.clone());
+        }
+        Ok(result)
     }
 
     /// Inserts or replaces `c` (both sides' index entries).
     pub fn put_coupling(&self, c: &Coupling) -> Result<(), StoreError> {
-        let _ = c;
-        todo!("store helper")
+        let crm = side_key(&c.mapping, true, &c.crm_id);
+        let erp = side_key(&c.mapping, false, &c.erp_id);
+        let value = encode(TREE, &crm, c)?;
+        self.inner
+            .couplings
+            .transaction(|t| {
+                // A side that was coupled to another record: drop that pair's other entry,
+                // so no stale coupling points at either of the two records.
+                if let Some(v) = t.get(&crm)? {
+                    let old: Coupling = decode_tx(TREE, &crm, &v)?;
+                    if old.erp_id != c.erp_id {
+                        t.remove(side_key(&c.mapping, false, &old.erp_id))?;
+                    }
+                }
+                if let Some(v) = t.get(&erp)? {
+                    let old: Coupling = decode_tx(TREE, &erp, &v)?;
+                    if old.crm_id != c.crm_id {
+                        t.remove(side_key(&c.mapping, true, &old.crm_id))?;
+                    }
+                }
+                t.insert(crm.as_slice(), value.as_slice())?;
+                t.insert(erp.as_slice(), value.as_slice())?;
+                Ok(())
+            })
+            .map_err(|e| self.tx_err(e))?;
+        let _ = self.inner.coupled_tx.send(c.clone());
+        Ok(())
     }
 
     /// Removes the coupling of `system`'s record `id`; returns it if there was one.
@@ -118,24 +166,70 @@ impl Store {
         system: System,
         id: &str,
     ) -> Result<Option<Coupling>, StoreError> {
-        let _ = (mapping, system, id);
-        todo!("store helper")
+        let k = side_key(mapping, system.is_crm(), id);
+        self.inner
+            .couplings
+            .transaction(|t| {
+                let Some(v) = t.remove(k.as_slice())? else {
+                    return Ok(None);
+                };
+                let c: Coupling = decode_tx(TREE, &k, &v)?;
+                let other = side_key(mapping, !system.is_crm(), c.id_on(system.other()));
+                // Only remove the other side's entry if it still belongs to this pair.
+                if let Some(ov) = t.get(&other)? {
+                    let oc: Coupling = decode_tx(TREE, &other, &ov)?;
+                    if oc.id_on(system) == id {
+                        t.remove(other)?;
+                    }
+                }
+                Ok(Some(c))
+            })
+            .map_err(|e| self.tx_err(e))
     }
 
     /// All couplings, or those of one mapping, ordered by mapping then CRM id.
     pub fn couplings(&self, mapping: Option<&str>) -> Result<Vec<Coupling>, StoreError> {
-        let _ = mapping;
-        todo!("store helper")
+        let prefix = match mapping {
+            Some(m) => side_key(m, true, ""),
+            None => Vec::new(),
+        };
+        let mut out = Vec::new();
+        for item in self.inner.couplings.scan_prefix(&prefix) {
+            let (k, v) = item.map_err(|e| self.io(e))?;
+            if is_crm_key(&k) {
+                out.push(decode(TREE, &k, &v)?);
+            }
+        }
+        Ok(out)
     }
 
     /// How many couplings a mapping has.
     pub fn coupling_count(&self, mapping: &str) -> Result<usize, StoreError> {
-        let _ = mapping;
-        todo!("store helper")
+        let mut n = 0;
+        for item in self.inner.couplings.scan_prefix(side_key(mapping, true, "")) {
+            item.map_err(|e| self.io(e))?;
+            n += 1;
+        }
+        Ok(n)
     }
 
     /// Every coupling inserted or replaced from now on.
     pub fn watch_couplings(&self) -> broadcast::Receiver<Coupling> {
         self.inner.coupled_tx.subscribe()
     }
+}
+
+/// The tree name, for errors.
+const TREE: &str = "couplings";
+
+/// `<mapping>\0crm\0<id>` or `<mapping>\0erp\0<id>`.
+fn side_key(mapping: &str, crm: bool, id: &str) -> Vec<u8> {
+    key(&[mapping, if crm { "crm" } else { "erp" }, id])
+}
+
+/// Whether a key is a CRM-side entry (its second part is `crm`).
+fn is_crm_key(k: &[u8]) -> bool {
+    let mut parts = k.splitn(3, |b| *b == SEP);
+    parts.next();
+    parts.next() == Some(b"crm".as_slice())
 }

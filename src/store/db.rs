@@ -3,10 +3,14 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use sled::transaction::TransactionError;
 use tokio::sync::broadcast;
 
 use super::couplings::Coupling;
 use crate::error::{Actor, Classify, Retry};
+
+/// Capacity of the couplings broadcast channel (slow watchers lag beyond this).
+const WATCH_CAPACITY: usize = 4096;
 
 /// Errors from the projection store.
 #[derive(Debug, thiserror::Error)]
@@ -82,8 +86,32 @@ impl std::fmt::Debug for Store {
 impl Store {
     /// Opens (or creates) the projection under `dir`.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
-        let _ = dir;
-        todo!("store helper")
+        let io = |e: sled::Error| StoreError::Io {
+            path: dir.to_path_buf(),
+            reason: e.to_string(),
+        };
+        let db = sled::open(dir).map_err(io)?;
+        let tree = |name: &str| db.open_tree(name).map_err(io);
+        let couplings = tree("couplings")?;
+        let checkpoints = tree("checkpoints")?;
+        let parked = tree("parked")?;
+        let errors = tree("errors")?;
+        let audit = tree("audit")?;
+        let index = tree("index")?;
+        let (coupled_tx, _) = broadcast::channel(WATCH_CAPACITY);
+        Ok(Store {
+            inner: Arc::new(Inner {
+                db,
+                path: dir.to_path_buf(),
+                couplings,
+                checkpoints,
+                parked,
+                errors,
+                audit,
+                index,
+                coupled_tx,
+            }),
+        })
     }
 
     /// Where the projection lives.
@@ -93,11 +121,39 @@ impl Store {
 
     /// Flushes to disk.
     pub fn flush(&self) -> Result<(), StoreError> {
-        todo!("store helper")
+        self.inner.db.flush().map_err(|e| self.io(e))?;
+        Ok(())
     }
 
     /// Drops every tree (used by `replay --rebuild` before replaying the log).
     pub fn clear_all(&self) -> Result<(), StoreError> {
-        todo!("store helper")
+        let i = &self.inner;
+        for tree in [
+            &i.couplings,
+            &i.checkpoints,
+            &i.parked,
+            &i.errors,
+            &i.audit,
+            &i.index,
+        ] {
+            tree.clear().map_err(|e| self.io(e))?;
+        }
+        self.flush()
+    }
+
+    /// A [`StoreError::Io`] naming this store's directory.
+    pub(crate) fn io(&self, e: impl std::fmt::Display) -> StoreError {
+        StoreError::Io {
+            path: self.inner.path.clone(),
+            reason: e.to_string(),
+        }
+    }
+
+    /// Maps the error of a sled transaction: aborts carry a [`StoreError`], the rest is I/O.
+    pub(crate) fn tx_err(&self, e: TransactionError<StoreError>) -> StoreError {
+        match e {
+            TransactionError::Abort(e) => e,
+            TransactionError::Storage(e) => self.io(e),
+        }
     }
 }

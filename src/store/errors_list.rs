@@ -3,6 +3,9 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use sled::transaction::ConflictableTransactionError;
+
+use super::codec::{decode, decode_tx, encode, key};
 use super::db::{Store, StoreError};
 use crate::event::ChangeEvent;
 
@@ -35,18 +38,46 @@ impl Store {
     /// Records a failure; a repeated failure of the same record and mapping keeps `first_at`
     /// and increments `attempts`.
     pub fn record_error(&self, entry: &ErrorEntry) -> Result<(), StoreError> {
-        let _ = entry;
-        todo!("store helper")
+        let k = key(&[&entry.mapping, &entry.record]);
+        self.inner
+            .errors
+            .transaction(|t| {
+                let mut e = entry.clone();
+                if let Some(old) = t.get(&k)? {
+                    let old: ErrorEntry = decode_tx(TREE, &k, &old)?;
+                    e.first_at = old.first_at.min(entry.first_at);
+                    e.attempts = old.attempts.saturating_add(1);
+                } else {
+                    e.attempts = entry.attempts.max(1);
+                }
+                let v = encode(TREE, &k, &e).map_err(ConflictableTransactionError::Abort)?;
+                t.insert(k.as_slice(), v)?;
+                Ok(())
+            })
+            .map_err(|e| self.tx_err(e))
     }
 
     /// Clears the error of a record in a mapping (it succeeded since).
     pub fn clear_error(&self, mapping: &str, record: &str) -> Result<(), StoreError> {
-        let _ = (mapping, record);
-        todo!("store helper")
+        self.inner
+            .errors
+            .remove(key(&[mapping, record]))
+            .map_err(|e| self.io(e))?;
+        Ok(())
     }
 
     /// Every listed error, oldest first.
     pub fn errors(&self) -> Result<Vec<ErrorEntry>, StoreError> {
-        todo!("store helper")
+        let mut out: Vec<ErrorEntry> = Vec::new();
+        for item in self.inner.errors.iter() {
+            let (k, v) = item.map_err(|e| self.io(e))?;
+            out.push(decode(TREE, &k, &v)?);
+        }
+        // Stable sort: ties keep key order (mapping, record).
+        out.sort_by_key(|e| e.first_at);
+        Ok(out)
     }
 }
+
+/// The tree name, for errors.
+const TREE: &str = "errors";

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod checkpoints;
+mod codec;
 pub mod couplings;
 pub mod db;
 pub mod errors_list;

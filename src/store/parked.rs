@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::codec::{SEP, decode, encode, key};
 use super::db::{Store, StoreError};
 use crate::event::ChangeEvent;
 
@@ -26,24 +27,50 @@ pub struct ParkedEntry {
 impl Store {
     /// Parks `entry`. A record parked again on the same dependency replaces its older entry.
     pub fn park(&self, entry: &ParkedEntry) -> Result<(), StoreError> {
-        let _ = entry;
-        todo!("store helper")
+        let k = key(&[&entry.waiting_for, &entry.record]);
+        let v = encode(TREE, &k, entry)?;
+        self.inner.parked.insert(k, v).map_err(|e| self.io(e))?;
+        Ok(())
     }
 
     /// Removes and returns every entry waiting for `waiting_for`.
     pub fn take_parked(&self, waiting_for: &str) -> Result<Vec<ParkedEntry>, StoreError> {
-        let _ = waiting_for;
-        todo!("store helper")
+        let prefix = key(&[waiting_for, ""]);
+        let mut out = Vec::new();
+        for item in self.inner.parked.scan_prefix(&prefix).keys() {
+            let k = item.map_err(|e| self.io(e))?;
+            // `remove` hands back the value only to the caller that removed it, so two
+            // concurrent takers never both re-drive one entry.
+            if let Some(v) = self.inner.parked.remove(&k).map_err(|e| self.io(e))? {
+                out.push(decode(TREE, &k, &v)?);
+            }
+        }
+        Ok(out)
     }
 
     /// Removes the entries of one record (it was synchronised another way).
     pub fn unpark_record(&self, record: &str) -> Result<(), StoreError> {
-        let _ = record;
-        todo!("store helper")
+        // Parked entries are few; a scan is cheaper than maintaining a second index.
+        for item in self.inner.parked.iter().keys() {
+            let k = item.map_err(|e| self.io(e))?;
+            let rest = k.iter().position(|b| *b == SEP).map(|i| &k[i + 1..]);
+            if rest == Some(record.as_bytes()) {
+                self.inner.parked.remove(&k).map_err(|e| self.io(e))?;
+            }
+        }
+        Ok(())
     }
 
     /// Every parked entry.
     pub fn parked(&self) -> Result<Vec<ParkedEntry>, StoreError> {
-        todo!("store helper")
+        let mut out = Vec::new();
+        for item in self.inner.parked.iter() {
+            let (k, v) = item.map_err(|e| self.io(e))?;
+            out.push(decode(TREE, &k, &v)?);
+        }
+        Ok(out)
     }
 }
+
+/// The tree name, for errors.
+const TREE: &str = "parked";
