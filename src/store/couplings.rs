@@ -206,7 +206,11 @@ impl Store {
     /// How many couplings a mapping has.
     pub fn coupling_count(&self, mapping: &str) -> Result<usize, StoreError> {
         let mut n = 0;
-        for item in self.inner.couplings.scan_prefix(side_key(mapping, true, "")) {
+        for item in self
+            .inner
+            .couplings
+            .scan_prefix(side_key(mapping, true, ""))
+        {
             item.map_err(|e| self.io(e))?;
             n += 1;
         }

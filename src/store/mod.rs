@@ -9,6 +9,8 @@ pub mod db;
 pub mod errors_list;
 pub mod index;
 pub mod parked;
+#[cfg(test)]
+mod tests;
 
 pub use audit::AuditEntry;
 pub use couplings::{CoupleResult, Coupling};
