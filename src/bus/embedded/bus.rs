@@ -1,0 +1,105 @@
+//! The `Bus` handle of the embedded log.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use super::consumer::EmbeddedConsumer;
+use super::log::Log;
+use crate::bus::api::{Bus, BusError, Consumer, Produced, StartFrom, TopicSpec};
+
+/// A sled-backed log with partitions, offsets and consumer groups. Cheap to clone; clones
+/// share one database and one set of consumer groups.
+#[derive(Clone)]
+pub struct EmbeddedBus {
+    log: Arc<Log>,
+}
+
+impl std::fmt::Debug for EmbeddedBus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut topics: Vec<String> = self
+            .log
+            .all_topics()
+            .iter()
+            .map(|t| t.name.clone())
+            .collect();
+        topics.sort();
+        f.debug_struct("EmbeddedBus")
+            .field("dir", &self.log.dir)
+            .field("topics", &topics)
+            .finish()
+    }
+}
+
+impl EmbeddedBus {
+    /// Opens (or creates) the log under `dir`.
+    pub fn open(dir: &Path) -> Result<EmbeddedBus, BusError> {
+        Ok(EmbeddedBus {
+            log: Arc::new(Log::open(dir)?),
+        })
+    }
+}
+
+#[async_trait]
+impl Bus for EmbeddedBus {
+    fn backend(&self) -> &'static str {
+        "embedded"
+    }
+
+    async fn ensure_topics(&self, topics: &[TopicSpec]) -> Result<(), BusError> {
+        self.log.ensure(topics).await
+    }
+
+    async fn produce(
+        &self,
+        topic: &str,
+        key: &str,
+        value: &[u8],
+        headers: &[(String, String)],
+    ) -> Result<Produced, BusError> {
+        self.log.append(topic, key, value, headers).await
+    }
+
+    async fn subscribe(
+        &self,
+        group: &str,
+        topics: &[String],
+        start: StartFrom,
+    ) -> Result<Box<dyn Consumer>, BusError> {
+        if topics.is_empty() {
+            return Err(BusError::Topic {
+                topic: String::new(),
+                reason: format!("group '{group}' subscribed to no topic"),
+            });
+        }
+        let mut resolved = Vec::with_capacity(topics.len());
+        for t in topics {
+            let topic = self.log.topic(t)?;
+            if !resolved.iter().any(|r: &Arc<_>| Arc::ptr_eq(r, &topic)) {
+                resolved.push(topic);
+            }
+        }
+        Ok(Box::new(EmbeddedConsumer::join(
+            self.log.clone(),
+            group,
+            resolved,
+            start,
+        )))
+    }
+
+    async fn partitions(&self, topic: &str) -> Result<u32, BusError> {
+        Ok(self.log.topic(topic)?.partitions())
+    }
+
+    async fn end_offsets(&self, topic: &str) -> Result<Vec<u64>, BusError> {
+        Ok(self.log.topic(topic)?.end_offsets())
+    }
+
+    async fn committed(&self, group: &str, topic: &str) -> Result<Vec<Option<u64>>, BusError> {
+        let t = self.log.topic(topic)?;
+        (0..t.partitions())
+            .map(|p| self.log.committed(group, topic, p))
+            .collect()
+    }
+}
