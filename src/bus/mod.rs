@@ -1,6 +1,7 @@
 //! The log: one interface, an embedded sled backend and (later) Kafka.
 
 pub mod api;
+pub mod contract;
 pub mod embedded;
 pub mod topics;
 

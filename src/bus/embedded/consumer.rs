@@ -143,7 +143,10 @@ impl Consumer for EmbeddedConsumer {
         loop {
             let topics: Vec<Arc<Topic>> = self.topics.values().cloned().collect();
             // Register for wake-ups before looking, so a produce in between is not missed.
-            let mut waits: Vec<_> = topics.iter().map(|t| Box::pin(t.notify.notified())).collect();
+            let mut waits: Vec<_> = topics
+                .iter()
+                .map(|t| Box::pin(t.notify.notified()))
+                .collect();
             for w in &mut waits {
                 w.as_mut().enable();
             }
@@ -167,7 +170,9 @@ impl Consumer for EmbeddedConsumer {
         next_offset: u64,
     ) -> Result<(), BusError> {
         let t = self.log.topic(topic)?;
-        self.log.commit(&self.group, &t, partition, next_offset).await
+        self.log
+            .commit(&self.group, &t, partition, next_offset)
+            .await
     }
 
     fn assignment(&self) -> Vec<(String, u32)> {

@@ -280,7 +280,8 @@ impl Log {
             let (k, v) = item.map_err(|e| self.unavailable(e))?;
             let where_ = || format!("{}/{partition}", t.name);
             let offset = offset_of(&k).ok_or_else(|| self.corrupt(&where_(), "bad message key"))?;
-            let r = record::decode(&v).map_err(|e| self.corrupt(&format!("{}@{offset}", where_()), e))?;
+            let r = record::decode(&v)
+                .map_err(|e| self.corrupt(&format!("{}@{offset}", where_()), e))?;
             out.push(Message {
                 topic: t.name.clone(),
                 partition,

@@ -50,7 +50,10 @@ pub(super) fn encode(ts_ms: i64, key: &str, headers: &[(String, String)], value:
         + 4
         + key.len()
         + 4
-        + headers.iter().map(|(n, v)| 8 + n.len() + v.len()).sum::<usize>()
+        + headers
+            .iter()
+            .map(|(n, v)| 8 + n.len() + v.len())
+            .sum::<usize>()
         + value.len();
     let mut out = Vec::with_capacity(size);
     out.push(VERSION);

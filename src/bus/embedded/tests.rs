@@ -1,1 +1,162 @@
+//! Tests of the embedded log: the shared contract plus what only a local log can show.
 
+use std::time::{Duration, Instant};
+
+use super::EmbeddedBus;
+use crate::bus::api::{Bus, BusError, StartFrom, TopicSpec};
+use crate::bus::contract;
+
+fn open() -> (tempfile::TempDir, EmbeddedBus) {
+    let dir = tempfile::tempdir().unwrap();
+    let bus = EmbeddedBus::open(dir.path()).unwrap();
+    (dir, bus)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contract_scenarios() {
+    let (_d, bus) = open();
+    contract::run_all(&bus, "couplet").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_keeps_messages_commits_and_offsets() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = "couplet.changes".to_string();
+    let produced = {
+        let bus = EmbeddedBus::open(dir.path()).unwrap();
+        bus.ensure_topics(&[TopicSpec::new(&t, 3, false)])
+            .await
+            .unwrap();
+        let mut produced = Vec::new();
+        for i in 0..10 {
+            let hdr = vec![("i".to_string(), i.to_string())];
+            produced.push(bus.produce(&t, &format!("k{i}"), b"v", &hdr).await.unwrap());
+        }
+        let mut c = bus
+            .subscribe("g", std::slice::from_ref(&t), StartFrom::Committed)
+            .await
+            .unwrap();
+        let msgs = c.poll(100, Duration::from_secs(1)).await.unwrap();
+        assert_eq!(msgs.len(), 10);
+        c.commit(&t, 1, 2).await.unwrap();
+        produced
+    };
+    let bus = EmbeddedBus::open(dir.path()).unwrap();
+    assert_eq!(bus.partitions(&t).await.unwrap(), 3);
+    // Re-ensuring with another shape leaves the topic as it is.
+    bus.ensure_topics(&[TopicSpec::new(&t, 8, false)])
+        .await
+        .unwrap();
+    assert_eq!(bus.partitions(&t).await.unwrap(), 3);
+    let mut ends = vec![0u64; 3];
+    for p in &produced {
+        ends[p.partition as usize] += 1;
+    }
+    assert_eq!(bus.end_offsets(&t).await.unwrap(), ends);
+    assert_eq!(
+        bus.committed("g", &t).await.unwrap(),
+        vec![None, Some(2), None]
+    );
+    // Same key, same partition after the restart; the offset continues.
+    let again = bus.produce(&t, "k0", b"v2", &[]).await.unwrap();
+    assert_eq!(again.partition, produced[0].partition);
+    assert_eq!(again.offset, ends[again.partition as usize]);
+    let mut c = bus
+        .subscribe("h", std::slice::from_ref(&t), StartFrom::Earliest)
+        .await
+        .unwrap();
+    let mut all = Vec::new();
+    while all.len() < 11 {
+        let got = c.poll(100, Duration::from_secs(1)).await.unwrap();
+        assert!(!got.is_empty());
+        all.extend(got);
+    }
+    let m = all.iter().find(|m| m.key == "k3").unwrap();
+    assert_eq!(m.headers, vec![("i".to_string(), "3".to_string())]);
+}
+
+#[tokio::test]
+async fn unknown_topics_are_reported() {
+    let (_d, bus) = open();
+    let err = bus
+        .subscribe("g", &["nope".to_string()], StartFrom::Earliest)
+        .await
+        .err()
+        .unwrap();
+    assert!(matches!(err, BusError::Topic { ref topic, .. } if topic == "nope"));
+    assert!(bus.end_offsets("nope").await.is_err());
+    assert!(
+        bus.ensure_topics(&[TopicSpec::new("zero", 0, false)])
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn polls_are_fair_between_partitions() {
+    let (_d, bus) = open();
+    let t = "fair".to_string();
+    bus.ensure_topics(&[TopicSpec::new(&t, 2, false)])
+        .await
+        .unwrap();
+    // Find two keys on different partitions, then load one partition far more.
+    let p0 = bus.produce(&t, "a", b"x", &[]).await.unwrap().partition;
+    let other = (0..100)
+        .map(|i| format!("b{i}"))
+        .find(|k| super::record::partition_for(k, 2) != p0)
+        .unwrap();
+    for _ in 0..50 {
+        bus.produce(&t, "a", b"x", &[]).await.unwrap();
+    }
+    for _ in 0..5 {
+        bus.produce(&t, &other, b"y", &[]).await.unwrap();
+    }
+    let mut c = bus
+        .subscribe("g", std::slice::from_ref(&t), StartFrom::Earliest)
+        .await
+        .unwrap();
+    let msgs = c.poll(10, Duration::from_secs(1)).await.unwrap();
+    assert_eq!(msgs.len(), 10);
+    assert_eq!(msgs.iter().filter(|m| m.key == other).count(), 5);
+}
+
+/// Prints sequential and concurrent produce throughput (debug build; see the report).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn produce_throughput() {
+    let (_d, bus) = open();
+    let t = "perf".to_string();
+    bus.ensure_topics(&[TopicSpec::new(&t, 4, false)])
+        .await
+        .unwrap();
+    let value = vec![7u8; 512];
+    let n = 300;
+    let start = Instant::now();
+    for i in 0..n {
+        bus.produce(&t, &format!("k{i}"), &value, &[])
+            .await
+            .unwrap();
+    }
+    let seq = start.elapsed();
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..n)
+        .map(|i| {
+            let bus = bus.clone();
+            let (t, value) = (t.clone(), value.clone());
+            tokio::spawn(async move { bus.produce(&t, &format!("k{i}"), &value, &[]).await })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    let conc = start.elapsed();
+    let rate = |d: Duration| n as f64 / d.as_secs_f64();
+    println!(
+        "produce: sequential {:.0} msg/s, {n} concurrent {:.0} msg/s",
+        rate(seq),
+        rate(conc)
+    );
+    assert_eq!(
+        bus.end_offsets(&t).await.unwrap().iter().sum::<u64>(),
+        2 * n as u64
+    );
+}
