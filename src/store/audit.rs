@@ -40,10 +40,10 @@ impl Store {
             .audit
             .transaction(|t| {
                 // Indexed before (perhaps with another time): replace that entry.
-                if let Some(old) = t.insert(dedup.as_slice(), primary.as_slice())? {
-                    if old.as_ref() != primary.as_slice() {
-                        t.remove(old)?;
-                    }
+                if let Some(old) = t.insert(dedup.as_slice(), primary.as_slice())?
+                    && old.as_ref() != primary.as_slice()
+                {
+                    t.remove(old)?;
                 }
                 t.insert(primary.as_slice(), value.as_slice())?;
                 Ok::<_, ConflictableTransactionError<StoreError>>(())

@@ -80,6 +80,8 @@ impl Coupling {
 }
 
 /// The answer of [`Store::couple_if_absent`].
+// Returned once per coupling attempt, never stored in bulk: boxing would only change the API.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum CoupleResult {
     /// The coupling was inserted.
