@@ -5,6 +5,7 @@ pub mod auth;
 pub mod bc;
 pub mod dataverse;
 pub mod error;
+pub mod error_body;
 pub mod http;
 pub mod secret;
 pub mod target;

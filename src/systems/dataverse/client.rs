@@ -280,10 +280,10 @@ impl DataverseClient {
             serde_json::Value::Null => Fields::new(),
             _ => return Err(self.malformed(operation, "the record is not a JSON object")),
         };
-        if !fields.contains_key(&id_col) {
-            if let Some(id) = entity_id {
-                fields.insert(id_col.clone(), serde_json::Value::String(id));
-            }
+        if !fields.contains_key(&id_col)
+            && let Some(id) = entity_id
+        {
+            fields.insert(id_col.clone(), serde_json::Value::String(id));
         }
         Written::from_fields(fields, &id_col, "modifiedon").ok_or_else(|| {
             self.malformed(

@@ -95,7 +95,7 @@ impl ApiClient {
         build: F,
     ) -> Result<reqwest::Response, SystemError>
     where
-        F: Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+        F: Fn(&reqwest::Client) -> reqwest::RequestBuilder + Sync,
     {
         let span = tracing::info_span!("http", system = self.system.as_str(), operation);
         self.send_inner(operation, &build).instrument(span).await
@@ -108,7 +108,7 @@ impl ApiClient {
         build: F,
     ) -> Result<serde_json::Value, SystemError>
     where
-        F: Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+        F: Fn(&reqwest::Client) -> reqwest::RequestBuilder + Sync,
     {
         let resp = self.send(operation, build).await?;
         self.read_json(operation, resp).await
@@ -139,7 +139,7 @@ impl ApiClient {
     async fn send_inner(
         &self,
         operation: &'static str,
-        build: &dyn Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+        build: &(dyn Fn(&reqwest::Client) -> reqwest::RequestBuilder + Sync),
     ) -> Result<reqwest::Response, SystemError> {
         let m = metrics();
         let sys = self.system.as_str();
