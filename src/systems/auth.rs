@@ -174,7 +174,13 @@ impl TokenCache {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            self.gate.wait(&key).await;
+            let waited = self.gate.wait(&key).await;
+            if !waited.is_zero() {
+                metrics()
+                    .retry_after_seconds
+                    .with_label_values(&[system.as_str()])
+                    .inc_by(waited.as_secs_f64());
+            }
             let sent = self
                 .http
                 .post(&self.endpoint)

@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use reqwest::header::{AUTHORIZATION, HeaderValue};
 use tokio::time::Instant;
 use tracing::{Instrument, debug, warn};
 
@@ -148,18 +149,13 @@ impl ApiClient {
         let mut refreshed = false;
         loop {
             attempt += 1;
-            let mut builder = build(&self.http);
-            let mut token = None;
-            if let Some((tokens, scope)) = &self.auth {
-                let t = tokens.token(scope).await?;
-                builder = builder.bearer_auth(&t);
-                token = Some(t);
-            }
-            let request = builder.build().map_err(|e| SystemError::Request {
-                system: self.system,
-                operation,
-                reason: e.without_url().to_string(),
-            })?;
+            let mut request = build(&self.http)
+                .build()
+                .map_err(|e| SystemError::Request {
+                    system: self.system,
+                    operation,
+                    reason: e.without_url().to_string(),
+                })?;
             let key = HostGate::key(request.url());
             let url = redact_url(request.url().as_str());
             let waited = self.gate.wait(&key).await;
@@ -167,6 +163,21 @@ impl ApiClient {
                 m.retry_after_seconds
                     .with_label_values(&[sys])
                     .inc_by(waited.as_secs_f64());
+            }
+            // The token is fetched after any pause, so it is fresh when the request leaves.
+            let mut token = None;
+            if let Some((tokens, scope)) = &self.auth {
+                let t = tokens.token(scope).await?;
+                let mut value = HeaderValue::from_str(&format!("Bearer {t}")).map_err(|_| {
+                    SystemError::Malformed {
+                        system: self.system,
+                        operation,
+                        reason: "the access token is not a valid header value".to_string(),
+                    }
+                })?;
+                value.set_sensitive(true);
+                request.headers_mut().insert(AUTHORIZATION, value);
+                token = Some(t);
             }
             let started = Instant::now();
             let result = self.http.execute(request).await;
