@@ -237,8 +237,14 @@ impl ApiClient {
                     if attempt >= max {
                         return Err(fail());
                     }
-                    m.http_retries.with_label_values(&[sys]).inc();
-                    warn!(status, attempt, wait_secs = wait.as_secs_f64(), %url, "throttled; host paused");
+                    if wait.is_zero() {
+                        // "Retry-After: 0" or a date in the past: still back off a little.
+                        self.backoff(attempt, &format!("HTTP {status} from {url}"))
+                            .await;
+                    } else {
+                        m.http_retries.with_label_values(&[sys]).inc();
+                        warn!(status, attempt, wait_secs = wait.as_secs_f64(), %url, "throttled; host paused");
+                    }
                 }
                 RetryAction::Backoff if attempt < max => {
                     self.backoff(attempt, &format!("HTTP {status} from {url}"))
