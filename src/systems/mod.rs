@@ -1,1 +1,19 @@
-//! (being written)
+//! Clients for the external systems: Entra ID tokens, Dataverse, Business Central, and the
+//! [`Target`] the apply stage writes through.
+
+pub mod auth;
+pub mod bc;
+pub mod dataverse;
+pub mod error;
+pub mod error_body;
+pub mod http;
+pub mod secret;
+pub mod target;
+
+pub use auth::TokenCache;
+pub use bc::{BcClient, BcConfig, BcPage};
+pub use dataverse::{DataverseClient, DataverseConfig, DeltaPage};
+pub use error::SystemError;
+pub use http::{ApiClient, HttpConfig};
+pub use secret::Secret;
+pub use target::{Target, Written};

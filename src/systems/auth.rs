@@ -1,0 +1,361 @@
+//! Entra ID client-credentials tokens, cached per scope and fetched single-flight.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use reqwest::header::CONTENT_TYPE;
+use tokio::time::Instant;
+use tracing::{debug, warn};
+
+use super::error::{SystemError, redact_url};
+use super::http::retry::{backoff_delay, classify, retry_after};
+use super::http::{HostGate, HttpConfig, RetryAction};
+use super::secret::Secret;
+use crate::event::key::System;
+use crate::metrics::metrics;
+
+/// The longest margin before expiry at which a token is refreshed.
+const MAX_REFRESH_MARGIN: Duration = Duration::from_secs(300);
+
+struct Cached {
+    token: Secret,
+    refresh_at: Instant,
+}
+
+/// Access tokens from Entra ID's client-credentials flow, one per scope
+/// (`<resource>/.default`). Refreshed 5 minutes (or 10% of the lifetime, whichever is smaller)
+/// before they expire; concurrent callers for one scope share one fetch.
+pub struct TokenCache {
+    http: reqwest::Client,
+    cfg: HttpConfig,
+    gate: HostGate,
+    endpoint: String,
+    client_id: String,
+    client_secret: Secret,
+    cache: Mutex<HashMap<String, Cached>>,
+    flights: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    systems: Mutex<HashMap<String, System>>,
+}
+
+impl fmt::Debug for TokenCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenCache")
+            .field("endpoint", &self.endpoint)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret)
+            .field("cached_scopes", &self.cache.lock().len())
+            .finish()
+    }
+}
+
+impl TokenCache {
+    /// A cache for one app registration. `authority` is e.g.
+    /// `https://login.microsoftonline.com/` (a local emulator in tests).
+    pub fn new(
+        authority: &str,
+        tenant_id: &str,
+        client_id: &str,
+        client_secret: Secret,
+        http: HttpConfig,
+    ) -> Self {
+        let authority = authority.trim_end_matches('/');
+        let client = reqwest::Client::builder()
+            .timeout(http.timeout)
+            .build()
+            .unwrap_or_default();
+        TokenCache {
+            http: client,
+            cfg: http,
+            gate: HostGate::global(),
+            endpoint: format!(
+                "{authority}/{}/oauth2/v2.0/token",
+                urlencoding::encode(tenant_id.trim())
+            ),
+            client_id: client_id.trim().to_string(),
+            client_secret,
+            cache: Mutex::new(HashMap::new()),
+            flights: Mutex::new(HashMap::new()),
+            systems: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Uses `gate` for pauses instead of the process-wide one.
+    pub fn with_gate(mut self, gate: HostGate) -> Self {
+        self.gate = gate;
+        self
+    }
+
+    /// Records which system a scope belongs to (for metrics and error messages).
+    pub fn register_scope(&self, scope: &str, system: System) {
+        self.systems.lock().insert(scope.to_string(), system);
+    }
+
+    fn system_for(&self, scope: &str) -> System {
+        if let Some(s) = self.systems.lock().get(scope) {
+            return *s;
+        }
+        if scope.contains("businesscentral") {
+            System::Bc
+        } else {
+            System::Dataverse
+        }
+    }
+
+    fn cached(&self, scope: &str) -> Option<String> {
+        let cache = self.cache.lock();
+        let c = cache.get(scope)?;
+        (Instant::now() < c.refresh_at).then(|| c.token.expose().to_string())
+    }
+
+    /// A valid access token for `scope`, from the cache or freshly fetched.
+    pub async fn token(&self, scope: &str) -> Result<String, SystemError> {
+        if let Some(t) = self.cached(scope) {
+            return Ok(t);
+        }
+        let flight = self
+            .flights
+            .lock()
+            .entry(scope.to_string())
+            .or_default()
+            .clone();
+        let _guard = flight.lock().await;
+        if let Some(t) = self.cached(scope) {
+            return Ok(t);
+        }
+        let (token, lifetime) = self.fetch(scope).await?;
+        let margin = MAX_REFRESH_MARGIN.min(lifetime / 10);
+        self.cache.lock().insert(
+            scope.to_string(),
+            Cached {
+                token: Secret::new(token.clone()),
+                refresh_at: Instant::now() + lifetime.saturating_sub(margin),
+            },
+        );
+        Ok(token)
+    }
+
+    /// Forgets the token for `scope` (after a 401), so the next call fetches a new one.
+    pub fn invalidate(&self, scope: &str) {
+        self.cache.lock().remove(scope);
+    }
+
+    /// Forgets the token for `scope` only if it is still `token`, so many requests failing
+    /// with the same stale token cause one refresh.
+    pub fn invalidate_token(&self, scope: &str, token: &str) {
+        let mut cache = self.cache.lock();
+        if cache.get(scope).is_some_and(|c| c.token.expose() == token) {
+            cache.remove(scope);
+        }
+    }
+
+    fn form(&self, scope: &str) -> String {
+        format!(
+            "client_id={}&scope={}&client_secret={}&grant_type=client_credentials",
+            urlencoding::encode(&self.client_id),
+            urlencoding::encode(scope),
+            urlencoding::encode(self.client_secret.expose())
+        )
+    }
+
+    async fn fetch(&self, scope: &str) -> Result<(String, Duration), SystemError> {
+        let system = self.system_for(scope);
+        let endpoint = redact_url(&self.endpoint);
+        let key = url::Url::parse(&self.endpoint)
+            .map(|u| HostGate::key(&u))
+            .map_err(|e| SystemError::Auth {
+                system,
+                message: format!(
+                    "the Entra authority URL is invalid ({e}); check the authority and tenant_id"
+                ),
+            })?;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let waited = self.gate.wait(&key).await;
+            if !waited.is_zero() {
+                metrics()
+                    .retry_after_seconds
+                    .with_label_values(&[system.as_str()])
+                    .inc_by(waited.as_secs_f64());
+            }
+            let sent = self
+                .http
+                .post(&self.endpoint)
+                .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(self.form(scope))
+                .send()
+                .await;
+            let resp = match sent {
+                Ok(r) => r,
+                Err(e) => {
+                    let message = format!("token request to {endpoint}: {}", e.without_url());
+                    if attempt >= self.cfg.max_attempts {
+                        return Err(SystemError::Unavailable {
+                            system,
+                            operation: "token",
+                            status: None,
+                            message,
+                        });
+                    }
+                    warn!(%system, attempt, "{message}; retrying");
+                    metrics()
+                        .http_retries
+                        .with_label_values(&[system.as_str()])
+                        .inc();
+                    tokio::time::sleep(backoff_delay(&self.cfg, attempt)).await;
+                    continue;
+                }
+            };
+            let status = resp.status().as_u16();
+            let headers = resp.headers().clone();
+            let body = resp.text().await.unwrap_or_default();
+            let action = classify(status, &headers, &body);
+            match action {
+                RetryAction::Success => return self.parse_token(system, &body),
+                RetryAction::RetryAfter(_) | RetryAction::Backoff
+                    if attempt < self.cfg.max_attempts =>
+                {
+                    metrics()
+                        .http_retries
+                        .with_label_values(&[system.as_str()])
+                        .inc();
+                    match action {
+                        RetryAction::RetryAfter(d) => {
+                            self.gate.pause(&key, d.min(self.cfg.max_retry_after))
+                        }
+                        _ => tokio::time::sleep(backoff_delay(&self.cfg, attempt)).await,
+                    }
+                    debug!(%system, status, attempt, "token request retried");
+                }
+                _ if status >= 500 || status == 429 => {
+                    return Err(SystemError::from_response(
+                        system,
+                        "token",
+                        status,
+                        retry_after(&headers),
+                        &body,
+                    ));
+                }
+                _ => return Err(aad_error(system, status, &body)),
+            }
+        }
+    }
+
+    fn parse_token(&self, system: System, body: &str) -> Result<(String, Duration), SystemError> {
+        let malformed = |reason: &str| SystemError::Malformed {
+            system,
+            operation: "token",
+            reason: reason.to_string(),
+        };
+        let v: serde_json::Value =
+            serde_json::from_str(body).map_err(|_| malformed("the token response is not JSON"))?;
+        let token = v
+            .get("access_token")
+            .and_then(|t| t.as_str())
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| malformed("the token response has no access_token"))?;
+        let expires_in = match v.get("expires_in") {
+            Some(serde_json::Value::Number(n)) => n.as_f64(),
+            Some(serde_json::Value::String(s)) => s.trim().parse().ok(),
+            _ => None,
+        }
+        .filter(|s| *s > 0.0)
+        .ok_or_else(|| malformed("the token response has no valid expires_in"))?;
+        metrics()
+            .token_refreshes
+            .with_label_values(&[system.as_str()])
+            .inc();
+        let lifetime = Duration::try_from_secs_f64(expires_in).unwrap_or(Duration::from_secs(3599));
+        Ok((token.to_string(), lifetime))
+    }
+}
+
+/// Maps an Entra error answer (`AADSTSnnnn`) to [`SystemError::Auth`] with a hint.
+fn aad_error(system: System, status: u16, body: &str) -> SystemError {
+    let v: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+    let error = v.get("error").and_then(|e| e.as_str()).unwrap_or("");
+    let description = v
+        .get("error_description")
+        .and_then(|d| d.as_str())
+        .unwrap_or("");
+    let first = description.split(['\r', '\n']).next().unwrap_or("").trim();
+    let code = v
+        .get("error_codes")
+        .and_then(|c| c.as_array())
+        .and_then(|c| c.first())
+        .and_then(|c| c.as_u64())
+        .or_else(|| {
+            let rest = first.strip_prefix("AADSTS")?;
+            let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+            digits.parse().ok()
+        });
+    let section = system.as_str();
+    let hint = match code {
+        Some(7000215) => format!(
+            "the client secret is wrong; use the secret's value, not its id (check [{section}] client_secret)"
+        ),
+        Some(7000222) => {
+            format!(
+                "the client secret has expired; create a new one (check [{section}] client_secret)"
+            )
+        }
+        Some(7000218) => format!("no client secret was sent (check [{section}] client_secret)"),
+        Some(700016) => format!(
+            "client_id not found in tenant; check [{section}] client_id and tenant_id, and that the app is consented"
+        ),
+        Some(90002) => format!("the tenant was not found (check [{section}] tenant_id)"),
+        Some(70011) => format!(
+            "the scope is invalid (check [{section}] url/resource; the scope is <resource>/.default)"
+        ),
+        _ => format!("check [{section}] tenant_id, client_id and client_secret"),
+    };
+    let code_text = code.map(|c| format!("AADSTS{c} ")).unwrap_or_default();
+    let detail = if first.is_empty() {
+        format!("HTTP {status}")
+    } else {
+        first.to_string()
+    };
+    SystemError::Auth {
+        system,
+        message: format!("token request failed: {code_text}{error}: {detail}; {hint}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maps_aadsts_codes_to_hints() {
+        let body = r#"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided.\r\nTrace ID: 1","error_codes":[7000215]}"#;
+        let e = aad_error(System::Dataverse, 401, body);
+        let text = e.to_string();
+        assert!(text.contains("AADSTS7000215"), "{text}");
+        assert!(text.contains("not its id"), "{text}");
+        assert!(!text.contains("Trace ID"), "{text}");
+        let e = aad_error(
+            System::Bc,
+            400,
+            r#"{"error":"invalid_request","error_description":"AADSTS90002: Tenant 'x' not found."}"#,
+        );
+        assert!(e.to_string().contains("[bc] tenant_id"));
+    }
+
+    #[test]
+    fn debug_redacts_the_secret() {
+        let c = TokenCache::new(
+            "http://127.0.0.1:1/",
+            "t",
+            "c",
+            Secret::new("s3cr3t"),
+            HttpConfig::default(),
+        );
+        let d = format!("{c:?}");
+        assert!(!d.contains("s3cr3t"));
+        assert!(d.contains("***"));
+        assert!(c.form("x/.default").contains("client_secret=s3cr3t"));
+    }
+}

@@ -1,0 +1,5 @@
+//! Business Central API v2.0: CRUD, queries and `lastModifiedDateTime` polling.
+
+pub mod client;
+
+pub use client::{BcClient, BcConfig, BcPage};

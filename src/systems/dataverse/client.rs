@@ -1,0 +1,343 @@
+//! Dataverse Web API client: get, query, create, update, delete.
+
+use std::sync::Arc;
+
+use reqwest::header::{ACCEPT, CONTENT_TYPE, IF_MATCH, IF_NONE_MATCH};
+use serde::Deserialize;
+use url::Url;
+
+use crate::event::key::{Fields, System};
+use crate::systems::auth::TokenCache;
+use crate::systems::error::SystemError;
+use crate::systems::http::urls::{check_link, key_segment, query_string};
+use crate::systems::http::{ApiClient, HttpConfig};
+use crate::systems::target::Written;
+
+/// Where the Dataverse environment is.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataverseConfig {
+    /// The environment URL, e.g. `https://org.crm.dynamics.com/`; also the token resource.
+    pub url: String,
+    /// Rows per page (`odata.maxpagesize`), at most 5000 (default 5000).
+    #[serde(default = "default_page_size")]
+    pub page_size: u32,
+}
+
+fn default_page_size() -> u32 {
+    5000
+}
+
+/// The primary-key column of an entity set: `accounts` → `accountid`,
+/// `opportunities` → `opportunityid`.
+pub fn id_column(set: &str) -> String {
+    match set {
+        "accounts" => "accountid".into(),
+        "contacts" => "contactid".into(),
+        "transactioncurrencies" => "transactioncurrencyid".into(),
+        "systemusers" => "systemuserid".into(),
+        _ => {
+            let singular = if let Some(stem) = set.strip_suffix("ies") {
+                format!("{stem}y")
+            } else if let Some(stem) = set.strip_suffix("sses") {
+                format!("{stem}ss")
+            } else {
+                set.strip_suffix('s').unwrap_or(set).to_string()
+            };
+            format!("{singular}id")
+        }
+    }
+}
+
+/// A Dataverse Web API client. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct DataverseClient {
+    pub(super) api: ApiClient,
+    pub(super) base: Url,
+    pub(super) page_size: u32,
+}
+
+impl DataverseClient {
+    /// A client for the environment at `cfg.url`, authenticating with tokens for
+    /// `<url>/.default`.
+    pub fn new(
+        cfg: &DataverseConfig,
+        tokens: Arc<TokenCache>,
+        http: HttpConfig,
+    ) -> Result<Self, SystemError> {
+        let bad = |reason: String| SystemError::Request {
+            system: System::Dataverse,
+            operation: "config",
+            reason,
+        };
+        let trimmed = cfg.url.trim().trim_end_matches('/');
+        let root = Url::parse(&format!("{trimmed}/")).map_err(|e| {
+            bad(format!(
+                "check [dataverse] url: '{trimmed}' is not a URL ({e})"
+            ))
+        })?;
+        let base = root
+            .join("api/data/v9.2/")
+            .map_err(|e| bad(format!("check [dataverse] url: {e}")))?;
+        let scope = format!("{trimmed}/.default");
+        let api = ApiClient::new(System::Dataverse, http)?.with_auth(tokens, scope);
+        Ok(DataverseClient {
+            api,
+            base,
+            page_size: cfg.page_size.clamp(1, 5000),
+        })
+    }
+
+    /// The HTTP client (for its gate and configuration).
+    pub fn api(&self) -> &ApiClient {
+        &self.api
+    }
+
+    /// The Web API base URL, ending in `api/data/v9.2/`.
+    pub fn base_url(&self) -> &Url {
+        &self.base
+    }
+
+    pub(super) fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn record_url(&self, set: &str, id: &str) -> String {
+        self.url(&format!("{set}({})", key_segment(id)))
+    }
+
+    /// A request with the headers every Dataverse call sends.
+    pub(super) fn request(
+        c: &reqwest::Client,
+        method: reqwest::Method,
+        url: &str,
+    ) -> reqwest::RequestBuilder {
+        let get = method == reqwest::Method::GET;
+        let rb = c
+            .request(method, url)
+            .header(ACCEPT, "application/json")
+            .header("OData-MaxVersion", "4.0")
+            .header("OData-Version", "4.0");
+        if get {
+            rb.header(IF_NONE_MATCH, "null")
+        } else {
+            rb
+        }
+    }
+
+    fn json_body(body: &Fields) -> Result<Vec<u8>, SystemError> {
+        serde_json::to_vec(body).map_err(|e| SystemError::Request {
+            system: System::Dataverse,
+            operation: "serialize",
+            reason: e.to_string(),
+        })
+    }
+
+    pub(super) fn malformed(
+        &self,
+        operation: &'static str,
+        reason: impl Into<String>,
+    ) -> SystemError {
+        SystemError::Malformed {
+            system: System::Dataverse,
+            operation,
+            reason: reason.into(),
+        }
+    }
+
+    /// One record by primary key, or `None` if it does not exist. An empty `select` returns
+    /// every column.
+    pub async fn get(
+        &self,
+        set: &str,
+        id: &str,
+        select: &[&str],
+    ) -> Result<Option<Fields>, SystemError> {
+        let select = select.join(",");
+        let mut pairs = Vec::new();
+        if !select.is_empty() {
+            pairs.push(("$select", select.as_str()));
+        }
+        let url = format!("{}{}", self.record_url(set, id), query_string(&pairs));
+        let result = self
+            .api
+            .send_json("get", |c| Self::request(c, reqwest::Method::GET, &url))
+            .await;
+        match result {
+            Ok(serde_json::Value::Object(o)) => Ok(Some(o)),
+            Ok(_) => Err(self.malformed("get", "the record is not a JSON object")),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Every record matching an OData `filter`, following every `@odata.nextLink`.
+    pub async fn query(
+        &self,
+        set: &str,
+        filter: &str,
+        select: &[&str],
+    ) -> Result<Vec<Fields>, SystemError> {
+        let select = select.join(",");
+        let mut pairs = vec![("$filter", filter)];
+        if !select.is_empty() {
+            pairs.push(("$select", select.as_str()));
+        }
+        let prefer = format!("odata.maxpagesize={}", self.page_size);
+        let mut url = format!("{}{}", self.url(set), query_string(&pairs));
+        let mut rows = Vec::new();
+        loop {
+            let page = self
+                .api
+                .send_json("query", |c| {
+                    Self::request(c, reqwest::Method::GET, &url).header("Prefer", &prefer)
+                })
+                .await?;
+            let (mut page_rows, next) = page_values(&page)
+                .ok_or_else(|| self.malformed("query", "the page has no 'value' array"))?;
+            rows.append(&mut page_rows);
+            match next {
+                Some(link) => {
+                    url = check_link(System::Dataverse, "query", &self.base, &link)?.to_string()
+                }
+                None => return Ok(rows),
+            }
+        }
+    }
+
+    /// Creates a record (`POST` with `return=representation`).
+    pub async fn create(&self, set: &str, body: &Fields) -> Result<Written, SystemError> {
+        let bytes = Self::json_body(body)?;
+        let url = self.url(set);
+        let resp = self
+            .api
+            .send("create", |c| {
+                Self::request(c, reqwest::Method::POST, &url)
+                    .header(CONTENT_TYPE, "application/json")
+                    .header("Prefer", "return=representation")
+                    .body(bytes.clone())
+            })
+            .await?;
+        self.written("create", set, resp).await
+    }
+
+    /// Updates an existing record (`PATCH` with `If-Match`, `*` when `if_match` is `None`,
+    /// so a missing record is a `NotFound`, never an accidental create).
+    pub async fn update(
+        &self,
+        set: &str,
+        id: &str,
+        body: &Fields,
+        if_match: Option<&str>,
+    ) -> Result<Written, SystemError> {
+        let bytes = Self::json_body(body)?;
+        let url = self.record_url(set, id);
+        let if_match = if_match.unwrap_or("*");
+        let resp = self
+            .api
+            .send("update", |c| {
+                Self::request(c, reqwest::Method::PATCH, &url)
+                    .header(CONTENT_TYPE, "application/json")
+                    .header("Prefer", "return=representation")
+                    .header(IF_MATCH, if_match)
+                    .body(bytes.clone())
+            })
+            .await?;
+        self.written("update", set, resp).await
+    }
+
+    /// Deletes a record; one already gone is success.
+    pub async fn delete(&self, set: &str, id: &str) -> Result<(), SystemError> {
+        let url = self.record_url(set, id);
+        match self
+            .api
+            .send("delete", |c| {
+                Self::request(c, reqwest::Method::DELETE, &url)
+            })
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_not_found() => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Reads a write's representation, or only the id from `OData-EntityId` on a 204.
+    async fn written(
+        &self,
+        operation: &'static str,
+        set: &str,
+        resp: reqwest::Response,
+    ) -> Result<Written, SystemError> {
+        let id_col = id_column(set);
+        let entity_id = resp
+            .headers()
+            .get("OData-EntityId")
+            .and_then(|v| v.to_str().ok())
+            .and_then(id_from_entity_url);
+        let mut fields = match self.api.read_json(operation, resp).await? {
+            serde_json::Value::Object(o) => o,
+            serde_json::Value::Null => Fields::new(),
+            _ => return Err(self.malformed(operation, "the record is not a JSON object")),
+        };
+        if !fields.contains_key(&id_col)
+            && let Some(id) = entity_id
+        {
+            fields.insert(id_col.clone(), serde_json::Value::String(id));
+        }
+        Written::from_fields(fields, &id_col, "modifiedon").ok_or_else(|| {
+            self.malformed(
+                operation,
+                format!("the response names no '{id_col}' and has no OData-EntityId"),
+            )
+        })
+    }
+}
+
+/// The rows and the `@odata.nextLink` of a collection page.
+pub(super) fn page_values(page: &serde_json::Value) -> Option<(Vec<Fields>, Option<String>)> {
+    let rows = page
+        .get("value")?
+        .as_array()?
+        .iter()
+        .filter_map(|v| v.as_object().cloned())
+        .collect();
+    let next = page
+        .get("@odata.nextLink")
+        .and_then(|l| l.as_str())
+        .map(str::to_string);
+    Some((rows, next))
+}
+
+/// The key inside `.../accounts(<guid>)`.
+fn id_from_entity_url(url: &str) -> Option<String> {
+    let open = url.rfind('(')?;
+    let close = url[open..].find(')')? + open;
+    Some(url[open + 1..close].to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maps_sets_to_id_columns() {
+        assert_eq!(id_column("accounts"), "accountid");
+        assert_eq!(id_column("opportunities"), "opportunityid");
+        assert_eq!(id_column("salesorders"), "salesorderid");
+        assert_eq!(id_column("customeraddresses"), "customeraddressid");
+        assert_eq!(id_column("transactioncurrencies"), "transactioncurrencyid");
+    }
+
+    #[test]
+    fn reads_entity_ids() {
+        assert_eq!(
+            id_from_entity_url(
+                "https://o/api/data/v9.2/accounts(00000000-0000-0000-0000-000000000001)"
+            )
+            .as_deref(),
+            Some("00000000-0000-0000-0000-000000000001")
+        );
+        assert_eq!(id_from_entity_url("nothing"), None);
+    }
+}
