@@ -1,1 +1,3 @@
-//! (being written)
+//! OData query pieces shared by the sandbox emulators and the mapping engine.
+
+pub mod filter;

@@ -1,0 +1,661 @@
+//! An OData v4 `$filter` parser and evaluator, covering what Dataverse and Business Central
+//! clients send: comparisons (`eq ne gt ge lt le`), `and`, `or`, `not`, parentheses, string,
+//! number, boolean, `null`, GUID and unquoted DateTimeOffset literals, and the string functions
+//! `contains`, `startswith` and `endswith`.
+//!
+//! Evaluation follows Dataverse semantics: string equality is case-insensitive, a missing field
+//! is `null`, numbers compare numerically and a string holding an ISO date compares as an instant
+//! against a DateTimeOffset literal.
+
+use std::cmp::Ordering;
+
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use serde_json::Value;
+
+use crate::error::{Actor, Classify, Retry};
+use crate::event::Fields;
+
+/// A parsed `$filter` expression.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Filter {
+    root: Node,
+}
+
+/// Why a `$filter` could not be parsed.
+#[derive(Debug, thiserror::Error)]
+pub enum FilterError {
+    /// A token that does not fit the grammar where it stands.
+    #[error("unexpected '{token}' at column {column} in $filter '{text}'")]
+    Unexpected {
+        /// The offending token.
+        token: String,
+        /// 1-based character column where it starts.
+        column: usize,
+        /// The whole filter text.
+        text: String,
+    },
+    /// The expression stopped before it was complete.
+    #[error("unexpected end of $filter '{text}': expected {expected}")]
+    UnexpectedEnd {
+        /// What was expected next.
+        expected: &'static str,
+        /// The whole filter text.
+        text: String,
+    },
+    /// A string literal without its closing quote.
+    #[error("unterminated string starting at column {column} in $filter '{text}'")]
+    UnterminatedString {
+        /// 1-based column of the opening quote.
+        column: usize,
+        /// The whole filter text.
+        text: String,
+    },
+}
+
+impl Classify for FilterError {
+    fn actor(&self) -> Actor {
+        Actor::User
+    }
+    fn retry(&self) -> Retry {
+        Retry::Never
+    }
+    fn class(&self) -> &'static str {
+        "invalid_filter"
+    }
+}
+
+/// Comparison operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CmpOp {
+    Eq,
+    Ne,
+    Gt,
+    Ge,
+    Lt,
+    Le,
+}
+
+impl CmpOp {
+    fn from_word(w: &str) -> Option<CmpOp> {
+        Some(match w.to_ascii_lowercase().as_str() {
+            "eq" => CmpOp::Eq,
+            "ne" => CmpOp::Ne,
+            "gt" => CmpOp::Gt,
+            "ge" => CmpOp::Ge,
+            "lt" => CmpOp::Lt,
+            "le" => CmpOp::Le,
+            _ => return None,
+        })
+    }
+
+    /// The operator with its operands swapped (`5 lt x` is `x gt 5`).
+    fn flipped(self) -> CmpOp {
+        match self {
+            CmpOp::Gt => CmpOp::Lt,
+            CmpOp::Ge => CmpOp::Le,
+            CmpOp::Lt => CmpOp::Gt,
+            CmpOp::Le => CmpOp::Ge,
+            other => other,
+        }
+    }
+}
+
+/// String functions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StrFn {
+    Contains,
+    StartsWith,
+    EndsWith,
+}
+
+/// A literal value in a filter.
+#[derive(Debug, Clone, PartialEq)]
+enum Literal {
+    Null,
+    Bool(bool),
+    Number(f64),
+    Str(String),
+    Guid(String),
+    DateTime(DateTime<FixedOffset>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Node {
+    And(Box<Node>, Box<Node>),
+    Or(Box<Node>, Box<Node>),
+    Not(Box<Node>),
+    Cmp {
+        field: String,
+        op: CmpOp,
+        value: Literal,
+    },
+    Func {
+        func: StrFn,
+        field: String,
+        value: String,
+    },
+}
+
+/// Parses a `$filter` expression.
+pub fn parse(text: &str) -> Result<Filter, FilterError> {
+    let tokens = lex(text)?;
+    let mut p = Parser {
+        tokens,
+        pos: 0,
+        text,
+    };
+    let root = p.or_expr()?;
+    if let Some(t) = p.peek() {
+        return Err(p.unexpected(t));
+    }
+    Ok(Filter { root })
+}
+
+impl Filter {
+    /// True when the row satisfies the filter.
+    pub fn matches(&self, row: &Fields) -> bool {
+        eval(&self.root, row)
+    }
+
+    /// Every field name the filter refers to, in order of appearance.
+    pub fn fields(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        collect_fields(&self.root, &mut out);
+        out
+    }
+}
+
+fn collect_fields(n: &Node, out: &mut Vec<String>) {
+    match n {
+        Node::And(a, b) | Node::Or(a, b) => {
+            collect_fields(a, out);
+            collect_fields(b, out);
+        }
+        Node::Not(a) => collect_fields(a, out),
+        Node::Cmp { field, .. } | Node::Func { field, .. } => {
+            if !out.contains(field) {
+                out.push(field.clone());
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------- lexer
+
+#[derive(Debug, Clone, PartialEq)]
+enum Tok {
+    Word(String),
+    Str(String),
+    LParen,
+    RParen,
+    Comma,
+}
+
+#[derive(Debug, Clone)]
+struct Token {
+    tok: Tok,
+    raw: String,
+    column: usize,
+}
+
+fn is_word_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | ':' | '-' | '+' | '/' | '@')
+}
+
+fn lex(text: &str) -> Result<Vec<Token>, FilterError> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let column = i + 1;
+        if c.is_whitespace() {
+            i += 1;
+        } else if c == '(' || c == ')' || c == ',' {
+            let tok = match c {
+                '(' => Tok::LParen,
+                ')' => Tok::RParen,
+                _ => Tok::Comma,
+            };
+            out.push(Token {
+                tok,
+                raw: c.to_string(),
+                column,
+            });
+            i += 1;
+        } else if c == '\'' {
+            let mut s = String::new();
+            let mut j = i + 1;
+            loop {
+                match chars.get(j) {
+                    None => {
+                        return Err(FilterError::UnterminatedString {
+                            column,
+                            text: text.to_string(),
+                        });
+                    }
+                    Some('\'') if chars.get(j + 1) == Some(&'\'') => {
+                        s.push('\'');
+                        j += 2;
+                    }
+                    Some('\'') => {
+                        j += 1;
+                        break;
+                    }
+                    Some(&ch) => {
+                        s.push(ch);
+                        j += 1;
+                    }
+                }
+            }
+            out.push(Token {
+                tok: Tok::Str(s),
+                raw: chars[i..j].iter().collect(),
+                column,
+            });
+            i = j;
+        } else if is_word_char(c) {
+            let start = i;
+            while i < chars.len() && is_word_char(chars[i]) {
+                i += 1;
+            }
+            let w: String = chars[start..i].iter().collect();
+            out.push(Token {
+                tok: Tok::Word(w.clone()),
+                raw: w,
+                column,
+            });
+        } else {
+            return Err(FilterError::Unexpected {
+                token: c.to_string(),
+                column,
+                text: text.to_string(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+// ---------------------------------------------------------------- parser
+
+struct Parser<'a> {
+    tokens: Vec<Token>,
+    pos: usize,
+    text: &'a str,
+}
+
+fn is_ident(w: &str) -> bool {
+    let mut chars = w.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && w.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '/')
+}
+
+fn is_guid(w: &str) -> bool {
+    w.len() == 36
+        && w.char_indices().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => c == '-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
+fn parse_instant(w: &str) -> Option<DateTime<FixedOffset>> {
+    if let Ok(d) = DateTime::parse_from_rfc3339(w) {
+        return Some(d);
+    }
+    let date = NaiveDate::parse_from_str(w, "%Y-%m-%d").ok()?;
+    Some(date.and_hms_opt(0, 0, 0)?.and_utc().fixed_offset())
+}
+
+impl<'a> Parser<'a> {
+    fn peek(&self) -> Option<Token> {
+        self.tokens.get(self.pos).cloned()
+    }
+
+    fn next(&mut self, expected: &'static str) -> Result<Token, FilterError> {
+        let t = self
+            .tokens
+            .get(self.pos)
+            .cloned()
+            .ok_or_else(|| self.end(expected))?;
+        self.pos += 1;
+        Ok(t)
+    }
+
+    fn end(&self, expected: &'static str) -> FilterError {
+        FilterError::UnexpectedEnd {
+            expected,
+            text: self.text.to_string(),
+        }
+    }
+
+    fn unexpected(&self, t: Token) -> FilterError {
+        FilterError::Unexpected {
+            token: t.raw,
+            column: t.column,
+            text: self.text.to_string(),
+        }
+    }
+
+    fn peek_keyword(&self, kw: &str) -> bool {
+        matches!(self.tokens.get(self.pos), Some(Token { tok: Tok::Word(w), .. }) if w.eq_ignore_ascii_case(kw))
+    }
+
+    fn or_expr(&mut self) -> Result<Node, FilterError> {
+        let mut left = self.and_expr()?;
+        while self.peek_keyword("or") {
+            self.pos += 1;
+            let right = self.and_expr()?;
+            left = Node::Or(Box::new(left), Box::new(right));
+        }
+        Ok(left)
+    }
+
+    fn and_expr(&mut self) -> Result<Node, FilterError> {
+        let mut left = self.unary()?;
+        while self.peek_keyword("and") {
+            self.pos += 1;
+            let right = self.unary()?;
+            left = Node::And(Box::new(left), Box::new(right));
+        }
+        Ok(left)
+    }
+
+    fn unary(&mut self) -> Result<Node, FilterError> {
+        if self.peek_keyword("not") {
+            self.pos += 1;
+            return Ok(Node::Not(Box::new(self.unary()?)));
+        }
+        self.primary()
+    }
+
+    fn primary(&mut self) -> Result<Node, FilterError> {
+        let t = self.next("an expression")?;
+        match &t.tok {
+            Tok::LParen => {
+                let inner = self.or_expr()?;
+                let close = self.next("')'")?;
+                if close.tok != Tok::RParen {
+                    return Err(self.unexpected(close));
+                }
+                Ok(inner)
+            }
+            Tok::Word(w) if self.is_call() => {
+                let func = match w.to_ascii_lowercase().as_str() {
+                    "contains" => StrFn::Contains,
+                    "startswith" => StrFn::StartsWith,
+                    "endswith" => StrFn::EndsWith,
+                    _ => return Err(self.unexpected(t)),
+                };
+                self.pos += 1; // '('
+                let field_tok = self.next("a property name")?;
+                let field = match &field_tok.tok {
+                    Tok::Word(f) if is_ident(f) => f.clone(),
+                    _ => return Err(self.unexpected(field_tok)),
+                };
+                let comma = self.next("','")?;
+                if comma.tok != Tok::Comma {
+                    return Err(self.unexpected(comma));
+                }
+                let val_tok = self.next("a string literal")?;
+                let value = match &val_tok.tok {
+                    Tok::Str(s) => s.clone(),
+                    _ => return Err(self.unexpected(val_tok)),
+                };
+                let close = self.next("')'")?;
+                if close.tok != Tok::RParen {
+                    return Err(self.unexpected(close));
+                }
+                Ok(Node::Func { func, field, value })
+            }
+            _ => self.comparison(t),
+        }
+    }
+
+    fn is_call(&self) -> bool {
+        matches!(
+            self.tokens.get(self.pos),
+            Some(Token {
+                tok: Tok::LParen,
+                ..
+            })
+        )
+    }
+
+    fn comparison(&mut self, first: Token) -> Result<Node, FilterError> {
+        let op_tok = self.next("a comparison operator")?;
+        let op = match &op_tok.tok {
+            Tok::Word(w) => CmpOp::from_word(w).ok_or_else(|| self.unexpected(op_tok.clone()))?,
+            _ => return Err(self.unexpected(op_tok)),
+        };
+        let second = self.next("a value")?;
+        if let Some(field) = field_name(&first) {
+            let value = literal(&second).ok_or_else(|| self.unexpected(second))?;
+            return Ok(Node::Cmp { field, op, value });
+        }
+        let value = literal(&first).ok_or_else(|| self.unexpected(first))?;
+        let field = field_name(&second).ok_or_else(|| self.unexpected(second))?;
+        Ok(Node::Cmp {
+            field,
+            op: op.flipped(),
+            value,
+        })
+    }
+}
+
+fn field_name(t: &Token) -> Option<String> {
+    match &t.tok {
+        Tok::Word(w) if is_ident(w) && literal(t).is_none() => Some(w.clone()),
+        _ => None,
+    }
+}
+
+fn literal(t: &Token) -> Option<Literal> {
+    match &t.tok {
+        Tok::Str(s) => Some(Literal::Str(s.clone())),
+        Tok::Word(w) => {
+            let lower = w.to_ascii_lowercase();
+            match lower.as_str() {
+                "null" => return Some(Literal::Null),
+                "true" => return Some(Literal::Bool(true)),
+                "false" => return Some(Literal::Bool(false)),
+                _ => {}
+            }
+            if is_guid(w) {
+                return Some(Literal::Guid(lower));
+            }
+            if w.len() >= 10
+                && w.as_bytes()[4] == b'-'
+                && w[..4].bytes().all(|b| b.is_ascii_digit())
+            {
+                return parse_instant(w).map(Literal::DateTime);
+            }
+            let first = w.chars().next()?;
+            if first.is_ascii_digit() || first == '-' || first == '+' {
+                let trimmed = w.trim_end_matches(['m', 'M', 'd', 'D', 'l', 'L']);
+                return trimmed
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|f| f.is_finite())
+                    .map(Literal::Number);
+            }
+            None
+        }
+        _ => None,
+    }
+}
+
+// ---------------------------------------------------------------- evaluation
+
+fn eval(n: &Node, row: &Fields) -> bool {
+    match n {
+        Node::And(a, b) => eval(a, row) && eval(b, row),
+        Node::Or(a, b) => eval(a, row) || eval(b, row),
+        Node::Not(a) => !eval(a, row),
+        Node::Func { func, field, value } => match row.get(field) {
+            Some(Value::String(s)) => {
+                let s = s.to_lowercase();
+                let v = value.to_lowercase();
+                match func {
+                    StrFn::Contains => s.contains(&v),
+                    StrFn::StartsWith => s.starts_with(&v),
+                    StrFn::EndsWith => s.ends_with(&v),
+                }
+            }
+            _ => false,
+        },
+        Node::Cmp { field, op, value } => {
+            let actual = row.get(field).unwrap_or(&Value::Null);
+            compare(actual, *op, value)
+        }
+    }
+}
+
+fn compare(actual: &Value, op: CmpOp, lit: &Literal) -> bool {
+    let actual_null = actual.is_null();
+    let lit_null = matches!(lit, Literal::Null);
+    if actual_null || lit_null {
+        let both = actual_null && lit_null;
+        return match op {
+            CmpOp::Eq => both,
+            CmpOp::Ne => !both,
+            _ => false,
+        };
+    }
+    let ord = match (actual, lit) {
+        (Value::Bool(a), Literal::Bool(b)) => Some(a.cmp(b)),
+        (Value::Number(a), Literal::Number(b)) => a.as_f64().and_then(|a| a.partial_cmp(b)),
+        (Value::String(a), Literal::Number(b)) => {
+            a.trim().parse::<f64>().ok().and_then(|a| a.partial_cmp(b))
+        }
+        (Value::Number(a), Literal::Str(b)) => b
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .and_then(|b| a.as_f64().and_then(|a| a.partial_cmp(&b))),
+        (Value::String(a), Literal::Str(b) | Literal::Guid(b)) => {
+            Some(a.to_lowercase().cmp(&b.to_lowercase()))
+        }
+        (Value::String(a), Literal::DateTime(b)) => {
+            parse_instant(a.trim()).map(|a| a.with_timezone(&Utc).cmp(&b.with_timezone(&Utc)))
+        }
+        _ => None,
+    };
+    match ord {
+        None => op == CmpOp::Ne,
+        Some(o) => match op {
+            CmpOp::Eq => o == Ordering::Equal,
+            CmpOp::Ne => o != Ordering::Equal,
+            CmpOp::Gt => o == Ordering::Greater,
+            CmpOp::Ge => o != Ordering::Less,
+            CmpOp::Lt => o == Ordering::Less,
+            CmpOp::Le => o != Ordering::Greater,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn row(v: Value) -> Fields {
+        v.as_object().cloned().unwrap_or_default()
+    }
+
+    fn m(f: &str, r: &Value) -> bool {
+        parse(f).unwrap().matches(&row(r.clone()))
+    }
+
+    #[test]
+    fn comparisons_and_logic() {
+        let r = json!({"name":"Contoso Ltd","creditlimit":5000,"statecode":0,"active":true,"accountnumber":null});
+        assert!(m("name eq 'contoso ltd'", &r));
+        assert!(m("name ne 'Fabrikam'", &r));
+        assert!(m("creditlimit gt 4999.5 and creditlimit le 5000", &r));
+        assert!(m("creditlimit lt 1 or statecode eq 0", &r));
+        assert!(m("not (statecode eq 1)", &r));
+        assert!(m("active eq true", &r));
+        assert!(m("accountnumber eq null", &r));
+        assert!(m("missing eq null and not (missing ne null)", &r));
+        assert!(!m("creditlimit gt null", &r));
+        assert!(m("5000 ge creditlimit", &r));
+        assert!(m(
+            "(name eq 'x' or name eq 'CONTOSO LTD') and statecode eq 0",
+            &r
+        ));
+    }
+
+    #[test]
+    fn precedence_and_binds_tighter_than_or() {
+        let r = json!({"a":1,"b":2});
+        assert!(m("a eq 1 or a eq 2 and b eq 3", &r));
+        assert!(!m("(a eq 1 or a eq 2) and b eq 3", &r));
+    }
+
+    #[test]
+    fn strings_escapes_and_functions() {
+        let r = json!({"name":"O'Brien & Sons","email":"info@obrien.com"});
+        assert!(m("name eq 'O''Brien & Sons'", &r));
+        assert!(m("contains(name,'brien')", &r));
+        assert!(m("startswith(name, 'o''b') and endswith(email,'.COM')", &r));
+        assert!(!m("contains(missing,'x')", &r));
+    }
+
+    #[test]
+    fn guids_and_lookups() {
+        let r = json!({"_parentcustomerid_value":"6D81597F-0000-4000-8000-000000000001"});
+        assert!(m(
+            "_parentcustomerid_value eq 6d81597f-0000-4000-8000-000000000001",
+            &r
+        ));
+        assert!(m(
+            "_parentcustomerid_value eq '6d81597f-0000-4000-8000-000000000001'",
+            &r
+        ));
+    }
+
+    #[test]
+    fn datetimes_compare_as_instants() {
+        let r = json!({"lastModifiedDateTime":"2019-08-18T22:05:51.603+02:00"});
+        assert!(m("lastModifiedDateTime eq 2019-08-18T20:05:51.603Z", &r));
+        assert!(m("lastModifiedDateTime gt 2019-08-18T20:05:51Z", &r));
+        assert!(!m("lastModifiedDateTime gt 2019-08-18T20:05:51.604Z", &r));
+        assert!(m("lastModifiedDateTime lt 2019-08-19", &r));
+    }
+
+    #[test]
+    fn numbers_in_strings_and_negatives() {
+        let r = json!({"n":"-3","x":-2.5});
+        assert!(m("n lt -2", &r));
+        assert!(m("x eq -2.5", &r));
+    }
+
+    #[test]
+    fn fields_lists_referenced_properties() {
+        let f = parse("a eq 1 and (b eq 'x' or contains(c,'y')) and a ne 2").unwrap();
+        assert_eq!(f.fields(), vec!["a", "b", "c"]);
+    }
+
+    #[test]
+    fn errors_name_token_and_column() {
+        let e = parse("name eq xx").unwrap_err().to_string();
+        assert_eq!(e, "unexpected 'xx' at column 9 in $filter 'name eq xx'");
+        let e = parse("name eq 'a' and").unwrap_err().to_string();
+        assert!(e.contains("unexpected end"), "{e}");
+        let e = parse("name eq 'abc").unwrap_err().to_string();
+        assert!(
+            e.contains("unterminated string starting at column 9"),
+            "{e}"
+        );
+        let e = parse("name eqq 'a'").unwrap_err().to_string();
+        assert!(e.contains("'eqq' at column 6"), "{e}");
+        let e = parse("name eq 'a')").unwrap_err().to_string();
+        assert!(e.contains("')' at column 12"), "{e}");
+        let e = parse("name eq 'a' # x").unwrap_err().to_string();
+        assert!(e.contains("'#' at column 13"), "{e}");
+        assert!(parse("").is_err());
+        assert!(parse("frobnicate(name,'x')").is_err());
+        assert_eq!(parse("x").unwrap_err().actor(), Actor::User);
+    }
+}
