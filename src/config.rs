@@ -1,1 +1,416 @@
-//! (being written)
+//! Couplet's configuration file (TOML). Every section and field is documented in README.md
+//! ("Configuration"); defaults live here and only here.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::{Actor, Classify, Retry};
+
+/// A configuration that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file cannot be read.
+    #[error("cannot read config file {file}: {reason}")]
+    Read {
+        /// The file.
+        file: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The file is not valid, or has unknown or missing settings.
+    #[error("config file {file}: {reason}")]
+    Parse {
+        /// The file.
+        file: PathBuf,
+        /// What the parser said, with line and column.
+        reason: String,
+    },
+    /// A setting has an unusable value.
+    #[error("setting {setting}: {reason}")]
+    Invalid {
+        /// The setting, e.g. `auth.client_secret_env`.
+        setting: String,
+        /// What is wrong and what to do.
+        reason: String,
+    },
+}
+
+impl Classify for ConfigError {
+    fn actor(&self) -> Actor {
+        Actor::User
+    }
+    fn retry(&self) -> Retry {
+        Retry::Never
+    }
+    fn class(&self) -> &'static str {
+        "config"
+    }
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where the embedded log and the projection live.
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    /// Entra ID app registration used for Dataverse and Business Central.
+    pub auth: AuthConfig,
+    /// The Dataverse environment.
+    pub dataverse: DataverseSection,
+    /// The Business Central environment and company.
+    pub bc: BcSection,
+    /// The log.
+    #[serde(default)]
+    pub bus: BusSection,
+    /// Change capture.
+    #[serde(default)]
+    pub capture: CaptureSection,
+    /// What to synchronise.
+    #[serde(default)]
+    pub sync: SyncSection,
+    /// HTTP timeouts and retries, for every system.
+    #[serde(default)]
+    pub http: HttpSection,
+    /// Prometheus endpoint.
+    #[serde(default)]
+    pub metrics: MetricsSection,
+}
+
+/// `[auth]`.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    /// Entra ID authority, ending in `/`.
+    #[serde(default = "default_authority")]
+    pub authority: String,
+    /// Directory (tenant) id or domain.
+    pub tenant_id: String,
+    /// Application (client) id.
+    pub client_id: String,
+    /// The client secret's value, inline. Prefer `client_secret_env`.
+    #[serde(default)]
+    pub client_secret: Option<String>,
+    /// Name of the environment variable that holds the client secret.
+    #[serde(default)]
+    pub client_secret_env: Option<String>,
+}
+
+impl std::fmt::Debug for AuthConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthConfig")
+            .field("authority", &self.authority)
+            .field("tenant_id", &self.tenant_id)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret.as_ref().map(|_| "***"))
+            .field("client_secret_env", &self.client_secret_env)
+            .finish()
+    }
+}
+
+impl AuthConfig {
+    /// The client secret, from the environment variable or inline.
+    pub fn secret(&self) -> Result<String, ConfigError> {
+        if let Some(var) = &self.client_secret_env {
+            return std::env::var(var).map_err(|_| ConfigError::Invalid {
+                setting: "auth.client_secret_env".into(),
+                reason: format!("environment variable {var} is not set; export it with the client secret's value"),
+            });
+        }
+        self.client_secret
+            .clone()
+            .ok_or_else(|| ConfigError::Invalid {
+                setting: "auth.client_secret".into(),
+                reason:
+                    "no client secret: set auth.client_secret_env (preferred) or auth.client_secret"
+                        .into(),
+            })
+    }
+}
+
+/// `[dataverse]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataverseSection {
+    /// Environment URL, e.g. `https://contoso.crm4.dynamics.com/`.
+    pub url: String,
+    /// Rows per page (at most 5000).
+    #[serde(default = "default_dv_page")]
+    pub page_size: u32,
+}
+
+/// `[bc]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BcSection {
+    /// API base, e.g. `https://api.businesscentral.dynamics.com/v2.0/<tenant>/Production/api/v2.0/`.
+    pub api_url: String,
+    /// Company id (GUID).
+    pub company_id: String,
+    /// Token resource.
+    #[serde(default = "default_bc_resource")]
+    pub resource: String,
+    /// Rows per page.
+    #[serde(default = "default_bc_page")]
+    pub page_size: u32,
+}
+
+/// `[bus]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BusSection {
+    /// `embedded` (Kafka comes with its own issue).
+    #[serde(default = "default_backend")]
+    pub backend: String,
+    /// Partitions per topic.
+    #[serde(default = "default_partitions")]
+    pub partitions: u32,
+    /// Topic name prefix.
+    #[serde(default = "default_prefix")]
+    pub topic_prefix: String,
+}
+
+impl Default for BusSection {
+    fn default() -> Self {
+        BusSection {
+            backend: default_backend(),
+            partitions: default_partitions(),
+            topic_prefix: default_prefix(),
+        }
+    }
+}
+
+/// `[capture]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaptureSection {
+    /// Milliseconds between polls once a capture has caught up.
+    #[serde(default = "default_poll_ms")]
+    pub poll_interval_ms: u64,
+    /// Business Central polling overlap in milliseconds: each poll re-reads this much before
+    /// the watermark and drops what it has already seen, so a change committed late within the
+    /// same second is never missed.
+    #[serde(default = "default_overlap_ms")]
+    pub bc_overlap_ms: u64,
+}
+
+impl Default for CaptureSection {
+    fn default() -> Self {
+        CaptureSection {
+            poll_interval_ms: default_poll_ms(),
+            bc_overlap_ms: default_overlap_ms(),
+        }
+    }
+}
+
+/// `[sync]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncSection {
+    /// Mappings to run.
+    #[serde(default = "default_mappings")]
+    pub mappings: Vec<String>,
+    /// A mapping file replacing the shipped defaults.
+    #[serde(default)]
+    pub mapping_file: Option<PathBuf>,
+    /// Business Central's local currency: a blank currency code means this ISO code.
+    #[serde(default = "default_lcy")]
+    pub lcy_code: String,
+    /// Writes in flight at once (one per partition at most).
+    #[serde(default = "default_apply_concurrency")]
+    pub apply_concurrency: usize,
+}
+
+impl Default for SyncSection {
+    fn default() -> Self {
+        SyncSection {
+            mappings: default_mappings(),
+            mapping_file: None,
+            lcy_code: default_lcy(),
+            apply_concurrency: default_apply_concurrency(),
+        }
+    }
+}
+
+/// `[http]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSection {
+    /// Per-request timeout in seconds.
+    #[serde(default = "default_timeout")]
+    pub timeout_secs: u64,
+    /// Attempts per request before giving up (transient faults and throttling).
+    #[serde(default = "default_attempts")]
+    pub max_attempts: u32,
+    /// Longest Retry-After honoured, in seconds; longer ones fail the request.
+    #[serde(default = "default_max_retry_after")]
+    pub max_retry_after_secs: u64,
+}
+
+impl Default for HttpSection {
+    fn default() -> Self {
+        HttpSection {
+            timeout_secs: default_timeout(),
+            max_attempts: default_attempts(),
+            max_retry_after_secs: default_max_retry_after(),
+        }
+    }
+}
+
+/// `[metrics]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSection {
+    /// Address for `/metrics`, `/healthz` and `/readyz`; none = not served.
+    #[serde(default)]
+    pub listen: Option<SocketAddr>,
+}
+
+impl Config {
+    /// Reads and checks a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+            file: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        let cfg: Config = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            file: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        cfg.check()?;
+        Ok(cfg)
+    }
+
+    /// Checks values that parse but cannot work.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        let bad = |setting: &str, reason: &str| {
+            Err(ConfigError::Invalid {
+                setting: setting.into(),
+                reason: reason.into(),
+            })
+        };
+        if self.bus.backend != "embedded" {
+            return bad(
+                "bus.backend",
+                &format!(
+                    "'{}' is not available in this build; use \"embedded\"",
+                    self.bus.backend
+                ),
+            );
+        }
+        if self.bus.partitions == 0 || self.bus.partitions > 256 {
+            return bad("bus.partitions", "use 1 to 256");
+        }
+        if self.dataverse.page_size == 0 || self.dataverse.page_size > 5000 {
+            return bad("dataverse.page_size", "Dataverse pages hold 1 to 5000 rows");
+        }
+        if self.bc.page_size == 0 || self.bc.page_size > 20000 {
+            return bad(
+                "bc.page_size",
+                "Business Central pages hold 1 to 20000 rows",
+            );
+        }
+        for (setting, url) in [
+            ("auth.authority", &self.auth.authority),
+            ("dataverse.url", &self.dataverse.url),
+            ("bc.api_url", &self.bc.api_url),
+        ] {
+            if url::Url::parse(url).is_err() || !url.ends_with('/') {
+                return bad(
+                    setting,
+                    &format!("'{url}' is not an absolute URL ending in '/'"),
+                );
+            }
+        }
+        if self.sync.apply_concurrency == 0 {
+            return bad("sync.apply_concurrency", "use at least 1");
+        }
+        Ok(())
+    }
+}
+
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("couplet-data")
+}
+fn default_authority() -> String {
+    "https://login.microsoftonline.com/".into()
+}
+fn default_dv_page() -> u32 {
+    5000
+}
+fn default_bc_resource() -> String {
+    "https://api.businesscentral.dynamics.com".into()
+}
+fn default_bc_page() -> u32 {
+    1000
+}
+fn default_backend() -> String {
+    "embedded".into()
+}
+fn default_partitions() -> u32 {
+    8
+}
+fn default_prefix() -> String {
+    "couplet".into()
+}
+fn default_poll_ms() -> u64 {
+    2000
+}
+fn default_overlap_ms() -> u64 {
+    5000
+}
+fn default_mappings() -> Vec<String> {
+    vec!["CUSTOMER".into(), "CONTACT".into()]
+}
+fn default_lcy() -> String {
+    "USD".into()
+}
+fn default_apply_concurrency() -> usize {
+    8
+}
+fn default_timeout() -> u64 {
+    30
+}
+fn default_attempts() -> u32 {
+    8
+}
+fn default_max_retry_after() -> u64 {
+    300
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+[auth]
+tenant_id = "t"
+client_id = "c"
+client_secret_env = "COUPLET_TEST_SECRET_UNSET"
+[dataverse]
+url = "https://org.crm.dynamics.com/"
+[bc]
+api_url = "https://api.businesscentral.dynamics.com/v2.0/t/Production/api/v2.0/"
+company_id = "00000000-0000-0000-0000-000000000001"
+"#;
+
+    #[test]
+    fn minimal_config_gets_defaults() {
+        let cfg: Config = toml::from_str(MINIMAL).unwrap();
+        cfg.check().unwrap();
+        assert_eq!(cfg.bus.partitions, 8);
+        assert_eq!(cfg.sync.mappings, vec!["CUSTOMER", "CONTACT"]);
+        let err = cfg.auth.secret().unwrap_err().to_string();
+        assert!(err.contains("COUPLET_TEST_SECRET_UNSET"), "{err}");
+        assert!(!format!("{:?}", cfg.auth).contains("secret\": Some(\""));
+    }
+
+    #[test]
+    fn unknown_setting_is_named() {
+        let text = format!("{MINIMAL}\n[capture]\npoll_interval = 5\n");
+        let err = toml::from_str::<Config>(&text).unwrap_err().to_string();
+        assert!(err.contains("poll_interval"), "{err}");
+    }
+}

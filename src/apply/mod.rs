@@ -1,1 +1,8 @@
-//! (being written)
+//! Apply: idempotent writes to the target systems.
+
+pub mod locks;
+pub mod stage;
+pub mod writer;
+
+pub use stage::ApplyStage;
+pub use writer::{Targets, Writer};

@@ -1,1 +1,11 @@
-//! (being written)
+//! Change capture: Dataverse change tracking and Business Central polling, turned into
+//! events on the log, with checkpoints saved only after the events they cover are appended.
+
+pub mod bc;
+pub mod dataverse;
+pub mod emit;
+pub mod status;
+
+pub use bc::BcCapture;
+pub use dataverse::DataverseCapture;
+pub use status::CaptureStatus;

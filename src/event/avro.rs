@@ -259,6 +259,7 @@ pub fn encode_command(c: &WriteCommand) -> Result<Vec<u8>, CodecError> {
         ("natural_key".into(), Avro::Map(nk)),
         ("fields".into(), fields_to_avro(&c.fields)),
         ("content_hash".into(), Avro::String(c.content_hash.clone())),
+        ("reverse_hash".into(), opt_str(c.reverse_hash.as_deref())),
         (
             "issued_at".into(),
             Avro::TimestampMillis(c.issued_at.timestamp_millis()),
@@ -303,6 +304,7 @@ pub fn decode_command(bytes: &[u8]) -> Result<WriteCommand, CodecError> {
         natural_key,
         fields: r.fields("fields")?,
         content_hash: r.string("content_hash")?,
+        reverse_hash: r.opt_string("reverse_hash")?,
         issued_at: r.ts("issued_at")?,
     })
 }
@@ -360,6 +362,7 @@ pub fn encode_outcome(o: &Outcome) -> Result<Vec<u8>, CodecError> {
         ("target_modified_on".into(), opt_ts(o.target_modified_on)),
         ("target_etag".into(), opt_str(o.target_etag.as_deref())),
         ("content_hash".into(), opt_str(o.content_hash.as_deref())),
+        ("reverse_hash".into(), opt_str(o.reverse_hash.as_deref())),
         ("error_class".into(), opt_str(class)),
         ("error_actor".into(), opt_str(actor)),
         ("error_field".into(), opt_str(field)),
@@ -424,6 +427,7 @@ pub fn decode_outcome(bytes: &[u8]) -> Result<Outcome, CodecError> {
         target_modified_on: r.opt_ts("target_modified_on")?,
         target_etag: r.opt_string("target_etag")?,
         content_hash: r.opt_string("content_hash")?,
+        reverse_hash: r.opt_string("reverse_hash")?,
         error,
         reason: r.opt_string("reason")?,
         attempts: r.int("attempts")?,
@@ -643,6 +647,7 @@ mod tests {
             natural_key: vec![("accountnumber".into(), "C00010".into())],
             fields: sample_fields(),
             content_hash: "abc".into(),
+            reverse_hash: Some("def".into()),
             issued_at: now_millis(),
         };
         assert_eq!(decode_command(&encode_command(&cmd).unwrap()).unwrap(), cmd);

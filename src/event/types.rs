@@ -110,6 +110,8 @@ pub struct WriteCommand {
     pub fields: Fields,
     /// SHA-256 of the mapped fields.
     pub content_hash: String,
+    /// SHA-256 of the source's values as the reverse mapping would write them.
+    pub reverse_hash: Option<String>,
     /// When the command was issued.
     pub issued_at: DateTime<Utc>,
 }
@@ -237,6 +239,8 @@ pub struct Outcome {
     pub target_etag: Option<String>,
     /// Hash of the mapped fields that were written.
     pub content_hash: Option<String>,
+    /// Hash of the source's values as the reverse mapping would write them.
+    pub reverse_hash: Option<String>,
     /// Error classification, for failures.
     pub error: Option<OutcomeError>,
     /// Human-readable reason (failures, parking, skips).
@@ -275,6 +279,7 @@ impl Outcome {
             target_modified_on: None,
             target_etag: None,
             content_hash: None,
+            reverse_hash: None,
             error: None,
             reason,
             attempts: 0,
@@ -301,6 +306,7 @@ impl Outcome {
             target_modified_on: None,
             target_etag: None,
             content_hash: Some(cmd.content_hash.clone()),
+            reverse_hash: cmd.reverse_hash.clone(),
             error: None,
             reason: None,
             attempts: 1,

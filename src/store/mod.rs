@@ -9,6 +9,7 @@ pub mod db;
 pub mod errors_list;
 pub mod index;
 pub mod parked;
+pub mod project;
 #[cfg(test)]
 mod tests;
 

@@ -118,6 +118,15 @@ pub enum SystemError {
 
 impl SystemError {
     /// The HTTP status behind the error, when there was one.
+    /// The field the system named as the culprit, when it did.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            SystemError::Rejected { field, .. } => field.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status behind the error, when there was one.
     pub fn status(&self) -> Option<u16> {
         match self {
             SystemError::Throttled { status, .. }

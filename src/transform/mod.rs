@@ -1,1 +1,14 @@
-//! (being written)
+//! Transform: applies the table and field mappings to captured changes and decides what to
+//! write (or why not: filtered, echo, stale, unchanged, parked, failed).
+
+pub mod currency;
+pub mod decide;
+pub mod error;
+pub mod fields;
+pub mod hash;
+pub mod redrive;
+pub mod stage;
+
+pub use currency::CurrencyTable;
+pub use decide::{Decision, Transformer};
+pub use error::TransformError;

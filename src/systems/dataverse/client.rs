@@ -179,7 +179,10 @@ impl DataverseClient {
         select: &[&str],
     ) -> Result<Vec<Fields>, SystemError> {
         let select = select.join(",");
-        let mut pairs = vec![("$filter", filter)];
+        let mut pairs = Vec::new();
+        if !filter.is_empty() {
+            pairs.push(("$filter", filter));
+        }
         if !select.is_empty() {
             pairs.push(("$select", select.as_str()));
         }

@@ -1,0 +1,114 @@
+//! The apply stage: `commands` → target writes → `outcomes` (failures also to `dlq`).
+
+use std::sync::Arc;
+
+use tracing::Instrument;
+
+use super::writer::Writer;
+use crate::bus::{Bus, Message, Topics};
+use crate::error::Classify;
+use crate::event::OutcomeStatus;
+use crate::event::avro::{decode_command, encode_outcome};
+use crate::metrics::metrics;
+use crate::pipeline::PipelineError;
+use crate::pipeline::dlq::dead_letter;
+use crate::store::Store;
+use crate::store::errors_list::ErrorEntry;
+use crate::store::project::apply_outcome;
+
+/// The apply stage.
+#[derive(Clone)]
+pub struct ApplyStage {
+    /// Executes commands.
+    pub writer: Writer,
+    /// The log.
+    pub bus: Arc<dyn Bus>,
+    /// Topic names.
+    pub topics: Topics,
+    /// The projection.
+    pub store: Store,
+}
+
+impl ApplyStage {
+    /// Handles one message of the commands topic.
+    pub async fn handle(&self, msg: Message) -> Result<(), PipelineError> {
+        let cmd = match decode_command(&msg.value) {
+            Ok(c) => c,
+            Err(e) => {
+                let reason = format!(
+                    "message {}/{}@{} (key {}) does not decode: {e}",
+                    msg.topic, msg.partition, msg.offset, msg.key
+                );
+                tracing::error!(topic = %msg.topic, offset = msg.offset, key = %msg.key, error = %e, "Undecodable command moved to the dead-letter topic.");
+                dead_letter(&self.bus, &self.topics.dlq, &msg, e.class(), &reason, 1).await?;
+                let now = crate::event::types::now_millis();
+                self.store.record_error(&ErrorEntry {
+                    record: msg.key.clone(),
+                    mapping: "(undecodable)".into(),
+                    class: e.class().into(),
+                    actor: e.actor().as_str().into(),
+                    field: None,
+                    reason,
+                    first_at: now,
+                    last_at: now,
+                    attempts: 1,
+                    event: None,
+                })?;
+                return Ok(());
+            }
+        };
+        let span = tracing::info_span!("apply", record = %cmd.source, mapping = %cmd.mapping, correlation_id = %cmd.correlation_id, target = %cmd.target_system);
+        async {
+            let o = self.writer.execute(&cmd).await?;
+            apply_outcome(&self.store, &o, None)?;
+            let m = metrics();
+            m.records
+                .with_label_values(&[&o.mapping, "apply", o.status.as_str()])
+                .inc();
+            if o.status.wrote() {
+                if let Some(ms) = o.latency_ms {
+                    let dir = crate::transform::decide::direction_to(o.target_system);
+                    m.e2e_seconds
+                        .with_label_values(&[&o.mapping, dir])
+                        .observe(ms as f64 / 1000.0);
+                }
+                tracing::debug!(
+                    status = o.status.as_str(),
+                    target_id = o.target_id.as_deref().unwrap_or(""),
+                    "Written."
+                );
+            }
+            let bytes = encode_outcome(&o).map_err(|e| PipelineError::Stage {
+                stage: "apply".into(),
+                reason: e.to_string(),
+            })?;
+            self.bus
+                .produce(&self.topics.outcomes, &msg.key, &bytes, &[])
+                .await?;
+            if o.status == OutcomeStatus::Failed {
+                let class = o
+                    .error
+                    .as_ref()
+                    .map(|e| e.class.clone())
+                    .unwrap_or_default();
+                let reason = o.reason.clone().unwrap_or_default();
+                tracing::warn!(class = %class, reason = %reason, "Write failed.");
+                m.failures
+                    .with_label_values(&[&o.mapping, "apply", &class])
+                    .inc();
+                dead_letter(
+                    &self.bus,
+                    &self.topics.dlq,
+                    &msg,
+                    &class,
+                    &reason,
+                    o.attempts.max(1) as u32,
+                )
+                .await?;
+            }
+            Ok(())
+        }
+        .instrument(span)
+        .await
+    }
+}

@@ -1,0 +1,41 @@
+//! Appending a page of captured changes to the log.
+
+use std::sync::Arc;
+
+use futures::stream::{self, StreamExt, TryStreamExt};
+
+use crate::bus::{Bus, Topics};
+use crate::event::ChangeEvent;
+use crate::event::avro::encode_change;
+use crate::metrics::metrics;
+use crate::pipeline::PipelineError;
+
+/// Appends `events` to the changes topic (concurrently; one record never appears twice in a
+/// page, so per-key order is kept) and returns once all are durable.
+pub async fn emit_all(
+    bus: &Arc<dyn Bus>,
+    topics: &Topics,
+    events: Vec<ChangeEvent>,
+) -> Result<(), PipelineError> {
+    let m = metrics();
+    stream::iter(events)
+        .map(|ev| async move {
+            let bytes = encode_change(&ev).map_err(|e| PipelineError::Stage {
+                stage: "capture".into(),
+                reason: e.to_string(),
+            })?;
+            bus.produce(&topics.changes, &ev.source.to_string(), &bytes, &[])
+                .await?;
+            m.captured
+                .with_label_values(&[ev.source.system.as_str(), &ev.source.entity, &ev.mapping])
+                .inc();
+            m.produced
+                .with_label_values(&[topics.changes.as_str()])
+                .inc();
+            Ok::<(), PipelineError>(())
+        })
+        .buffer_unordered(64)
+        .try_collect::<Vec<_>>()
+        .await
+        .map(|_| ())
+}

@@ -1,0 +1,384 @@
+//! Loading and validating a set of mappings.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::model::{CrmColumns, Direction, Lookup, MappingFile, TableMapping};
+use crate::error::{Actor, Classify, Retry};
+use crate::odata::filter::{self, Filter};
+
+/// The shipped default mappings.
+pub const DEFAULTS: &str = include_str!("defaults.toml");
+
+/// A mapping file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum MappingError {
+    /// The file cannot be read.
+    #[error("cannot read mapping file {file}: {reason}")]
+    Read {
+        /// The file.
+        file: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The file is not valid TOML or has unknown keys.
+    #[error("{file}:{line}:{column}: {reason}")]
+    Parse {
+        /// The file.
+        file: String,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What the parser said (it names the unknown key or the expected values).
+        reason: String,
+    },
+    /// A mapping or field is inconsistent.
+    #[error("mapping {mapping}{}: {reason}", field.as_ref().map(|f| format!(", field {f}")).unwrap_or_default())]
+    Invalid {
+        /// The mapping.
+        mapping: String,
+        /// The field, when one is at fault.
+        field: Option<String>,
+        /// What is wrong and how to fix it.
+        reason: String,
+    },
+}
+
+impl Classify for MappingError {
+    fn actor(&self) -> Actor {
+        Actor::User
+    }
+    fn retry(&self) -> Retry {
+        Retry::Never
+    }
+    fn class(&self) -> &'static str {
+        "mapping"
+    }
+}
+
+/// Validated mappings in dependency order, with their parsed filters.
+#[derive(Debug, Clone)]
+pub struct Catalogue {
+    ordered: Vec<Arc<TableMapping>>,
+    by_name: HashMap<String, Arc<TableMapping>>,
+    filters: HashMap<(String, bool), Arc<Filter>>,
+}
+
+impl Catalogue {
+    /// The shipped defaults.
+    pub fn defaults() -> Result<Catalogue, MappingError> {
+        Catalogue::parse("defaults.toml", DEFAULTS)
+    }
+
+    /// Loads a mapping file.
+    pub fn load(path: &Path) -> Result<Catalogue, MappingError> {
+        let text = std::fs::read_to_string(path).map_err(|e| MappingError::Read {
+            file: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        Catalogue::parse(&path.display().to_string(), &text)
+    }
+
+    /// Parses and validates mapping TOML; `file` names the source in errors.
+    pub fn parse(file: &str, text: &str) -> Result<Catalogue, MappingError> {
+        let parsed: MappingFile = toml::from_str(text).map_err(|e| {
+            let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
+            MappingError::Parse {
+                file: file.to_string(),
+                line,
+                column,
+                reason: e.message().to_string(),
+            }
+        })?;
+        Catalogue::from_mappings(parsed.mappings)
+    }
+
+    /// Validates mappings and orders them by dependency.
+    pub fn from_mappings(mappings: Vec<TableMapping>) -> Result<Catalogue, MappingError> {
+        let mut by_name = HashMap::new();
+        let mut filters = HashMap::new();
+        for m in &mappings {
+            if by_name
+                .insert(m.name.clone(), Arc::new(m.clone()))
+                .is_some()
+            {
+                return Err(invalid(
+                    &m.name,
+                    None,
+                    "the name is used twice; names must be unique",
+                ));
+            }
+            validate(m)?;
+            for (crm, f) in [(true, &m.crm_filter), (false, &m.erp_filter)] {
+                if let Some(text) = f {
+                    let parsed = filter::parse(text).map_err(|e| {
+                        let side = if crm { "crm_filter" } else { "erp_filter" };
+                        invalid(&m.name, Some(side), &e.to_string())
+                    })?;
+                    filters.insert((m.name.clone(), crm), Arc::new(parsed));
+                }
+            }
+        }
+        for m in &mappings {
+            for dep in m.depends_on.iter().chain(lookup_mappings(m).iter()) {
+                if !by_name.contains_key(dep.as_str()) {
+                    return Err(invalid(
+                        &m.name,
+                        None,
+                        &format!(
+                            "depends on mapping '{dep}', which is not defined; define it or remove the reference"
+                        ),
+                    ));
+                }
+            }
+        }
+        let ordered = topo_order(&mappings)?
+            .into_iter()
+            .filter_map(|n| by_name.get(&n).cloned())
+            .collect();
+        Ok(Catalogue {
+            ordered,
+            by_name,
+            filters,
+        })
+    }
+
+    /// A mapping by name.
+    pub fn get(&self, name: &str) -> Option<&Arc<TableMapping>> {
+        self.by_name.get(name)
+    }
+
+    /// All mappings, dependencies first.
+    pub fn ordered(&self) -> &[Arc<TableMapping>] {
+        &self.ordered
+    }
+
+    /// The parsed table filter of a mapping on one side.
+    pub fn filter(&self, mapping: &str, crm: bool) -> Option<&Filter> {
+        self.filters
+            .get(&(mapping.to_string(), crm))
+            .map(|f| f.as_ref())
+    }
+
+    /// Keeps only the named mappings (and fails on unknown names).
+    pub fn select(&self, names: &[String]) -> Result<Catalogue, MappingError> {
+        let mut keep = Vec::new();
+        for n in names {
+            let m = self.by_name.get(n).ok_or_else(|| {
+                let known: Vec<_> = self.ordered.iter().map(|m| m.name.as_str()).collect();
+                invalid(
+                    n,
+                    None,
+                    &format!("no such mapping; known: {}", known.join(", ")),
+                )
+            })?;
+            keep.push(m.as_ref().clone());
+        }
+        Catalogue::from_mappings(keep)
+    }
+}
+
+fn invalid(mapping: &str, field: Option<&str>, reason: &str) -> MappingError {
+    MappingError::Invalid {
+        mapping: mapping.to_string(),
+        field: field.map(str::to_string),
+        reason: reason.to_string(),
+    }
+}
+
+fn lookup_mappings(m: &TableMapping) -> Vec<String> {
+    m.fields
+        .iter()
+        .filter_map(|f| match &f.lookup {
+            Some(Lookup::Coupling { mapping, .. }) => Some(mapping.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn validate(m: &TableMapping) -> Result<(), MappingError> {
+    if m.name.trim().is_empty() || m.crm_entity.trim().is_empty() || m.erp_entity.trim().is_empty()
+    {
+        return Err(invalid(
+            &m.name,
+            None,
+            "name, crm_entity and erp_entity must not be empty",
+        ));
+    }
+    if m.crm_key.is_some() != m.erp_key.is_some() {
+        return Err(invalid(
+            &m.name,
+            None,
+            "set both crm_key and erp_key, or neither",
+        ));
+    }
+    for f in &m.fields {
+        let name = format!("{} <-> {}", f.crm.display(), f.erp);
+        let crm_cols = f.crm.columns();
+        if f.constant.is_none() && (crm_cols.is_empty() || f.erp.is_empty()) {
+            return Err(invalid(
+                &m.name,
+                Some(&name),
+                "a field mapping needs both crm and erp, or a constant",
+            ));
+        }
+        if f.constant.is_some() {
+            let ok = match f.direction {
+                Direction::ToCrm => !crm_cols.is_empty(),
+                Direction::ToErp => !f.erp.is_empty(),
+                Direction::Bidirectional => false,
+            };
+            if !ok {
+                return Err(invalid(
+                    &m.name,
+                    Some(&name),
+                    "a constant needs direction to_crm (with crm) or to_erp (with erp)",
+                ));
+            }
+        }
+        if let CrmColumns::Many(cols) = &f.crm
+            && (cols.len() < 2 || f.lookup.is_some())
+        {
+            return Err(invalid(
+                &m.name,
+                Some(&name),
+                "several crm columns compose one text field: list at least two and no lookup",
+            ));
+        }
+        if !f.direction.allows_from(crate::event::System::Dataverse)
+            && !f.direction.allows_from(crate::event::System::Bc)
+        {
+            return Err(invalid(&m.name, Some(&name), "the field has no direction"));
+        }
+        if m.direction != Direction::Bidirectional
+            && f.direction != Direction::Bidirectional
+            && f.direction != m.direction
+        {
+            return Err(invalid(
+                &m.name,
+                Some(&name),
+                &format!(
+                    "field direction {} contradicts the table direction {}",
+                    f.direction.as_str(),
+                    m.direction.as_str()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Dependencies first; a cycle is an error naming it.
+fn topo_order(mappings: &[TableMapping]) -> Result<Vec<String>, MappingError> {
+    let deps: BTreeMap<String, Vec<String>> = mappings
+        .iter()
+        .map(|m| {
+            let mut d = m.depends_on.clone();
+            d.extend(lookup_mappings(m).into_iter().filter(|x| *x != m.name));
+            (m.name.clone(), d)
+        })
+        .collect();
+    let mut order = Vec::new();
+    let mut state: HashMap<String, u8> = HashMap::new(); // 1 = visiting, 2 = done
+    fn visit(
+        n: &str,
+        deps: &BTreeMap<String, Vec<String>>,
+        state: &mut HashMap<String, u8>,
+        order: &mut Vec<String>,
+        path: &mut Vec<String>,
+    ) -> Result<(), MappingError> {
+        match state.get(n) {
+            Some(2) => return Ok(()),
+            Some(1) => {
+                path.push(n.to_string());
+                return Err(invalid(
+                    n,
+                    None,
+                    &format!(
+                        "dependency cycle {}; remove one of these depends_on",
+                        path.join(" -> ")
+                    ),
+                ));
+            }
+            _ => {}
+        }
+        state.insert(n.to_string(), 1);
+        path.push(n.to_string());
+        for d in deps.get(n).into_iter().flatten() {
+            visit(d, deps, state, order, path)?;
+        }
+        path.pop();
+        state.insert(n.to_string(), 2);
+        order.push(n.to_string());
+        Ok(())
+    }
+    for n in deps.keys() {
+        visit(n, &deps, &mut state, &mut order, &mut Vec::new())?;
+    }
+    Ok(order)
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before
+        .rsplit('\n')
+        .next()
+        .map(|l| l.chars().count())
+        .unwrap_or(0)
+        + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_ordered() {
+        let c = Catalogue::defaults().unwrap();
+        let names: Vec<_> = c.ordered().iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(names, vec!["CUSTOMER", "CONTACT"]);
+        assert!(c.filter("CUSTOMER", true).is_some());
+    }
+
+    #[test]
+    fn unknown_key_names_file_and_line() {
+        let text = "[[mapping]]\nname = \"X\"\ncrm_entity = \"a\"\nerp_entity = \"b\"\ndirection = \"bidirectional\"\ncolour = 1\n";
+        let err = Catalogue::parse("m.toml", text).unwrap_err().to_string();
+        assert!(err.starts_with("m.toml:6:"), "{err}");
+        assert!(err.contains("colour"), "{err}");
+    }
+
+    #[test]
+    fn bad_direction_is_named() {
+        let text = "[[mapping]]\nname = \"X\"\ncrm_entity = \"a\"\nerp_entity = \"b\"\ndirection = \"sideways\"\n";
+        let err = Catalogue::parse("m.toml", text).unwrap_err().to_string();
+        assert!(
+            err.contains("sideways") && err.contains("bidirectional"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn cycles_are_rejected() {
+        let text = r#"
+[[mapping]]
+name = "A"
+crm_entity = "a"
+erp_entity = "a"
+direction = "bidirectional"
+depends_on = ["B"]
+[[mapping]]
+name = "B"
+crm_entity = "b"
+erp_entity = "b"
+direction = "bidirectional"
+depends_on = ["A"]
+"#;
+        let err = Catalogue::parse("m.toml", text).unwrap_err().to_string();
+        assert!(err.contains("cycle"), "{err}");
+    }
+}

@@ -1,0 +1,418 @@
+//! The engine: capture tasks, the transform, apply and audit stages, the re-driver and the
+//! gauges, running together until shut down.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use super::audit::index_message;
+use super::consume::consume;
+use super::error::PipelineError;
+use crate::apply::{ApplyStage, Targets, Writer};
+use crate::bus::{Bus, StartFrom, Topics};
+use crate::capture::{BcCapture, CaptureStatus, DataverseCapture};
+use crate::mapping::Catalogue;
+use crate::metrics::metrics;
+use crate::store::Store;
+use crate::systems::{BcClient, DataverseClient, Target};
+use crate::transform::stage::{CurrencySource, TransformStage};
+use crate::transform::{CurrencyTable, Transformer, redrive};
+
+/// Consumer group names.
+pub const TRANSFORM_GROUP: &str = "couplet-transform";
+/// See [`TRANSFORM_GROUP`].
+pub const APPLY_GROUP: &str = "couplet-apply";
+/// See [`TRANSFORM_GROUP`].
+pub const AUDIT_GROUP: &str = "couplet-audit";
+
+/// Everything the engine runs on.
+#[derive(Clone)]
+pub struct EngineParts {
+    /// The mappings to run.
+    pub catalogue: Arc<Catalogue>,
+    /// The projection.
+    pub store: Store,
+    /// The log.
+    pub bus: Arc<dyn Bus>,
+    /// Topic names.
+    pub topics: Topics,
+    /// Partitions per topic (when creating them).
+    pub partitions: u32,
+    /// Dataverse.
+    pub dataverse: DataverseClient,
+    /// Business Central.
+    pub bc: BcClient,
+    /// Pause between capture passes.
+    pub poll_interval: Duration,
+    /// Business Central polling overlap.
+    pub bc_overlap: Duration,
+    /// Writes in flight.
+    pub apply_concurrency: usize,
+    /// ERP local currency ISO code.
+    pub lcy: String,
+}
+
+struct DvCurrencies(DataverseClient);
+
+#[async_trait]
+impl CurrencySource for DvCurrencies {
+    async fn load(&self) -> Result<Vec<(String, String)>, String> {
+        let rows = self
+            .0
+            .query(
+                "transactioncurrencies",
+                "",
+                &["isocurrencycode", "transactioncurrencyid"],
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| {
+                let iso = r.get("isocurrencycode")?.as_str()?.to_string();
+                let id = r.get("transactioncurrencyid")?.as_str()?.to_string();
+                Some((iso, id))
+            })
+            .collect())
+    }
+}
+
+/// A running engine.
+pub struct Engine {
+    parts: EngineParts,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<(String, JoinHandle<Result<(), PipelineError>>)>,
+    captures: Vec<CaptureStatus>,
+}
+
+impl Engine {
+    /// Creates the topics, loads the currencies and starts every task.
+    pub async fn start(parts: EngineParts) -> Result<Engine, PipelineError> {
+        let p = parts.clone();
+        p.bus.ensure_topics(&p.topics.specs(p.partitions)).await?;
+        let currencies = CurrencyTable::new(&p.lcy);
+        let source: Arc<dyn CurrencySource> = Arc::new(DvCurrencies(p.dataverse.clone()));
+        let rows = source.load().await.map_err(|e| {
+            PipelineError::Setup(format!(
+                "cannot read the Dataverse currencies (the connection test failed): {e}"
+            ))
+        })?;
+        currencies.set(rows);
+        let (tx, rx) = watch::channel(false);
+        let mut tasks = Vec::new();
+        let mut captures = Vec::new();
+
+        for m in p.catalogue.ordered() {
+            let dv_status = CaptureStatus::new(&format!("{}/dataverse/{}", m.name, m.crm_entity));
+            let dv = DataverseCapture {
+                mapping: m.clone(),
+                client: p.dataverse.clone(),
+                store: p.store.clone(),
+                bus: p.bus.clone(),
+                topics: p.topics.clone(),
+                poll_interval: p.poll_interval,
+                status: dv_status.clone(),
+            };
+            tasks.push((dv_status.name(), tokio::spawn(dv.run(rx.clone()))));
+            captures.push(dv_status);
+            let bc_status = CaptureStatus::new(&format!("{}/bc/{}", m.name, m.erp_entity));
+            let bc = BcCapture {
+                mapping: m.clone(),
+                client: p.bc.clone(),
+                store: p.store.clone(),
+                bus: p.bus.clone(),
+                topics: p.topics.clone(),
+                poll_interval: p.poll_interval,
+                overlap: p.bc_overlap,
+                status: bc_status.clone(),
+            };
+            tasks.push((bc_status.name(), tokio::spawn(bc.run(rx.clone()))));
+            captures.push(bc_status);
+        }
+
+        let transform = TransformStage {
+            transformer: Transformer::new(p.catalogue.clone(), p.store.clone(), currencies.clone()),
+            bus: p.bus.clone(),
+            topics: p.topics.clone(),
+            store: p.store.clone(),
+            currencies,
+            currency_source: source,
+        };
+        tasks.push((
+            "transform".into(),
+            tokio::spawn(consume(
+                p.bus.clone(),
+                TRANSFORM_GROUP,
+                vec![p.topics.changes.clone()],
+                StartFrom::Committed,
+                p.partitions as usize,
+                rx.clone(),
+                move |msg| {
+                    let t = transform.clone();
+                    async move { t.handle(msg).await }
+                },
+            )),
+        ));
+
+        let targets = Targets {
+            crm: Target::Dataverse(p.dataverse.clone()),
+            erp: Target::Bc(p.bc.clone()),
+        };
+        let apply = ApplyStage {
+            writer: Writer::new(targets, p.store.clone(), p.catalogue.clone()),
+            bus: p.bus.clone(),
+            topics: p.topics.clone(),
+            store: p.store.clone(),
+        };
+        tasks.push((
+            "apply".into(),
+            tokio::spawn(consume(
+                p.bus.clone(),
+                APPLY_GROUP,
+                vec![p.topics.commands.clone()],
+                StartFrom::Committed,
+                p.apply_concurrency,
+                rx.clone(),
+                move |msg| {
+                    let a = apply.clone();
+                    async move { a.handle(msg).await }
+                },
+            )),
+        ));
+
+        let (store, topics) = (p.store.clone(), p.topics.clone());
+        tasks.push((
+            "audit".into(),
+            tokio::spawn(consume(
+                p.bus.clone(),
+                AUDIT_GROUP,
+                vec![
+                    p.topics.changes.clone(),
+                    p.topics.commands.clone(),
+                    p.topics.outcomes.clone(),
+                ],
+                StartFrom::Committed,
+                4,
+                rx.clone(),
+                move |msg| {
+                    let (store, topics) = (store.clone(), topics.clone());
+                    async move { index_message(&store, &topics, &msg).map_err(PipelineError::from) }
+                },
+            )),
+        ));
+
+        let (cat, bus, topics, store, srx) = (
+            p.catalogue.clone(),
+            p.bus.clone(),
+            p.topics.clone(),
+            p.store.clone(),
+            rx.clone(),
+        );
+        tasks.push((
+            "redrive".into(),
+            tokio::spawn(async move {
+                redrive::run(cat, bus, topics, store, Duration::from_secs(2), srx)
+                    .await
+                    .map_err(|e| PipelineError::Stage {
+                        stage: "redrive".into(),
+                        reason: e.to_string(),
+                    })
+            }),
+        ));
+
+        let gauges = p.clone();
+        let mut grx = rx.clone();
+        tasks.push((
+            "gauges".into(),
+            tokio::spawn(async move {
+                loop {
+                    update_gauges(&gauges).await;
+                    tokio::select! {
+                        _ = grx.changed() => return Ok(()),
+                        _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+                    }
+                }
+            }),
+        ));
+        Ok(Engine {
+            parts,
+            shutdown: tx,
+            tasks,
+            captures,
+        })
+    }
+
+    /// Progress of every capture task.
+    pub fn captures(&self) -> &[CaptureStatus] {
+        &self.captures
+    }
+
+    /// The parts the engine runs on.
+    pub fn parts(&self) -> &EngineParts {
+        &self.parts
+    }
+
+    /// The first task that stopped with an error, if any (tasks only stop early on faults).
+    pub fn failed_task(&mut self) -> Option<PipelineError> {
+        let i = self.tasks.iter().position(|(_, h)| h.is_finished())?;
+        let (name, h) = self.tasks.remove(i);
+        use futures::FutureExt;
+        Some(match h.now_or_never() {
+            Some(Ok(Err(e))) => e,
+            Some(Err(e)) => PipelineError::Stage {
+                stage: name,
+                reason: e.to_string(),
+            },
+            _ => PipelineError::Stage {
+                stage: name,
+                reason: "stopped unexpectedly".into(),
+            },
+        })
+    }
+
+    /// True when every consumer group has consumed everything appended so far.
+    pub async fn drained(&self) -> Result<bool, PipelineError> {
+        let p = &self.parts;
+        for (group, topics) in [
+            (TRANSFORM_GROUP, vec![&p.topics.changes]),
+            (APPLY_GROUP, vec![&p.topics.commands]),
+            (
+                AUDIT_GROUP,
+                vec![&p.topics.changes, &p.topics.commands, &p.topics.outcomes],
+            ),
+        ] {
+            for t in topics {
+                let ends = p.bus.end_offsets(t).await?;
+                let done = p.bus.committed(group, t).await?;
+                for (i, end) in ends.iter().enumerate() {
+                    if *end > done.get(i).copied().flatten().unwrap_or(0) {
+                        return Ok(false);
+                    }
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    async fn ends(&self) -> Result<Vec<u64>, PipelineError> {
+        let p = &self.parts;
+        let mut all = Vec::new();
+        for t in [&p.topics.changes, &p.topics.commands, &p.topics.outcomes] {
+            all.extend(p.bus.end_offsets(t).await?);
+        }
+        Ok(all)
+    }
+
+    /// Waits until the engine is idle: everything appended is processed, and every capture
+    /// has made two complete passes since without appending anything (so the echoes of the
+    /// engine's own writes have been seen and suppressed). Returns false on timeout.
+    pub async fn wait_idle(&mut self, timeout: Duration) -> Result<bool, PipelineError> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(e) = self.failed_task() {
+                return Err(e);
+            }
+            if Instant::now() > deadline {
+                return Ok(false);
+            }
+            if !self.drained().await? {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+            let ends = self.ends().await?;
+            let cycles: Vec<u64> = self.captures.iter().map(|c| c.cycles()).collect();
+            while self
+                .captures
+                .iter()
+                .zip(&cycles)
+                .any(|(c, c0)| c.cycles() < c0 + 2)
+            {
+                if Instant::now() > deadline {
+                    return Ok(false);
+                }
+                if let Some(e) = self.failed_task() {
+                    return Err(e);
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            if self.drained().await? && self.ends().await? == ends {
+                return Ok(true);
+            }
+        }
+    }
+
+    /// Stops every task and waits for them.
+    pub async fn shutdown(self) -> Result<(), PipelineError> {
+        let _ = self.shutdown.send(true);
+        let mut first = None;
+        for (name, h) in self.tasks {
+            match h.await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    first.get_or_insert(e);
+                }
+                Err(e) => {
+                    first.get_or_insert(PipelineError::Stage {
+                        stage: name,
+                        reason: e.to_string(),
+                    });
+                }
+            }
+        }
+        self.parts.store.flush()?;
+        match first {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
+async fn update_gauges(p: &EngineParts) {
+    let m = metrics();
+    for map in p.catalogue.ordered() {
+        if let Ok(n) = p.store.coupling_count(&map.name) {
+            m.couplings.with_label_values(&[&map.name]).set(n as i64);
+        }
+    }
+    if let Ok(parked) = p.store.parked() {
+        for map in p.catalogue.ordered() {
+            let n = parked.iter().filter(|e| e.mapping == map.name).count();
+            m.parked.with_label_values(&[&map.name]).set(n as i64);
+        }
+    }
+    for (group, topic) in [
+        (TRANSFORM_GROUP, &p.topics.changes),
+        (APPLY_GROUP, &p.topics.commands),
+        (AUDIT_GROUP, &p.topics.outcomes),
+    ] {
+        if let (Ok(ends), Ok(done)) = (
+            p.bus.end_offsets(topic).await,
+            p.bus.committed(group, topic).await,
+        ) {
+            for (i, end) in ends.iter().enumerate() {
+                let lag = end.saturating_sub(done.get(i).copied().flatten().unwrap_or(0));
+                m.consumer_lag
+                    .with_label_values(&[group, topic, &i.to_string()])
+                    .set(lag as i64);
+            }
+        }
+    }
+    if let Ok(cks) = p.store.checkpoints() {
+        for (name, v) in cks {
+            // name = capture/<mapping>/<system>/<entity>
+            let parts: Vec<&str> = name.splitn(4, '/').collect();
+            if let ([_, mapping, system, entity], Some(at)) = (
+                parts.as_slice(),
+                crate::capture::dataverse::parse_time(v.get("at")),
+            ) {
+                let age = (chrono::Utc::now() - at).num_milliseconds() as f64 / 1000.0;
+                m.checkpoint_age
+                    .with_label_values(&[system, entity, mapping])
+                    .set(age.max(0.0));
+            }
+        }
+    }
+}

@@ -1,0 +1,49 @@
+//! Errors that stop a stage.
+
+use crate::bus::BusError;
+use crate::error::{Actor, Classify, Retry};
+use crate::store::StoreError;
+
+/// A fault that stops the engine (the log or the projection is broken, or a setting is wrong).
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// The log failed.
+    #[error(transparent)]
+    Bus(#[from] BusError),
+    /// The projection failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A connection or setting is unusable.
+    #[error("{0}")]
+    Setup(String),
+    /// A stage task ended abnormally.
+    #[error("stage {stage} stopped: {reason}")]
+    Stage {
+        /// The stage.
+        stage: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl Classify for PipelineError {
+    fn actor(&self) -> Actor {
+        match self {
+            PipelineError::Bus(e) => e.actor(),
+            PipelineError::Store(e) => e.actor(),
+            PipelineError::Setup(_) => Actor::User,
+            PipelineError::Stage { .. } => Actor::Internal,
+        }
+    }
+    fn retry(&self) -> Retry {
+        Retry::Never
+    }
+    fn class(&self) -> &'static str {
+        match self {
+            PipelineError::Bus(e) => e.class(),
+            PipelineError::Store(e) => e.class(),
+            PipelineError::Setup(_) => "setup",
+            PipelineError::Stage { .. } => "stage",
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! Wiring: builds the stages and runs them as one engine.
+
+pub mod audit;
+pub mod consume;
+pub mod dlq;
+pub mod engine;
+pub mod error;
+
+pub use engine::{Engine, EngineParts};
+pub use error::PipelineError;

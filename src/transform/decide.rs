@@ -1,0 +1,360 @@
+//! The per-change decision: write, skip (and why), park or fail.
+
+use std::sync::Arc;
+
+use uuid::Uuid;
+
+use super::currency::CurrencyTable;
+use super::error::TransformError;
+use super::fields::{Context, FieldFailure, as_read, map_record};
+use super::hash::content_hash;
+use crate::error::Classify;
+use crate::event::types::OutcomeError;
+use crate::event::types::now_millis;
+use crate::event::{ChangeEvent, ChangeOp, Outcome, OutcomeStatus, System, WriteCommand, WriteOp};
+use crate::mapping::Catalogue;
+use crate::mapping::model::{DeletionPolicy, TableMapping};
+use crate::store::project::index_record;
+use crate::store::{ParkedEntry, Store};
+
+/// What to do with a change.
+#[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)] // short-lived, one per change
+pub enum Decision {
+    /// Write this to the target.
+    Write(WriteCommand),
+    /// Nothing to write; the outcome says why (filtered, echo, stale, unchanged, uncoupled).
+    Skip(Outcome),
+    /// A dependency is missing: park the change.
+    Park(Outcome, ParkedEntry),
+    /// The change cannot be synchronised; listed in the errors list.
+    Fail(Outcome),
+    /// The currency table does not know a value: refresh it, then decide again with
+    /// `currencies_fresh = true`.
+    RefreshCurrencies,
+}
+
+/// Applies the mappings to changes.
+#[derive(Debug, Clone)]
+pub struct Transformer {
+    catalogue: Arc<Catalogue>,
+    store: Store,
+    currencies: CurrencyTable,
+}
+
+impl Transformer {
+    /// A transformer over these mappings, couplings and currencies.
+    pub fn new(catalogue: Arc<Catalogue>, store: Store, currencies: CurrencyTable) -> Self {
+        Transformer {
+            catalogue,
+            store,
+            currencies,
+        }
+    }
+
+    /// The mappings.
+    pub fn catalogue(&self) -> &Arc<Catalogue> {
+        &self.catalogue
+    }
+
+    /// Decides what to do with `ev`. With `currencies_fresh`, an unknown currency fails the
+    /// record instead of asking for a refresh.
+    pub fn decide(
+        &self,
+        ev: &ChangeEvent,
+        currencies_fresh: bool,
+    ) -> Result<Decision, TransformError> {
+        let record = ev.source.to_string();
+        let Some(m) = self.catalogue.get(&ev.mapping).cloned() else {
+            let e = TransformError::UnknownMapping {
+                record,
+                mapping: ev.mapping.clone(),
+            };
+            let mut o = Outcome::for_event(
+                ev,
+                ev.source.system.other(),
+                "",
+                None,
+                OutcomeStatus::Failed,
+                Some(e.to_string()),
+            );
+            o.error = Some(error_of(&e, None));
+            return Ok(Decision::Fail(o));
+        };
+        let s = ev.source.system;
+        let t = s.other();
+        let t_entity = m.entity(t).to_string();
+        let skip = |status, target_id: Option<String>, reason: String| {
+            Decision::Skip(Outcome::for_event(
+                ev,
+                t,
+                &t_entity,
+                target_id,
+                status,
+                Some(reason),
+            ))
+        };
+        let coupling = self.store.coupling(&m.name, s, &ev.source.id)?;
+
+        if ev.op == ChangeOp::Delete {
+            let Some(c) = coupling else {
+                return Ok(skip(
+                    OutcomeStatus::Filtered,
+                    None,
+                    format!("{record} was deleted; it was not coupled, nothing to do"),
+                ));
+            };
+            let target_id = c.id_on(t).to_string();
+            return Ok(match m.deletion {
+                DeletionPolicy::RemoveCoupling => skip(
+                    OutcomeStatus::Uncoupled,
+                    Some(target_id.clone()),
+                    format!(
+                        "{record} was deleted; coupling removed, {t}/{t_entity}/{target_id} kept (deletion policy remove_coupling)"
+                    ),
+                ),
+                DeletionPolicy::None => skip(
+                    OutcomeStatus::Filtered,
+                    Some(target_id.clone()),
+                    format!(
+                        "{record} was deleted; coupling kept (deletion policy none): a later change of {t}/{t_entity}/{target_id} fails as a deletion conflict"
+                    ),
+                ),
+                DeletionPolicy::Propagate => Decision::Write(self.command(
+                    ev,
+                    &m,
+                    t,
+                    Some(target_id),
+                    WriteOp::Delete,
+                    Default::default(),
+                )),
+            });
+        }
+
+        index_record(
+            &self.store,
+            &self.catalogue,
+            &m,
+            s,
+            &ev.source.id,
+            &ev.fields,
+        )?;
+        if !m.direction.allows_from(s) {
+            return Ok(skip(
+                OutcomeStatus::Filtered,
+                None,
+                format!(
+                    "mapping {} runs {}; changes in {s} are not synchronised",
+                    m.name,
+                    m.direction.as_str()
+                ),
+            ));
+        }
+        if let Some(f) = self.catalogue.filter(&m.name, s.is_crm())
+            && !f.matches(&ev.fields)
+        {
+            return Ok(skip(
+                OutcomeStatus::Filtered,
+                coupling.as_ref().map(|c| c.id_on(t).to_string()),
+                format!(
+                    "outside the {} table filter of {}: {}",
+                    s,
+                    m.name,
+                    m.filter(s).unwrap_or_default()
+                ),
+            ));
+        }
+        // Couplet's own write coming back (same ETag as recorded after the write) is not
+        // synchronised back as such; only values the target added or changed (an assigned
+        // number, a normalised text) flow on, which the hash comparison below decides.
+        let echo = coupling
+            .as_ref()
+            .is_some_and(|c| ev.etag.is_some() && ev.etag.as_deref() == c.etag(s));
+        if let Some(c) = &coupling
+            && let (false, Some(seen), Some(synced)) = (echo, ev.modified_on, c.modified_on(s))
+            && seen < synced
+        {
+            return Ok(skip(
+                OutcomeStatus::Stale,
+                Some(c.id_on(t).to_string()),
+                format!("modified {seen}, older than the last synchronised version ({synced})"),
+            ));
+        }
+
+        let cx = Context {
+            catalogue: &self.catalogue,
+            store: &self.store,
+            currencies: &self.currencies,
+        };
+        let fields = match map_record(&m, s, &ev.fields, &cx) {
+            Ok(f) => f,
+            Err(FieldFailure::Store(e)) => return Err(e.into()),
+            Err(FieldFailure::UnknownCurrency { .. }) if !currencies_fresh => {
+                return Ok(Decision::RefreshCurrencies);
+            }
+            Err(FieldFailure::UnknownCurrency { field, value }) => {
+                let e = TransformError::Field {
+                    record,
+                    field: field.clone(),
+                    reason: format!(
+                        "currency '{value}' has no transactioncurrency in Dataverse with that ISO code (or no currency in Business Central); create it there, or correct the record"
+                    ),
+                    class: "unknown_currency",
+                };
+                return Ok(Decision::Fail(self.failed(
+                    ev,
+                    t,
+                    &t_entity,
+                    coupling.as_ref().map(|c| c.id_on(t).to_string()),
+                    &e,
+                )));
+            }
+            Err(FieldFailure::Fail {
+                field,
+                reason,
+                class,
+            }) => {
+                let e = TransformError::Field {
+                    record,
+                    field,
+                    reason,
+                    class,
+                };
+                return Ok(Decision::Fail(self.failed(
+                    ev,
+                    t,
+                    &t_entity,
+                    coupling.as_ref().map(|c| c.id_on(t).to_string()),
+                    &e,
+                )));
+            }
+            Err(FieldFailure::Park {
+                waiting_for,
+                reason,
+            }) => {
+                let o = Outcome::for_event(
+                    ev,
+                    t,
+                    &t_entity,
+                    None,
+                    OutcomeStatus::Parked,
+                    Some(reason.clone()),
+                );
+                let p = ParkedEntry {
+                    waiting_for,
+                    record: ev.source.to_string(),
+                    mapping: m.name.clone(),
+                    reason,
+                    parked_at: now_millis(),
+                    event: ev.clone(),
+                };
+                return Ok(Decision::Park(o, p));
+            }
+        };
+        let hash = content_hash(&fields);
+        if let Some(c) = &coupling
+            && c.hash_to(t) == Some(hash.as_str())
+        {
+            let ours = c.last_direction.as_deref() == Some(direction_to(s));
+            let (status, why) = match (echo, ours) {
+                (true, true) => (OutcomeStatus::Echo, "Couplet's own write coming back"),
+                (true, false) => (
+                    OutcomeStatus::Unchanged,
+                    "this version was already synchronised",
+                ),
+                _ => (
+                    OutcomeStatus::Unchanged,
+                    "the mapped values equal the last synchronised ones",
+                ),
+            };
+            return Ok(skip(status, Some(c.id_on(t).to_string()), why.into()));
+        }
+        let (op, target_id) = match &coupling {
+            Some(c) => (WriteOp::Update, Some(c.id_on(t).to_string())),
+            None => (WriteOp::Create, None),
+        };
+        let reverse = as_read(&m, &fields, t);
+        let reverse_hash = map_record(&m, t, &reverse, &cx)
+            .ok()
+            .map(|f| content_hash(&f));
+        let mut cmd = self.command(ev, &m, t, target_id, op, fields);
+        cmd.content_hash = hash;
+        cmd.reverse_hash = reverse_hash;
+        Ok(Decision::Write(cmd))
+    }
+
+    fn command(
+        &self,
+        ev: &ChangeEvent,
+        m: &TableMapping,
+        t: System,
+        target_id: Option<String>,
+        op: WriteOp,
+        fields: crate::event::Fields,
+    ) -> WriteCommand {
+        let s = ev.source.system;
+        let mut natural_key = Vec::new();
+        if let (Some(sk), Some(tk)) = (m.key(s), m.key(t))
+            && let Some(v) = ev.fields.get(sk).and_then(|v| v.as_str()).map(str::trim)
+            && !v.is_empty()
+        {
+            let v = if m.key_case_insensitive {
+                v.to_lowercase()
+            } else {
+                v.to_string()
+            };
+            natural_key.push((tk.to_string(), v));
+        }
+        WriteCommand {
+            command_id: Uuid::new_v4(),
+            event_id: ev.event_id,
+            correlation_id: ev.correlation_id,
+            mapping: m.name.clone(),
+            source: ev.source.clone(),
+            source_modified_on: ev.modified_on,
+            source_etag: ev.etag.clone(),
+            target_system: t,
+            target_entity: m.entity(t).to_string(),
+            target_id,
+            op,
+            natural_key,
+            content_hash: String::new(),
+            reverse_hash: None,
+            fields,
+            issued_at: now_millis(),
+        }
+    }
+
+    fn failed(
+        &self,
+        ev: &ChangeEvent,
+        t: System,
+        t_entity: &str,
+        target_id: Option<String>,
+        e: &TransformError,
+    ) -> Outcome {
+        let mut o = Outcome::for_event(
+            ev,
+            t,
+            t_entity,
+            target_id,
+            OutcomeStatus::Failed,
+            Some(e.to_string()),
+        );
+        o.error = Some(error_of(e, e.field()));
+        o
+    }
+}
+
+/// `to_crm` when writing towards the CRM, `to_erp` otherwise.
+pub fn direction_to(target: System) -> &'static str {
+    if target.is_crm() { "to_crm" } else { "to_erp" }
+}
+
+fn error_of(e: &dyn Classify, field: Option<&str>) -> OutcomeError {
+    OutcomeError {
+        class: e.class().to_string(),
+        actor: e.actor().as_str().to_string(),
+        field: field.map(str::to_string),
+    }
+}

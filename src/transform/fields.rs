@@ -1,0 +1,360 @@
+//! Field mapping: from a source record's columns to the target's.
+
+use serde_json::Value;
+
+use super::currency::CurrencyTable;
+use crate::event::{Fields, System};
+use crate::mapping::Catalogue;
+use crate::mapping::model::{CrmColumns, FieldMapping, Lookup, TableMapping};
+use crate::store::{Store, StoreError};
+
+/// Why a field could not be mapped.
+#[derive(Debug)]
+pub enum FieldFailure {
+    /// A referenced record is not coupled yet: park until `waiting_for` is coupled.
+    Park {
+        /// The dependency key (see [`waiting_key`]).
+        waiting_for: String,
+        /// In words.
+        reason: String,
+    },
+    /// The value cannot be mapped; the record fails.
+    Fail {
+        /// The source field.
+        field: String,
+        /// Why, and what to do.
+        reason: String,
+        /// Low-cardinality class.
+        class: &'static str,
+    },
+    /// The currency table does not know a value: refresh it and try again once.
+    UnknownCurrency {
+        /// The source field.
+        field: String,
+        /// The code or id.
+        value: String,
+    },
+    /// The projection failed.
+    Store(StoreError),
+}
+
+impl From<StoreError> for FieldFailure {
+    fn from(e: StoreError) -> Self {
+        FieldFailure::Store(e)
+    }
+}
+
+/// The key a parked record waits for: a coupling of `mapping` for `system`'s record `id`, or
+/// (with `field`) for the record whose `field` has that value.
+pub fn waiting_key(mapping: &str, system: System, field: Option<&str>, value: &str) -> String {
+    match field {
+        Some(f) => format!("{mapping}/{system}/{f}={value}"),
+        None => format!("{mapping}/{system}/{value}"),
+    }
+}
+
+/// Normalises a value for `target`: Business Central stores empty text as "", Dataverse as null.
+pub fn normalise_for(target: System, v: Value) -> Value {
+    match (target, v) {
+        (System::Bc, Value::Null) => Value::String(String::new()),
+        (System::Dataverse, Value::String(s)) if s.is_empty() => Value::Null,
+        (_, v) => v,
+    }
+}
+
+/// The lookup column Dataverse returns for a lookup attribute.
+pub fn lookup_column(attr: &str) -> String {
+    format!("_{attr}_value")
+}
+
+/// Everything a field mapping may consult.
+pub struct Context<'a> {
+    /// The mappings (for lookups through other mappings' couplings).
+    pub catalogue: &'a Catalogue,
+    /// Couplings and the natural-key index.
+    pub store: &'a Store,
+    /// Currencies.
+    pub currencies: &'a CurrencyTable,
+}
+
+/// Maps the fields of `src` (a record on `source`'s side) to the target's columns.
+pub fn map_record(
+    m: &TableMapping,
+    source: System,
+    src: &Fields,
+    cx: &Context<'_>,
+) -> Result<Fields, FieldFailure> {
+    let target = source.other();
+    let mut out = Fields::new();
+    for f in m.fields_from(source) {
+        if let Some(c) = &f.constant {
+            write_target(&mut out, f, target, c.clone());
+            continue;
+        }
+        let raw = read_source(f, source, src);
+        let mut v = raw;
+        for r in &f.rules {
+            v = r.apply(v);
+        }
+        match &f.lookup {
+            None => write_target(&mut out, f, target, v),
+            Some(lookup) => match resolve(lookup, f, source, &v, src, cx) {
+                Ok((col, val)) => {
+                    out.insert(col, val);
+                }
+                Err(FieldFailure::Park { .. } | FieldFailure::Fail { .. })
+                    if f.clear_on_failed_lookup =>
+                {
+                    write_target(&mut out, f, target, Value::Null);
+                }
+                Err(e) => return Err(e),
+            },
+        }
+    }
+    Ok(out)
+}
+
+fn read_source(f: &FieldMapping, source: System, src: &Fields) -> Value {
+    if !source.is_crm() {
+        return src.get(&f.erp).cloned().unwrap_or(Value::Null);
+    }
+    match &f.crm {
+        CrmColumns::One(c) if f.lookup.is_some() => {
+            src.get(&lookup_column(c)).cloned().unwrap_or(Value::Null)
+        }
+        CrmColumns::One(c) => src.get(c).cloned().unwrap_or(Value::Null),
+        CrmColumns::Many(cols) => {
+            let parts: Vec<String> = cols
+                .iter()
+                .filter_map(|c| src.get(c).and_then(Value::as_str))
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect();
+            Value::String(parts.join(" "))
+        }
+        CrmColumns::None => Value::Null,
+    }
+}
+
+fn write_target(out: &mut Fields, f: &FieldMapping, target: System, v: Value) {
+    if !target.is_crm() {
+        out.insert(f.erp.clone(), normalise_for(target, v));
+        return;
+    }
+    match &f.crm {
+        CrmColumns::One(c) => {
+            out.insert(c.clone(), normalise_for(target, v));
+        }
+        CrmColumns::Many(cols) => {
+            // Compose/split: the last word goes to the last column, the rest to the first.
+            let text = v.as_str().unwrap_or("").trim().to_string();
+            let (head, last) = match text.rsplit_once(' ') {
+                Some((h, l)) => (h.trim().to_string(), l.to_string()),
+                None => (String::new(), text),
+            };
+            if let (Some(first), Some(lastcol)) = (cols.first(), cols.last()) {
+                out.insert(first.clone(), normalise_for(target, Value::String(head)));
+                out.insert(lastcol.clone(), normalise_for(target, Value::String(last)));
+            }
+        }
+        CrmColumns::None => {}
+    }
+}
+
+fn as_text(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.trim().to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// Resolves a lookup; returns the target column and value.
+fn resolve(
+    lookup: &Lookup,
+    f: &FieldMapping,
+    source: System,
+    v: &Value,
+    src: &Fields,
+    cx: &Context<'_>,
+) -> Result<(String, Value), FieldFailure> {
+    let field = f.name_on(source);
+    let crm_col = f
+        .crm
+        .columns()
+        .first()
+        .map(|c| c.to_string())
+        .unwrap_or_default();
+    match lookup {
+        Lookup::Currency => {
+            if source.is_crm() {
+                let id = as_text(v);
+                if id.is_empty() {
+                    return Ok((f.erp.clone(), Value::String(String::new())));
+                }
+                match cx.currencies.erp_code_for_id(&id) {
+                    Some(code) => Ok((f.erp.clone(), Value::String(code))),
+                    None => Err(FieldFailure::UnknownCurrency { field, value: id }),
+                }
+            } else {
+                let code = as_text(v);
+                match cx.currencies.id_for_erp_code(&code) {
+                    Some(id) => Ok((
+                        format!("{crm_col}@odata.bind"),
+                        Value::String(format!("/transactioncurrencies({id})")),
+                    )),
+                    None => Err(FieldFailure::UnknownCurrency {
+                        field,
+                        value: if code.is_empty() {
+                            cx.currencies.lcy()
+                        } else {
+                            code
+                        },
+                    }),
+                }
+            }
+        }
+        Lookup::Coupling {
+            mapping,
+            crm_bind,
+            erp_field,
+        } => {
+            let dep = cx.catalogue.get(mapping).ok_or_else(|| FieldFailure::Fail {
+                field: field.clone(),
+                reason: format!("the lookup uses mapping {mapping}, which is not running; add it to [sync] mappings"),
+                class: "mapping",
+            })?;
+            if source.is_crm() {
+                let id = as_text(v);
+                if id.is_empty() {
+                    return Ok((f.erp.clone(), Value::String(String::new())));
+                }
+                let logical = src
+                    .get(&format!(
+                        "{}@Microsoft.Dynamics.CRM.lookuplogicalname",
+                        lookup_column(&crm_col)
+                    ))
+                    .and_then(Value::as_str);
+                let expected = singular(&dep.crm_entity);
+                if let Some(l) = logical
+                    && l != expected
+                {
+                    return Err(FieldFailure::Fail {
+                        field,
+                        reason: format!(
+                            "refers to a {l}, but only a {expected} can be mapped through {mapping}; point it at a {expected}"
+                        ),
+                        class: "lookup",
+                    });
+                }
+                let Some(c) = cx.store.coupling(mapping, System::Dataverse, &id)? else {
+                    return Err(FieldFailure::Park {
+                        waiting_for: waiting_key(mapping, System::Dataverse, None, &id),
+                        reason: format!(
+                            "{field} refers to {}/{}/{id}, which is not coupled in {mapping} yet",
+                            System::Dataverse,
+                            dep.crm_entity
+                        ),
+                    });
+                };
+                match cx
+                    .store
+                    .index_value(System::Bc, &dep.erp_entity, erp_field, &c.erp_id)?
+                {
+                    Some(value) => Ok((f.erp.clone(), Value::String(value))),
+                    None => Err(FieldFailure::Park {
+                        waiting_for: waiting_key(mapping, System::Bc, None, &c.erp_id),
+                        reason: format!(
+                            "{field}: the {erp_field} of coupled {}/{}/{} is not known yet",
+                            System::Bc,
+                            dep.erp_entity,
+                            c.erp_id
+                        ),
+                    }),
+                }
+            } else {
+                let value = as_text(v);
+                if value.is_empty() {
+                    return Ok((format!("{crm_bind}@odata.bind"), Value::Null));
+                }
+                let waiting = waiting_key(mapping, System::Bc, Some(erp_field), &value);
+                let Some(erp_id) =
+                    cx.store
+                        .index_id(System::Bc, &dep.erp_entity, erp_field, &value)?
+                else {
+                    return Err(FieldFailure::Park {
+                        waiting_for: waiting,
+                        reason: format!(
+                            "{field} '{value}': no {} with {erp_field} '{value}' has been seen yet",
+                            dep.erp_entity
+                        ),
+                    });
+                };
+                match cx.store.coupling(mapping, System::Bc, &erp_id)? {
+                    Some(c) => Ok((
+                        format!("{crm_bind}@odata.bind"),
+                        Value::String(format!("/{}({})", dep.crm_entity, c.crm_id)),
+                    )),
+                    None => Err(FieldFailure::Park {
+                        waiting_for: waiting,
+                        reason: format!(
+                            "{field} '{value}': {}/{}/{erp_id} is not coupled in {mapping} yet",
+                            System::Bc,
+                            dep.erp_entity
+                        ),
+                    }),
+                }
+            }
+        }
+    }
+}
+
+/// `accounts` → `account`, `transactioncurrencies` → `transactioncurrency`.
+pub fn singular(set: &str) -> String {
+    if let Some(stem) = set.strip_suffix("ies") {
+        format!("{stem}y")
+    } else if let Some(stem) = set.strip_suffix('s') {
+        stem.to_string()
+    } else {
+        set.to_string()
+    }
+}
+
+/// Mapped fields as the target would return them when read: Dataverse `x@odata.bind` values
+/// become `_x_value` ids, so the result can be mapped back (echo baselines).
+pub fn as_read(m: &TableMapping, written: &Fields, target: System) -> Fields {
+    if !target.is_crm() {
+        return written.clone();
+    }
+    let mut out = Fields::new();
+    for (k, v) in written {
+        let Some(bind) = k.strip_suffix("@odata.bind") else {
+            out.insert(k.clone(), v.clone());
+            continue;
+        };
+        // Which CRM lookup column does this navigation property write?
+        let col = m
+            .fields
+            .iter()
+            .find_map(|f| {
+                let crm = f.crm.columns().first().map(|c| c.to_string())?;
+                match &f.lookup {
+                    Some(Lookup::Coupling { crm_bind, .. }) if crm_bind == bind => Some(crm),
+                    Some(Lookup::Currency) if crm == bind => Some(crm),
+                    _ => None,
+                }
+            })
+            .unwrap_or_else(|| bind.to_string());
+        let id = v
+            .as_str()
+            .and_then(|s| {
+                s.split_once('(')
+                    .map(|(_, r)| r.trim_end_matches(')').to_string())
+            })
+            .map(Value::String)
+            .unwrap_or(Value::Null);
+        out.insert(lookup_column(&col), id);
+    }
+    out
+}

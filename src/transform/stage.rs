@@ -1,0 +1,211 @@
+//! The transform stage: `changes` → `commands` (or an outcome saying why not).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tracing::Instrument;
+
+use super::currency::CurrencyTable;
+use super::decide::{Decision, Transformer};
+use super::redrive;
+use crate::bus::{Bus, Message, Topics};
+use crate::error::Classify;
+use crate::event::avro::{decode_change, encode_command, encode_outcome};
+use crate::event::{ChangeEvent, Outcome};
+use crate::metrics::metrics;
+use crate::pipeline::PipelineError;
+use crate::pipeline::dlq::dead_letter;
+use crate::store::Store;
+use crate::store::errors_list::ErrorEntry;
+use crate::store::project::apply_outcome;
+
+/// Where the CRM's currencies come from.
+#[async_trait]
+pub trait CurrencySource: Send + Sync {
+    /// `(ISO code, transactioncurrency id)` pairs.
+    async fn load(&self) -> Result<Vec<(String, String)>, String>;
+}
+
+/// The transform stage.
+#[derive(Clone)]
+pub struct TransformStage {
+    /// The decision logic.
+    pub transformer: Transformer,
+    /// The log.
+    pub bus: Arc<dyn Bus>,
+    /// Topic names.
+    pub topics: Topics,
+    /// The projection.
+    pub store: Store,
+    /// The currency table the transformer reads.
+    pub currencies: CurrencyTable,
+    /// Where to refresh it from.
+    pub currency_source: Arc<dyn CurrencySource>,
+}
+
+impl TransformStage {
+    /// Refreshes the currency table.
+    pub async fn refresh_currencies(&self) {
+        match self.currency_source.load().await {
+            Ok(rows) => self.currencies.set(rows),
+            Err(e) => {
+                tracing::warn!(error = %e, "Could not refresh the Dataverse currencies; lookups use the previous table.")
+            }
+        }
+    }
+
+    /// Handles one message of the changes topic.
+    pub async fn handle(&self, msg: Message) -> Result<(), PipelineError> {
+        let ev = match decode_change(&msg.value) {
+            Ok(ev) => ev,
+            Err(e) => return self.undecodable(&msg, &e).await,
+        };
+        let span = tracing::info_span!("transform", record = %ev.source, mapping = %ev.mapping, correlation_id = %ev.correlation_id);
+        self.decide_and_emit(&ev).instrument(span).await
+    }
+
+    async fn decide_and_emit(&self, ev: &ChangeEvent) -> Result<(), PipelineError> {
+        let mut d = self
+            .transformer
+            .decide(ev, false)
+            .map_err(|e| PipelineError::Stage {
+                stage: "transform".into(),
+                reason: e.to_string(),
+            })?;
+        if matches!(d, Decision::RefreshCurrencies) {
+            self.refresh_currencies().await;
+            d = self
+                .transformer
+                .decide(ev, true)
+                .map_err(|e| PipelineError::Stage {
+                    stage: "transform".into(),
+                    reason: e.to_string(),
+                })?;
+        }
+        let key = ev.source.to_string();
+        let m = metrics();
+        match d {
+            Decision::Write(cmd) => {
+                let bytes = encode_command(&cmd).map_err(|e| PipelineError::Stage {
+                    stage: "transform".into(),
+                    reason: e.to_string(),
+                })?;
+                self.bus
+                    .produce(&self.topics.commands, &key, &bytes, &[])
+                    .await?;
+                m.produced
+                    .with_label_values(&[self.topics.commands.as_str()])
+                    .inc();
+                m.records
+                    .with_label_values(&[&ev.mapping, "transform", "command"])
+                    .inc();
+                tracing::debug!(op = ?cmd.op, target = %cmd.target_entity, "Write command issued.");
+            }
+            Decision::Skip(o) => self.emit(&o, Some(ev)).await?,
+            Decision::Fail(o) => {
+                tracing::warn!(
+                    reason = o.reason.as_deref().unwrap_or(""),
+                    "Change failed in transform."
+                );
+                self.emit(&o, Some(ev)).await?;
+            }
+            Decision::Park(o, p) => {
+                self.store.park(&p)?;
+                self.emit(&o, Some(ev)).await?;
+                // The coupling may have appeared between the decision and the park.
+                if redrive::resolvable(self.transformer.catalogue(), &self.store, &p.waiting_for)? {
+                    redrive::redrive_keys(
+                        &self.bus,
+                        &self.topics,
+                        &self.store,
+                        std::slice::from_ref(&p.waiting_for),
+                    )
+                    .await
+                    .map_err(|e| PipelineError::Stage {
+                        stage: "redrive".into(),
+                        reason: e.to_string(),
+                    })?;
+                }
+            }
+            Decision::RefreshCurrencies => {}
+        }
+        Ok(())
+    }
+
+    /// Projects and appends an outcome (failures also to the dead-letter topic).
+    async fn emit(&self, o: &Outcome, ev: Option<&ChangeEvent>) -> Result<(), PipelineError> {
+        apply_outcome(&self.store, o, ev)?;
+        metrics()
+            .records
+            .with_label_values(&[&o.mapping, "transform", o.status.as_str()])
+            .inc();
+        let bytes = encode_outcome(o).map_err(|e| PipelineError::Stage {
+            stage: "transform".into(),
+            reason: e.to_string(),
+        })?;
+        self.bus
+            .produce(&self.topics.outcomes, &o.source.to_string(), &bytes, &[])
+            .await?;
+        if o.status == crate::event::OutcomeStatus::Failed {
+            let class = o
+                .error
+                .as_ref()
+                .map(|e| e.class.as_str())
+                .unwrap_or("unknown");
+            metrics()
+                .failures
+                .with_label_values(&[&o.mapping, "transform", class])
+                .inc();
+            if let Some(ev) = ev {
+                let bytes = crate::event::avro::encode_change(ev).unwrap_or_default();
+                let headers = vec![
+                    ("couplet-error-class".to_string(), class.to_string()),
+                    (
+                        "couplet-error-reason".to_string(),
+                        o.reason.clone().unwrap_or_default(),
+                    ),
+                    (
+                        "couplet-source-topic".to_string(),
+                        self.topics.changes.clone(),
+                    ),
+                    ("couplet-attempts".to_string(), o.attempts.to_string()),
+                ];
+                self.bus
+                    .produce(&self.topics.dlq, &o.source.to_string(), &bytes, &headers)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn undecodable(
+        &self,
+        msg: &Message,
+        e: &crate::event::avro::CodecError,
+    ) -> Result<(), PipelineError> {
+        let reason = format!(
+            "message {}/{}@{} (key {}) does not decode: {e}",
+            msg.topic, msg.partition, msg.offset, msg.key
+        );
+        tracing::error!(topic = %msg.topic, partition = msg.partition, offset = msg.offset, key = %msg.key, error = %e, "Undecodable change moved to the dead-letter topic.");
+        dead_letter(&self.bus, &self.topics.dlq, msg, e.class(), &reason, 1).await?;
+        metrics()
+            .failures
+            .with_label_values(&["unknown", "transform", e.class()])
+            .inc();
+        let now = crate::event::types::now_millis();
+        self.store.record_error(&ErrorEntry {
+            record: msg.key.clone(),
+            mapping: "(undecodable)".into(),
+            class: e.class().into(),
+            actor: e.actor().as_str().into(),
+            field: None,
+            reason,
+            first_at: now,
+            last_at: now,
+            attempts: 1,
+            event: None,
+        })?;
+        Ok(())
+    }
+}
