@@ -88,8 +88,8 @@ async fn token(
     let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
     let mut client_id = get("client_id");
     let mut secret = get("client_secret");
-    if let Some(basic) = header(&headers, "authorization").and_then(|a| a.strip_prefix("Basic ")) {
-        if let Some((id, s)) = STANDARD
+    if let Some(basic) = header(&headers, "authorization").and_then(|a| a.strip_prefix("Basic "))
+        && let Some((id, s)) = STANDARD
             .decode(basic.trim())
             .ok()
             .and_then(|b| String::from_utf8(b).ok())
@@ -101,10 +101,9 @@ async fn token(
                     )
                 })
             })
-        {
-            client_id.get_or_insert(id);
-            secret.get_or_insert(s);
-        }
+    {
+        client_id.get_or_insert(id);
+        secret.get_or_insert(s);
     }
     let Some(grant) = get("grant_type") else {
         return missing("grant_type");

@@ -92,7 +92,7 @@ pub(crate) fn shape(
     out.insert("@odata.etag".into(), Value::String(etag(row.version)));
     for c in def.columns {
         let name = c.read_name();
-        let wanted = c.name == def.key || select.is_none_or(|s| s.iter().any(|n| *n == name));
+        let wanted = c.name == def.key || select.is_none_or(|s| s.contains(&name));
         if !wanted {
             continue;
         }

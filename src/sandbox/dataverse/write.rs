@@ -92,9 +92,9 @@ fn check_type(def: &EntityDef, key: &str, kind: &Kind, value: &Value) -> Result<
             }
         }
         Kind::DateTime => {
-            if !value
+            if value
                 .as_str()
-                .is_some_and(|s| DateTime::parse_from_rfc3339(s).is_ok())
+                .is_none_or(|s| DateTime::parse_from_rfc3339(s).is_err())
             {
                 return Err(type_error(def, key, "Edm.DateTimeOffset", value));
             }
