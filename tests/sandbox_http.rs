@@ -614,3 +614,82 @@ async fn dataverse_service_protection_limits() {
     );
     sb.shutdown().await;
 }
+
+#[tokio::test]
+async fn delta_paging_stays_consistent_while_rows_change() {
+    let sb = Sandbox::start(SandboxConfig {
+        records: 20,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let c = Client::new();
+    let res = sb.dataverse_url().trim_end_matches('/').to_string();
+    let tok = bearer(&c, &sb, &res).await;
+    let first = format!(
+        "{}api/data/v9.2/contacts?$select=fullname",
+        sb.dataverse_url()
+    );
+    let get = |u: String| {
+        c.get(u)
+            .bearer_auth(&tok)
+            .header("prefer", "odata.track-changes,odata.maxpagesize=3")
+            .send()
+    };
+    let v: Value = get(first).await.unwrap().json().await.unwrap();
+    let seen_first: Vec<Value> = v["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["contactid"].clone())
+        .collect();
+    // While paging: edit a row already sent and delete one not yet sent.
+    let all = sb.rows(System::Dataverse, "contacts");
+    let unseen = all
+        .iter()
+        .find(|r| !seen_first.contains(&r["contactid"]))
+        .unwrap()["contactid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let seen = seen_first[0].as_str().unwrap().to_string();
+    sb.update_row(
+        System::Dataverse,
+        "contacts",
+        &seen,
+        json!({"lastname":"Changed"}).as_object().unwrap().clone(),
+    )
+    .unwrap();
+    sb.delete_row(System::Dataverse, "contacts", &unseen)
+        .unwrap();
+    let mut ids: Vec<Value> = seen_first;
+    let mut url = v["@odata.nextLink"].as_str().unwrap().to_string();
+    let delta = loop {
+        let v: Value = get(url.clone()).await.unwrap().json().await.unwrap();
+        ids.extend(
+            v["value"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["contactid"].clone()),
+        );
+        match v["@odata.nextLink"].as_str() {
+            Some(n) => url = n.to_string(),
+            None => break v["@odata.deltaLink"].as_str().unwrap().to_string(),
+        }
+    };
+    let unique: std::collections::HashSet<String> = ids.iter().map(|v| v.to_string()).collect();
+    assert_eq!(unique.len(), ids.len(), "no row twice within one read");
+    // The next delta carries both changes made during paging.
+    let v: Value = get(delta).await.unwrap().json().await.unwrap();
+    let vals = v["value"].as_array().unwrap();
+    assert!(
+        vals.iter().any(|r| r["contactid"] == json!(seen)
+            && r["fullname"].as_str().unwrap().ends_with("Changed"))
+    );
+    assert!(
+        vals.iter()
+            .any(|r| r["id"] == json!(unseen) && r["reason"] == "deleted")
+    );
+    sb.shutdown().await;
+}
