@@ -1,1 +1,22 @@
-//! (being written)
+//! Local emulators of Microsoft Entra ID, Dataverse and Business Central, seeded with
+//! realistic data. Each runs as its own axum server on its own port; `couplet sandbox` starts
+//! them, and `couplet demo` and the tests use them in-process through [`Sandbox`].
+
+mod auth;
+pub(crate) mod bc;
+mod config;
+pub(crate) mod dataverse;
+mod entra;
+mod error;
+mod faults;
+mod handle;
+pub(crate) mod http;
+mod names;
+mod seed;
+mod shared;
+pub(crate) mod table;
+mod throttle;
+
+pub use config::{Credentials, Fault, RateLimit, SandboxConfig, SandboxStats};
+pub use error::SandboxError;
+pub use handle::Sandbox;

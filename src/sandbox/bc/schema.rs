@@ -1,0 +1,141 @@
+//! Business Central API v2.0 entity definitions: columns, types and maximum lengths.
+
+/// A column's type.
+#[derive(Debug)]
+pub(crate) enum Kind {
+    Guid,
+    Text(usize),
+    Enum(&'static [&'static str]),
+    Number,
+    Bool,
+    DateTime,
+}
+
+/// One column.
+#[derive(Debug)]
+pub(crate) struct Column {
+    pub name: &'static str,
+    pub kind: Kind,
+    pub writable: bool,
+}
+
+/// One API page (entity set).
+#[derive(Debug)]
+pub(crate) struct EntityDef {
+    pub set: &'static str,
+    /// The OData type name, e.g. `customer`.
+    pub type_name: &'static str,
+    /// The AL table caption used in messages, e.g. `Customer`.
+    pub table: &'static str,
+    /// The business key (`number` or `code`) and the prefix of its number series.
+    pub number: (&'static str, &'static str),
+    pub columns: &'static [Column],
+}
+
+impl EntityDef {
+    pub fn column(&self, name: &str) -> Option<&'static Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+}
+
+const fn w(name: &'static str, kind: Kind) -> Column {
+    Column {
+        name,
+        kind,
+        writable: true,
+    }
+}
+
+const fn ro(name: &'static str, kind: Kind) -> Column {
+    Column {
+        name,
+        kind,
+        writable: false,
+    }
+}
+
+pub(crate) static CUSTOMER: EntityDef = EntityDef {
+    set: "customers",
+    type_name: "customer",
+    table: "Customer",
+    number: ("number", "C"),
+    columns: &[
+        ro("id", Kind::Guid),
+        w("number", Kind::Text(20)),
+        w("displayName", Kind::Text(100)),
+        w("type", Kind::Enum(&["Company", "Person"])),
+        w("addressLine1", Kind::Text(100)),
+        w("addressLine2", Kind::Text(50)),
+        w("city", Kind::Text(30)),
+        w("state", Kind::Text(30)),
+        w("country", Kind::Text(10)),
+        w("postalCode", Kind::Text(20)),
+        w("phoneNumber", Kind::Text(30)),
+        w("email", Kind::Text(80)),
+        w("website", Kind::Text(80)),
+        w("salespersonCode", Kind::Text(20)),
+        ro("balanceDue", Kind::Number),
+        w("creditLimit", Kind::Number),
+        w("taxLiable", Kind::Bool),
+        w("currencyId", Kind::Guid),
+        w("currencyCode", Kind::Text(10)),
+        w("blocked", Kind::Enum(&[" ", "Ship", "Invoice", "All"])),
+        ro("lastModifiedDateTime", Kind::DateTime),
+    ],
+};
+
+/// Sandbox simplification: a Person contact's `companyNumber` is the number of the customer it
+/// belongs to (and `contactBusinessRelation` is then `Customer`); it must be blank or an
+/// existing customer number. Real BC links contacts to a Company contact, which is linked to
+/// the customer through a business relation.
+pub(crate) static CONTACT: EntityDef = EntityDef {
+    set: "contacts",
+    type_name: "contact",
+    table: "Contact",
+    number: ("number", "CT"),
+    columns: &[
+        ro("id", Kind::Guid),
+        w("number", Kind::Text(20)),
+        w("type", Kind::Enum(&["Person", "Company"])),
+        w("displayName", Kind::Text(100)),
+        w("jobTitle", Kind::Text(30)),
+        w("companyNumber", Kind::Text(20)),
+        ro("companyName", Kind::Text(100)),
+        ro("contactBusinessRelation", Kind::Text(30)),
+        w("addressLine1", Kind::Text(100)),
+        w("addressLine2", Kind::Text(50)),
+        w("city", Kind::Text(30)),
+        w("state", Kind::Text(30)),
+        w("country", Kind::Text(10)),
+        w("postalCode", Kind::Text(20)),
+        w("phoneNumber", Kind::Text(30)),
+        w("mobilePhoneNumber", Kind::Text(30)),
+        w("email", Kind::Text(80)),
+        w("privacyBlocked", Kind::Bool),
+        ro("lastModifiedDateTime", Kind::DateTime),
+    ],
+};
+
+pub(crate) static CURRENCY: EntityDef = EntityDef {
+    set: "currencies",
+    type_name: "currency",
+    table: "Currency",
+    number: ("code", ""),
+    columns: &[
+        ro("id", Kind::Guid),
+        w("code", Kind::Text(10)),
+        w("displayName", Kind::Text(30)),
+        w("symbol", Kind::Text(10)),
+        w("amountDecimalPlaces", Kind::Text(5)),
+        w("amountRoundingPrecision", Kind::Number),
+        ro("lastModifiedDateTime", Kind::DateTime),
+    ],
+};
+
+/// Every entity set under a company.
+pub(crate) static ENTITIES: &[&EntityDef] = &[&CUSTOMER, &CONTACT, &CURRENCY];
+
+/// The definition of an entity set.
+pub(crate) fn entity(set: &str) -> Option<&'static EntityDef> {
+    ENTITIES.iter().copied().find(|e| e.set == set)
+}

@@ -1,0 +1,134 @@
+//! Sandbox settings and the small public value types around them.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
+
+/// How a [`Sandbox`](super::Sandbox) is started.
+#[derive(Debug, Clone)]
+pub struct SandboxConfig {
+    /// Seed for every generated value (names, ids, credentials). Default 42.
+    pub seed: u64,
+    /// Number of companies to seed. Default 200.
+    pub records: usize,
+    /// Address the three servers listen on. Default 127.0.0.1.
+    pub bind: IpAddr,
+    /// Entra ID port; 0 picks a free port.
+    pub entra_port: u16,
+    /// Dataverse port; 0 picks a free port.
+    pub dataverse_port: u16,
+    /// Business Central port; 0 picks a free port.
+    pub bc_port: u16,
+    /// Lifetime of issued access tokens. Default 3599 s.
+    pub token_lifetime: Duration,
+    /// Dataverse service-protection limits; `None` turns them off.
+    pub dataverse_limits: Option<RateLimit>,
+    /// Business Central per-user limits; `None` turns them off.
+    pub bc_limits: Option<RateLimit>,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        SandboxConfig {
+            seed: 42,
+            records: 200,
+            bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            entra_port: 0,
+            dataverse_port: 0,
+            bc_port: 0,
+            token_lifetime: Duration::from_secs(3599),
+            dataverse_limits: None,
+            bc_limits: None,
+        }
+    }
+}
+
+/// Per-caller limits: a sliding window of `requests` per `window`, at most `concurrent`
+/// requests in flight; over either, 429 with `Retry-After: retry_after`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Requests allowed in one window.
+    pub requests: u32,
+    /// Length of the sliding window.
+    pub window: Duration,
+    /// Requests allowed in flight at once.
+    pub concurrent: u32,
+    /// The `Retry-After` sent with a 429 (whole seconds, at least 1).
+    pub retry_after: Duration,
+}
+
+impl RateLimit {
+    /// The documented Dataverse defaults: 6000 requests per 300 s, 52 concurrent.
+    pub fn dataverse_default() -> Self {
+        RateLimit {
+            requests: 6000,
+            window: Duration::from_secs(300),
+            concurrent: 52,
+            retry_after: Duration::from_secs(5),
+        }
+    }
+
+    /// The documented Business Central defaults: 6000 requests per 5 minutes, 5 concurrent.
+    pub fn bc_default() -> Self {
+        RateLimit {
+            requests: 6000,
+            window: Duration::from_secs(300),
+            concurrent: 5,
+            retry_after: Duration::from_secs(5),
+        }
+    }
+}
+
+/// The app registration the sandbox's Entra ID lets in.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// Directory (tenant) id, a GUID.
+    pub tenant_id: String,
+    /// Application (client) id, a GUID.
+    pub client_id: String,
+    /// Client secret value.
+    pub client_secret: String,
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("tenant_id", &self.tenant_id)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"<redacted>")
+            .finish()
+    }
+}
+
+/// A fault injected into one system; consumed by the next matching requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The next `count` requests get 429 with `Retry-After`.
+    Throttle {
+        /// How many requests.
+        count: u32,
+        /// The `Retry-After` to send.
+        retry_after: std::time::Duration,
+    },
+    /// The next `count` requests get 503 (Business Central adds `retry-after: 1`).
+    Unavailable {
+        /// How many requests.
+        count: u32,
+    },
+    /// The next `count` collection GETs return a body that is not valid JSON.
+    MalformedPage {
+        /// How many collection GETs.
+        count: u32,
+    },
+}
+
+/// Request counters of one emulated system.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SandboxStats {
+    /// Requests received (all of them, including rejected ones).
+    pub requests: u64,
+    /// Requests answered with 429.
+    pub throttled: u64,
+    /// Successful creates, updates and deletes through the API.
+    pub writes: u64,
+}

@@ -1,0 +1,222 @@
+//! Dataverse entity definitions: columns, types, maximum lengths and lookups.
+
+/// A lookup target: the single-valued navigation property to bind through, and the table.
+#[derive(Debug)]
+pub(crate) struct Target {
+    /// Navigation property used in `nav@odata.bind`.
+    pub nav: &'static str,
+    /// Entity set of the target.
+    pub set: &'static str,
+    /// Logical name of the target.
+    pub logical: &'static str,
+}
+
+/// A column's type.
+#[derive(Debug)]
+pub(crate) enum Kind {
+    Guid,
+    Text(usize),
+    Int,
+    Money,
+    Bool,
+    DateTime,
+    /// A lookup, stored and read as `_<name>_value`.
+    Lookup(&'static [Target]),
+}
+
+/// One column.
+#[derive(Debug)]
+pub(crate) struct Column {
+    pub name: &'static str,
+    pub kind: Kind,
+    pub writable: bool,
+}
+
+/// One table.
+#[derive(Debug)]
+pub(crate) struct EntityDef {
+    pub set: &'static str,
+    pub logical: &'static str,
+    pub key: &'static str,
+    pub columns: &'static [Column],
+}
+
+impl EntityDef {
+    pub fn column(&self, name: &str) -> Option<&'static Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+
+    /// The lookup column whose targets include navigation property `nav`.
+    pub fn lookup_by_nav(&self, nav: &str) -> Option<(&'static Column, &'static Target)> {
+        self.columns.iter().find_map(|c| match &c.kind {
+            Kind::Lookup(ts) => ts.iter().find(|t| t.nav == nav).map(|t| (c, t)),
+            _ => None,
+        })
+    }
+
+    /// Names as they appear in a GET: lookups as `_x_value`.
+    pub fn read_names(&self) -> impl Iterator<Item = String> + '_ {
+        self.columns.iter().map(|c| c.read_name())
+    }
+}
+
+impl Column {
+    pub fn read_name(&self) -> String {
+        match self.kind {
+            Kind::Lookup(_) => format!("_{}_value", self.name),
+            _ => self.name.to_string(),
+        }
+    }
+
+    pub fn is_polymorphic(&self) -> bool {
+        matches!(self.kind, Kind::Lookup(ts) if ts.len() > 1)
+    }
+}
+
+const fn w(name: &'static str, kind: Kind) -> Column {
+    Column {
+        name,
+        kind,
+        writable: true,
+    }
+}
+
+const fn ro(name: &'static str, kind: Kind) -> Column {
+    Column {
+        name,
+        kind,
+        writable: false,
+    }
+}
+
+const CURRENCY: &[Target] = &[Target {
+    nav: "transactioncurrencyid",
+    set: "transactioncurrencies",
+    logical: "transactioncurrency",
+}];
+const MODIFIEDBY: &[Target] = &[Target {
+    nav: "modifiedby",
+    set: "systemusers",
+    logical: "systemuser",
+}];
+const PRIMARYCONTACT: &[Target] = &[Target {
+    nav: "primarycontactid",
+    set: "contacts",
+    logical: "contact",
+}];
+const PARENTCUSTOMER: &[Target] = &[
+    Target {
+        nav: "parentcustomerid_account",
+        set: "accounts",
+        logical: "account",
+    },
+    Target {
+        nav: "parentcustomerid_contact",
+        set: "contacts",
+        logical: "contact",
+    },
+];
+
+pub(crate) static ACCOUNT: EntityDef = EntityDef {
+    set: "accounts",
+    logical: "account",
+    key: "accountid",
+    columns: &[
+        w("accountid", Kind::Guid),
+        w("name", Kind::Text(160)),
+        w("accountnumber", Kind::Text(20)),
+        w("telephone1", Kind::Text(50)),
+        w("telephone2", Kind::Text(50)),
+        w("fax", Kind::Text(50)),
+        w("emailaddress1", Kind::Text(100)),
+        w("websiteurl", Kind::Text(200)),
+        w("address1_line1", Kind::Text(250)),
+        w("address1_line2", Kind::Text(250)),
+        w("address1_city", Kind::Text(80)),
+        w("address1_stateorprovince", Kind::Text(50)),
+        w("address1_postalcode", Kind::Text(20)),
+        w("address1_country", Kind::Text(80)),
+        w("creditlimit", Kind::Money),
+        w("customertypecode", Kind::Int),
+        w("statecode", Kind::Int),
+        w("statuscode", Kind::Int),
+        w("transactioncurrencyid", Kind::Lookup(CURRENCY)),
+        w("primarycontactid", Kind::Lookup(PRIMARYCONTACT)),
+        ro("createdon", Kind::DateTime),
+        ro("modifiedon", Kind::DateTime),
+        ro("modifiedby", Kind::Lookup(MODIFIEDBY)),
+        ro("versionnumber", Kind::Int),
+    ],
+};
+
+pub(crate) static CONTACT: EntityDef = EntityDef {
+    set: "contacts",
+    logical: "contact",
+    key: "contactid",
+    columns: &[
+        w("contactid", Kind::Guid),
+        w("firstname", Kind::Text(50)),
+        w("middlename", Kind::Text(50)),
+        w("lastname", Kind::Text(50)),
+        ro("fullname", Kind::Text(160)),
+        w("emailaddress1", Kind::Text(100)),
+        w("telephone1", Kind::Text(50)),
+        w("mobilephone", Kind::Text(50)),
+        w("fax", Kind::Text(50)),
+        w("jobtitle", Kind::Text(100)),
+        w("address1_line1", Kind::Text(250)),
+        w("address1_line2", Kind::Text(250)),
+        w("address1_city", Kind::Text(80)),
+        w("address1_stateorprovince", Kind::Text(50)),
+        w("address1_postalcode", Kind::Text(20)),
+        w("address1_country", Kind::Text(80)),
+        w("parentcustomerid", Kind::Lookup(PARENTCUSTOMER)),
+        w("transactioncurrencyid", Kind::Lookup(CURRENCY)),
+        w("statecode", Kind::Int),
+        w("statuscode", Kind::Int),
+        ro("createdon", Kind::DateTime),
+        ro("modifiedon", Kind::DateTime),
+        ro("modifiedby", Kind::Lookup(MODIFIEDBY)),
+        ro("versionnumber", Kind::Int),
+    ],
+};
+
+pub(crate) static TRANSACTIONCURRENCY: EntityDef = EntityDef {
+    set: "transactioncurrencies",
+    logical: "transactioncurrency",
+    key: "transactioncurrencyid",
+    columns: &[
+        w("transactioncurrencyid", Kind::Guid),
+        w("isocurrencycode", Kind::Text(5)),
+        w("currencyname", Kind::Text(100)),
+        w("currencysymbol", Kind::Text(10)),
+        w("exchangerate", Kind::Money),
+        w("statecode", Kind::Int),
+        ro("modifiedon", Kind::DateTime),
+        ro("versionnumber", Kind::Int),
+    ],
+};
+
+pub(crate) static SYSTEMUSER: EntityDef = EntityDef {
+    set: "systemusers",
+    logical: "systemuser",
+    key: "systemuserid",
+    columns: &[
+        w("systemuserid", Kind::Guid),
+        w("fullname", Kind::Text(200)),
+        w("internalemailaddress", Kind::Text(100)),
+        w("isdisabled", Kind::Bool),
+        w("applicationid", Kind::Guid),
+        ro("modifiedon", Kind::DateTime),
+        ro("versionnumber", Kind::Int),
+    ],
+};
+
+/// Every table, by entity set.
+pub(crate) static ENTITIES: &[&EntityDef] =
+    &[&ACCOUNT, &CONTACT, &TRANSACTIONCURRENCY, &SYSTEMUSER];
+
+/// The definition of an entity set.
+pub(crate) fn entity(set: &str) -> Option<&'static EntityDef> {
+    ENTITIES.iter().copied().find(|e| e.set == set)
+}

@@ -1,0 +1,75 @@
+//! Errors of the sandbox handle.
+
+use std::net::SocketAddr;
+
+use crate::error::{Actor, Classify, Retry};
+use crate::event::System;
+
+/// Why a sandbox operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    /// A server could not listen on its address.
+    #[error("cannot listen for the {server} emulator on {addr}: {source}")]
+    Bind {
+        /// Which emulator.
+        server: &'static str,
+        /// The address tried.
+        addr: SocketAddr,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The entity set is not emulated.
+    #[error("{system} has no entity set '{entity_set}' in the sandbox")]
+    UnknownEntity {
+        /// The system.
+        system: System,
+        /// The entity set asked for.
+        entity_set: String,
+    },
+    /// No row with that id.
+    #[error("{system} {entity_set}({id}) does not exist")]
+    NotFound {
+        /// The system.
+        system: System,
+        /// The entity set.
+        entity_set: String,
+        /// The id.
+        id: String,
+    },
+    /// The emulated system rejected the write, as its API would (the message names the field).
+    #[error("{system} rejected the write to {entity_set}({id}): {code} {message}")]
+    Rejected {
+        /// The system.
+        system: System,
+        /// The entity set.
+        entity_set: String,
+        /// The id, or `new` for a create.
+        id: String,
+        /// The system's error code.
+        code: String,
+        /// The system's error message.
+        message: String,
+    },
+}
+
+impl Classify for SandboxError {
+    fn actor(&self) -> Actor {
+        match self {
+            SandboxError::Bind { .. }
+            | SandboxError::Rejected { .. }
+            | SandboxError::NotFound { .. } => Actor::User,
+            SandboxError::UnknownEntity { .. } => Actor::Internal,
+        }
+    }
+    fn retry(&self) -> Retry {
+        Retry::Never
+    }
+    fn class(&self) -> &'static str {
+        match self {
+            SandboxError::Bind { .. } => "bind",
+            SandboxError::UnknownEntity { .. } => "unknown_entity",
+            SandboxError::NotFound { .. } => "not_found",
+            SandboxError::Rejected { .. } => "validation",
+        }
+    }
+}
