@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::error::{Actor, Classify, Retry};
+use crate::systems::{BcConfig, DataverseConfig, HttpConfig};
 
 /// A configuration that cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -59,9 +60,9 @@ pub struct Config {
     /// Entra ID app registration used for Dataverse and Business Central.
     pub auth: AuthConfig,
     /// The Dataverse environment.
-    pub dataverse: DataverseSection,
+    pub dataverse: DataverseConfig,
     /// The Business Central environment and company.
-    pub bc: BcSection,
+    pub bc: BcConfig,
     /// The log.
     #[serde(default)]
     pub bus: BusSection,
@@ -73,7 +74,7 @@ pub struct Config {
     pub sync: SyncSection,
     /// HTTP timeouts and retries, for every system.
     #[serde(default)]
-    pub http: HttpSection,
+    pub http: HttpConfig,
     /// Prometheus endpoint.
     #[serde(default)]
     pub metrics: MetricsSection,
@@ -128,33 +129,6 @@ impl AuthConfig {
                         .into(),
             })
     }
-}
-
-/// `[dataverse]`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DataverseSection {
-    /// Environment URL, e.g. `https://contoso.crm4.dynamics.com/`.
-    pub url: String,
-    /// Rows per page (at most 5000).
-    #[serde(default = "default_dv_page")]
-    pub page_size: u32,
-}
-
-/// `[bc]`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BcSection {
-    /// API base, e.g. `https://api.businesscentral.dynamics.com/v2.0/<tenant>/Production/api/v2.0/`.
-    pub api_url: String,
-    /// Company id (GUID).
-    pub company_id: String,
-    /// Token resource.
-    #[serde(default = "default_bc_resource")]
-    pub resource: String,
-    /// Rows per page.
-    #[serde(default = "default_bc_page")]
-    pub page_size: u32,
 }
 
 /// `[bus]`.
@@ -230,31 +204,6 @@ impl Default for SyncSection {
             mapping_file: None,
             lcy_code: default_lcy(),
             apply_concurrency: default_apply_concurrency(),
-        }
-    }
-}
-
-/// `[http]`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HttpSection {
-    /// Per-request timeout in seconds.
-    #[serde(default = "default_timeout")]
-    pub timeout_secs: u64,
-    /// Attempts per request before giving up (transient faults and throttling).
-    #[serde(default = "default_attempts")]
-    pub max_attempts: u32,
-    /// Longest Retry-After honoured, in seconds; longer ones fail the request.
-    #[serde(default = "default_max_retry_after")]
-    pub max_retry_after_secs: u64,
-}
-
-impl Default for HttpSection {
-    fn default() -> Self {
-        HttpSection {
-            timeout_secs: default_timeout(),
-            max_attempts: default_attempts(),
-            max_retry_after_secs: default_max_retry_after(),
         }
     }
 }
@@ -337,15 +286,6 @@ fn default_data_dir() -> PathBuf {
 fn default_authority() -> String {
     "https://login.microsoftonline.com/".into()
 }
-fn default_dv_page() -> u32 {
-    5000
-}
-fn default_bc_resource() -> String {
-    "https://api.businesscentral.dynamics.com".into()
-}
-fn default_bc_page() -> u32 {
-    1000
-}
 fn default_backend() -> String {
     "embedded".into()
 }
@@ -369,15 +309,6 @@ fn default_lcy() -> String {
 }
 fn default_apply_concurrency() -> usize {
     8
-}
-fn default_timeout() -> u64 {
-    30
-}
-fn default_attempts() -> u32 {
-    8
-}
-fn default_max_retry_after() -> u64 {
-    300
 }
 
 #[cfg(test)]

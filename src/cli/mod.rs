@@ -1,6 +1,154 @@
-//! The command line.
+//! The command line (`anyhow` lives here only).
+
+pub mod args;
+pub mod build;
+pub mod demo;
+pub mod inspect;
+pub mod report;
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+
+use args::{Cli, Command, CouplingsAction, ErrorsAction};
+
+fn init_tracing(format: &str, default: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if format == "json" {
+        b.json().try_init()
+    } else {
+        b.try_init()
+    };
+}
 
 /// Entry point of the `couplet` binary.
-pub fn main() -> std::process::ExitCode {
-    std::process::ExitCode::SUCCESS
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let quiet = matches!(cli.command, Command::Demo { .. });
+    init_tracing(
+        &cli.log_format,
+        if quiet { "warn,couplet=error" } else { "info" },
+    );
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match rt.block_on(dispatch(cli.command)) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn dispatch(cmd: Command) -> anyhow::Result<bool> {
+    match cmd {
+        Command::Demo {
+            records,
+            seed,
+            data_dir,
+            edits,
+            throttle,
+            timeout_secs,
+            keep_running,
+        } => {
+            demo::run(demo::DemoOptions {
+                records,
+                seed,
+                data_dir,
+                edits,
+                throttle,
+                timeout: Duration::from_secs(timeout_secs),
+                keep_running,
+            })
+            .await
+        }
+        Command::Run { config } => run(&config).await.map(|_| true),
+        Command::Sandbox {
+            records,
+            seed,
+            port,
+            throttle,
+        } => sandbox(records, seed, port, throttle).await.map(|_| true),
+        Command::Status(d) => inspect::status(&d).map(|_| true),
+        Command::Couplings {
+            action: CouplingsAction::List { mapping, dir },
+        } => inspect::couplings(mapping.as_deref(), &dir).map(|_| true),
+        Command::Audit { record, dir } => inspect::audit(&record, &dir).map(|_| true),
+        Command::Errors {
+            action: ErrorsAction::List(d),
+        } => inspect::errors(&d).map(|_| true),
+        Command::Errors {
+            action: ErrorsAction::Retry { config, record },
+        } => inspect::retry(&config, record.as_deref())
+            .await
+            .map(|_| true),
+        Command::Parked(d) => inspect::parked(&d).map(|_| true),
+    }
+}
+
+async fn run(config: &std::path::Path) -> anyhow::Result<()> {
+    let cfg = crate::config::Config::load(config)?;
+    let parts = build::parts(&cfg)?;
+    let names: Vec<String> = parts
+        .catalogue
+        .ordered()
+        .iter()
+        .map(|m| m.name.clone())
+        .collect();
+    let mut engine = crate::pipeline::Engine::start(parts).await?;
+    tracing::info!(mappings = %names.join(","), data_dir = %cfg.data_dir.display(), "Couplet is running; Ctrl-C to stop.");
+    let outcome = loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => break Ok(()),
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {
+                if let Some(e) = engine.failed_task() {
+                    break Err(e);
+                }
+            }
+        }
+    };
+    tracing::info!("Stopping.");
+    engine.shutdown().await?;
+    outcome.map_err(Into::into)
+}
+
+async fn sandbox(records: usize, seed: u64, port: u16, throttle: bool) -> anyhow::Result<()> {
+    use crate::sandbox::{RateLimit, Sandbox, SandboxConfig};
+    let mut cfg = SandboxConfig {
+        seed,
+        records,
+        entra_port: port,
+        dataverse_port: port.saturating_add(1),
+        bc_port: port.saturating_add(2),
+        ..Default::default()
+    };
+    if throttle {
+        cfg.dataverse_limits = Some(RateLimit::dataverse_default());
+        cfg.bc_limits = Some(RateLimit::bc_default());
+    }
+    let sb = Sandbox::start(cfg).await?;
+    println!(
+        "{}",
+        build::sandbox_config_text(&sb, std::path::Path::new("couplet-data"))
+    );
+    eprintln!(
+        "Sandbox running (Entra ID, Dataverse, Business Central). Save the config above and run `couplet run --config FILE`. Ctrl-C to stop."
+    );
+    let _ = tokio::signal::ctrl_c().await;
+    sb.shutdown().await;
+    Ok(())
 }

@@ -1,6 +1,7 @@
 //! Transform: applies the table and field mappings to captured changes and decides what to
 //! write (or why not: filtered, echo, stale, unchanged, parked, failed).
 
+pub mod compare;
 pub mod currency;
 pub mod decide;
 pub mod error;

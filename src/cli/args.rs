@@ -1,0 +1,135 @@
+//! Command-line arguments.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// Couplet keeps Dynamics 365 Sales (Dataverse) and Business Central in step.
+#[derive(Debug, Parser)]
+#[command(name = "couplet", version, about)]
+pub struct Cli {
+    /// Log format: `text` or `json` (for log shippers).
+    #[arg(long, global = true, default_value = "text")]
+    pub log_format: String,
+    /// Subcommand.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Where the projection lives, for the inspection commands.
+#[derive(Debug, clap::Args)]
+pub struct DataDir {
+    /// A config file (its `data_dir` is used).
+    #[arg(long, short)]
+    pub config: Option<PathBuf>,
+    /// The data directory (overrides the config's).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the sandbox systems and the embedded log in this process, synchronise, make
+    /// live edits on both sides, verify both sides are equal, and print a summary.
+    Demo {
+        /// Companies to seed (each with one or two contacts).
+        #[arg(long, default_value_t = 200)]
+        records: usize,
+        /// Seed of the sandbox data.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Keep the data here instead of a temporary directory.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Live edits to make on each side after the initial synchronisation.
+        #[arg(long, default_value_t = 20)]
+        edits: usize,
+        /// Turn the sandboxes' service-protection limits on (429 with Retry-After).
+        #[arg(long)]
+        throttle: bool,
+        /// Seconds to wait for the synchronisation to settle before giving up.
+        #[arg(long, default_value_t = 600)]
+        timeout_secs: u64,
+        /// Keep running after the summary (Ctrl-C to stop).
+        #[arg(long)]
+        keep_running: bool,
+    },
+    /// Run the engine against the configured systems until Ctrl-C.
+    Run {
+        /// The config file.
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Start the sandbox systems (Entra ID, Dataverse, Business Central) until Ctrl-C, and
+    /// print a config file that points at them.
+    Sandbox {
+        /// Companies to seed.
+        #[arg(long, default_value_t = 200)]
+        records: usize,
+        /// Seed of the sandbox data.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// First port: Entra ID on it, Dataverse on +1, Business Central on +2.
+        #[arg(long, default_value_t = 7100)]
+        port: u16,
+        /// Turn service-protection limits on.
+        #[arg(long)]
+        throttle: bool,
+    },
+    /// Couplings, parked records, errors and checkpoints at a glance.
+    Status(DataDir),
+    /// Couplings.
+    Couplings {
+        /// What to do.
+        #[command(subcommand)]
+        action: CouplingsAction,
+    },
+    /// The audit trail of one record: every change, command and outcome.
+    Audit {
+        /// `<system>/<entity>/<id>`, e.g. `dataverse/accounts/6d81597f-…`.
+        record: String,
+        /// Where.
+        #[command(flatten)]
+        dir: DataDir,
+    },
+    /// Records that failed, with the reason.
+    Errors {
+        /// What to do.
+        #[command(subcommand)]
+        action: ErrorsAction,
+    },
+    /// Records waiting for a dependency to be coupled.
+    Parked(DataDir),
+}
+
+/// `couplet couplings …`.
+#[derive(Debug, Subcommand)]
+pub enum CouplingsAction {
+    /// List couplings with their last synchronisation.
+    List {
+        /// Only this mapping.
+        #[arg(long)]
+        mapping: Option<String>,
+        /// Where.
+        #[command(flatten)]
+        dir: DataDir,
+    },
+}
+
+/// `couplet errors …`.
+#[derive(Debug, Subcommand)]
+pub enum ErrorsAction {
+    /// List failed records.
+    List(DataDir),
+    /// Re-drive failed records (all, or one) after the cause is fixed: the current version of
+    /// each source record is read again and synchronised by the next `couplet run`.
+    Retry {
+        /// The config file (to reach the source systems).
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Only this record (`<system>/<entity>/<id>`).
+        #[arg(long)]
+        record: Option<String>,
+    },
+}

@@ -1,0 +1,115 @@
+//! Building the engine's parts from a config file.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+
+use crate::bus::{Bus, EmbeddedBus, Topics};
+use crate::config::Config;
+use crate::mapping::Catalogue;
+use crate::pipeline::EngineParts;
+use crate::store::Store;
+use crate::systems::{BcClient, DataverseClient, Secret, TokenCache};
+
+/// The mappings a config selects.
+pub fn catalogue(cfg: &Config) -> anyhow::Result<Arc<Catalogue>> {
+    let all = match &cfg.sync.mapping_file {
+        Some(p) => Catalogue::load(p)?,
+        None => Catalogue::defaults()?,
+    };
+    Ok(Arc::new(all.select(&cfg.sync.mappings)?))
+}
+
+/// Opens the projection under the data directory.
+pub fn open_store(data_dir: &std::path::Path) -> anyhow::Result<Store> {
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
+    Ok(Store::open(&data_dir.join("projection"))?)
+}
+
+/// Opens the embedded log under the data directory.
+pub fn open_bus(data_dir: &std::path::Path) -> anyhow::Result<Arc<dyn Bus>> {
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
+    Ok(Arc::new(EmbeddedBus::open(&data_dir.join("log"))?))
+}
+
+/// The Dataverse and Business Central clients.
+pub fn clients(cfg: &Config) -> anyhow::Result<(DataverseClient, BcClient)> {
+    let tokens = Arc::new(TokenCache::new(
+        &cfg.auth.authority,
+        &cfg.auth.tenant_id,
+        &cfg.auth.client_id,
+        Secret::new(cfg.auth.secret()?),
+        cfg.http.clone(),
+    ));
+    let dv = DataverseClient::new(&cfg.dataverse, tokens.clone(), cfg.http.clone())?;
+    let bc = BcClient::new(&cfg.bc, tokens, cfg.http.clone())?;
+    Ok((dv, bc))
+}
+
+/// Everything the engine needs, from a config.
+pub fn parts(cfg: &Config) -> anyhow::Result<EngineParts> {
+    let (dataverse, bc) = clients(cfg)?;
+    Ok(EngineParts {
+        catalogue: catalogue(cfg)?,
+        store: open_store(&cfg.data_dir)?,
+        bus: open_bus(&cfg.data_dir)?,
+        topics: Topics::new(&cfg.bus.topic_prefix),
+        partitions: cfg.bus.partitions,
+        dataverse,
+        bc,
+        poll_interval: Duration::from_millis(cfg.capture.poll_interval_ms),
+        bc_overlap: Duration::from_millis(cfg.capture.bc_overlap_ms),
+        apply_concurrency: cfg.sync.apply_concurrency,
+        lcy: cfg.sync.lcy_code.clone(),
+    })
+}
+
+/// A config file's text pointing at a running sandbox.
+pub fn sandbox_config_text(sb: &crate::sandbox::Sandbox, data_dir: &std::path::Path) -> String {
+    let c = sb.credentials();
+    format!(
+        r#"# Couplet config for the local sandbox (`couplet sandbox`).
+data_dir = "{data_dir}"
+
+[auth]
+authority = "{authority}"
+tenant_id = "{tenant}"
+client_id = "{client}"
+client_secret = "{secret}"
+
+[dataverse]
+url = "{dv}"
+
+[bc]
+api_url = "{bc}"
+company_id = "{company}"
+resource = "{resource}"
+
+[capture]
+poll_interval_ms = 500
+"#,
+        data_dir = data_dir.display(),
+        authority = sb.entra_authority(),
+        tenant = c.tenant_id,
+        client = c.client_id,
+        secret = c.client_secret,
+        dv = sb.dataverse_url(),
+        bc = sb.bc_api_url(),
+        company = sb.bc_company_id(),
+        resource = sb.bc_resource(),
+    )
+}
+
+/// A parsed config pointing at a running sandbox.
+pub fn sandbox_config(
+    sb: &crate::sandbox::Sandbox,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<Config> {
+    let cfg: Config =
+        toml::from_str(&sandbox_config_text(sb, data_dir)).context("sandbox config")?;
+    cfg.check()?;
+    Ok(cfg)
+}

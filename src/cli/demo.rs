@@ -1,0 +1,377 @@
+//! `couplet demo`: the sandbox, the embedded log and the engine in one process.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use super::build;
+use super::report::{Live, counts};
+use crate::event::{Fields, System};
+use crate::mapping::Catalogue;
+use crate::pipeline::Engine;
+use crate::sandbox::{RateLimit, Sandbox, SandboxConfig};
+use crate::store::Store;
+use crate::transform::CurrencyTable;
+use crate::transform::compare::{MappingCheck, compare};
+use crate::transform::fields::Context;
+
+/// Options of `couplet demo`.
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    /// Companies to seed.
+    pub records: usize,
+    /// Seed.
+    pub seed: u64,
+    /// Data directory (temporary when none).
+    pub data_dir: Option<PathBuf>,
+    /// Live edits per side.
+    pub edits: usize,
+    /// Service-protection limits on.
+    pub throttle: bool,
+    /// Settle timeout.
+    pub timeout: Duration,
+    /// Keep running after the summary.
+    pub keep_running: bool,
+}
+
+/// One live edit and when it was made.
+struct Edit {
+    mapping: String,
+    system: System,
+    id: String,
+    at: DateTime<Utc>,
+}
+
+/// Runs the demo; returns whether every check passed.
+pub async fn run(o: DemoOptions) -> anyhow::Result<bool> {
+    let started = Instant::now();
+    let mut scfg = SandboxConfig {
+        seed: o.seed,
+        records: o.records,
+        ..Default::default()
+    };
+    if o.throttle {
+        let tight = RateLimit {
+            requests: 300,
+            window: Duration::from_secs(10),
+            concurrent: 52,
+            retry_after: Duration::from_secs(1),
+        };
+        scfg.dataverse_limits = Some(tight.clone());
+        scfg.bc_limits = Some(RateLimit {
+            concurrent: 5,
+            ..tight
+        });
+    }
+    let sb = Sandbox::start(scfg).await?;
+    let (_tmp, dir) = match &o.data_dir {
+        Some(d) => (None, d.clone()),
+        None => {
+            let t = tempfile::Builder::new().prefix("couplet-demo-").tempdir()?;
+            let p = t.path().to_path_buf();
+            (Some(t), p)
+        }
+    };
+    println!(
+        "Sandbox up: Dataverse at {}, Business Central at {}; {} companies seeded (seed {}). Data in {}.",
+        sb.dataverse_url(),
+        sb.bc_api_url(),
+        o.records,
+        o.seed,
+        dir.display()
+    );
+    let mut cfg = build::sandbox_config(&sb, &dir)?;
+    cfg.capture.poll_interval_ms = 250;
+    cfg.capture.bc_overlap_ms = 2000;
+    let parts = build::parts(&cfg)?;
+    let (catalogue, store) = (parts.catalogue.clone(), parts.store.clone());
+    let mut engine = Engine::start(parts).await?;
+
+    let live = Live::start(
+        "Initial synchronisation (capture -> log -> transform -> apply):",
+        catalogue.clone(),
+        store.clone(),
+    );
+    let settled = engine.wait_idle(o.timeout).await?;
+    live.finish().await;
+    let initial = started.elapsed();
+    if !settled {
+        println!(
+            "The initial synchronisation did not settle within {:?}.",
+            o.timeout
+        );
+    } else {
+        println!(
+            "Initial synchronisation settled in {:.1} s.",
+            initial.as_secs_f64()
+        );
+    }
+
+    let edits = make_edits(&sb, &store, &catalogue, o.edits)?;
+    let live = Live::start(
+        &format!(
+            "Live changes: {} edits and new records on both sides:",
+            edits.len()
+        ),
+        catalogue.clone(),
+        store.clone(),
+    );
+    let settled_live = engine.wait_idle(o.timeout).await?;
+    live.finish().await;
+    let latencies = latencies(&store, &edits)?;
+
+    let checks = verify(&sb, &store, &catalogue)?;
+    let ok = settled && settled_live && report(&store, &catalogue, &checks, &latencies)?;
+    println!(
+        "{}",
+        if ok {
+            "RESULT: OK: every record is coupled and equal on both sides, no duplicates, no errors."
+        } else {
+            "RESULT: FAILED (see above)."
+        }
+    );
+
+    if o.keep_running {
+        println!("Still running; Ctrl-C to stop.");
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    engine.shutdown().await?;
+    sb.shutdown().await;
+    Ok(ok)
+}
+
+fn pick(rows: &[Fields], id_col: &str, n: usize, skip: usize) -> Vec<String> {
+    rows.iter()
+        .skip(skip)
+        .step_by(3)
+        .take(n)
+        .filter_map(|r| r.get(id_col).and_then(|v| v.as_str()).map(str::to_string))
+        .collect()
+}
+
+/// Edits coupled records on both sides and adds a new company with a contact on each side.
+fn make_edits(
+    sb: &Sandbox,
+    store: &Store,
+    catalogue: &Catalogue,
+    n: usize,
+) -> anyhow::Result<Vec<Edit>> {
+    let mut edits = Vec::new();
+    let mut push = |mapping: &str, system: System, id: String| {
+        edits.push(Edit {
+            mapping: mapping.into(),
+            system,
+            id,
+            at: Utc::now(),
+        });
+    };
+    if catalogue.get("CUSTOMER").is_some() {
+        let accounts = sb.rows(System::Dataverse, "accounts");
+        for (i, id) in pick(&accounts, "accountid", n, 0).into_iter().enumerate() {
+            if store
+                .coupling("CUSTOMER", System::Dataverse, &id)?
+                .is_some()
+            {
+                let mut f = Fields::new();
+                f.insert("telephone1".into(), json!(format!("+1 555 01{i:02}")));
+                sb.update_row(System::Dataverse, "accounts", &id, f)?;
+                push("CUSTOMER", System::Dataverse, id);
+            }
+        }
+        let customers = sb.rows(System::Bc, "customers");
+        for (i, id) in pick(&customers, "id", n, 1).into_iter().enumerate() {
+            if store.coupling("CUSTOMER", System::Bc, &id)?.is_some() {
+                let mut f = Fields::new();
+                f.insert("phoneNumber".into(), json!(format!("+45 70 20 {i:02} 00")));
+                sb.update_row(System::Bc, "customers", &id, f)?;
+                push("CUSTOMER", System::Bc, id);
+            }
+        }
+        let mut a = Fields::new();
+        a.insert("name".into(), json!("Northwind Demo Traders"));
+        a.insert("telephone1".into(), json!("+1 425 555 0100"));
+        a.insert("address1_city".into(), json!("Redmond"));
+        a.insert("address1_country".into(), json!("US"));
+        a.insert("customertypecode".into(), json!(3));
+        let acc = sb.insert_row(System::Dataverse, "accounts", a)?;
+        push("CUSTOMER", System::Dataverse, acc.clone());
+        let mut c = Fields::new();
+        c.insert("displayName".into(), json!("Fabrikam Demo Supplies"));
+        c.insert("city".into(), json!("Aarhus"));
+        c.insert("country".into(), json!("DK"));
+        c.insert("currencyCode".into(), json!("DKK"));
+        let cust = sb.insert_row(System::Bc, "customers", c)?;
+        push("CUSTOMER", System::Bc, cust.clone());
+        if catalogue.get("CONTACT").is_some() {
+            let mut p = Fields::new();
+            p.insert("firstname".into(), json!("Dana"));
+            p.insert("lastname".into(), json!("Birkby"));
+            p.insert(
+                "emailaddress1".into(),
+                json!("dana.birkby@northwind-demo.example"),
+            );
+            p.insert(
+                "parentcustomerid_account@odata.bind".into(),
+                json!(format!("/accounts({acc})")),
+            );
+            let id = sb.insert_row(System::Dataverse, "contacts", p)?;
+            push("CONTACT", System::Dataverse, id);
+            if let Some(number) = sb
+                .row(System::Bc, "customers", &cust)
+                .and_then(|r| r.get("number").and_then(|v| v.as_str()).map(str::to_string))
+            {
+                let mut q = Fields::new();
+                q.insert("displayName".into(), json!("Jonas Kvist"));
+                q.insert("type".into(), json!("Person"));
+                q.insert("email".into(), json!("jonas.kvist@fabrikam-demo.example"));
+                q.insert("companyNumber".into(), json!(number));
+                let id = sb.insert_row(System::Bc, "contacts", q)?;
+                push("CONTACT", System::Bc, id);
+            }
+        }
+    }
+    if catalogue.get("CONTACT").is_some() {
+        let contacts = sb.rows(System::Dataverse, "contacts");
+        for (i, id) in pick(&contacts, "contactid", n / 2, 2)
+            .into_iter()
+            .enumerate()
+        {
+            if store.coupling("CONTACT", System::Dataverse, &id)?.is_some() {
+                let mut f = Fields::new();
+                f.insert("jobtitle".into(), json!(format!("Buyer {i}")));
+                sb.update_row(System::Dataverse, "contacts", &id, f)?;
+                push("CONTACT", System::Dataverse, id);
+            }
+        }
+        let contacts = sb.rows(System::Bc, "contacts");
+        for (i, id) in pick(&contacts, "id", n / 2, 0).into_iter().enumerate() {
+            if store.coupling("CONTACT", System::Bc, &id)?.is_some() {
+                let mut f = Fields::new();
+                f.insert("jobTitle".into(), json!(format!("Controller {i}")));
+                sb.update_row(System::Bc, "contacts", &id, f)?;
+                push("CONTACT", System::Bc, id);
+            }
+        }
+    }
+    Ok(edits)
+}
+
+/// Milliseconds from each edit to its write on the other side.
+fn latencies(store: &Store, edits: &[Edit]) -> anyhow::Result<Vec<(String, i64)>> {
+    let mut out = Vec::new();
+    for e in edits {
+        if let Some(c) = store.coupling(&e.mapping, e.system, &e.id)? {
+            if let Some(at) = c.last_sync_at.filter(|t| *t >= e.at) {
+                out.push((e.mapping.clone(), (at - e.at).num_milliseconds()));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn verify(
+    sb: &Sandbox,
+    store: &Store,
+    catalogue: &Arc<Catalogue>,
+) -> anyhow::Result<Vec<MappingCheck>> {
+    let currencies = CurrencyTable::new("USD");
+    currencies.set(
+        sb.rows(System::Dataverse, "transactioncurrencies")
+            .into_iter()
+            .filter_map(|r| {
+                Some((
+                    r.get("isocurrencycode")?.as_str()?.to_string(),
+                    r.get("transactioncurrencyid")?.as_str()?.to_string(),
+                ))
+            }),
+    );
+    let cx = Context {
+        catalogue,
+        store,
+        currencies: &currencies,
+    };
+    let mut out = Vec::new();
+    for m in catalogue.ordered() {
+        let crm = sb.rows(System::Dataverse, &m.crm_entity);
+        let erp = sb.rows(System::Bc, &m.erp_entity);
+        out.push(compare(m, &crm, &erp, &cx)?);
+    }
+    Ok(out)
+}
+
+fn percentile(sorted: &[i64], p: f64) -> i64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn report(
+    store: &Store,
+    catalogue: &Catalogue,
+    checks: &[MappingCheck],
+    lat: &[(String, i64)],
+) -> anyhow::Result<bool> {
+    let counts = counts(catalogue, store);
+    println!();
+    println!(
+        "{:<10} {:>8} {:>8} {:>8} {:>6} {:>6} {:>6} {:>6} {:>6}  change->write ms (p50 / max, n)",
+        "mapping", "captured", "written", "coupled", "parked", "failed", "CRM", "ERP", "diffs"
+    );
+    let mut ok = true;
+    for ((name, c), chk) in counts.iter().zip(checks) {
+        let mut l: Vec<i64> = lat
+            .iter()
+            .filter(|(m, _)| m == name)
+            .map(|(_, ms)| *ms)
+            .collect();
+        l.sort_unstable();
+        println!(
+            "{name:<10} {:>8} {:>8} {:>8} {:>6} {:>6} {:>6} {:>6} {:>6}  {} / {}, {}",
+            c.captured,
+            c.written,
+            chk.coupled,
+            c.parked,
+            c.failed,
+            chk.crm_records,
+            chk.erp_records,
+            chk.diffs.len(),
+            percentile(&l, 0.5),
+            l.last().copied().unwrap_or(0),
+            l.len()
+        );
+        ok &= chk.ok() && c.parked == 0 && c.failed == 0;
+    }
+    for chk in checks {
+        let show = |what: &str, items: &[String]| {
+            if !items.is_empty() {
+                println!(
+                    "  {} {what}: {}",
+                    chk.mapping,
+                    items.iter().take(5).cloned().collect::<Vec<_>>().join("; ")
+                );
+            }
+        };
+        show("uncoupled CRM records", &chk.uncoupled_crm);
+        show("uncoupled ERP records", &chk.uncoupled_erp);
+        show("duplicates", &chk.duplicates);
+        show("dangling couplings", &chk.dangling);
+        for d in chk.diffs.iter().take(5) {
+            println!(
+                "  {} {} <-> {} field {}: expected {} found {}",
+                chk.mapping, d.crm_id, d.erp_id, d.field, d.expected, d.actual
+            );
+        }
+    }
+    for e in store.errors()?.iter().take(10) {
+        println!("  error {} [{}]: {}", e.record, e.class, e.reason);
+    }
+    for p in store.parked()?.iter().take(10) {
+        println!("  parked {}: {}", p.record, p.reason);
+    }
+    Ok(ok)
+}

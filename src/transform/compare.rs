@@ -1,0 +1,226 @@
+//! Comparing both systems through a mapping: are coupled records equal, is every record
+//! coupled, are there duplicates. The demo checks itself with this, and so do the tests.
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+
+use super::fields::{Context, map_record, normalise_for};
+use crate::event::{Fields, System};
+use crate::mapping::model::{Direction, TableMapping};
+use crate::store::StoreError;
+
+/// A coupled pair whose field differs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldDiff {
+    /// CRM id.
+    pub crm_id: String,
+    /// ERP id.
+    pub erp_id: String,
+    /// The field (target-side name).
+    pub field: String,
+    /// What the mapping says the value should be.
+    pub expected: Value,
+    /// What the system holds.
+    pub actual: Value,
+}
+
+/// The result of comparing one mapping.
+#[derive(Debug, Clone, Default)]
+pub struct MappingCheck {
+    /// Mapping name.
+    pub mapping: String,
+    /// CRM records inside the table filter.
+    pub crm_records: usize,
+    /// ERP records inside the table filter.
+    pub erp_records: usize,
+    /// Couplings whose both records exist.
+    pub coupled: usize,
+    /// CRM records (in the filter) without a coupling.
+    pub uncoupled_crm: Vec<String>,
+    /// ERP records (in the filter) without a coupling.
+    pub uncoupled_erp: Vec<String>,
+    /// Natural-key values held by more than one record on a side.
+    pub duplicates: Vec<String>,
+    /// Couplings pointing at a missing record.
+    pub dangling: Vec<String>,
+    /// Field differences.
+    pub diffs: Vec<FieldDiff>,
+}
+
+impl MappingCheck {
+    /// True when everything is coupled, equal and unique.
+    pub fn ok(&self) -> bool {
+        self.uncoupled_crm.is_empty()
+            && self.uncoupled_erp.is_empty()
+            && self.duplicates.is_empty()
+            && self.dangling.is_empty()
+            && self.diffs.is_empty()
+    }
+}
+
+fn id_of(system: System, entity: &str, row: &Fields) -> Option<String> {
+    crate::apply::writer::record_id(system, entity, row).map(|s| s.to_ascii_lowercase())
+}
+
+fn same(a: &Value, b: &Value) -> bool {
+    let blank = |v: &Value| v.is_null() || v.as_str().is_some_and(|s| s.is_empty());
+    match (a, b) {
+        _ if blank(a) && blank(b) => true,
+        (Value::Number(x), Value::Number(y)) => {
+            (x.as_f64().unwrap_or(f64::NAN) - y.as_f64().unwrap_or(f64::NAN)).abs() < 1e-6
+        }
+        _ => a == b,
+    }
+}
+
+/// Compares `crm_rows` and `erp_rows` (every row of the mapping's two entity sets) through
+/// `m` and the couplings in the store.
+pub fn compare(
+    m: &TableMapping,
+    crm_rows: &[Fields],
+    erp_rows: &[Fields],
+    cx: &Context<'_>,
+) -> Result<MappingCheck, StoreError> {
+    let mut check = MappingCheck {
+        mapping: m.name.clone(),
+        ..Default::default()
+    };
+    let in_filter = |crm: bool, row: &Fields| {
+        cx.catalogue
+            .filter(&m.name, crm)
+            .is_none_or(|f| f.matches(row))
+    };
+    let crm: HashMap<String, &Fields> = crm_rows
+        .iter()
+        .filter(|r| in_filter(true, r))
+        .filter_map(|r| id_of(System::Dataverse, &m.crm_entity, r).map(|id| (id, r)))
+        .collect();
+    let erp: HashMap<String, &Fields> = erp_rows
+        .iter()
+        .filter(|r| in_filter(false, r))
+        .filter_map(|r| id_of(System::Bc, &m.erp_entity, r).map(|id| (id, r)))
+        .collect();
+    check.crm_records = crm.len();
+    check.erp_records = erp.len();
+
+    for (system, rows) in [(System::Dataverse, &crm), (System::Bc, &erp)] {
+        let Some(key) = m.key(system) else { continue };
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        for r in rows.values() {
+            if let Some(v) = r
+                .get(key)
+                .and_then(Value::as_str)
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+            {
+                let v = if m.key_case_insensitive {
+                    v.to_lowercase()
+                } else {
+                    v.to_string()
+                };
+                *seen.entry(v).or_default() += 1;
+            }
+        }
+        for (v, n) in seen.into_iter().filter(|(_, n)| *n > 1) {
+            check.duplicates.push(format!(
+                "{n} {system}/{} records have {key} = '{v}'",
+                m.entity(system)
+            ));
+        }
+    }
+
+    let mut coupled_crm = std::collections::HashSet::new();
+    let mut coupled_erp = std::collections::HashSet::new();
+    for c in cx.store.couplings(Some(&m.name))? {
+        let (ci, ei) = (c.crm_id.to_ascii_lowercase(), c.erp_id.to_ascii_lowercase());
+        coupled_crm.insert(ci.clone());
+        coupled_erp.insert(ei.clone());
+        let (Some(cr), Some(er)) = (crm.get(&ci), erp.get(&ei)) else {
+            if !(crm_rows
+                .iter()
+                .any(|r| id_of(System::Dataverse, &m.crm_entity, r).as_deref() == Some(&ci))
+                && erp_rows
+                    .iter()
+                    .any(|r| id_of(System::Bc, &m.erp_entity, r).as_deref() == Some(&ei)))
+            {
+                check
+                    .dangling
+                    .push(format!("{} <-> {}", c.crm_id, c.erp_id));
+            }
+            continue;
+        };
+        check.coupled += 1;
+        let mut diff = |field: &str, expected: Value, actual: Value| {
+            check.diffs.push(FieldDiff {
+                crm_id: c.crm_id.clone(),
+                erp_id: c.erp_id.clone(),
+                field: field.to_string(),
+                expected,
+                actual,
+            });
+        };
+        // Bidirectional and CRM→ERP fields, compared in the ERP's terms.
+        match map_record(m, System::Dataverse, cr, cx) {
+            Ok(expected) => {
+                for f in m.fields.iter().filter(|f| {
+                    f.enabled && f.constant.is_none() && f.direction != Direction::ToCrm
+                }) {
+                    let want = expected.get(&f.erp).cloned().unwrap_or(Value::Null);
+                    let got =
+                        normalise_for(System::Bc, er.get(&f.erp).cloned().unwrap_or(Value::Null));
+                    if !same(&want, &got) {
+                        diff(&f.erp, want, got);
+                    }
+                }
+            }
+            Err(_) => diff(
+                "(mapping)",
+                Value::String("mappable".into()),
+                Value::String("a lookup does not resolve".into()),
+            ),
+        }
+        // ERP→CRM-only fields (plain columns), compared in the CRM's terms.
+        match map_record(m, System::Bc, er, cx) {
+            Ok(expected) => {
+                for f in m.fields.iter().filter(|f| {
+                    f.enabled
+                        && f.constant.is_none()
+                        && f.lookup.is_none()
+                        && f.direction == Direction::ToCrm
+                }) {
+                    for col in f.crm.columns() {
+                        let want = expected.get(col).cloned().unwrap_or(Value::Null);
+                        let got = normalise_for(
+                            System::Dataverse,
+                            cr.get(col).cloned().unwrap_or(Value::Null),
+                        );
+                        if !same(&want, &got) {
+                            diff(col, want, got);
+                        }
+                    }
+                }
+            }
+            Err(_) => diff(
+                "(mapping)",
+                Value::String("mappable".into()),
+                Value::String("a lookup does not resolve".into()),
+            ),
+        }
+    }
+    let mut uc: Vec<String> = crm
+        .keys()
+        .filter(|id| !coupled_crm.contains(*id))
+        .cloned()
+        .collect();
+    let mut ue: Vec<String> = erp
+        .keys()
+        .filter(|id| !coupled_erp.contains(*id))
+        .cloned()
+        .collect();
+    uc.sort();
+    ue.sort();
+    check.uncoupled_crm = uc;
+    check.uncoupled_erp = ue;
+    Ok(check)
+}
