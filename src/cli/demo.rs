@@ -60,7 +60,7 @@ pub async fn run(o: DemoOptions) -> anyhow::Result<bool> {
             concurrent: 52,
             retry_after: Duration::from_secs(1),
         };
-        scfg.dataverse_limits = Some(tight.clone());
+        scfg.dataverse_limits = Some(tight);
         scfg.bc_limits = Some(RateLimit {
             concurrent: 5,
             ..tight
@@ -263,10 +263,10 @@ fn make_edits(
 fn latencies(store: &Store, edits: &[Edit]) -> anyhow::Result<Vec<(String, i64)>> {
     let mut out = Vec::new();
     for e in edits {
-        if let Some(c) = store.coupling(&e.mapping, e.system, &e.id)? {
-            if let Some(at) = c.last_sync_at.filter(|t| *t >= e.at) {
-                out.push((e.mapping.clone(), (at - e.at).num_milliseconds()));
-            }
+        if let Some(c) = store.coupling(&e.mapping, e.system, &e.id)?
+            && let Some(at) = c.last_sync_at.filter(|t| *t >= e.at)
+        {
+            out.push((e.mapping.clone(), (at - e.at).num_milliseconds()));
         }
     }
     Ok(out)
