@@ -12,9 +12,9 @@ use crate::event::avro::{decode_command, encode_outcome};
 use crate::metrics::metrics;
 use crate::pipeline::PipelineError;
 use crate::pipeline::dlq::dead_letter;
+use crate::pipeline::state::StateLog;
 use crate::store::Store;
 use crate::store::errors_list::ErrorEntry;
-use crate::store::project::apply_outcome;
 
 /// The apply stage.
 #[derive(Clone)]
@@ -27,6 +27,8 @@ pub struct ApplyStage {
     pub topics: Topics,
     /// The projection.
     pub store: Store,
+    /// Shared state, through its changelogs.
+    pub state: StateLog,
 }
 
 impl ApplyStage {
@@ -60,7 +62,7 @@ impl ApplyStage {
         let span = tracing::info_span!("apply", record = %cmd.source, mapping = %cmd.mapping, correlation_id = %cmd.correlation_id, target = %cmd.target_system);
         async {
             let o = self.writer.execute(&cmd).await?;
-            apply_outcome(&self.store, &o, None)?;
+            self.state.apply_outcome(&o, None).await?;
             let m = metrics();
             m.records
                 .with_label_values(&[&o.mapping, "apply", o.status.as_str()])

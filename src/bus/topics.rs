@@ -15,6 +15,12 @@ pub struct Topics {
     pub dlq: String,
     /// The couplings changelog (compacted).
     pub couplings: String,
+    /// Capture checkpoints changelog (compacted).
+    pub checkpoints: String,
+    /// Parked changes changelog (compacted).
+    pub parked: String,
+    /// Capture leases: one partition per capture task, shared by the instances' group.
+    pub leases: String,
 }
 
 impl Topics {
@@ -33,17 +39,24 @@ impl Topics {
             outcomes: t("outcomes"),
             dlq: t("dlq"),
             couplings: t("couplings"),
+            checkpoints: t("checkpoints"),
+            parked: t("parked"),
+            leases: t("leases"),
         }
     }
 
-    /// Every topic with its partition count and cleanup policy.
-    pub fn specs(&self, partitions: u32) -> Vec<TopicSpec> {
+    /// Every topic with its partition count and cleanup policy; `captures` is the number of
+    /// capture tasks (one lease partition each).
+    pub fn specs(&self, partitions: u32, captures: u32) -> Vec<TopicSpec> {
         vec![
             TopicSpec::new(&self.changes, partitions, false),
             TopicSpec::new(&self.commands, partitions, false),
             TopicSpec::new(&self.outcomes, partitions, false),
             TopicSpec::new(&self.dlq, 1, false),
             TopicSpec::new(&self.couplings, partitions, true),
+            TopicSpec::new(&self.checkpoints, 1, true),
+            TopicSpec::new(&self.parked, partitions, true),
+            TopicSpec::new(&self.leases, captures.max(1), false),
         ]
     }
 }

@@ -39,6 +39,10 @@ pub struct BcCapture {
     pub overlap: Duration,
     /// Progress.
     pub status: CaptureStatus,
+    /// Shared state (checkpoints go through their changelog).
+    pub state: crate::pipeline::state::StateLog,
+    /// The lease this task needs to run (several instances share the captures).
+    pub lease: crate::pipeline::lease::Lease,
 }
 
 #[derive(Debug, Default)]
@@ -74,13 +78,15 @@ impl BcCapture {
         Ok(Checkpoint { watermark, seen })
     }
 
-    fn save(&self, ck: &Checkpoint) -> Result<(), PipelineError> {
+    async fn save(&self, ck: &Checkpoint) -> Result<(), PipelineError> {
         let v = json!({
             "watermark": ck.watermark.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
             "seen": ck.seen,
             "at": Utc::now().to_rfc3339(),
         });
-        self.store.save_checkpoint(&self.checkpoint_name(), &v)?;
+        self.state
+            .save_checkpoint(&self.checkpoint_name(), &v)
+            .await?;
         Ok(())
     }
 
@@ -90,6 +96,15 @@ impl BcCapture {
         mut shutdown: tokio::sync::watch::Receiver<bool>,
     ) -> Result<(), PipelineError> {
         loop {
+            if !self.lease.held() {
+                // Another instance runs this capture; stay ready to take over.
+                self.status.cycle_done();
+                tokio::select! {
+                    _ = shutdown.changed() => return Ok(()),
+                    _ = tokio::time::sleep(self.poll_interval) => {}
+                }
+                continue;
+            }
             let wait = match self.pass().await {
                 Ok(Ok(())) => {
                     self.status.cycle_done();
@@ -175,7 +190,7 @@ impl BcCapture {
                         .unwrap_or(false)
                 });
             }
-            self.save(&ck)?;
+            self.save(&ck).await?;
             match page.next_link {
                 Some(n) => link = Some(n),
                 None => return Ok(Ok(())),

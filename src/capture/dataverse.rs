@@ -37,6 +37,10 @@ pub struct DataverseCapture {
     pub poll_interval: Duration,
     /// Progress.
     pub status: CaptureStatus,
+    /// Shared state (checkpoints go through their changelog).
+    pub state: crate::pipeline::state::StateLog,
+    /// The lease this task needs to run (several instances share the captures).
+    pub lease: crate::pipeline::lease::Lease,
 }
 
 enum PassError {
@@ -78,6 +82,15 @@ impl DataverseCapture {
         mut shutdown: tokio::sync::watch::Receiver<bool>,
     ) -> Result<(), PipelineError> {
         loop {
+            if !self.lease.held() {
+                // Another instance runs this capture; stay ready to take over.
+                self.status.cycle_done();
+                tokio::select! {
+                    _ = shutdown.changed() => return Ok(()),
+                    _ = tokio::time::sleep(self.poll_interval) => {}
+                }
+                continue;
+            }
             let wait = match self.pass().await {
                 Ok(()) => {
                     self.status.cycle_done();
@@ -133,7 +146,7 @@ impl DataverseCapture {
                 Ok(p) => p,
                 Err(SystemError::DeltaExpired { .. }) => {
                     tracing::warn!(capture = %self.status.name(), "Dataverse change-tracking token expired; starting a full re-read (no gap: deletions are inferred from it).");
-                    self.store.delete_checkpoint(&name)?;
+                    self.state.delete_checkpoint(&name).await?;
                     link = None;
                     full = true;
                     seen = Some(HashSet::new());
@@ -167,8 +180,9 @@ impl DataverseCapture {
             emit_all(&self.bus, &self.topics, events).await?;
             self.status.add_events(n);
             if let Some(next) = page.next_link {
-                self.store
-                    .save_checkpoint(&name, &json!({ "next": next, "full": full }))?;
+                self.state
+                    .save_checkpoint(&name, &json!({ "next": next, "full": full }))
+                    .await?;
                 link = Some(next);
                 continue;
             }
@@ -184,10 +198,12 @@ impl DataverseCapture {
             if let (true, Some(seen)) = (full, seen.as_ref()) {
                 self.infer_deletions(seen).await?;
             }
-            self.store.save_checkpoint(
-                &name,
-                &json!({ "delta": delta, "at": Utc::now().to_rfc3339() }),
-            )?;
+            self.state
+                .save_checkpoint(
+                    &name,
+                    &json!({ "delta": delta, "at": Utc::now().to_rfc3339() }),
+                )
+                .await?;
             return Ok(());
         }
     }

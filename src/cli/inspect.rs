@@ -151,7 +151,11 @@ pub async fn retry(config: &std::path::Path, only: Option<&str>) -> anyhow::Resu
     let store = build::open_store(&cfg.data_dir)?;
     let bus = build::open_bus(&cfg.data_dir)?;
     let topics = Topics::new(&cfg.bus.topic_prefix);
-    bus.ensure_topics(&topics.specs(cfg.bus.partitions)).await?;
+    bus.ensure_topics(&topics.specs(
+        cfg.bus.partitions,
+        (build::catalogue(&cfg)?.ordered().len() * 2) as u32,
+    ))
+    .await?;
     let (dv, bc) = build::clients(&cfg)?;
     let mut n = 0;
     for e in store.errors()? {

@@ -88,12 +88,12 @@ impl Classify for CodecError {
     }
 }
 
-struct Compiled {
+pub(crate) struct Compiled {
     schema: Schema,
     header: Vec<u8>,
 }
 
-fn compile(text: &str) -> Compiled {
+pub(crate) fn compile(text: &str) -> Compiled {
     // The schemas are compiled into the binary and covered by tests: a parse failure here is a
     // build defect, not input from outside.
     let schema = Schema::parse_str(text).expect("schemas/*.avsc are valid Avro");
@@ -114,7 +114,7 @@ fn outcome_schema() -> &'static Compiled {
     S.get_or_init(|| compile(OUTCOME_SCHEMA))
 }
 
-fn encode(c: &Compiled, what: &'static str, value: Avro) -> Result<Vec<u8>, CodecError> {
+pub(crate) fn encode(c: &Compiled, what: &'static str, value: Avro) -> Result<Vec<u8>, CodecError> {
     let datum = GenericDatumWriter::builder(&c.schema)
         .build()
         .and_then(|w| w.write_value_to_vec(value))
@@ -128,7 +128,11 @@ fn encode(c: &Compiled, what: &'static str, value: Avro) -> Result<Vec<u8>, Code
     Ok(out)
 }
 
-fn decode(c: &Compiled, expected: &'static str, bytes: &[u8]) -> Result<Rec, CodecError> {
+pub(crate) fn decode(
+    c: &Compiled,
+    expected: &'static str,
+    bytes: &[u8],
+) -> Result<Rec, CodecError> {
     if bytes.len() < c.header.len() || bytes[..c.header.len()] != c.header[..] {
         let n = bytes.len().min(c.header.len());
         return Err(CodecError::WrongHeader {
@@ -436,14 +440,14 @@ pub fn decode_outcome(bytes: &[u8]) -> Result<Outcome, CodecError> {
     })
 }
 
-fn opt_ts(t: Option<DateTime<Utc>>) -> Avro {
+pub(crate) fn opt_ts(t: Option<DateTime<Utc>>) -> Avro {
     match t {
         Some(t) => Avro::Union(1, Box::new(Avro::TimestampMillis(t.timestamp_millis()))),
         None => Avro::Union(0, Box::new(Avro::Null)),
     }
 }
 
-fn opt_str(s: Option<&str>) -> Avro {
+pub(crate) fn opt_str(s: Option<&str>) -> Avro {
     match s {
         Some(s) => Avro::Union(1, Box::new(Avro::String(s.to_string()))),
         None => Avro::Union(0, Box::new(Avro::Null)),
@@ -507,31 +511,31 @@ fn avro_to_json(v: Avro) -> Result<Json, String> {
 }
 
 /// A decoded record, read field by field.
-struct Rec {
+pub(crate) struct Rec {
     expected: &'static str,
     fields: HashMap<String, Avro>,
 }
 
 impl Rec {
-    fn bad(&self, field: &str, reason: String) -> CodecError {
+    pub(crate) fn bad(&self, field: &str, reason: String) -> CodecError {
         CodecError::BadField {
             expected: self.expected,
             field: field.to_string(),
             reason,
         }
     }
-    fn take(&mut self, f: &str) -> Result<Avro, CodecError> {
+    pub(crate) fn take(&mut self, f: &str) -> Result<Avro, CodecError> {
         self.fields
             .remove(f)
             .ok_or_else(|| self.bad(f, "missing".into()))
     }
-    fn string(&mut self, f: &str) -> Result<String, CodecError> {
+    pub(crate) fn string(&mut self, f: &str) -> Result<String, CodecError> {
         match self.take(f)? {
             Avro::String(s) => Ok(s),
             other => Err(self.bad(f, format!("not a string: {other:?}"))),
         }
     }
-    fn opt_string(&mut self, f: &str) -> Result<Option<String>, CodecError> {
+    pub(crate) fn opt_string(&mut self, f: &str) -> Result<Option<String>, CodecError> {
         match self.take(f)? {
             Avro::Union(_, b) => match *b {
                 Avro::Null => Ok(None),
@@ -541,38 +545,38 @@ impl Rec {
             other => Err(self.bad(f, format!("not a union: {other:?}"))),
         }
     }
-    fn uuid(&mut self, f: &str) -> Result<Uuid, CodecError> {
+    pub(crate) fn uuid(&mut self, f: &str) -> Result<Uuid, CodecError> {
         let s = self.string(f)?;
         Uuid::parse_str(&s).map_err(|e| self.bad(f, format!("'{s}' is not a UUID: {e}")))
     }
-    fn int(&mut self, f: &str) -> Result<i32, CodecError> {
+    pub(crate) fn int(&mut self, f: &str) -> Result<i32, CodecError> {
         match self.take(f)? {
             Avro::Int(i) => Ok(i),
             other => Err(self.bad(f, format!("not an int: {other:?}"))),
         }
     }
-    fn system(&mut self, f: &str) -> Result<System, CodecError> {
+    pub(crate) fn system(&mut self, f: &str) -> Result<System, CodecError> {
         let s = self.string(f)?;
         s.parse().map_err(|e: String| self.bad(f, e))
     }
-    fn enum_symbol(&mut self, f: &str) -> Result<String, CodecError> {
+    pub(crate) fn enum_symbol(&mut self, f: &str) -> Result<String, CodecError> {
         match self.take(f)? {
             Avro::Enum(_, s) => Ok(s),
             other => Err(self.bad(f, format!("not an enum: {other:?}"))),
         }
     }
-    fn ts_of(&self, f: &str, v: Avro) -> Result<DateTime<Utc>, CodecError> {
+    pub(crate) fn ts_of(&self, f: &str, v: Avro) -> Result<DateTime<Utc>, CodecError> {
         let ms = match v {
             Avro::TimestampMillis(ms) | Avro::Long(ms) => ms,
             other => return Err(self.bad(f, format!("not a timestamp: {other:?}"))),
         };
         DateTime::from_timestamp_millis(ms).ok_or_else(|| self.bad(f, format!("{ms} out of range")))
     }
-    fn ts(&mut self, f: &str) -> Result<DateTime<Utc>, CodecError> {
+    pub(crate) fn ts(&mut self, f: &str) -> Result<DateTime<Utc>, CodecError> {
         let v = self.take(f)?;
         self.ts_of(f, v)
     }
-    fn opt_ts(&mut self, f: &str) -> Result<Option<DateTime<Utc>>, CodecError> {
+    pub(crate) fn opt_ts(&mut self, f: &str) -> Result<Option<DateTime<Utc>>, CodecError> {
         match self.take(f)? {
             Avro::Union(_, b) => match *b {
                 Avro::Null => Ok(None),
@@ -581,7 +585,7 @@ impl Rec {
             other => Err(self.bad(f, format!("not a union: {other:?}"))),
         }
     }
-    fn fields(&mut self, f: &str) -> Result<Fields, CodecError> {
+    pub(crate) fn fields(&mut self, f: &str) -> Result<Fields, CodecError> {
         match self.take(f)? {
             Avro::Map(m) => {
                 let mut out = Fields::new();

@@ -2,6 +2,7 @@
 
 pub mod avro;
 pub mod key;
+pub mod state_codec;
 pub mod types;
 
 pub use key::{Fields, RecordKey, System};

@@ -18,7 +18,7 @@ type PartitionDone = ((String, u32), u64);
 /// messages are the handler's to dead-letter).
 pub async fn consume<F, Fut>(
     bus: Arc<dyn Bus>,
-    group: &str,
+    group: String,
     topics: Vec<String>,
     start: StartFrom,
     concurrency: usize,
@@ -29,7 +29,7 @@ where
     F: Fn(Message) -> Fut + Clone + Send + Sync,
     Fut: Future<Output = Result<(), PipelineError>> + Send,
 {
-    let mut consumer = bus.subscribe(group, &topics, start).await?;
+    let mut consumer = bus.subscribe(&group, &topics, start).await?;
     loop {
         if *shutdown.borrow() {
             return Ok(());

@@ -11,6 +11,9 @@ use tokio::task::JoinHandle;
 use super::audit::index_message;
 use super::consume::consume;
 use super::error::PipelineError;
+use super::follow::{apply_state_message, is_own};
+use super::lease::LeaseKeeper;
+use super::state::StateLog;
 use crate::apply::{ApplyStage, Targets, Writer};
 use crate::bus::{Bus, StartFrom, Topics};
 use crate::capture::{BcCapture, CaptureStatus, DataverseCapture};
@@ -25,8 +28,23 @@ use crate::transform::{CurrencyTable, Transformer, redrive};
 pub const TRANSFORM_GROUP: &str = "couplet-transform";
 /// See [`TRANSFORM_GROUP`].
 pub const APPLY_GROUP: &str = "couplet-apply";
-/// See [`TRANSFORM_GROUP`].
-pub const AUDIT_GROUP: &str = "couplet-audit";
+/// Prefix of the per-instance audit group (every instance indexes the whole trail).
+pub const AUDIT_GROUP_PREFIX: &str = "couplet-audit-";
+/// Prefix of the per-instance state follower group.
+pub const STATE_GROUP_PREFIX: &str = "couplet-state-";
+
+/// This instance's id, kept in its data directory.
+pub fn instance_id(store: &Store) -> Result<String, PipelineError> {
+    if let Some(id) = store
+        .checkpoint("_instance")?
+        .and_then(|v| v.as_str().map(str::to_string))
+    {
+        return Ok(id);
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    store.save_checkpoint("_instance", &serde_json::Value::String(id.clone()))?;
+    Ok(id)
+}
 
 /// Everything the engine runs on.
 #[derive(Clone)]
@@ -83,6 +101,7 @@ impl CurrencySource for DvCurrencies {
 /// A running engine.
 pub struct Engine {
     parts: EngineParts,
+    instance: String,
     shutdown: watch::Sender<bool>,
     tasks: Vec<(String, JoinHandle<Result<(), PipelineError>>)>,
     captures: Vec<CaptureStatus>,
@@ -92,7 +111,17 @@ impl Engine {
     /// Creates the topics, loads the currencies and starts every task.
     pub async fn start(parts: EngineParts) -> Result<Engine, PipelineError> {
         let p = parts.clone();
-        p.bus.ensure_topics(&p.topics.specs(p.partitions)).await?;
+        let capture_count = (p.catalogue.ordered().len() * 2) as u32;
+        p.bus
+            .ensure_topics(&p.topics.specs(p.partitions, capture_count))
+            .await?;
+        let instance = instance_id(&p.store)?;
+        let state = StateLog::new(
+            p.bus.clone(),
+            p.topics.clone(),
+            p.store.clone(),
+            instance.clone(),
+        );
         let currencies = CurrencyTable::new(&p.lcy);
         let source: Arc<dyn CurrencySource> = Arc::new(DvCurrencies(p.dataverse.clone()));
         let rows = source.load().await.map_err(|e| {
@@ -105,6 +134,35 @@ impl Engine {
         let mut tasks = Vec::new();
         let mut captures = Vec::new();
 
+        // Other instances' couplings, checkpoints and parked changes.
+        let (fstore, ftopics, finst) = (p.store.clone(), p.topics.clone(), instance.clone());
+        tasks.push((
+            "state-follower".into(),
+            tokio::spawn(consume(
+                p.bus.clone(),
+                format!("{STATE_GROUP_PREFIX}{instance}"),
+                vec![
+                    p.topics.couplings.clone(),
+                    p.topics.checkpoints.clone(),
+                    p.topics.parked.clone(),
+                ],
+                StartFrom::Committed,
+                4,
+                rx.clone(),
+                move |msg| {
+                    let (store, topics, me) = (fstore.clone(), ftopics.clone(), finst.clone());
+                    async move {
+                        if is_own(&msg, &me) {
+                            return Ok(());
+                        }
+                        apply_state_message(&store, &topics, &msg)
+                    }
+                },
+            )),
+        ));
+        let keeper = LeaseKeeper::new();
+        let mut lease_index = 0u32;
+
         for m in p.catalogue.ordered() {
             let dv_status = CaptureStatus::new(&format!("{}/dataverse/{}", m.name, m.crm_entity));
             let dv = DataverseCapture {
@@ -115,7 +173,10 @@ impl Engine {
                 topics: p.topics.clone(),
                 poll_interval: p.poll_interval,
                 status: dv_status.clone(),
+                state: state.clone(),
+                lease: keeper.lease(lease_index, capture_count),
             };
+            lease_index += 1;
             tasks.push((dv_status.name(), tokio::spawn(dv.run(rx.clone()))));
             captures.push(dv_status);
             let bc_status = CaptureStatus::new(&format!("{}/bc/{}", m.name, m.erp_entity));
@@ -128,7 +189,10 @@ impl Engine {
                 poll_interval: p.poll_interval,
                 overlap: p.bc_overlap,
                 status: bc_status.clone(),
+                state: state.clone(),
+                lease: keeper.lease(lease_index, capture_count),
             };
+            lease_index += 1;
             tasks.push((bc_status.name(), tokio::spawn(bc.run(rx.clone()))));
             captures.push(bc_status);
         }
@@ -140,12 +204,13 @@ impl Engine {
             store: p.store.clone(),
             currencies,
             currency_source: source,
+            state: state.clone(),
         };
         tasks.push((
             "transform".into(),
             tokio::spawn(consume(
                 p.bus.clone(),
-                TRANSFORM_GROUP,
+                TRANSFORM_GROUP.to_string(),
                 vec![p.topics.changes.clone()],
                 StartFrom::Committed,
                 p.partitions as usize,
@@ -166,12 +231,13 @@ impl Engine {
             bus: p.bus.clone(),
             topics: p.topics.clone(),
             store: p.store.clone(),
+            state: state.clone(),
         };
         tasks.push((
             "apply".into(),
             tokio::spawn(consume(
                 p.bus.clone(),
-                APPLY_GROUP,
+                APPLY_GROUP.to_string(),
                 vec![p.topics.commands.clone()],
                 StartFrom::Committed,
                 p.apply_concurrency,
@@ -188,7 +254,7 @@ impl Engine {
             "audit".into(),
             tokio::spawn(consume(
                 p.bus.clone(),
-                AUDIT_GROUP,
+                format!("{AUDIT_GROUP_PREFIX}{instance}"),
                 vec![
                     p.topics.changes.clone(),
                     p.topics.commands.clone(),
@@ -204,17 +270,21 @@ impl Engine {
             )),
         ));
 
-        let (cat, bus, topics, store, srx) = (
+        let (cat, bus, topics, rstate, srx) = (
             p.catalogue.clone(),
             p.bus.clone(),
             p.topics.clone(),
-            p.store.clone(),
+            state.clone(),
             rx.clone(),
         );
         tasks.push((
+            "leases".into(),
+            tokio::spawn(keeper.run(p.bus.clone(), p.topics.leases.clone(), rx.clone())),
+        ));
+        tasks.push((
             "redrive".into(),
             tokio::spawn(async move {
-                redrive::run(cat, bus, topics, store, Duration::from_secs(2), srx)
+                redrive::run(cat, bus, topics, rstate, Duration::from_secs(2), srx)
                     .await
                     .map_err(|e| PipelineError::Stage {
                         stage: "redrive".into(),
@@ -239,6 +309,7 @@ impl Engine {
         ));
         Ok(Engine {
             parts,
+            instance,
             shutdown: tx,
             tasks,
             captures,
@@ -276,12 +347,18 @@ impl Engine {
     /// True when every consumer group has consumed everything appended so far.
     pub async fn drained(&self) -> Result<bool, PipelineError> {
         let p = &self.parts;
+        let audit = format!("{AUDIT_GROUP_PREFIX}{}", self.instance);
+        let state = format!("{STATE_GROUP_PREFIX}{}", self.instance);
         for (group, topics) in [
             (TRANSFORM_GROUP, vec![&p.topics.changes]),
             (APPLY_GROUP, vec![&p.topics.commands]),
             (
-                AUDIT_GROUP,
+                audit.as_str(),
                 vec![&p.topics.changes, &p.topics.commands, &p.topics.outcomes],
+            ),
+            (
+                state.as_str(),
+                vec![&p.topics.couplings, &p.topics.checkpoints, &p.topics.parked],
             ),
         ] {
             for t in topics {
@@ -386,7 +463,6 @@ async fn update_gauges(p: &EngineParts) {
     for (group, topic) in [
         (TRANSFORM_GROUP, &p.topics.changes),
         (APPLY_GROUP, &p.topics.commands),
-        (AUDIT_GROUP, &p.topics.outcomes),
     ] {
         if let (Ok(ends), Ok(done)) = (
             p.bus.end_offsets(topic).await,

@@ -5,6 +5,9 @@ pub mod consume;
 pub mod dlq;
 pub mod engine;
 pub mod error;
+pub mod follow;
+pub mod lease;
+pub mod state;
 
 pub use engine::{Engine, EngineParts};
 pub use error::PipelineError;

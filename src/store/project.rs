@@ -77,20 +77,34 @@ fn set_side(
     }
 }
 
-/// Updates couplings and the errors list from an outcome. `event` is the change to re-drive
-/// when the outcome is a failure (kept in the errors list for `couplet errors retry`).
-pub fn apply_outcome(
+/// What an outcome changes in the projection.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Plan {
+    /// A coupling to insert or replace.
+    pub put: Option<Coupling>,
+    /// A coupling to remove.
+    pub remove: Option<Coupling>,
+    /// A failure to list.
+    pub error: Option<ErrorEntry>,
+    /// A (mapping, record) whose listed error is cleared.
+    pub clear_error: Option<(String, String)>,
+}
+
+/// Works out what an outcome changes. `event` is the change to re-drive when the outcome is a
+/// failure (kept in the errors list for `couplet errors retry`).
+pub fn plan_outcome(
     store: &Store,
     o: &Outcome,
     event: Option<&ChangeEvent>,
-) -> Result<(), StoreError> {
+) -> Result<Plan, StoreError> {
     let s = o.source.system;
     let t = o.target_system;
     let record = o.source.to_string();
+    let mut plan = Plan::default();
     match o.status {
         OutcomeStatus::Created | OutcomeStatus::Updated | OutcomeStatus::Coupled => {
             let Some(target_id) = o.target_id.clone() else {
-                return Ok(());
+                return Ok(plan);
             };
             let existing = match store.coupling(&o.mapping, s, &o.source.id)? {
                 Some(c) => Some(c),
@@ -111,6 +125,11 @@ pub fn apply_outcome(
                     o.source.entity.clone(),
                 )
             };
+            if let Some(old) = &existing {
+                if old.crm_id != crm_id {
+                    plan.remove = Some(old.clone());
+                }
+            }
             let mut c = existing.unwrap_or_else(|| Coupling {
                 mapping: o.mapping.clone(),
                 crm_entity: crm_entity.clone(),
@@ -144,23 +163,26 @@ pub fn apply_outcome(
             }
             c.last_sync_at = Some(o.at);
             c.last_result = Some(o.status.as_str().to_string());
-            store.put_coupling(&c)?;
-            store.clear_error(&o.mapping, &record)?;
+            plan.put = Some(c);
+            plan.clear_error = Some((o.mapping.clone(), record));
         }
         OutcomeStatus::Unchanged | OutcomeStatus::Echo => {
             if let Some(mut c) = store.coupling(&o.mapping, s, &o.source.id)? {
+                let before = c.clone();
                 set_side(&mut c, s, o.source_modified_on, o.source_etag.clone());
-                store.put_coupling(&c)?;
+                if c != before {
+                    plan.put = Some(c);
+                }
             }
-            store.clear_error(&o.mapping, &record)?;
+            plan.clear_error = Some((o.mapping.clone(), record));
         }
         OutcomeStatus::Uncoupled | OutcomeStatus::Deleted => {
-            store.remove_coupling(&o.mapping, s, &o.source.id)?;
-            store.clear_error(&o.mapping, &record)?;
+            plan.remove = store.coupling(&o.mapping, s, &o.source.id)?;
+            plan.clear_error = Some((o.mapping.clone(), record));
         }
         OutcomeStatus::Failed => {
             let e = o.error.clone();
-            store.record_error(&ErrorEntry {
+            plan.error = Some(ErrorEntry {
                 record,
                 mapping: o.mapping.clone(),
                 class: e
@@ -177,9 +199,20 @@ pub fn apply_outcome(
                 last_at: o.at,
                 attempts: 1,
                 event: event.cloned(),
-            })?;
+            });
         }
         OutcomeStatus::Stale | OutcomeStatus::Filtered | OutcomeStatus::Parked => {}
+    }
+    Ok(plan)
+}
+
+/// Applies the local-only parts of a plan (the errors list).
+pub fn apply_errors(store: &Store, plan: &Plan) -> Result<(), StoreError> {
+    if let Some((m, r)) = &plan.clear_error {
+        store.clear_error(m, r)?;
+    }
+    if let Some(e) = &plan.error {
+        store.record_error(e)?;
     }
     Ok(())
 }

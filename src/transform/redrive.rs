@@ -8,6 +8,8 @@ use crate::event::System;
 use crate::event::avro::encode_change;
 use crate::mapping::Catalogue;
 use crate::mapping::model::Lookup;
+use crate::pipeline::PipelineError;
+use crate::pipeline::state::StateLog;
 use crate::store::{Coupling, Store, StoreError};
 
 /// Why re-driving failed.
@@ -19,6 +21,9 @@ pub enum RedriveError {
     /// The log failed.
     #[error(transparent)]
     Bus(#[from] BusError),
+    /// The state log failed.
+    #[error(transparent)]
+    State(#[from] PipelineError),
 }
 
 /// The waiting keys a new coupling satisfies.
@@ -82,12 +87,12 @@ pub fn resolvable(
 pub async fn redrive_keys(
     bus: &Arc<dyn Bus>,
     topics: &Topics,
-    store: &Store,
+    state: &StateLog,
     keys: &[String],
 ) -> Result<usize, RedriveError> {
     let mut n = 0;
     for k in keys {
-        for p in store.take_parked(k)? {
+        for p in state.take_parked(k).await? {
             let mut ev = p.event;
             ev.redrive += 1;
             let bytes = match encode_change(&ev) {
@@ -116,15 +121,16 @@ pub async fn redrive_resolvable(
     catalogue: &Catalogue,
     bus: &Arc<dyn Bus>,
     topics: &Topics,
-    store: &Store,
+    state: &StateLog,
 ) -> Result<usize, RedriveError> {
+    let store = state.store();
     let mut keys: Vec<String> = Vec::new();
     for p in store.parked()? {
         if !keys.contains(&p.waiting_for) && resolvable(catalogue, store, &p.waiting_for)? {
             keys.push(p.waiting_for);
         }
     }
-    redrive_keys(bus, topics, store, &keys).await
+    redrive_keys(bus, topics, state, &keys).await
 }
 
 /// Runs until `shutdown`: re-drives on every new coupling, and sweeps all parked changes
@@ -133,25 +139,26 @@ pub async fn run(
     catalogue: Arc<Catalogue>,
     bus: Arc<dyn Bus>,
     topics: Topics,
-    store: Store,
+    state: StateLog,
     sweep: std::time::Duration,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> Result<(), RedriveError> {
+    let store = state.store().clone();
     let mut rx = store.watch_couplings();
     let mut tick = tokio::time::interval(sweep);
     loop {
         tokio::select! {
             _ = shutdown.changed() => return Ok(()),
             _ = tick.tick() => {
-                redrive_resolvable(&catalogue, &bus, &topics, &store).await?;
+                redrive_resolvable(&catalogue, &bus, &topics, &state).await?;
             }
             c = rx.recv() => match c {
                 Ok(c) => {
                     let keys = keys_for(&catalogue, &store, &c)?;
-                    redrive_keys(&bus, &topics, &store, &keys).await?;
+                    redrive_keys(&bus, &topics, &state, &keys).await?;
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                    redrive_resolvable(&catalogue, &bus, &topics, &store).await?;
+                    redrive_resolvable(&catalogue, &bus, &topics, &state).await?;
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return Ok(()),
             }

@@ -15,10 +15,9 @@ use crate::event::{ChangeEvent, Outcome};
 use crate::metrics::metrics;
 use crate::pipeline::PipelineError;
 use crate::pipeline::dlq::dead_letter;
+use crate::pipeline::state::StateLog;
 use crate::store::Store;
 use crate::store::errors_list::ErrorEntry;
-use crate::store::project::apply_outcome;
-
 /// Where the CRM's currencies come from.
 #[async_trait]
 pub trait CurrencySource: Send + Sync {
@@ -41,6 +40,8 @@ pub struct TransformStage {
     pub currencies: CurrencyTable,
     /// Where to refresh it from.
     pub currency_source: Arc<dyn CurrencySource>,
+    /// Shared state, through its changelogs.
+    pub state: StateLog,
 }
 
 impl TransformStage {
@@ -110,14 +111,14 @@ impl TransformStage {
                 self.emit(&o, Some(ev)).await?;
             }
             Decision::Park(o, p) => {
-                self.store.park(&p)?;
+                self.state.park(&p).await?;
                 self.emit(&o, Some(ev)).await?;
                 // The coupling may have appeared between the decision and the park.
                 if redrive::resolvable(self.transformer.catalogue(), &self.store, &p.waiting_for)? {
                     redrive::redrive_keys(
                         &self.bus,
                         &self.topics,
-                        &self.store,
+                        &self.state,
                         std::slice::from_ref(&p.waiting_for),
                     )
                     .await
@@ -134,7 +135,7 @@ impl TransformStage {
 
     /// Projects and appends an outcome (failures also to the dead-letter topic).
     async fn emit(&self, o: &Outcome, ev: Option<&ChangeEvent>) -> Result<(), PipelineError> {
-        apply_outcome(&self.store, o, ev)?;
+        self.state.apply_outcome(o, ev).await?;
         metrics()
             .records
             .with_label_values(&[&o.mapping, "transform", o.status.as_str()])

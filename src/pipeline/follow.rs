@@ -1,0 +1,70 @@
+//! Following the state changelogs: applies couplings, checkpoints and parked changes that
+//! other instances appended (couplings are a global table), and rebuilds them on
+//! `replay --rebuild`.
+
+use super::error::PipelineError;
+use super::state::INSTANCE_HEADER;
+use crate::bus::{Message, Topics};
+use crate::event::System;
+use crate::event::state_codec::{decode_checkpoint, decode_coupling, decode_parked};
+use crate::store::Store;
+
+/// True when `msg` was appended by `instance`.
+pub fn is_own(msg: &Message, instance: &str) -> bool {
+    msg.headers
+        .iter()
+        .any(|(k, v)| k == INSTANCE_HEADER && v == instance)
+}
+
+/// Applies one state-changelog message to the local store. Undecodable values are reported
+/// and skipped (the topic is Couplet's own; a rebuild starts over from it).
+pub fn apply_state_message(
+    store: &Store,
+    topics: &Topics,
+    msg: &Message,
+) -> Result<(), PipelineError> {
+    let tomb = msg.value.is_empty();
+    if msg.topic == topics.couplings {
+        if tomb {
+            if let Some((mapping, crm_id)) = msg.key.split_once('/') {
+                store.remove_coupling(mapping, System::Dataverse, crm_id)?;
+            }
+        } else {
+            match decode_coupling(&msg.value) {
+                Ok(c) => store.put_coupling(&c)?,
+                Err(e) => {
+                    tracing::error!(key = %msg.key, offset = msg.offset, error = %e, "Undecodable coupling in the changelog; skipped.")
+                }
+            }
+        }
+    } else if msg.topic == topics.checkpoints {
+        if tomb {
+            store.delete_checkpoint(&msg.key)?;
+        } else {
+            match decode_checkpoint(&msg.value) {
+                Ok((name, v)) => store.save_checkpoint(&name, &v)?,
+                Err(e) => {
+                    tracing::error!(key = %msg.key, offset = msg.offset, error = %e, "Undecodable checkpoint in the changelog; skipped.")
+                }
+            }
+        }
+    } else if msg.topic == topics.parked {
+        if tomb {
+            if let Some((waiting_for, record)) = msg.key.split_once('|') {
+                for p in store.take_parked(waiting_for)? {
+                    if p.record != record {
+                        store.park(&p)?;
+                    }
+                }
+            }
+        } else {
+            match decode_parked(&msg.value) {
+                Ok(p) => store.park(&p)?,
+                Err(e) => {
+                    tracing::error!(key = %msg.key, offset = msg.offset, error = %e, "Undecodable parked change in the changelog; skipped.")
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,160 @@
+//! The state log: every change of the projection's shared state (couplings, checkpoints,
+//! parked changes) is appended to its compacted changelog first, then applied to the local
+//! store. Other instances follow the changelogs ([`super::follow`]), and
+//! `couplet replay --rebuild` rebuilds the store from them.
+
+use std::sync::Arc;
+
+use super::error::PipelineError;
+use crate::bus::{Bus, Topics};
+use crate::event::state_codec::{encode_checkpoint, encode_coupling, encode_parked};
+use crate::event::types::now_millis;
+use crate::event::{ChangeEvent, Outcome, System};
+use crate::metrics::metrics;
+use crate::store::project::{Plan, apply_errors, plan_outcome};
+use crate::store::{Coupling, ParkedEntry, Store};
+
+/// The header naming the instance that appended a state change.
+pub const INSTANCE_HEADER: &str = "couplet-instance";
+
+/// The changelog key of a coupling.
+pub fn coupling_key(c: &Coupling) -> String {
+    format!("{}/{}", c.mapping, c.crm_id)
+}
+
+/// The changelog key of a parked change.
+pub fn parked_key(p: &ParkedEntry) -> String {
+    format!("{}|{}", p.waiting_for, p.record)
+}
+
+/// Appends state changes to the changelogs and applies them locally.
+#[derive(Clone)]
+pub struct StateLog {
+    bus: Arc<dyn Bus>,
+    topics: Topics,
+    store: Store,
+    instance: String,
+}
+
+impl std::fmt::Debug for StateLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StateLog")
+            .field("instance", &self.instance)
+            .finish()
+    }
+}
+
+impl StateLog {
+    /// A state log for this instance.
+    pub fn new(bus: Arc<dyn Bus>, topics: Topics, store: Store, instance: String) -> Self {
+        StateLog {
+            bus,
+            topics,
+            store,
+            instance,
+        }
+    }
+
+    /// The local store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// This instance's id.
+    pub fn instance(&self) -> &str {
+        &self.instance
+    }
+
+    async fn append(&self, topic: &str, key: &str, value: &[u8]) -> Result<(), PipelineError> {
+        let headers = [(INSTANCE_HEADER.to_string(), self.instance.clone())];
+        self.bus.produce(topic, key, value, &headers).await?;
+        metrics().produced.with_label_values(&[topic]).inc();
+        Ok(())
+    }
+
+    fn encoding(e: crate::event::avro::CodecError) -> PipelineError {
+        PipelineError::Stage {
+            stage: "state".into(),
+            reason: e.to_string(),
+        }
+    }
+
+    /// Inserts or replaces a coupling.
+    pub async fn put_coupling(&self, c: &Coupling) -> Result<(), PipelineError> {
+        let bytes = encode_coupling(c).map_err(Self::encoding)?;
+        self.append(&self.topics.couplings, &coupling_key(c), &bytes)
+            .await?;
+        self.store.put_coupling(c)?;
+        Ok(())
+    }
+
+    /// Removes a coupling.
+    pub async fn remove_coupling(&self, c: &Coupling) -> Result<(), PipelineError> {
+        self.append(&self.topics.couplings, &coupling_key(c), &[])
+            .await?;
+        self.store
+            .remove_coupling(&c.mapping, System::Dataverse, &c.crm_id)?;
+        Ok(())
+    }
+
+    /// Saves a capture checkpoint.
+    pub async fn save_checkpoint(
+        &self,
+        name: &str,
+        value: &serde_json::Value,
+    ) -> Result<(), PipelineError> {
+        let bytes = encode_checkpoint(name, value, now_millis()).map_err(Self::encoding)?;
+        self.append(&self.topics.checkpoints, name, &bytes).await?;
+        self.store.save_checkpoint(name, value)?;
+        Ok(())
+    }
+
+    /// Deletes a capture checkpoint (forces a full re-read).
+    pub async fn delete_checkpoint(&self, name: &str) -> Result<(), PipelineError> {
+        self.append(&self.topics.checkpoints, name, &[]).await?;
+        self.store.delete_checkpoint(name)?;
+        Ok(())
+    }
+
+    /// Parks a change.
+    pub async fn park(&self, p: &ParkedEntry) -> Result<(), PipelineError> {
+        let bytes = encode_parked(p).map_err(Self::encoding)?;
+        self.append(&self.topics.parked, &parked_key(p), &bytes)
+            .await?;
+        self.store.park(p)?;
+        Ok(())
+    }
+
+    /// Takes every change parked on `waiting_for` (tombstoning them in the changelog).
+    pub async fn take_parked(&self, waiting_for: &str) -> Result<Vec<ParkedEntry>, PipelineError> {
+        let taken = self.store.take_parked(waiting_for)?;
+        for p in &taken {
+            self.append(&self.topics.parked, &parked_key(p), &[])
+                .await?;
+        }
+        Ok(taken)
+    }
+
+    /// Applies what an outcome changes: couplings through the changelog, the errors list
+    /// locally.
+    pub async fn apply_outcome(
+        &self,
+        o: &Outcome,
+        event: Option<&ChangeEvent>,
+    ) -> Result<(), PipelineError> {
+        let plan = plan_outcome(&self.store, o, event)?;
+        self.apply_plan(&plan).await
+    }
+
+    /// Executes a plan.
+    pub async fn apply_plan(&self, plan: &Plan) -> Result<(), PipelineError> {
+        if let Some(c) = &plan.remove {
+            self.remove_coupling(c).await?;
+        }
+        if let Some(c) = &plan.put {
+            self.put_coupling(c).await?;
+        }
+        apply_errors(&self.store, plan)?;
+        Ok(())
+    }
+}
