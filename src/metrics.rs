@@ -34,6 +34,8 @@ pub struct Metrics {
     pub e2e_seconds: HistogramVec,
     /// Messages appended to the log, by topic.
     pub produced: IntCounterVec,
+    /// Messages re-driven by `couplet replay`, by topic.
+    pub replayed: IntCounterVec,
     /// Consumer lag in messages, by group, topic and partition.
     pub consumer_lag: IntGaugeVec,
     /// Seconds since a capture's checkpoint last advanced, by system, entity and mapping.
@@ -154,6 +156,12 @@ impl Metrics {
                 e2e,
             ),
             produced: counter(&r, "bus_produced_total", "Messages appended.", &["topic"]),
+            replayed: counter(
+                &r,
+                "replayed_total",
+                "Messages re-driven by couplet replay.",
+                &["topic"],
+            ),
             consumer_lag: gauge(
                 &r,
                 "consumer_lag_messages",

@@ -101,6 +101,31 @@ pub enum Command {
     },
     /// Records waiting for a dependency to be coupled.
     Parked(DataDir),
+    /// Re-drive events from a topic through transform and apply (idempotent: a replay never
+    /// duplicates a record), or rebuild the projection from the log.
+    Replay {
+        /// The config file.
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Drop the projection and rebuild it from the log (stop `couplet run` first).
+        #[arg(long)]
+        rebuild: bool,
+        /// The topic to re-drive: `changes` or `commands` (without the prefix).
+        #[arg(long, default_value = "changes")]
+        topic: String,
+        /// Start at this offset on every partition.
+        #[arg(long, conflicts_with = "from_time")]
+        from_offset: Option<u64>,
+        /// Start at this time (RFC 3339, e.g. 2026-11-22T05:00:00Z).
+        #[arg(long)]
+        from_time: Option<String>,
+        /// Only this mapping.
+        #[arg(long)]
+        mapping: Option<String>,
+        /// Only this record (`<system>/<entity>/<id>`).
+        #[arg(long)]
+        record: Option<String>,
+    },
 }
 
 /// `couplet couplings …`.

@@ -4,6 +4,7 @@ pub mod args;
 pub mod build;
 pub mod demo;
 pub mod inspect;
+pub mod replay;
 pub mod report;
 
 use std::process::ExitCode;
@@ -97,6 +98,25 @@ async fn dispatch(cmd: Command) -> anyhow::Result<bool> {
             .await
             .map(|_| true),
         Command::Parked(d) => inspect::parked(&d).map(|_| true),
+        Command::Replay {
+            config,
+            rebuild,
+            topic,
+            from_offset,
+            from_time,
+            mapping,
+            record,
+        } => replay::run(
+            &config,
+            rebuild,
+            &topic,
+            from_offset,
+            from_time.as_deref(),
+            mapping,
+            record,
+        )
+        .await
+        .map(|_| true),
     }
 }
 

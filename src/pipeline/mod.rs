@@ -7,6 +7,7 @@ pub mod engine;
 pub mod error;
 pub mod follow;
 pub mod lease;
+pub mod replay;
 pub mod state;
 
 pub use engine::{Engine, EngineParts};

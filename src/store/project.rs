@@ -125,10 +125,10 @@ pub fn plan_outcome(
                     o.source.entity.clone(),
                 )
             };
-            if let Some(old) = &existing {
-                if old.crm_id != crm_id {
-                    plan.remove = Some(old.clone());
-                }
+            if let Some(old) = &existing
+                && old.crm_id != crm_id
+            {
+                plan.remove = Some(old.clone());
             }
             let mut c = existing.unwrap_or_else(|| Coupling {
                 mapping: o.mapping.clone(),
