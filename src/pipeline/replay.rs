@@ -108,25 +108,25 @@ pub async fn rebuild(
         report.event_messages += read_topic(bus, t, StartFrom::Earliest, |m| {
             index_message(store, topics, m)?;
             if m.topic == topics.changes {
-                if let Ok(ev) = decode_change(&m.value) {
-                    if let (ChangeOp::Upsert, Some(map)) = (ev.op, catalogue.get(&ev.mapping)) {
-                        index_record(
-                            store,
-                            catalogue,
-                            map,
-                            ev.source.system,
-                            &ev.source.id,
-                            &ev.fields,
-                        )?;
-                    }
+                if let Ok(ev) = decode_change(&m.value)
+                    && let (ChangeOp::Upsert, Some(map)) = (ev.op, catalogue.get(&ev.mapping))
+                {
+                    index_record(
+                        store,
+                        catalogue,
+                        map,
+                        ev.source.system,
+                        &ev.source.id,
+                        &ev.fields,
+                    )?;
                 }
-            } else if m.topic == topics.outcomes {
-                if let Ok(o) = decode_outcome(&m.value) {
-                    let mut plan = plan_outcome(store, &o, None)?;
-                    plan.put = None;
-                    plan.remove = None;
-                    apply_errors(store, &plan)?;
-                }
+            } else if m.topic == topics.outcomes
+                && let Ok(o) = decode_outcome(&m.value)
+            {
+                let mut plan = plan_outcome(store, &o, None)?;
+                plan.put = None;
+                plan.remove = None;
+                apply_errors(store, &plan)?;
             }
             Ok(())
         })
