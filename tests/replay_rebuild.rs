@@ -12,14 +12,14 @@ use couplet::sandbox::{Sandbox, SandboxConfig};
 use couplet::store::{AuditEntry, Coupling, Store};
 use serde_json::json;
 
-fn snapshot(
-    store: &Store,
-) -> (
+type Snapshot = (
     Vec<Coupling>,
     Vec<(String, serde_json::Value)>,
     Vec<(String, Vec<AuditEntry>)>,
     usize,
-) {
+);
+
+fn snapshot(store: &Store) -> Snapshot {
     let couplings = store.couplings(None).unwrap();
     let checkpoints: Vec<_> = store
         .checkpoints()
