@@ -270,7 +270,8 @@ impl Metrics {
             let name = m.name.as_str();
             self.captured
                 .with_label_values(&["dataverse", &m.crm_entity, name]);
-            self.captured.with_label_values(&["bc", &m.erp_entity, name]);
+            self.captured
+                .with_label_values(&["bc", &m.erp_entity, name]);
             for o in TRANSFORM_OUTCOMES {
                 self.records.with_label_values(&[name, "transform", o]);
             }

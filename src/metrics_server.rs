@@ -147,7 +147,10 @@ type Shared = Arc<Mutex<Option<Probe>>>;
 
 async fn metrics_handler() -> Response {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         metrics().render(),
     )
         .into_response()

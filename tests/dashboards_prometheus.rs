@@ -85,7 +85,10 @@ async fn query(http: &reqwest::Client, prom: &str, expr: &str) -> Result<Vec<Val
             body["error"].as_str().unwrap_or("?")
         ));
     }
-    Ok(body["data"]["result"].as_array().cloned().unwrap_or_default())
+    Ok(body["data"]["result"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default())
 }
 
 /// Metric family names in a Prometheus text exposition.
@@ -284,7 +287,11 @@ async fn every_dashboard_panel_returns_series_from_a_real_prometheus() {
     for (file, d) in dashboards() {
         // Variables: each must have values; the first one is substituted.
         let mut vars: Vec<(String, String)> = Vec::new();
-        for v in d["templating"]["list"].as_array().cloned().unwrap_or_default() {
+        for v in d["templating"]["list"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+        {
             let name = v["name"].as_str().unwrap_or("").to_string();
             let q = v["query"]["query"]
                 .as_str()

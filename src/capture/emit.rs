@@ -28,20 +28,20 @@ pub async fn emit_all(
                 correlation_id = %ev.correlation_id
             );
             async move {
-            let bytes = encode_change(&ev).map_err(|e| PipelineError::Stage {
-                stage: "capture".into(),
-                reason: e.to_string(),
-            })?;
-            bus.produce(&topics.changes, &ev.source.to_string(), &bytes, &[])
-                .await?;
-            m.captured
-                .with_label_values(&[ev.source.system.as_str(), &ev.source.entity, &ev.mapping])
-                .inc();
-            m.produced
-                .with_label_values(&[topics.changes.as_str()])
-                .inc();
-            tracing::debug!(op = ?ev.op, "Captured.");
-            Ok::<(), PipelineError>(())
+                let bytes = encode_change(&ev).map_err(|e| PipelineError::Stage {
+                    stage: "capture".into(),
+                    reason: e.to_string(),
+                })?;
+                bus.produce(&topics.changes, &ev.source.to_string(), &bytes, &[])
+                    .await?;
+                m.captured
+                    .with_label_values(&[ev.source.system.as_str(), &ev.source.entity, &ev.mapping])
+                    .inc();
+                m.produced
+                    .with_label_values(&[topics.changes.as_str()])
+                    .inc();
+                tracing::debug!(op = ?ev.op, "Captured.");
+                Ok::<(), PipelineError>(())
             }
             .instrument(span)
         })
