@@ -224,3 +224,50 @@ impl MetricsServer {
         let _ = self.task.await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn not_ready_until_the_engine_runs() {
+        let (ready, body) = readiness(None).await;
+        assert!(!ready);
+        assert_eq!(body["connections"][0]["state"], "starting");
+    }
+
+    #[test]
+    fn a_system_is_ready_after_an_answer_and_failing_after_an_error() {
+        // A system name of its own, so other tests' requests do not interfere.
+        let sys = "test-system";
+        assert_eq!(system_state(sys, &[]).1["state"], "starting");
+        note_request(sys, Ok(()));
+        assert!(system_state(sys, &[]).0);
+        note_request(sys, Err("HTTP 503 from query".into()));
+        let (ok, v) = system_state(sys, &[]);
+        assert!(!ok);
+        assert_eq!(v["state"], "failing");
+        assert_eq!(v["detail"], "HTTP 503 from query");
+        note_request(sys, Ok(()));
+        assert!(system_state(sys, &[]).0);
+    }
+
+    #[tokio::test]
+    async fn serves_metrics_healthz_and_readyz() {
+        let s = MetricsServer::start("127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+        let base = format!("http://{}", s.local_addr());
+        let get = |p: &str| reqwest::get(format!("{base}{p}"));
+        metrics().build_info.with_label_values(&["test"]).set(1);
+        let m = get("/metrics").await.unwrap();
+        assert_eq!(m.status().as_u16(), 200);
+        assert!(m.text().await.unwrap().contains("couplet_build_info"));
+        assert_eq!(get("/healthz").await.unwrap().status().as_u16(), 200);
+        let r = get("/readyz").await.unwrap();
+        assert_eq!(r.status().as_u16(), 503);
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["ready"], false);
+        s.shutdown().await;
+    }
+}

@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 #[command(name = "couplet", version, about)]
 pub struct Cli {
     /// Log format: `text` or `json` (for log shippers).
-    #[arg(long, global = true, default_value = "text")]
+    #[arg(long, global = true, default_value = "text", value_parser = ["text", "json"])]
     pub log_format: String,
     /// Subcommand.
     #[command(subcommand)]

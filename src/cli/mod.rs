@@ -30,6 +30,7 @@ fn init_tracing(format: &str, default: &str) {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let quiet = matches!(cli.command, Command::Demo { .. });
+    report::set_quiet(cli.log_format == "json");
     init_tracing(
         &cli.log_format,
         if quiet { "warn,couplet=error" } else { "info" },
