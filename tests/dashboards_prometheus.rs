@@ -216,7 +216,13 @@ async fn every_dashboard_panel_returns_series_from_a_real_prometheus() {
             }
             Err(mpsc::RecvTimeoutError::Timeout) if Instant::now() < deadline => {}
             Err(e) => panic!(
-                "the demo printed no RESULT line ({e:?}); stdout:\n{}\nstderr:\n{}",
+                "the demo printed no RESULT line ({e:?}){}; stdout:\n{}\nstderr:\n{}",
+                if log_tail("demo.stderr").contains("unexpected argument") {
+                    " (the binary is older than this test: was it overwritten by a build of \
+                     another branch sharing CARGO_TARGET_DIR?)"
+                } else {
+                    ""
+                },
                 out.join("\n"),
                 log_tail("demo.stderr")
             ),
