@@ -12,6 +12,7 @@ pub mod error;
 pub mod event;
 pub mod mapping;
 pub mod metrics;
+pub mod metrics_server;
 pub mod odata;
 pub mod pipeline;
 pub mod sandbox;

@@ -44,7 +44,55 @@ pub struct Metrics {
     pub parked: IntGaugeVec,
     /// Couplings, by mapping.
     pub couplings: IntGaugeVec,
+    /// Records moved to the dead-letter topic, by mapping, stage and error class.
+    pub dead_lettered: IntCounterVec,
+    /// Events re-appended by `couplet replay`, by topic (defined for the replay command; not
+    /// incremented until it exists).
+    pub replayed: IntCounterVec,
+    /// Records a full-sync job has processed, by mapping (defined for the full-sync command;
+    /// not set until it exists).
+    pub full_sync_done: IntGaugeVec,
+    /// Records a full-sync job will process, by mapping (see `full_sync_done`).
+    pub full_sync_total: IntGaugeVec,
+    /// Always 1, labelled with the version.
+    pub build_info: IntGaugeVec,
 }
+
+/// Error classes primed at start-up, so that "errors by class" has a series (at 0) before the
+/// first failure. Other classes appear when they first occur.
+pub const ERROR_CLASSES: &[&str] = &[
+    "validation",
+    "mapping",
+    "lookup",
+    "conflict",
+    "not_found",
+    "auth",
+    "throttled",
+    "unavailable",
+    "malformed",
+];
+
+/// Outcomes of the transform stage (besides `command`, a write command issued).
+pub const TRANSFORM_OUTCOMES: &[&str] = &[
+    "command",
+    "unchanged",
+    "echo",
+    "stale",
+    "filtered",
+    "parked",
+    "failed",
+];
+
+/// Outcomes of the apply stage.
+pub const APPLY_OUTCOMES: &[&str] = &[
+    "created",
+    "updated",
+    "deleted",
+    "coupled",
+    "unchanged",
+    "uncoupled",
+    "failed",
+];
 
 fn counter(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
     let c = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric definition");
@@ -176,7 +224,79 @@ impl Metrics {
                 &["mapping"],
             ),
             couplings: gauge(&r, "couplings", "Coupled record pairs.", &["mapping"]),
+            dead_lettered: counter(
+                &r,
+                "dead_lettered_total",
+                "Records moved to the dead-letter topic.",
+                &["mapping", "stage", "class"],
+            ),
+            replayed: counter(
+                &r,
+                "events_replayed_total",
+                "Events re-appended by a replay.",
+                &["topic"],
+            ),
+            full_sync_done: gauge(
+                &r,
+                "full_sync_records_done",
+                "Records a full-sync job has processed.",
+                &["mapping"],
+            ),
+            full_sync_total: gauge(
+                &r,
+                "full_sync_records_total",
+                "Records a full-sync job will process.",
+                &["mapping"],
+            ),
+            build_info: gauge(&r, "build_info", "Always 1.", &["version"]),
             registry: r,
+        }
+    }
+
+    /// Creates the series of every known label set at 0 (counters, gauges and histograms of
+    /// each mapping and system), so that dashboards and alerts see a series before the first
+    /// event rather than "no data". Idempotent.
+    pub fn prime(&self, catalogue: &crate::mapping::Catalogue, topics: &crate::bus::Topics) {
+        self.build_info
+            .with_label_values(&[env!("CARGO_PKG_VERSION")])
+            .set(1);
+        for sys in ["dataverse", "bc"] {
+            self.http_throttled.with_label_values(&[sys]);
+            self.retry_after_seconds.with_label_values(&[sys]);
+            self.http_retries.with_label_values(&[sys]);
+            self.token_refreshes.with_label_values(&[sys]);
+        }
+        for t in [
+            &topics.changes,
+            &topics.commands,
+            &topics.outcomes,
+            &topics.dlq,
+        ] {
+            self.produced.with_label_values(&[t.as_str()]);
+        }
+        for m in catalogue.ordered() {
+            let name = m.name.as_str();
+            self.captured
+                .with_label_values(&["dataverse", &m.crm_entity, name]);
+            self.captured
+                .with_label_values(&["bc", &m.erp_entity, name]);
+            for o in TRANSFORM_OUTCOMES {
+                self.records.with_label_values(&[name, "transform", o]);
+            }
+            for o in APPLY_OUTCOMES {
+                self.records.with_label_values(&[name, "apply", o]);
+            }
+            for stage in ["transform", "apply"] {
+                for c in ERROR_CLASSES {
+                    self.failures.with_label_values(&[name, stage, c]);
+                    self.dead_lettered.with_label_values(&[name, stage, c]);
+                }
+            }
+            for dir in ["to_crm", "to_erp"] {
+                self.e2e_seconds.with_label_values(&[name, dir]);
+            }
+            self.parked.with_label_values(&[name]);
+            self.couplings.with_label_values(&[name]);
         }
     }
 

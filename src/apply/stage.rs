@@ -43,6 +43,10 @@ impl ApplyStage {
                 );
                 tracing::error!(topic = %msg.topic, offset = msg.offset, key = %msg.key, error = %e, "Undecodable command moved to the dead-letter topic.");
                 dead_letter(&self.bus, &self.topics.dlq, &msg, e.class(), &reason, 1).await?;
+                metrics()
+                    .dead_lettered
+                    .with_label_values(&["unknown", "apply", e.class()])
+                    .inc();
                 let now = crate::event::types::now_millis();
                 self.store.record_error(&ErrorEntry {
                     record: msg.key.clone(),
@@ -96,6 +100,9 @@ impl ApplyStage {
                 let reason = o.reason.clone().unwrap_or_default();
                 tracing::warn!(class = %class, reason = %reason, "Write failed.");
                 m.failures
+                    .with_label_values(&[&o.mapping, "apply", &class])
+                    .inc();
+                m.dead_lettered
                     .with_label_values(&[&o.mapping, "apply", &class])
                     .inc();
                 dead_letter(

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use futures::stream::{self, StreamExt, TryStreamExt};
+use tracing::Instrument;
 
 use crate::bus::{Bus, Topics};
 use crate::event::ChangeEvent;
@@ -19,20 +20,30 @@ pub async fn emit_all(
 ) -> Result<(), PipelineError> {
     let m = metrics();
     stream::iter(events)
-        .map(|ev| async move {
-            let bytes = encode_change(&ev).map_err(|e| PipelineError::Stage {
-                stage: "capture".into(),
-                reason: e.to_string(),
-            })?;
-            bus.produce(&topics.changes, &ev.source.to_string(), &bytes, &[])
-                .await?;
-            m.captured
-                .with_label_values(&[ev.source.system.as_str(), &ev.source.entity, &ev.mapping])
-                .inc();
-            m.produced
-                .with_label_values(&[topics.changes.as_str()])
-                .inc();
-            Ok::<(), PipelineError>(())
+        .map(|ev| {
+            let span = tracing::info_span!(
+                "capture",
+                record = %ev.source,
+                mapping = %ev.mapping,
+                correlation_id = %ev.correlation_id
+            );
+            async move {
+                let bytes = encode_change(&ev).map_err(|e| PipelineError::Stage {
+                    stage: "capture".into(),
+                    reason: e.to_string(),
+                })?;
+                bus.produce(&topics.changes, &ev.source.to_string(), &bytes, &[])
+                    .await?;
+                m.captured
+                    .with_label_values(&[ev.source.system.as_str(), &ev.source.entity, &ev.mapping])
+                    .inc();
+                m.produced
+                    .with_label_values(&[topics.changes.as_str()])
+                    .inc();
+                tracing::debug!(op = ?ev.op, "Captured.");
+                Ok::<(), PipelineError>(())
+            }
+            .instrument(span)
         })
         .buffer_unordered(64)
         .try_collect::<Vec<_>>()

@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 #[command(name = "couplet", version, about)]
 pub struct Cli {
     /// Log format: `text` or `json` (for log shippers).
-    #[arg(long, global = true, default_value = "text")]
+    #[arg(long, global = true, default_value = "text", value_parser = ["text", "json"])]
     pub log_format: String,
     /// Subcommand.
     #[command(subcommand)]
@@ -54,6 +54,9 @@ pub enum Command {
         /// Keep running after the summary (Ctrl-C to stop).
         #[arg(long)]
         keep_running: bool,
+        /// Serve `/metrics`, `/healthz` and `/readyz` on this address (e.g. `127.0.0.1:9464`).
+        #[arg(long, value_name = "ADDR")]
+        metrics_listen: Option<std::net::SocketAddr>,
     },
     /// Run the engine against the configured systems until Ctrl-C.
     Run {

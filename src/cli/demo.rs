@@ -11,6 +11,7 @@ use super::build;
 use super::report::{Live, counts};
 use crate::event::{Fields, System};
 use crate::mapping::Catalogue;
+use crate::metrics_server::MetricsServer;
 use crate::pipeline::Engine;
 use crate::sandbox::{RateLimit, Sandbox, SandboxConfig};
 use crate::store::Store;
@@ -35,6 +36,8 @@ pub struct DemoOptions {
     pub timeout: Duration,
     /// Keep running after the summary.
     pub keep_running: bool,
+    /// Serve `/metrics`, `/healthz` and `/readyz` here.
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 /// One live edit and when it was made.
@@ -88,7 +91,24 @@ pub async fn run(o: DemoOptions) -> anyhow::Result<bool> {
     cfg.capture.bc_overlap_ms = 2000;
     let parts = build::parts(&cfg)?;
     let (catalogue, store) = (parts.catalogue.clone(), parts.store.clone());
+    crate::metrics::metrics().prime(&parts.catalogue, &parts.topics);
+    let server = match o.metrics_listen {
+        Some(addr) => {
+            let s = MetricsServer::start(addr)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot serve metrics on {addr}: {e}"))?;
+            println!(
+                "Metrics at http://{0}/metrics (also /healthz, /readyz).",
+                s.local_addr()
+            );
+            Some(s)
+        }
+        None => None,
+    };
     let mut engine = Engine::start(parts).await?;
+    if let Some(s) = &server {
+        s.set_probe(super::probe(&engine));
+    }
 
     let live = Live::start(
         "Initial synchronisation (capture -> log -> transform -> apply):",
@@ -136,9 +156,12 @@ pub async fn run(o: DemoOptions) -> anyhow::Result<bool> {
 
     if o.keep_running {
         println!("Still running; Ctrl-C to stop.");
-        let _ = tokio::signal::ctrl_c().await;
+        super::stop_signal().await;
     }
     engine.shutdown().await?;
+    if let Some(s) = server {
+        s.shutdown().await;
+    }
     sb.shutdown().await;
     Ok(ok)
 }

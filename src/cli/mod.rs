@@ -31,6 +31,7 @@ fn init_tracing(format: &str, default: &str) {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let quiet = matches!(cli.command, Command::Demo { .. });
+    report::set_quiet(cli.log_format == "json");
     init_tracing(
         &cli.log_format,
         if quiet { "warn,couplet=error" } else { "info" },
@@ -65,6 +66,7 @@ async fn dispatch(cmd: Command) -> anyhow::Result<bool> {
             throttle,
             timeout_secs,
             keep_running,
+            metrics_listen,
         } => {
             demo::run(demo::DemoOptions {
                 records,
@@ -74,6 +76,7 @@ async fn dispatch(cmd: Command) -> anyhow::Result<bool> {
                 throttle,
                 timeout: Duration::from_secs(timeout_secs),
                 keep_running,
+                metrics_listen,
             })
             .await
         }
@@ -129,11 +132,25 @@ async fn run(config: &std::path::Path) -> anyhow::Result<()> {
         .iter()
         .map(|m| m.name.clone())
         .collect();
+    crate::metrics::metrics().prime(&parts.catalogue, &parts.topics);
+    let server = match cfg.metrics.listen {
+        Some(addr) => Some(
+            crate::metrics_server::MetricsServer::start(addr)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot serve metrics on {addr}: {e}"))?,
+        ),
+        None => None,
+    };
     let mut engine = crate::pipeline::Engine::start(parts).await?;
+    if let Some(s) = &server {
+        s.set_probe(probe(&engine));
+    }
     tracing::info!(mappings = %names.join(","), data_dir = %cfg.data_dir.display(), "Couplet is running; Ctrl-C to stop.");
+    let stop = stop_signal();
+    tokio::pin!(stop);
     let outcome = loop {
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => break Ok(()),
+            _ = &mut stop => break Ok(()),
             _ = tokio::time::sleep(Duration::from_secs(1)) => {
                 if let Some(e) = engine.failed_task() {
                     break Err(e);
@@ -143,7 +160,35 @@ async fn run(config: &std::path::Path) -> anyhow::Result<()> {
     };
     tracing::info!("Stopping.");
     engine.shutdown().await?;
+    if let Some(s) = server {
+        s.shutdown().await;
+    }
     outcome.map_err(Into::into)
+}
+
+/// What `/readyz` checks for a running engine.
+pub fn probe(engine: &crate::pipeline::Engine) -> crate::metrics_server::Probe {
+    crate::metrics_server::Probe {
+        bus: engine.parts().bus.clone(),
+        topic: engine.parts().topics.changes.clone(),
+        captures: engine.captures().to_vec(),
+    }
+}
+
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM (what `docker stop` sends).
+pub async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 async fn sandbox(records: usize, seed: u64, port: u16, throttle: bool) -> anyhow::Result<()> {

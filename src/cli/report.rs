@@ -10,6 +10,18 @@ use crate::mapping::Catalogue;
 use crate::metrics::metrics;
 use crate::store::Store;
 
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Keeps the live display off stderr (for `--log-format json`, where stderr is for the log
+/// shipper and must hold only JSON lines).
+pub fn set_quiet(quiet: bool) {
+    QUIET.store(quiet, std::sync::atomic::Ordering::Relaxed);
+}
+
+fn quiet() -> bool {
+    QUIET.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Counts for one mapping.
 #[derive(Debug, Clone, Default)]
 pub struct Counts {
@@ -57,11 +69,19 @@ pub fn counts(catalogue: &Catalogue, store: &Store) -> Vec<(String, Counts)> {
         .collect()
 }
 
-fn line(name: &str, c: &Counts) -> String {
+fn line(name: &str, c: &Counts, rate: f64) -> String {
     format!(
-        "{name:<10} captured {:>6}  written {:>6}  coupled {:>6}  parked {:>4}  failed {:>4}",
+        "{name:<10} captured {:>6}  written {:>6} ({rate:>5.0}/s)  coupled {:>6}  parked {:>4}  failed {:>4}",
         c.captured, c.written, c.coupled, c.parked, c.failed
     )
+}
+
+/// Writes per second of each mapping since `base` was taken `secs` ago.
+fn rates(now: &[(String, Counts)], base: &[(String, Counts)], secs: f64) -> Vec<f64> {
+    now.iter()
+        .zip(base)
+        .map(|((_, c), (_, b))| c.written.saturating_sub(b.written) as f64 / secs.max(0.001))
+        .collect()
 }
 
 /// A live display: one line per mapping, redrawn on a terminal, printed every few seconds
@@ -74,7 +94,7 @@ pub struct Live {
 impl Live {
     /// Starts the display.
     pub fn start(title: &str, catalogue: std::sync::Arc<Catalogue>, store: Store) -> Live {
-        let tty = std::io::stderr().is_terminal();
+        let tty = std::io::stderr().is_terminal() && !quiet();
         let multi = MultiProgress::with_draw_target(if tty {
             ProgressDrawTarget::stderr()
         } else {
@@ -87,19 +107,23 @@ impl Live {
             .iter()
             .map(|_| multi.add(ProgressBar::new_spinner().with_style(style.clone())))
             .collect();
-        eprintln!("{title}");
+        if !quiet() {
+            eprintln!("{title}");
+        }
         let (tx, mut rx) = tokio::sync::watch::channel(false);
         let task = tokio::spawn(async move {
             let mut last_print = Instant::now();
+            let (started, base) = (Instant::now(), counts(&catalogue, &store));
             loop {
                 let now = counts(&catalogue, &store);
-                for (bar, (name, c)) in bars.iter().zip(&now) {
-                    bar.set_message(line(name, c));
+                let r = rates(&now, &base, started.elapsed().as_secs_f64());
+                for ((bar, (name, c)), rate) in bars.iter().zip(&now).zip(&r) {
+                    bar.set_message(line(name, c, *rate));
                     bar.tick();
                 }
-                if !tty && last_print.elapsed() > Duration::from_secs(5) {
-                    for (name, c) in &now {
-                        eprintln!("  {}", line(name, c));
+                if !tty && !quiet() && last_print.elapsed() > Duration::from_secs(5) {
+                    for ((name, c), rate) in now.iter().zip(&r) {
+                        eprintln!("  {}", line(name, c, *rate));
                     }
                     last_print = Instant::now();
                 }
@@ -111,8 +135,12 @@ impl Live {
             for b in &bars {
                 b.finish_and_clear();
             }
-            for (name, c) in counts(&catalogue, &store) {
-                eprintln!("  {}", line(&name, &c));
+            let now = counts(&catalogue, &store);
+            let r = rates(&now, &base, started.elapsed().as_secs_f64());
+            for ((name, c), rate) in now.iter().zip(&r) {
+                if !quiet() {
+                    eprintln!("  {}", line(name, c, *rate));
+                }
             }
         });
         Live { stop: tx, task }

@@ -174,6 +174,10 @@ impl TransformStage {
                 self.bus
                     .produce(&self.topics.dlq, &o.source.to_string(), &bytes, &headers)
                     .await?;
+                metrics()
+                    .dead_lettered
+                    .with_label_values(&[&o.mapping, "transform", class])
+                    .inc();
             }
         }
         Ok(())
@@ -192,6 +196,10 @@ impl TransformStage {
         dead_letter(&self.bus, &self.topics.dlq, msg, e.class(), &reason, 1).await?;
         metrics()
             .failures
+            .with_label_values(&["unknown", "transform", e.class()])
+            .inc();
+        metrics()
+            .dead_lettered
             .with_label_values(&["unknown", "transform", e.class()])
             .inc();
         let now = crate::event::types::now_millis();

@@ -167,7 +167,9 @@ impl ApiClient {
             // The token is fetched after any pause, so it is fresh when the request leaves.
             let mut token = None;
             if let Some((tokens, scope)) = &self.auth {
-                let t = tokens.token(scope).await?;
+                let t = tokens.token(scope).await.inspect_err(|e| {
+                    crate::metrics_server::note_request(sys, Err(format!("token: {e}")));
+                })?;
                 let mut value = HeaderValue::from_str(&format!("Bearer {t}")).map_err(|_| {
                     SystemError::Malformed {
                         system: self.system,
@@ -192,6 +194,7 @@ impl ApiClient {
                         .with_label_values(&[sys, operation, label])
                         .inc();
                     let message = format!("{} {url}: {}", method_hint(&e), e.without_url());
+                    crate::metrics_server::note_request(sys, Err(message.clone()));
                     if attempt >= max {
                         return Err(SystemError::Unavailable {
                             system: self.system,
@@ -208,6 +211,14 @@ impl ApiClient {
             m.http_requests
                 .with_label_values(&[sys, operation, &status.to_string()])
                 .inc();
+            crate::metrics_server::note_request(
+                sys,
+                if status == 401 || status == 403 || status >= 500 {
+                    Err(format!("HTTP {status} from {operation}"))
+                } else {
+                    Ok(())
+                },
+            );
             if (200..300).contains(&status) || status == 304 {
                 return Ok(resp);
             }
