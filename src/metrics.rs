@@ -34,8 +34,7 @@ pub struct Metrics {
     pub e2e_seconds: HistogramVec,
     /// Messages appended to the log, by topic.
     pub produced: IntCounterVec,
-    /// Messages re-driven by `couplet replay`, by topic.
-    pub replayed: IntCounterVec,
+
     /// Consumer lag in messages, by group, topic and partition.
     pub consumer_lag: IntGaugeVec,
     /// Seconds since a capture's checkpoint last advanced, by system, entity and mapping.
@@ -46,8 +45,7 @@ pub struct Metrics {
     pub couplings: IntGaugeVec,
     /// Records moved to the dead-letter topic, by mapping, stage and error class.
     pub dead_lettered: IntCounterVec,
-    /// Events re-appended by `couplet replay`, by topic (defined for the replay command; not
-    /// incremented until it exists).
+    /// Events re-appended by `couplet replay`, by topic.
     pub replayed: IntCounterVec,
     /// Records a full-sync job has processed, by mapping (defined for the full-sync command;
     /// not set until it exists).
@@ -204,12 +202,7 @@ impl Metrics {
                 e2e,
             ),
             produced: counter(&r, "bus_produced_total", "Messages appended.", &["topic"]),
-            replayed: counter(
-                &r,
-                "replayed_total",
-                "Messages re-driven by couplet replay.",
-                &["topic"],
-            ),
+
             consumer_lag: gauge(
                 &r,
                 "consumer_lag_messages",
