@@ -97,8 +97,34 @@ pub(crate) fn compile(text: &str) -> Compiled {
     // The schemas are compiled into the binary and covered by tests: a parse failure here is a
     // build defect, not input from outside.
     let schema = Schema::parse_str(text).expect("schemas/*.avsc are valid Avro");
-    let header = RabinFingerprintHeader::from_schema(&schema).build_header();
+    let header = RabinFingerprintHeader::from_schema(&fingerprint_schema(text)).build_header();
     Compiled { schema, header }
+}
+
+/// The schema whose Parsing Canonical Form the Avro specification fingerprints: logical types
+/// are not part of the canonical form (the spec keeps only the underlying type, e.g. `"long"`),
+/// but apache-avro's canonical form keeps them, which would give fingerprints other Avro clients
+/// do not recognise. So the fingerprint is taken from the schema without `logicalType`.
+fn fingerprint_schema(text: &str) -> Schema {
+    fn strip(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(m) => {
+                if m.remove("logicalType").is_some() && m.len() == 1 {
+                    if let Some(t) = m.get("type").cloned() {
+                        *v = t;
+                        return;
+                    }
+                }
+                m.values_mut().for_each(strip);
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    let mut json: serde_json::Value =
+        serde_json::from_str(text).expect("schemas/*.avsc are valid JSON");
+    strip(&mut json);
+    Schema::parse_str(&json.to_string()).expect("schemas/*.avsc are valid Avro")
 }
 
 fn change_schema() -> &'static Compiled {
@@ -664,6 +690,20 @@ mod tests {
         o.reason = Some("too long".into());
         o.latency_ms = Some(12);
         assert_eq!(decode_outcome(&encode_outcome(&o).unwrap()).unwrap(), o);
+    }
+
+    #[test]
+    fn fingerprints_follow_the_avro_specification() {
+        // CRC-64-AVRO of the Parsing Canonical Form, as fastavro (and Java's
+        // SchemaNormalization) compute it for schemas/*.avsc.
+        for (compiled, spec) in [
+            (change_schema(), "d9099b31b603f051"),
+            (command_schema(), "844a81fd06de7013"),
+            (outcome_schema(), "667ff1326d0c1d79"),
+        ] {
+            assert_eq!(&compiled.header[..2], &[0xC3, 0x01]);
+            assert_eq!(hex::encode(&compiled.header[2..10]), spec);
+        }
     }
 
     #[test]

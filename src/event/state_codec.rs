@@ -185,5 +185,16 @@ mod tests {
         };
         assert_eq!(decode_parked(&encode_parked(&p).unwrap()).unwrap(), p);
         assert!(decode_coupling(b"junk").is_err());
+        // Fingerprints as the Avro specification (and fastavro) compute them.
+        for (bytes, spec) in [
+            (encode_coupling(&c).unwrap(), "ca7f068ca1812e93"),
+            (
+                encode_checkpoint("n", &v, now_millis()).unwrap(),
+                "965fe50f1ba7f871",
+            ),
+            (encode_parked(&p).unwrap(), "4c5d0352700958ee"),
+        ] {
+            assert_eq!(hex::encode(&bytes[2..10]), spec);
+        }
     }
 }
