@@ -110,7 +110,7 @@ impl KafkaBus {
     /// An `Unavailable` error with librdkafka's last reported cause appended.
     fn unavailable(&self, what: &str, e: &rdkafka::error::KafkaError) -> BusError {
         let cause = match self.inner.ctx.last_error() {
-            Some(last) => format!("{e} (last broker error: {last})"),
+            Some(last) => format!("{e} (recent broker errors: {last})"),
             None => e.to_string(),
         };
         BusError::Unavailable {

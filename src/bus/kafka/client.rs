@@ -52,17 +52,22 @@ pub(super) fn ms(d: Duration) -> String {
     d.as_millis().to_string()
 }
 
-/// The client context: forwards librdkafka's logs to `tracing` and remembers the last error,
-/// so a failed request can say why ("Connection refused") rather than only "timed out".
+/// How many distinct recent errors the context remembers.
+const RECENT_ERRORS: usize = 3;
+
+/// The client context: forwards librdkafka's logs to `tracing` and remembers the last few
+/// distinct errors, so a failed request can say why ("Connection refused") rather than only
+/// "timed out" or "all brokers are down".
 #[derive(Clone, Default)]
 pub(super) struct Ctx {
-    last_error: Arc<Mutex<Option<String>>>,
+    recent: Arc<Mutex<Vec<String>>>,
 }
 
 impl Ctx {
-    /// The last error librdkafka reported, if any.
+    /// The recent errors librdkafka reported, oldest first, if any.
     pub(super) fn last_error(&self) -> Option<String> {
-        self.last_error.lock().clone()
+        let recent = self.recent.lock();
+        (!recent.is_empty()).then(|| recent.join("; "))
     }
 }
 
@@ -83,7 +88,12 @@ impl ClientContext for Ctx {
 
     fn error(&self, error: KafkaError, reason: &str) {
         tracing::warn!(target: "librdkafka", %error, "{reason}");
-        *self.last_error.lock() = Some(reason.to_string());
+        let mut recent = self.recent.lock();
+        recent.retain(|r| r != reason);
+        recent.push(reason.to_string());
+        if recent.len() > RECENT_ERRORS {
+            recent.remove(0);
+        }
     }
 }
 
