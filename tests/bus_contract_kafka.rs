@@ -30,7 +30,10 @@ async fn connect(brokers: &str) -> KafkaBus {
 }
 
 fn prefix() -> String {
-    format!("couplet-test-{}", &uuid::Uuid::new_v4().simple().to_string()[..8])
+    format!(
+        "couplet-test-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -56,7 +59,10 @@ async fn unreachable_broker_fails_fast_and_says_why() {
         matches!(err, BusError::Unavailable { .. }),
         "not Unavailable: {text}"
     );
-    assert!(text.contains("127.0.0.1:1"), "does not name the broker: {text}");
+    assert!(
+        text.contains("127.0.0.1:1"),
+        "does not name the broker: {text}"
+    );
     assert!(
         text.to_lowercase().contains("refused") || text.to_lowercase().contains("timed out"),
         "does not say why: {text}"
@@ -104,7 +110,11 @@ async fn keyed_batch_reads_back_in_order_per_key_across_partitions() {
     assert!(used.len() > 1, "24 keys all on one partition: {used:?}");
 
     let mut c = bus
-        .subscribe("batch-reader", std::slice::from_ref(&topic), StartFrom::Earliest)
+        .subscribe(
+            "batch-reader",
+            std::slice::from_ref(&topic),
+            StartFrom::Earliest,
+        )
         .await
         .unwrap();
     let mut got = Vec::new();
@@ -115,7 +125,11 @@ async fn keyed_batch_reads_back_in_order_per_key_across_partitions() {
     }
     let mut seen: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for m in &got {
-        assert_eq!(m.partition, placed[&m.key][0], "{} read from another partition", m.key);
+        assert_eq!(
+            m.partition, placed[&m.key][0],
+            "{} read from another partition",
+            m.key
+        );
         seen.entry(&m.key)
             .or_default()
             .push(String::from_utf8_lossy(&m.value).into_owned());
