@@ -260,7 +260,7 @@ pub async fn group_shares_partitions(bus: &dyn Bus, prefix: &str) {
 
     // The end of each partition, from the produce results (not `end_offsets`, which not
     // every broker reports).
-    let mut ends = vec![0u64; 4];
+    let mut ends = [0u64; 4];
     for i in 0..40 {
         let p = produce(bus, &t, &format!("key-{i}"), "first").await;
         let end = &mut ends[p.partition as usize];
