@@ -141,6 +141,33 @@ async fn keyed_batch_reads_back_in_order_per_key_across_partitions() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compact_specs_create_compacted_topics() {
+    let bus = connect(&brokers()).await;
+    let p = prefix();
+    let (compact, plain) = (format!("{p}.couplings"), format!("{p}.changes"));
+    bus.ensure_topics(&[
+        TopicSpec::new(&compact, 2, true),
+        TopicSpec::new(&plain, 3, false),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(bus.partitions(&compact).await.unwrap(), 2);
+    assert_eq!(bus.partitions(&plain).await.unwrap(), 3);
+    let cfg = bus.topic_configs(&compact).await.unwrap();
+    assert_eq!(
+        cfg.get("cleanup.policy").map(String::as_str),
+        Some("compact"),
+        "{cfg:?}"
+    );
+    let cfg = bus.topic_configs(&plain).await.unwrap();
+    assert_ne!(
+        cfg.get("cleanup.policy").map(String::as_str),
+        Some("compact"),
+        "{cfg:?}"
+    );
+}
+
 /// The Docker engine's socket, when one answers.
 fn docker_engine() -> Result<(), String> {
     let path = match std::env::var("DOCKER_HOST") {

@@ -1,12 +1,12 @@
 //! The `Bus` handle of the Kafka backend.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use parking_lot::Mutex;
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
 use rdkafka::consumer::{BaseConsumer, Consumer as _};
 use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::message::{Header, OwnedHeaders};
@@ -189,6 +189,33 @@ impl KafkaBus {
             }
         }
         Ok(())
+    }
+
+    /// A topic's configuration as the brokers report it (e.g. `cleanup.policy`), for status
+    /// pages and checks; entries without a value are left out.
+    pub async fn topic_configs(&self, topic: &str) -> Result<BTreeMap<String, String>, BusError> {
+        self.existing(topic).await?;
+        let timeout = self.inner.cfg.timeout();
+        let opts = AdminOptions::new().request_timeout(Some(Timeout::After(timeout)));
+        let results = self
+            .inner
+            .admin
+            .describe_configs(&[ResourceSpecifier::Topic(topic)], &opts)
+            .await
+            .map_err(|e| map_err(self.brokers(), topic, "describing the topic", &e))?;
+        let mut out = BTreeMap::new();
+        for r in results {
+            let res = r.map_err(|code| BusError::Topic {
+                topic: topic.to_string(),
+                reason: format!("describing its configuration on {}: {code}", self.brokers()),
+            })?;
+            for e in res.entries {
+                if let Some(v) = e.value {
+                    out.insert(e.name, v);
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// A consumer in `group` that joins no group (for offset queries).
