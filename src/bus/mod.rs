@@ -1,10 +1,12 @@
-//! The log: one interface, an embedded sled backend and (later) Kafka.
+//! The log: one interface, an embedded sled backend and a Kafka backend.
 
 pub mod api;
 pub mod contract;
 pub mod embedded;
+pub mod kafka;
 pub mod topics;
 
 pub use api::{Bus, BusError, Consumer, Message, Produced, StartFrom, TopicSpec};
 pub use embedded::EmbeddedBus;
+pub use kafka::{KafkaBus, KafkaConfig};
 pub use topics::Topics;

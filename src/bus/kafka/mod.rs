@@ -1,0 +1,22 @@
+//! The Kafka backend: [`KafkaBus`] implements [`Bus`](crate::bus::Bus) on any broker that
+//! speaks the Kafka protocol, through librdkafka (`rdkafka`).
+//!
+//! - Produce: one idempotent producer (`enable.idempotence=true`, `acks=all`), keyed records
+//!   partitioned with `murmur2_random` (the Java client's partitioner, so every producer puts
+//!   a key on the same partition), headers; `produce` returns after the delivery report.
+//! - Topics: created by [`Bus::ensure_topics`](crate::bus::Bus::ensure_topics) with the
+//!   configured replication factor (`cleanup.policy=compact` for compacted specs); never
+//!   auto-created.
+//! - Consumers: one librdkafka consumer per member, `enable.auto.commit=false`; offsets are
+//!   committed only by [`Consumer::commit`](crate::bus::Consumer::commit). See
+//!   [`consumer`] for where members start.
+//!
+//! See `docs/kafka.md` for settings and broker compatibility.
+
+mod bus;
+mod client;
+pub mod config;
+pub(crate) mod consumer;
+
+pub use bus::KafkaBus;
+pub use config::{KafkaConfig, SecurityProtocol};
