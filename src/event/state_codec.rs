@@ -165,7 +165,7 @@ mod tests {
         let v = serde_json::json!({"delta": "http://x/accounts?$deltatoken=1"});
         assert_eq!(
             decode_checkpoint(&encode_checkpoint("n", &v, now_millis()).unwrap()).unwrap(),
-            ("n".to_string(), v)
+            ("n".to_string(), v.clone())
         );
         let ev = ChangeEvent::new(
             "CONTACT",
