@@ -3,60 +3,11 @@
 
 mod common;
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use common::*;
 use couplet::event::System;
 use serde_json::json;
-
-/// Counts of each non-blank value of `field` over `rows` that occur more than once.
-fn repeated(rows: &[couplet::event::Fields], field: &str, lower: bool) -> Vec<String> {
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    for r in rows {
-        let mut v = text(r, field).trim().to_string();
-        if lower {
-            v = v.to_lowercase();
-        }
-        if !v.is_empty() {
-            *seen.entry(v).or_default() += 1;
-        }
-    }
-    let mut out: Vec<String> = seen
-        .into_iter()
-        .filter(|(_, n)| *n > 1)
-        .map(|(v, n)| format!("{v} x{n}"))
-        .collect();
-    out.sort();
-    out
-}
-
-/// Natural keys are unique over every row of both sides (not only those in the filters).
-fn assert_no_duplicates(h: &Harness) {
-    for (system, set, field, lower) in [
-        (System::Dataverse, "accounts", "accountnumber", false),
-        (System::Bc, "customers", "number", false),
-        (System::Dataverse, "contacts", "emailaddress1", true),
-        (System::Bc, "contacts", "email", true),
-    ] {
-        let d = repeated(&h.sb.rows(system, set), field, lower);
-        assert!(d.is_empty(), "duplicate {system}/{set} {field}: {d:?}");
-    }
-}
-
-/// A coupled record of `set` on `system` (the `skip`-th one), by its id column.
-fn coupled(h: &Harness, mapping: &str, system: System, set: &str, skip: usize) -> String {
-    let id_col = match (system, set) {
-        (System::Dataverse, "accounts") => "accountid",
-        (System::Dataverse, "contacts") => "contactid",
-        _ => "id",
-    };
-    ids(&h.sb.rows(system, set), id_col)
-        .into_iter()
-        .filter(|id| h.coupling(mapping, system, id).is_some())
-        .nth(skip)
-        .unwrap_or_else(|| panic!("fewer than {} coupled {system}/{set}", skip + 1))
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn initial_sync_couples_every_record_once() {

@@ -7,7 +7,7 @@
 
 #![allow(dead_code)] // every test binary uses a different subset
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -398,4 +398,52 @@ pub fn patch(field: &str, value: serde_json::Value) -> Fields {
 /// Ids of the rows of a set, by its id column.
 pub fn ids(rows: &[Fields], id_col: &str) -> Vec<String> {
     rows.iter().map(|r| text(r, id_col)).collect()
+}
+
+/// Counts of each non-blank value of `field` over `rows` that occur more than once.
+pub fn repeated(rows: &[couplet::event::Fields], field: &str, lower: bool) -> Vec<String> {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for r in rows {
+        let mut v = text(r, field).trim().to_string();
+        if lower {
+            v = v.to_lowercase();
+        }
+        if !v.is_empty() {
+            *seen.entry(v).or_default() += 1;
+        }
+    }
+    let mut out: Vec<String> = seen
+        .into_iter()
+        .filter(|(_, n)| *n > 1)
+        .map(|(v, n)| format!("{v} x{n}"))
+        .collect();
+    out.sort();
+    out
+}
+
+/// Natural keys are unique over every row of both sides (not only those in the filters).
+pub fn assert_no_duplicates(h: &Harness) {
+    for (system, set, field, lower) in [
+        (System::Dataverse, "accounts", "accountnumber", false),
+        (System::Bc, "customers", "number", false),
+        (System::Dataverse, "contacts", "emailaddress1", true),
+        (System::Bc, "contacts", "email", true),
+    ] {
+        let d = repeated(&h.sb.rows(system, set), field, lower);
+        assert!(d.is_empty(), "duplicate {system}/{set} {field}: {d:?}");
+    }
+}
+
+/// A coupled record of `set` on `system` (the `skip`-th one), by its id column.
+pub fn coupled(h: &Harness, mapping: &str, system: System, set: &str, skip: usize) -> String {
+    let id_col = match (system, set) {
+        (System::Dataverse, "accounts") => "accountid",
+        (System::Dataverse, "contacts") => "contactid",
+        _ => "id",
+    };
+    ids(&h.sb.rows(system, set), id_col)
+        .into_iter()
+        .filter(|id| h.coupling(mapping, system, id).is_some())
+        .nth(skip)
+        .unwrap_or_else(|| panic!("fewer than {} coupled {system}/{set}", skip + 1))
 }
