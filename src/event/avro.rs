@@ -90,15 +90,24 @@ impl Classify for CodecError {
 
 struct Compiled {
     schema: Schema,
+    /// `0xC3 0x01` and the specification's CRC-64-AVRO fingerprint of the schema.
     header: Vec<u8>,
+    /// The header apache-avro's own fingerprint gave, which earlier builds wrote (see
+    /// [`super::fingerprint`]); still accepted when decoding, so existing logs stay readable.
+    legacy_header: Vec<u8>,
 }
 
 fn compile(text: &str) -> Compiled {
     // The schemas are compiled into the binary and covered by tests: a parse failure here is a
     // build defect, not input from outside.
     let schema = Schema::parse_str(text).expect("schemas/*.avsc are valid Avro");
-    let header = RabinFingerprintHeader::from_schema(&schema).build_header();
-    Compiled { schema, header }
+    let header = super::fingerprint::single_object_header(text).expect("schemas/*.avsc are JSON");
+    let legacy_header = RabinFingerprintHeader::from_schema(&schema).build_header();
+    Compiled {
+        schema,
+        header,
+        legacy_header,
+    }
 }
 
 fn change_schema() -> &'static Compiled {
@@ -129,7 +138,8 @@ fn encode(c: &Compiled, what: &'static str, value: Avro) -> Result<Vec<u8>, Code
 }
 
 fn decode(c: &Compiled, expected: &'static str, bytes: &[u8]) -> Result<Rec, CodecError> {
-    if bytes.len() < c.header.len() || bytes[..c.header.len()] != c.header[..] {
+    let known = |h: &[u8]| bytes.len() >= h.len() && bytes[..h.len()] == h[..];
+    if !known(&c.header) && !known(&c.legacy_header) {
         let n = bytes.len().min(c.header.len());
         return Err(CodecError::WrongHeader {
             expected,
@@ -627,6 +637,25 @@ mod tests {
         );
         let bytes = encode_change(&ev).unwrap();
         assert_eq!(&bytes[..2], &[0xC3, 0x01]);
+        // The specification's fingerprint (as fastavro computes it), not apache-avro's.
+        assert_eq!(hex::encode(&bytes[2..10]), "d9099b31b603f051");
+        assert_eq!(decode_change(&bytes).unwrap(), ev);
+    }
+
+    #[test]
+    fn values_written_with_the_legacy_header_still_decode() {
+        let ev = ChangeEvent::new(
+            "CUSTOMER",
+            RecordKey::new(System::Bc, "customers", "c1"),
+            ChangeOp::Upsert,
+            None,
+            None,
+            sample_fields(),
+        );
+        let mut bytes = encode_change(&ev).unwrap();
+        let legacy = &change_schema().legacy_header;
+        assert_ne!(legacy[..], bytes[..10]);
+        bytes[..10].copy_from_slice(legacy);
         assert_eq!(decode_change(&bytes).unwrap(), ev);
     }
 

@@ -1,6 +1,7 @@
 //! The events on the log: what was captured, what to write, and what happened.
 
 pub mod avro;
+pub mod fingerprint;
 pub mod key;
 pub mod types;
 
