@@ -14,6 +14,8 @@ async fn initial_sync_couples_every_record_once() {
     let mut h = Harness::start(40, 11).await;
     let dv_accounts = h.sb.rows(System::Dataverse, "accounts").len();
     let bc_customers = h.sb.rows(System::Bc, "customers").len();
+    let dv_contacts = h.sb.rows(System::Dataverse, "contacts").len();
+    let bc_contacts = h.sb.rows(System::Bc, "contacts").len();
     let numbers: std::collections::HashSet<String> =
         h.sb.rows(System::Bc, "customers")
             .iter()
@@ -48,6 +50,25 @@ async fn initial_sync_couples_every_record_once() {
         dv_accounts + bc_customers - both,
         "companies after the sync"
     );
+    // Exactly one create per record that was missing on a side: none twice, none failed.
+    let outcomes = h.outcomes().await;
+    let created = |mapping: &str| {
+        outcomes
+            .iter()
+            .filter(|o| o.mapping == mapping && o.status == couplet::event::OutcomeStatus::Created)
+            .count()
+    };
+    assert_eq!(
+        created("CUSTOMER"),
+        (accounts - dv_accounts) + (customers - bc_customers)
+    );
+    assert_eq!(
+        created("CONTACT"),
+        (h.sb.rows(System::Dataverse, "contacts").len() - dv_contacts)
+            + (h.sb.rows(System::Bc, "contacts").len() - bc_contacts)
+    );
+    let counts = count_by_status(&outcomes);
+    assert!(!counts.contains_key("failed"), "{counts:?}");
     assert_eq!(customer.coupled, accounts);
     assert_eq!(h.store().coupling_count("CUSTOMER").unwrap(), accounts);
     assert!(

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use couplet::bus::{Bus, Message, StartFrom, Topics};
 use couplet::cli::build;
 use couplet::event::avro::decode_outcome;
-use couplet::event::{Fields, Outcome, OutcomeStatus, System};
+use couplet::event::{Fields, Outcome, System};
 use couplet::mapping::Catalogue;
 use couplet::pipeline::Engine;
 use couplet::sandbox::{Sandbox, SandboxConfig};
@@ -327,11 +327,6 @@ pub fn count_by_status(outcomes: &[Outcome]) -> BTreeMap<&'static str, usize> {
         *m.entry(o.status.as_str()).or_default() += 1;
     }
     m
-}
-
-/// True when some outcome has this status.
-pub fn has_status(outcomes: &[Outcome], status: OutcomeStatus) -> bool {
-    outcomes.iter().any(|o| o.status == status)
 }
 
 /// Every message of `topic` so far, from the beginning, by a fresh consumer group.
