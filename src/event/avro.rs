@@ -90,6 +90,7 @@ impl Classify for CodecError {
 
 pub(crate) struct Compiled {
     schema: Schema,
+    /// `0xC3 0x01` and the specification's CRC-64-AVRO fingerprint of the schema.
     header: Vec<u8>,
 }
 
@@ -657,6 +658,8 @@ mod tests {
         );
         let bytes = encode_change(&ev).unwrap();
         assert_eq!(&bytes[..2], &[0xC3, 0x01]);
+        // The specification's fingerprint (as fastavro computes it), not apache-avro's.
+        assert_eq!(hex::encode(&bytes[2..10]), "d9099b31b603f051");
         assert_eq!(decode_change(&bytes).unwrap(), ev);
     }
 

@@ -6,14 +6,14 @@ use uuid::Uuid;
 
 use super::currency::CurrencyTable;
 use super::error::TransformError;
-use super::fields::{Context, FieldFailure, as_read, map_record};
+use super::fields::{Context, FieldFailure, as_read, map_record, normalise_for};
 use super::hash::content_hash;
 use crate::error::Classify;
 use crate::event::types::OutcomeError;
 use crate::event::types::now_millis;
 use crate::event::{ChangeEvent, ChangeOp, Outcome, OutcomeStatus, System, WriteCommand, WriteOp};
 use crate::mapping::Catalogue;
-use crate::mapping::model::{DeletionPolicy, TableMapping};
+use crate::mapping::model::{CrmColumns, DeletionPolicy, TableMapping};
 use crate::store::project::index_record;
 use crate::store::{ParkedEntry, Store};
 
@@ -273,7 +273,8 @@ impl Transformer {
             Some(c) => (WriteOp::Update, Some(c.id_on(t).to_string())),
             None => (WriteOp::Create, None),
         };
-        let reverse = as_read(&m, &fields, t);
+        let mut reverse = as_read(&m, &fields, t);
+        add_reverse_only(&m, s, &ev.fields, &mut reverse);
         let reverse_hash = map_record(&m, t, &reverse, &cx)
             .ok()
             .map(|f| content_hash(&f));
@@ -343,6 +344,42 @@ impl Transformer {
         );
         o.error = Some(error_of(e, e.field()));
         o
+    }
+}
+
+/// Completes `reverse` (the target record as the write leaves it, in the target's read shape)
+/// with the fields that flow only from the target back to the source, e.g. the Business Central
+/// customer number and credit limit towards Dataverse. The write does not touch those, so the
+/// target keeps its own values, which equal the source's while the pair is in step: they are
+/// taken from the source record. Without them the reverse hash never matches the target record,
+/// and the echo of every update was written back to the source once more.
+fn add_reverse_only(
+    m: &TableMapping,
+    s: System,
+    src: &crate::event::Fields,
+    reverse: &mut crate::event::Fields,
+) {
+    let t = s.other();
+    for f in m.fields_from(t) {
+        if f.direction.allows_from(s) || f.constant.is_some() || f.lookup.is_some() {
+            continue;
+        }
+        let CrmColumns::One(crm) = &f.crm else {
+            continue;
+        };
+        if f.erp.is_empty() {
+            continue;
+        }
+        let (from, to) = if s.is_crm() {
+            (crm, &f.erp)
+        } else {
+            (&f.erp, crm)
+        };
+        if let Some(v) = src.get(from) {
+            reverse
+                .entry(to.clone())
+                .or_insert_with(|| normalise_for(t, v.clone()));
+        }
     }
 }
 
