@@ -135,7 +135,7 @@ impl AuthConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BusSection {
-    /// `embedded` (Kafka comes with its own issue).
+    /// `embedded` (a durable log in the data directory) or `kafka` (then `[bus.kafka]`).
     #[serde(default = "default_backend")]
     pub backend: String,
     /// Partitions per topic.
@@ -144,6 +144,9 @@ pub struct BusSection {
     /// Topic name prefix.
     #[serde(default = "default_prefix")]
     pub topic_prefix: String,
+    /// Kafka brokers and security, for `backend = "kafka"`.
+    #[serde(default)]
+    pub kafka: Option<crate::bus::KafkaConfig>,
 }
 
 impl Default for BusSection {
@@ -152,6 +155,7 @@ impl Default for BusSection {
             backend: default_backend(),
             partitions: default_partitions(),
             topic_prefix: default_prefix(),
+            kafka: None,
         }
     }
 }
@@ -240,14 +244,21 @@ impl Config {
                 reason: reason.into(),
             })
         };
-        if self.bus.backend != "embedded" {
-            return bad(
-                "bus.backend",
-                &format!(
-                    "'{}' is not available in this build; use \"embedded\"",
-                    self.bus.backend
-                ),
-            );
+        match (self.bus.backend.as_str(), &self.bus.kafka) {
+            ("embedded", _) => {}
+            ("kafka", Some(k)) => k.validate()?,
+            ("kafka", None) => {
+                return bad(
+                    "bus.kafka",
+                    "backend = \"kafka\" needs a [bus.kafka] table with at least brokers = \"host:9092\"",
+                );
+            }
+            (other, _) => {
+                return bad(
+                    "bus.backend",
+                    &format!("'{other}' is not a backend: use \"embedded\" or \"kafka\""),
+                );
+            }
         }
         if self.bus.partitions == 0 || self.bus.partitions > 256 {
             return bad("bus.partitions", "use 1 to 256");

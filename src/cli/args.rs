@@ -57,6 +57,12 @@ pub enum Command {
         /// Serve `/metrics`, `/healthz` and `/readyz` on this address (e.g. `127.0.0.1:9464`).
         #[arg(long, value_name = "ADDR")]
         metrics_listen: Option<std::net::SocketAddr>,
+        /// The log: `embedded` (in the data directory) or `kafka` (needs --brokers).
+        #[arg(long, default_value = "embedded")]
+        bus: String,
+        /// Kafka bootstrap servers, e.g. `127.0.0.1:9092` (with --bus kafka).
+        #[arg(long)]
+        brokers: Option<String>,
     },
     /// Run the engine against the configured systems until Ctrl-C.
     Run {

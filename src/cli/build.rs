@@ -28,6 +28,14 @@ pub fn open_store(data_dir: &std::path::Path) -> anyhow::Result<Store> {
     Ok(Store::open(&data_dir.join("projection"))?)
 }
 
+/// Opens the configured log: Kafka, or the embedded log under the data directory.
+pub async fn connect_bus(cfg: &Config) -> anyhow::Result<Arc<dyn Bus>> {
+    match (cfg.bus.backend.as_str(), &cfg.bus.kafka) {
+        ("kafka", Some(k)) => Ok(Arc::new(crate::bus::KafkaBus::connect(k).await?)),
+        _ => open_bus(&cfg.data_dir),
+    }
+}
+
 /// Opens the embedded log under the data directory.
 pub fn open_bus(data_dir: &std::path::Path) -> anyhow::Result<Arc<dyn Bus>> {
     std::fs::create_dir_all(data_dir)
@@ -49,13 +57,24 @@ pub fn clients(cfg: &Config) -> anyhow::Result<(DataverseClient, BcClient)> {
     Ok((dv, bc))
 }
 
-/// Everything the engine needs, from a config.
+/// Everything the engine needs, from a config, on the embedded log (see [`connect_parts`]
+/// for any backend).
 pub fn parts(cfg: &Config) -> anyhow::Result<EngineParts> {
+    parts_on(cfg, open_bus(&cfg.data_dir)?)
+}
+
+/// Everything the engine needs, from a config, on the configured backend.
+pub async fn connect_parts(cfg: &Config) -> anyhow::Result<EngineParts> {
+    let bus = connect_bus(cfg).await?;
+    parts_on(cfg, bus)
+}
+
+fn parts_on(cfg: &Config, bus: Arc<dyn Bus>) -> anyhow::Result<EngineParts> {
     let (dataverse, bc) = clients(cfg)?;
     Ok(EngineParts {
         catalogue: catalogue(cfg)?,
         store: open_store(&cfg.data_dir)?,
-        bus: open_bus(&cfg.data_dir)?,
+        bus,
         topics: Topics::new(&cfg.bus.topic_prefix),
         partitions: cfg.bus.partitions,
         dataverse,

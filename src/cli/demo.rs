@@ -38,6 +38,10 @@ pub struct DemoOptions {
     pub keep_running: bool,
     /// Serve `/metrics`, `/healthz` and `/readyz` here.
     pub metrics_listen: Option<std::net::SocketAddr>,
+    /// `embedded` or `kafka`.
+    pub bus: String,
+    /// Kafka bootstrap servers.
+    pub brokers: Option<String>,
 }
 
 /// One live edit and when it was made.
@@ -89,7 +93,21 @@ pub async fn run(o: DemoOptions) -> anyhow::Result<bool> {
     let mut cfg = build::sandbox_config(&sb, &dir)?;
     cfg.capture.poll_interval_ms = 250;
     cfg.capture.bc_overlap_ms = 2000;
-    let parts = build::parts(&cfg)?;
+    if o.bus != "embedded" {
+        let brokers = o
+            .brokers
+            .clone()
+            .ok_or_else(|| anyhow::anyhow!("--bus {} needs --brokers HOST:PORT", o.bus))?;
+        cfg.bus.backend = o.bus.clone();
+        cfg.bus.kafka = Some(toml::from_str(&format!("brokers = {brokers:?}"))?);
+        // A fresh prefix per run, so a shared broker's older topics are not mixed in.
+        cfg.bus.topic_prefix = format!(
+            "couplet-demo-{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        );
+        cfg.check()?;
+    }
+    let parts = build::connect_parts(&cfg).await?;
     let (catalogue, store) = (parts.catalogue.clone(), parts.store.clone());
     crate::metrics::metrics().prime(&parts.catalogue, &parts.topics);
     let server = match o.metrics_listen {

@@ -149,7 +149,7 @@ pub fn parked(d: &DataDir) -> anyhow::Result<()> {
 pub async fn retry(config: &std::path::Path, only: Option<&str>) -> anyhow::Result<()> {
     let cfg = Config::load(config)?;
     let store = build::open_store(&cfg.data_dir)?;
-    let bus = build::open_bus(&cfg.data_dir)?;
+    let bus = build::connect_bus(&cfg).await?;
     let topics = Topics::new(&cfg.bus.topic_prefix);
     bus.ensure_topics(&topics.specs(
         cfg.bus.partitions,

@@ -67,6 +67,8 @@ async fn dispatch(cmd: Command) -> anyhow::Result<bool> {
             timeout_secs,
             keep_running,
             metrics_listen,
+            bus,
+            brokers,
         } => {
             demo::run(demo::DemoOptions {
                 records,
@@ -77,6 +79,8 @@ async fn dispatch(cmd: Command) -> anyhow::Result<bool> {
                 timeout: Duration::from_secs(timeout_secs),
                 keep_running,
                 metrics_listen,
+                bus,
+                brokers,
             })
             .await
         }
@@ -125,7 +129,7 @@ async fn dispatch(cmd: Command) -> anyhow::Result<bool> {
 
 async fn run(config: &std::path::Path) -> anyhow::Result<()> {
     let cfg = crate::config::Config::load(config)?;
-    let parts = build::parts(&cfg)?;
+    let parts = build::connect_parts(&cfg).await?;
     let names: Vec<String> = parts
         .catalogue
         .ordered()

@@ -21,7 +21,7 @@ pub async fn run(
     record: Option<String>,
 ) -> anyhow::Result<()> {
     let cfg = Config::load(config)?;
-    let bus = build::open_bus(&cfg.data_dir)?;
+    let bus = build::connect_bus(&cfg).await?;
     let topics = Topics::new(&cfg.bus.topic_prefix);
     let catalogue = build::catalogue(&cfg)?;
     bus.ensure_topics(&topics.specs(cfg.bus.partitions, (catalogue.ordered().len() * 2) as u32))
