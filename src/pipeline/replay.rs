@@ -15,8 +15,10 @@ use crate::metrics::metrics;
 use crate::store::Store;
 use crate::store::project::{apply_errors, index_record, plan_outcome};
 
-/// Reads `topic` from `start` up to the end it had when the read began, calling `f` for each
-/// message in offset order per partition. Returns the number of messages read.
+/// Reads `topic` from `start` to its end, calling `f` for each message in offset order per
+/// partition. The end offsets known when the read began are passed, then the read stops at the
+/// first empty poll (some brokers, e.g. Tansu, report end offsets too low, so they are never
+/// trusted alone). Returns the number of messages read.
 pub async fn read_topic(
     bus: &Arc<dyn Bus>,
     topic: &str,
@@ -37,14 +39,13 @@ pub async fn read_topic(
                 .iter()
                 .enumerate()
                 .all(|(p, end)| *end == 0 || (seen_any[p] && next[p] >= *end));
-        if reached {
-            break;
-        }
+        
         let batch = consumer.poll(1000, Duration::from_millis(500)).await?;
         if batch.is_empty() {
             empty += 1;
-            // Past the end (or nothing from `start` on): three quiet polls end the read.
-            if empty >= 3 {
+            // Past the known ends, one quiet poll ends the read; otherwise three (nothing from
+            // `start` on, or ends the broker did not report).
+            if ((reached || !known_ends) && empty >= 1) || empty >= 3 {
                 break;
             }
             continue;
@@ -52,9 +53,7 @@ pub async fn read_topic(
         empty = 0;
         for m in &batch {
             let p = m.partition as usize;
-            if p < ends.len() && known_ends && m.offset >= ends[p] {
-                continue;
-            }
+            
             if p < next.len() {
                 next[p] = m.offset + 1;
                 seen_any[p] = true;

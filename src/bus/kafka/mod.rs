@@ -11,7 +11,7 @@
 //!   committed only by [`Consumer::commit`](crate::bus::Consumer::commit). See
 //!   [`consumer`] for where members start.
 //!
-//! See `docs/kafka.md` for settings and broker compatibility.
+//! See README.md ("Running on Kafka") for settings and broker compatibility.
 
 mod bus;
 mod client;
