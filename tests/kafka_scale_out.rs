@@ -59,15 +59,32 @@ fn spawn(config: &Path, log: &Path) -> Instance {
 }
 
 fn ids(rows: &[Fields], key: &str) -> HashSet<String> {
-    rows.iter().filter_map(|r| r.get(key).and_then(|v| v.as_str()).map(|s| s.to_lowercase())).collect()
+    rows.iter()
+        .filter_map(|r| {
+            r.get(key)
+                .and_then(|v| v.as_str())
+                .map(|s| s.to_lowercase())
+        })
+        .collect()
 }
 
 /// How many distinct companies and persons the seed holds (some exist on both sides).
 fn expected(sb: &Sandbox) -> (usize, usize) {
     let accounts = sb.rows(System::Dataverse, "accounts");
     let customers = sb.rows(System::Bc, "customers");
-    let unnumbered = accounts.iter().filter(|r| r.get("accountnumber").and_then(|v| v.as_str()).unwrap_or("").is_empty()).count();
-    let numbers: HashSet<String> = ids(&accounts, "accountnumber").union(&ids(&customers, "number")).cloned().collect();
+    let unnumbered = accounts
+        .iter()
+        .filter(|r| {
+            r.get("accountnumber")
+                .and_then(|v| v.as_str())
+                .unwrap_or("")
+                .is_empty()
+        })
+        .count();
+    let numbers: HashSet<String> = ids(&accounts, "accountnumber")
+        .union(&ids(&customers, "number"))
+        .cloned()
+        .collect();
     let emails: HashSet<String> = ids(&sb.rows(System::Dataverse, "contacts"), "emailaddress1")
         .union(&ids(&sb.rows(System::Bc, "contacts"), "email"))
         .cloned()
@@ -87,7 +104,13 @@ fn counts(sb: &Sandbox) -> [usize; 4] {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_share_the_work_and_survive_a_sigkill() {
     let broker = brokers();
-    let sb = Sandbox::start(SandboxConfig { records: 300, seed: 5, ..Default::default() }).await.unwrap();
+    let sb = Sandbox::start(SandboxConfig {
+        records: 300,
+        seed: 5,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
     let (companies, persons) = expected(&sb);
     let tmp = tempfile::tempdir().unwrap();
     let prefix = format!("scale-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
@@ -103,9 +126,21 @@ async fn two_instances_share_the_work_and_survive_a_sigkill() {
     let writes = || sb.stats(System::Dataverse).writes + sb.stats(System::Bc).writes;
     let deadline = Instant::now() + Duration::from_secs(180);
     while writes() < 120 {
-        assert!(Instant::now() < deadline, "no progress on {broker}; logs in {}", tmp.path().display());
-        assert!(a.0.try_wait().unwrap().is_none(), "instance A exited early: {}", std::fs::read_to_string(a_dir.join("log.txt")).unwrap());
-        assert!(b.0.try_wait().unwrap().is_none(), "instance B exited early: {}", std::fs::read_to_string(b_dir.join("log.txt")).unwrap());
+        assert!(
+            Instant::now() < deadline,
+            "no progress on {broker}; logs in {}",
+            tmp.path().display()
+        );
+        assert!(
+            a.0.try_wait().unwrap().is_none(),
+            "instance A exited early: {}",
+            std::fs::read_to_string(a_dir.join("log.txt")).unwrap()
+        );
+        assert!(
+            b.0.try_wait().unwrap().is_none(),
+            "instance B exited early: {}",
+            std::fs::read_to_string(b_dir.join("log.txt")).unwrap()
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     a.0.kill().unwrap(); // SIGKILL on Unix
@@ -121,7 +156,11 @@ async fn two_instances_share_the_work_and_survive_a_sigkill() {
     let deadline = Instant::now() + Duration::from_secs(300);
     let mut stable_since: Option<Instant> = None;
     loop {
-        assert!(b.0.try_wait().unwrap().is_none(), "instance B exited: {}", std::fs::read_to_string(b_dir.join("log.txt")).unwrap());
+        assert!(
+            b.0.try_wait().unwrap().is_none(),
+            "instance B exited: {}",
+            std::fs::read_to_string(b_dir.join("log.txt")).unwrap()
+        );
         let now = counts(&sb);
         for (got, want) in now.iter().zip(target) {
             assert!(*got <= want, "a twin was created: {now:?} > {target:?}");
@@ -148,17 +187,36 @@ async fn two_instances_share_the_work_and_survive_a_sigkill() {
     let store = build::open_store(&cfg.data_dir).unwrap();
     let catalogue = build::catalogue(&cfg).unwrap();
     let currencies = CurrencyTable::new("USD");
-    currencies.set(sb.rows(System::Dataverse, "transactioncurrencies").into_iter().filter_map(|r| {
-        Some((r.get("isocurrencycode")?.as_str()?.to_string(), r.get("transactioncurrencyid")?.as_str()?.to_string()))
-    }));
-    let cx = Context { catalogue: &catalogue, store: &store, currencies: &currencies };
+    currencies.set(
+        sb.rows(System::Dataverse, "transactioncurrencies")
+            .into_iter()
+            .filter_map(|r| {
+                Some((
+                    r.get("isocurrencycode")?.as_str()?.to_string(),
+                    r.get("transactioncurrencyid")?.as_str()?.to_string(),
+                ))
+            }),
+    );
+    let cx = Context {
+        catalogue: &catalogue,
+        store: &store,
+        currencies: &currencies,
+    };
     for m in catalogue.ordered() {
-        let check = compare(m, &sb.rows(System::Dataverse, &m.crm_entity), &sb.rows(System::Bc, &m.erp_entity), &cx).unwrap();
+        let check = compare(
+            m,
+            &sb.rows(System::Dataverse, &m.crm_entity),
+            &sb.rows(System::Bc, &m.erp_entity),
+            &cx,
+        )
+        .unwrap();
         assert!(check.ok(), "{}: {check:?}", m.name);
     }
 }
 
 /// Sends SIGTERM (a graceful stop) without `unsafe`: through the `kill` command.
 fn unsafe_free_sigterm(child: &Child) {
-    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
 }

@@ -6,15 +6,13 @@ use tracing::Instrument;
 
 use super::writer::Writer;
 use crate::bus::{Bus, Message, Topics};
-use crate::error::Classify;
 use crate::event::OutcomeStatus;
 use crate::event::avro::{decode_command, encode_outcome};
 use crate::metrics::metrics;
 use crate::pipeline::PipelineError;
-use crate::pipeline::dlq::dead_letter;
+use crate::pipeline::dlq::{dead_letter, undecodable};
 use crate::pipeline::state::StateLog;
 use crate::store::Store;
-use crate::store::errors_list::ErrorEntry;
 
 /// The apply stage.
 #[derive(Clone)]
@@ -37,30 +35,8 @@ impl ApplyStage {
         let cmd = match decode_command(&msg.value) {
             Ok(c) => c,
             Err(e) => {
-                let reason = format!(
-                    "message {}/{}@{} (key {}) does not decode: {e}",
-                    msg.topic, msg.partition, msg.offset, msg.key
-                );
-                tracing::error!(topic = %msg.topic, offset = msg.offset, key = %msg.key, error = %e, "Undecodable command moved to the dead-letter topic.");
-                dead_letter(&self.bus, &self.topics.dlq, &msg, e.class(), &reason, 1).await?;
-                metrics()
-                    .dead_lettered
-                    .with_label_values(&["unknown", "apply", e.class()])
-                    .inc();
-                let now = crate::event::types::now_millis();
-                self.store.record_error(&ErrorEntry {
-                    record: msg.key.clone(),
-                    mapping: "(undecodable)".into(),
-                    class: e.class().into(),
-                    actor: e.actor().as_str().into(),
-                    field: None,
-                    reason,
-                    first_at: now,
-                    last_at: now,
-                    attempts: 1,
-                    event: None,
-                })?;
-                return Ok(());
+                return undecodable(&self.bus, &self.topics.dlq, &self.store, "apply", &msg, &e)
+                    .await;
             }
         };
         let span = tracing::info_span!("apply", record = %cmd.source, mapping = %cmd.mapping, correlation_id = %cmd.correlation_id, target = %cmd.target_system);

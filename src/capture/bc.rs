@@ -12,9 +12,9 @@ use serde_json::json;
 
 use super::dataverse::parse_time;
 use super::emit::emit_all;
+use super::runner::run_passes;
 use super::status::CaptureStatus;
 use crate::bus::{Bus, Topics};
-use crate::error::{Classify, Retry};
 use crate::event::{ChangeEvent, ChangeOp, RecordKey, System};
 use crate::mapping::model::TableMapping;
 use crate::pipeline::PipelineError;
@@ -93,41 +93,16 @@ impl BcCapture {
     /// Runs passes until `shutdown`.
     pub async fn run(
         self,
-        mut shutdown: tokio::sync::watch::Receiver<bool>,
+        shutdown: tokio::sync::watch::Receiver<bool>,
     ) -> Result<(), PipelineError> {
-        loop {
-            if !self.lease.held() {
-                // Another instance runs this capture; stay ready to take over.
-                self.status.cycle_done();
-                tokio::select! {
-                    _ = shutdown.changed() => return Ok(()),
-                    _ = tokio::time::sleep(self.poll_interval) => {}
-                }
-                continue;
-            }
-            let wait = match self.pass().await {
-                Ok(Ok(())) => {
-                    self.status.cycle_done();
-                    self.poll_interval
-                }
-                Err(e) => return Err(e),
-                Ok(Err(e)) => {
-                    tracing::warn!(capture = %self.status.name(), error = %e, "Business Central capture pass failed; retrying.");
-                    self.status.failed(e.to_string());
-                    match e.retry() {
-                        Retry::After(d) => d,
-                        _ => Duration::from_secs(5).max(self.poll_interval),
-                    }
-                }
-            };
-            tokio::select! {
-                _ = shutdown.changed() => return Ok(()),
-                _ = tokio::time::sleep(wait) => {}
-            }
-            if *shutdown.borrow() {
-                return Ok(());
-            }
-        }
+        run_passes(
+            &self.status,
+            &self.lease,
+            self.poll_interval,
+            shutdown,
+            || self.pass(),
+        )
+        .await
     }
 
     async fn pass(&self) -> Result<Result<(), SystemError>, PipelineError> {

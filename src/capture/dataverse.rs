@@ -11,9 +11,9 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::emit::emit_all;
+use super::runner::run_passes;
 use super::status::CaptureStatus;
 use crate::bus::{Bus, Topics};
-use crate::error::{Classify, Retry};
 use crate::event::{ChangeEvent, ChangeOp, Fields, RecordKey, System};
 use crate::mapping::model::TableMapping;
 use crate::pipeline::PipelineError;
@@ -79,41 +79,22 @@ impl DataverseCapture {
     /// given); a broken log or projection stops the task.
     pub async fn run(
         self,
-        mut shutdown: tokio::sync::watch::Receiver<bool>,
+        shutdown: tokio::sync::watch::Receiver<bool>,
     ) -> Result<(), PipelineError> {
-        loop {
-            if !self.lease.held() {
-                // Another instance runs this capture; stay ready to take over.
-                self.status.cycle_done();
-                tokio::select! {
-                    _ = shutdown.changed() => return Ok(()),
-                    _ = tokio::time::sleep(self.poll_interval) => {}
+        run_passes(
+            &self.status,
+            &self.lease,
+            self.poll_interval,
+            shutdown,
+            || async {
+                match self.pass().await {
+                    Ok(()) => Ok(Ok(())),
+                    Err(PassError::System(e)) => Ok(Err(e)),
+                    Err(PassError::Fatal(e)) => Err(e),
                 }
-                continue;
-            }
-            let wait = match self.pass().await {
-                Ok(()) => {
-                    self.status.cycle_done();
-                    self.poll_interval
-                }
-                Err(PassError::Fatal(e)) => return Err(e),
-                Err(PassError::System(e)) => {
-                    tracing::warn!(capture = %self.status.name(), error = %e, "Dataverse capture pass failed; retrying.");
-                    self.status.failed(e.to_string());
-                    match e.retry() {
-                        Retry::After(d) => d,
-                        _ => Duration::from_secs(5).max(self.poll_interval),
-                    }
-                }
-            };
-            tokio::select! {
-                _ = shutdown.changed() => return Ok(()),
-                _ = tokio::time::sleep(wait) => {}
-            }
-            if *shutdown.borrow() {
-                return Ok(());
-            }
-        }
+            },
+        )
+        .await
     }
 
     /// One pass: follow pages until the delta link.

@@ -4,6 +4,7 @@
 pub mod bc;
 pub mod dataverse;
 pub mod emit;
+pub mod runner;
 pub mod status;
 
 pub use bc::BcCapture;

@@ -110,11 +110,12 @@ fn fingerprint_schema(text: &str) -> Schema {
     fn strip(v: &mut serde_json::Value) {
         match v {
             serde_json::Value::Object(m) => {
-                if m.remove("logicalType").is_some() && m.len() == 1 {
-                    if let Some(t) = m.get("type").cloned() {
-                        *v = t;
-                        return;
-                    }
+                if m.remove("logicalType").is_some()
+                    && m.len() == 1
+                    && let Some(t) = m.get("type").cloned()
+                {
+                    *v = t;
+                    return;
                 }
                 m.values_mut().for_each(strip);
             }

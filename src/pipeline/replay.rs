@@ -39,7 +39,7 @@ pub async fn read_topic(
                 .iter()
                 .enumerate()
                 .all(|(p, end)| *end == 0 || (seen_any[p] && next[p] >= *end));
-        
+
         let batch = consumer.poll(1000, Duration::from_millis(500)).await?;
         if batch.is_empty() {
             empty += 1;
@@ -53,7 +53,7 @@ pub async fn read_topic(
         empty = 0;
         for m in &batch {
             let p = m.partition as usize;
-            
+
             if p < next.len() {
                 next[p] = m.offset + 1;
                 seen_any[p] = true;

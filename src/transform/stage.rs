@@ -9,15 +9,13 @@ use super::currency::CurrencyTable;
 use super::decide::{Decision, Transformer};
 use super::redrive;
 use crate::bus::{Bus, Message, Topics};
-use crate::error::Classify;
 use crate::event::avro::{decode_change, encode_command, encode_outcome};
 use crate::event::{ChangeEvent, Outcome};
 use crate::metrics::metrics;
 use crate::pipeline::PipelineError;
-use crate::pipeline::dlq::dead_letter;
+use crate::pipeline::dlq::undecodable;
 use crate::pipeline::state::StateLog;
 use crate::store::Store;
-use crate::store::errors_list::ErrorEntry;
 /// Where the CRM's currencies come from.
 #[async_trait]
 pub trait CurrencySource: Send + Sync {
@@ -59,7 +57,17 @@ impl TransformStage {
     pub async fn handle(&self, msg: Message) -> Result<(), PipelineError> {
         let ev = match decode_change(&msg.value) {
             Ok(ev) => ev,
-            Err(e) => return self.undecodable(&msg, &e).await,
+            Err(e) => {
+                return undecodable(
+                    &self.bus,
+                    &self.topics.dlq,
+                    &self.store,
+                    "transform",
+                    &msg,
+                    &e,
+                )
+                .await;
+            }
         };
         let span = tracing::info_span!("transform", record = %ev.source, mapping = %ev.mapping, correlation_id = %ev.correlation_id);
         self.decide_and_emit(&ev).instrument(span).await
@@ -180,41 +188,6 @@ impl TransformStage {
                     .inc();
             }
         }
-        Ok(())
-    }
-
-    async fn undecodable(
-        &self,
-        msg: &Message,
-        e: &crate::event::avro::CodecError,
-    ) -> Result<(), PipelineError> {
-        let reason = format!(
-            "message {}/{}@{} (key {}) does not decode: {e}",
-            msg.topic, msg.partition, msg.offset, msg.key
-        );
-        tracing::error!(topic = %msg.topic, partition = msg.partition, offset = msg.offset, key = %msg.key, error = %e, "Undecodable change moved to the dead-letter topic.");
-        dead_letter(&self.bus, &self.topics.dlq, msg, e.class(), &reason, 1).await?;
-        metrics()
-            .failures
-            .with_label_values(&["unknown", "transform", e.class()])
-            .inc();
-        metrics()
-            .dead_lettered
-            .with_label_values(&["unknown", "transform", e.class()])
-            .inc();
-        let now = crate::event::types::now_millis();
-        self.store.record_error(&ErrorEntry {
-            record: msg.key.clone(),
-            mapping: "(undecodable)".into(),
-            class: e.class().into(),
-            actor: e.actor().as_str().into(),
-            field: None,
-            reason,
-            first_at: now,
-            last_at: now,
-            attempts: 1,
-            event: None,
-        })?;
         Ok(())
     }
 }

@@ -1,0 +1,58 @@
+//! The loop every capture task runs: passes while it holds its lease, a pause between passes,
+//! and a retry after a failed pass (after `Retry-After` when the system gave one).
+
+use std::future::Future;
+use std::time::Duration;
+
+use super::status::CaptureStatus;
+use crate::error::{Classify, Retry};
+use crate::pipeline::PipelineError;
+use crate::pipeline::lease::Lease;
+use crate::systems::SystemError;
+
+/// The outcome of one pass: `Err` stops the task (the log or the projection is broken);
+/// `Ok(Err)` is a fault of the source system, retried.
+pub type PassResult = Result<Result<(), SystemError>, PipelineError>;
+
+/// Runs `pass` until `shutdown`.
+pub async fn run_passes<F, Fut>(
+    status: &CaptureStatus,
+    lease: &Lease,
+    poll_interval: Duration,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+    mut pass: F,
+) -> Result<(), PipelineError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = PassResult>,
+{
+    loop {
+        let wait = if !lease.held() {
+            // Another instance runs this capture; stay ready to take over.
+            status.cycle_done();
+            poll_interval
+        } else {
+            match pass().await? {
+                Ok(()) => {
+                    status.cycle_done();
+                    poll_interval
+                }
+                Err(e) => {
+                    tracing::warn!(capture = %status.name(), error = %e, "Capture pass failed; retrying.");
+                    status.failed(e.to_string());
+                    match e.retry() {
+                        Retry::After(d) => d,
+                        _ => Duration::from_secs(5).max(poll_interval),
+                    }
+                }
+            }
+        };
+        tokio::select! {
+            _ = shutdown.changed() => return Ok(()),
+            _ = tokio::time::sleep(wait) => {}
+        }
+        if *shutdown.borrow() {
+            return Ok(());
+        }
+    }
+}
