@@ -41,6 +41,7 @@ impl ApplyStage {
         };
         let span = tracing::info_span!("apply", record = %cmd.source, mapping = %cmd.mapping, correlation_id = %cmd.correlation_id, target = %cmd.target_system);
         async {
+            let _serialised = self.writer.lock(&cmd).await;
             let o = self.writer.execute(&cmd).await?;
             self.state.apply_outcome(&o, None).await?;
             let m = metrics();

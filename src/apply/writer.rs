@@ -65,6 +65,13 @@ impl Writer {
         }
     }
 
+    /// Serialises commands of the same natural key: hold the guard from before [`Writer::execute`]
+    /// until the outcome is projected, so a create from the other side sees the coupling whole.
+    pub async fn lock(&self, cmd: &WriteCommand) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        let (_, v) = cmd.natural_key.first()?;
+        Some(self.locks.lock(&format!("{}/{v}", cmd.mapping)).await)
+    }
+
     /// Executes `cmd` and says what happened. Only a broken projection is an error; every
     /// failure of the target is an outcome with status `failed`.
     pub async fn execute(&self, cmd: &WriteCommand) -> Result<Outcome, StoreError> {
@@ -80,10 +87,7 @@ impl Writer {
                 ),
             ));
         };
-        let _guard = match cmd.natural_key.first() {
-            Some((_, v)) => Some(self.locks.lock(&format!("{}/{v}", m.name)).await),
-            None => None,
-        };
+
         let s = cmd.source.system;
         let t = cmd.target_system;
         let coupling = self.store.coupling(&m.name, s, &cmd.source.id)?;
@@ -187,7 +191,11 @@ impl Writer {
                             ),
                         )));
                     };
-                    if let Some(other) = self.store.coupling(&m.name, t, &id)? {
+                    if let Some(other) = self
+                        .store
+                        .coupling(&m.name, t, &id)?
+                        .filter(|o| o.id_on(s) != cmd.source.id)
+                    {
                         return Ok(Ok(failed(
                             cmd,
                             "duplicate_key",

@@ -5,6 +5,8 @@ use super::api::TopicSpec;
 /// The topics Couplet uses, with the configured prefix applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Topics {
+    /// The prefix, also used for consumer-group names.
+    pub prefix: String,
     /// Captured changes (`ChangeEvent`).
     pub changes: String,
     /// Writes to perform (`WriteCommand`).
@@ -34,6 +36,7 @@ impl Topics {
             }
         };
         Topics {
+            prefix: prefix.to_string(),
             changes: t("changes"),
             commands: t("commands"),
             outcomes: t("outcomes"),
@@ -42,6 +45,16 @@ impl Topics {
             checkpoints: t("checkpoints"),
             parked: t("parked"),
             leases: t("leases"),
+        }
+    }
+
+    /// A consumer-group name under the prefix (`<prefix>.<name>`), so deployments sharing a
+    /// cluster never share groups.
+    pub fn group(&self, name: &str) -> String {
+        if self.prefix.is_empty() {
+            format!("couplet-{name}")
+        } else {
+            format!("{}.{name}", self.prefix)
         }
     }
 

@@ -32,12 +32,20 @@ where
             status.cycle_done();
             poll_interval
         } else {
-            match pass().await? {
+            let result = match pass().await {
+                Err(e) if e.is_transient() => {
+                    tracing::warn!(capture = %status.name(), error = %e, "The log is unavailable; the pass is retried.");
+                    status.failed(e.to_string());
+                    Ok(Err(None))
+                }
+                other => other.map(|r| r.map_err(Some)),
+            };
+            match result? {
                 Ok(()) => {
                     status.cycle_done();
                     poll_interval
                 }
-                Err(e) => {
+                Err(Some(e)) => {
                     tracing::warn!(capture = %status.name(), error = %e, "Capture pass failed; retrying.");
                     status.failed(e.to_string());
                     match e.retry() {
@@ -45,6 +53,7 @@ where
                         _ => Duration::from_secs(5).max(poll_interval),
                     }
                 }
+                Err(None) => Duration::from_secs(1).max(poll_interval),
             }
         };
         tokio::select! {

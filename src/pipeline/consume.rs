@@ -10,8 +10,9 @@ use futures::stream::{self, StreamExt};
 use super::error::PipelineError;
 use crate::bus::{Bus, Message, StartFrom};
 
-/// A partition whose batch was processed: (topic, partition) and the next offset.
-type PartitionDone = ((String, u32), u64);
+/// A partition whose batch was processed: (topic, partition) and the next offset to commit
+/// (none when shut down before its first message was done).
+type PartitionDone = ((String, u32), Option<u64>);
 
 /// Consumes `topics` as `group` until `shutdown`, calling `handle` for every message.
 /// A handler error stops the loop (it is for faults of the log or the projection; bad
@@ -34,9 +35,23 @@ where
         if *shutdown.borrow() {
             return Ok(());
         }
-        let batch = tokio::select! {
+        let polled = tokio::select! {
             _ = shutdown.changed() => return Ok(()),
-            b = consumer.poll(512, Duration::from_millis(250)) => b?,
+            b = consumer.poll(512, Duration::from_millis(250)) => b,
+        };
+        let batch = match polled {
+            Ok(b) => b,
+            Err(e) => {
+                let e = PipelineError::from(e);
+                if !e.is_transient() {
+                    return Err(e);
+                }
+                tracing::warn!(group = %group, error = %e, "The log is unavailable; waiting.");
+                if pause(&mut shutdown, Duration::from_secs(1)).await {
+                    return Ok(());
+                }
+                continue;
+            }
         };
         if batch.is_empty() {
             continue;
@@ -53,11 +68,28 @@ where
         let results: Vec<Result<PartitionDone, PipelineError>> = stream::iter(parts)
             .map(|(k, msgs)| {
                 let handle = handle.clone();
+                let mut shutdown = shutdown.clone();
                 async move {
-                    let mut next = 0;
+                    let mut next = None;
                     for m in msgs {
-                        next = m.offset + 1;
-                        handle(m).await?;
+                        let offset = m.offset;
+                        // A transient fault of the log (e.g. a broker restart) is waited out
+                        // on this message; nothing after it is processed or committed first.
+                        let mut wait = Duration::from_millis(500);
+                        loop {
+                            match handle(m.clone()).await {
+                                Ok(()) => break,
+                                Err(e) if e.is_transient() => {
+                                    tracing::warn!(topic = %m.topic, partition = m.partition, offset, error = %e, "The log is unavailable; retrying the message.");
+                                    if pause(&mut shutdown, wait).await {
+                                        return Ok((k, next));
+                                    }
+                                    wait = (wait * 2).min(Duration::from_secs(15));
+                                }
+                                Err(e) => return Err(e),
+                            }
+                        }
+                        next = Some(offset + 1);
                     }
                     Ok((k, next))
                 }
@@ -67,7 +99,25 @@ where
             .await;
         for r in results {
             let ((topic, partition), next) = r?;
-            consumer.commit(&topic, partition, next).await?;
+            let Some(next) = next else { continue };
+            while let Err(e) = consumer.commit(&topic, partition, next).await {
+                let e = PipelineError::from(e);
+                if !e.is_transient() {
+                    return Err(e);
+                }
+                tracing::warn!(topic = %topic, partition, error = %e, "Cannot commit yet; retrying.");
+                if pause(&mut shutdown, Duration::from_secs(1)).await {
+                    return Ok(());
+                }
+            }
         }
+    }
+}
+
+/// Sleeps `d`; true when shutdown was signalled meanwhile.
+pub async fn pause(shutdown: &mut tokio::sync::watch::Receiver<bool>, d: Duration) -> bool {
+    tokio::select! {
+        _ = shutdown.changed() => true,
+        _ = tokio::time::sleep(d) => *shutdown.borrow(),
     }
 }

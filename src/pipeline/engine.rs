@@ -12,7 +12,7 @@ use super::audit::index_message;
 use super::consume::consume;
 use super::error::PipelineError;
 use super::follow::{apply_state_message, is_own};
-use super::lease::LeaseKeeper;
+use super::lease::{LEASE_GROUP, LeaseKeeper};
 use super::state::StateLog;
 use crate::apply::{ApplyStage, Targets, Writer};
 use crate::bus::{Bus, StartFrom, Topics};
@@ -25,13 +25,13 @@ use crate::transform::stage::{CurrencySource, TransformStage};
 use crate::transform::{CurrencyTable, Transformer, redrive};
 
 /// Consumer group names.
-pub const TRANSFORM_GROUP: &str = "couplet-transform";
+pub const TRANSFORM_GROUP: &str = "transform";
 /// See [`TRANSFORM_GROUP`].
-pub const APPLY_GROUP: &str = "couplet-apply";
+pub const APPLY_GROUP: &str = "apply";
 /// Prefix of the per-instance audit group (every instance indexes the whole trail).
-pub const AUDIT_GROUP_PREFIX: &str = "couplet-audit-";
+pub const AUDIT_GROUP_PREFIX: &str = "audit-";
 /// Prefix of the per-instance state follower group.
-pub const STATE_GROUP_PREFIX: &str = "couplet-state-";
+pub const STATE_GROUP_PREFIX: &str = "state-";
 
 /// This instance's id, kept in its data directory.
 pub fn instance_id(store: &Store) -> Result<String, PipelineError> {
@@ -140,7 +140,7 @@ impl Engine {
             "state-follower".into(),
             tokio::spawn(consume(
                 p.bus.clone(),
-                format!("{STATE_GROUP_PREFIX}{instance}"),
+                p.topics.group(&format!("{STATE_GROUP_PREFIX}{instance}")),
                 vec![
                     p.topics.couplings.clone(),
                     p.topics.checkpoints.clone(),
@@ -210,7 +210,7 @@ impl Engine {
             "transform".into(),
             tokio::spawn(consume(
                 p.bus.clone(),
-                TRANSFORM_GROUP.to_string(),
+                p.topics.group(TRANSFORM_GROUP),
                 vec![p.topics.changes.clone()],
                 StartFrom::Committed,
                 p.partitions as usize,
@@ -237,7 +237,7 @@ impl Engine {
             "apply".into(),
             tokio::spawn(consume(
                 p.bus.clone(),
-                APPLY_GROUP.to_string(),
+                p.topics.group(APPLY_GROUP),
                 vec![p.topics.commands.clone()],
                 StartFrom::Committed,
                 p.apply_concurrency,
@@ -254,7 +254,7 @@ impl Engine {
             "audit".into(),
             tokio::spawn(consume(
                 p.bus.clone(),
-                format!("{AUDIT_GROUP_PREFIX}{instance}"),
+                p.topics.group(&format!("{AUDIT_GROUP_PREFIX}{instance}")),
                 vec![
                     p.topics.changes.clone(),
                     p.topics.commands.clone(),
@@ -279,7 +279,12 @@ impl Engine {
         );
         tasks.push((
             "leases".into(),
-            tokio::spawn(keeper.run(p.bus.clone(), p.topics.leases.clone(), rx.clone())),
+            tokio::spawn(keeper.run(
+                p.bus.clone(),
+                p.topics.group(LEASE_GROUP),
+                p.topics.leases.clone(),
+                rx.clone(),
+            )),
         ));
         tasks.push((
             "redrive".into(),
@@ -347,11 +352,16 @@ impl Engine {
     /// True when every consumer group has consumed everything appended so far.
     pub async fn drained(&self) -> Result<bool, PipelineError> {
         let p = &self.parts;
-        let audit = format!("{AUDIT_GROUP_PREFIX}{}", self.instance);
-        let state = format!("{STATE_GROUP_PREFIX}{}", self.instance);
+        let audit = p
+            .topics
+            .group(&format!("{AUDIT_GROUP_PREFIX}{}", self.instance));
+        let state = p
+            .topics
+            .group(&format!("{STATE_GROUP_PREFIX}{}", self.instance));
+        let (transform, apply) = (p.topics.group(TRANSFORM_GROUP), p.topics.group(APPLY_GROUP));
         for (group, topics) in [
-            (TRANSFORM_GROUP, vec![&p.topics.changes]),
-            (APPLY_GROUP, vec![&p.topics.commands]),
+            (transform.as_str(), vec![&p.topics.changes]),
+            (apply.as_str(), vec![&p.topics.commands]),
             (
                 audit.as_str(),
                 vec![&p.topics.changes, &p.topics.commands, &p.topics.outcomes],
@@ -461,17 +471,17 @@ async fn update_gauges(p: &EngineParts) {
         }
     }
     for (group, topic) in [
-        (TRANSFORM_GROUP, &p.topics.changes),
-        (APPLY_GROUP, &p.topics.commands),
+        (p.topics.group(TRANSFORM_GROUP), &p.topics.changes),
+        (p.topics.group(APPLY_GROUP), &p.topics.commands),
     ] {
         if let (Ok(ends), Ok(done)) = (
             p.bus.end_offsets(topic).await,
-            p.bus.committed(group, topic).await,
+            p.bus.committed(&group, topic).await,
         ) {
             for (i, end) in ends.iter().enumerate() {
                 let lag = end.saturating_sub(done.get(i).copied().flatten().unwrap_or(0));
                 m.consumer_lag
-                    .with_label_values(&[group, topic, &i.to_string()])
+                    .with_label_values(&[group.as_str(), topic.as_str(), &i.to_string()])
                     .set(lag as i64);
             }
         }

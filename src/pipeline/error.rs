@@ -26,6 +26,14 @@ pub enum PipelineError {
     },
 }
 
+impl PipelineError {
+    /// True for faults that pass by themselves (the broker is unreachable for a while):
+    /// stages wait and retry instead of stopping.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, PipelineError::Bus(e) if e.retry() != Retry::Never)
+    }
+}
+
 impl Classify for PipelineError {
     fn actor(&self) -> Actor {
         match self {

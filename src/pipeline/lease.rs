@@ -11,8 +11,8 @@ use tokio::sync::watch;
 use super::error::PipelineError;
 use crate::bus::{Bus, StartFrom};
 
-/// The consumer group sharing the capture leases.
-pub const LEASE_GROUP: &str = "couplet-capture-leases";
+/// The consumer group sharing the capture leases (under the topic prefix).
+pub const LEASE_GROUP: &str = "capture-leases";
 
 /// One capture task's view of its lease.
 #[derive(Debug, Clone)]
@@ -53,15 +53,12 @@ impl LeaseKeeper {
     pub async fn run(
         self,
         bus: Arc<dyn Bus>,
+        group: String,
         topic: String,
         mut shutdown: watch::Receiver<bool>,
     ) -> Result<(), PipelineError> {
         let mut consumer = bus
-            .subscribe(
-                LEASE_GROUP,
-                std::slice::from_ref(&topic),
-                StartFrom::Committed,
-            )
+            .subscribe(&group, std::slice::from_ref(&topic), StartFrom::Committed)
             .await?;
         loop {
             let held: BTreeSet<u32> = consumer
@@ -81,7 +78,16 @@ impl LeaseKeeper {
             });
             tokio::select! {
                 _ = shutdown.changed() => return Ok(()),
-                r = consumer.poll(16, Duration::from_millis(200)) => { r?; }
+                r = consumer.poll(16, Duration::from_millis(200)) => {
+                    if let Err(e) = r {
+                        let e = PipelineError::from(e);
+                        if !e.is_transient() {
+                            return Err(e);
+                        }
+                        tracing::warn!(error = %e, "The log is unavailable; capture leases are kept meanwhile.");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                }
             }
         }
     }

@@ -147,21 +147,63 @@ pub async fn run(
     let mut rx = store.watch_couplings();
     let mut tick = tokio::time::interval(sweep);
     loop {
+        if let Err(e) = step(
+            &catalogue,
+            &bus,
+            &topics,
+            &state,
+            &store,
+            &mut rx,
+            &mut tick,
+            &mut shutdown,
+        )
+        .await
+        {
+            match &e {
+                RedriveError::Bus(b)
+                    if crate::error::Classify::retry(b) != crate::error::Retry::Never => {}
+                RedriveError::State(p) if p.is_transient() => {}
+                _ => return Err(e),
+            }
+            tracing::warn!(error = %e, "Re-driving parked changes waits for the log.");
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            continue;
+        }
+        if *shutdown.borrow() {
+            return Ok(());
+        }
+    }
+}
+
+/// One wait of the re-driver: a new coupling, a sweep tick, or shutdown.
+#[allow(clippy::too_many_arguments)]
+async fn step(
+    catalogue: &Arc<Catalogue>,
+    bus: &Arc<dyn Bus>,
+    topics: &Topics,
+    state: &StateLog,
+    store: &Store,
+    rx: &mut tokio::sync::broadcast::Receiver<Coupling>,
+    tick: &mut tokio::time::Interval,
+    shutdown: &mut tokio::sync::watch::Receiver<bool>,
+) -> Result<(), RedriveError> {
+    {
         tokio::select! {
             _ = shutdown.changed() => return Ok(()),
             _ = tick.tick() => {
-                redrive_resolvable(&catalogue, &bus, &topics, &state).await?;
+                redrive_resolvable(catalogue, bus, topics, state).await?;
             }
             c = rx.recv() => match c {
                 Ok(c) => {
-                    let keys = keys_for(&catalogue, &store, &c)?;
-                    redrive_keys(&bus, &topics, &state, &keys).await?;
+                    let keys = keys_for(catalogue, store, &c)?;
+                    redrive_keys(bus, topics, state, &keys).await?;
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                    redrive_resolvable(&catalogue, &bus, &topics, &state).await?;
+                    redrive_resolvable(catalogue, bus, topics, state).await?;
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return Ok(()),
             }
         }
     }
+    Ok(())
 }
