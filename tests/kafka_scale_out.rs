@@ -168,8 +168,8 @@ async fn scenario(broker: &str, signal: &str) {
     let (a_dir, b_dir) = (tmp.path().join("a"), tmp.path().join("b"));
     std::fs::create_dir_all(&a_dir).unwrap();
     std::fs::create_dir_all(&b_dir).unwrap();
-    let a_cfg = write_config(&sb, &a_dir, &prefix, &broker);
-    let b_cfg = write_config(&sb, &b_dir, &prefix, &broker);
+    let a_cfg = write_config(&sb, &a_dir, &prefix, broker);
+    let b_cfg = write_config(&sb, &b_dir, &prefix, broker);
     let mut a = spawn(&a_cfg, &a_dir.join("log.txt"));
     let mut b = spawn(&b_cfg, &b_dir.join("log.txt"));
 
