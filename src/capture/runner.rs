@@ -28,9 +28,9 @@ where
 {
     loop {
         let wait = if !lease.held() {
-            // Another instance runs this capture; stay ready to take over.
-            status.cycle_done();
-            poll_interval
+            // Not ours (yet): another instance runs this capture, or the first assignment is
+            // still pending. No pass is counted, so idleness is never claimed before one.
+            poll_interval.min(Duration::from_millis(200))
         } else {
             let result = match pass().await {
                 Err(e) if e.is_transient() => {
