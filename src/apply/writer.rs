@@ -96,8 +96,8 @@ impl Writer {
         match (op, &coupling) {
             (WriteOp::Create, Some(c)) | (WriteOp::Update, Some(c)) => {
                 // Coupled since the transform decided (or re-coupled): recheck staleness.
-                if let (Some(seen), Some(synced)) = (cmd.source_modified_on, c.modified_on(s))
-                    && seen < synced
+                if c.is_older(s, cmd.source_modified_on, cmd.source_etag.as_deref())
+                    && let (Some(seen), Some(synced)) = (cmd.source_modified_on, c.modified_on(s))
                 {
                     let mut o = Outcome::for_command(cmd, OutcomeStatus::Stale);
                     o.target_id = Some(c.id_on(t).to_string());

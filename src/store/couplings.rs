@@ -239,3 +239,65 @@ fn is_crm_key(k: &[u8]) -> bool {
     parts.next();
     parts.next() == Some(b"crm".as_slice())
 }
+
+/// The row version in a Dataverse ETag (`W/"915244"`): Dataverse ETags are the row's
+/// `versionnumber`, which increases with every change.
+fn row_version(etag: Option<&str>) -> Option<u64> {
+    etag?.strip_prefix("W/\"")?.strip_suffix('"')?.parse().ok()
+}
+
+impl Coupling {
+    /// True when a version of `system`'s record, modified at `modified` with `etag`, is older
+    /// than the one last synchronised. Timestamps decide; within the same timestamp (Dataverse
+    /// `modifiedon` has whole seconds) numeric row versions decide, when both sides have one.
+    pub fn is_older(
+        &self,
+        system: System,
+        modified: Option<DateTime<Utc>>,
+        etag: Option<&str>,
+    ) -> bool {
+        let (Some(seen), Some(synced)) = (modified, self.modified_on(system)) else {
+            return false;
+        };
+        if seen != synced {
+            return seen < synced;
+        }
+        matches!((row_version(etag), row_version(self.etag(system))), (Some(a), Some(b)) if a < b)
+    }
+}
+
+#[cfg(test)]
+mod staleness_tests {
+    use super::*;
+
+    #[test]
+    fn same_second_versions_are_ordered_by_row_version() {
+        let t = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let c = Coupling {
+            mapping: "M".into(),
+            crm_entity: "accounts".into(),
+            crm_id: "a".into(),
+            erp_entity: "customers".into(),
+            erp_id: "b".into(),
+            crm_modified_on: Some(t),
+            erp_modified_on: None,
+            crm_etag: Some("W/\"120\"".into()),
+            erp_etag: None,
+            hash_to_crm: None,
+            hash_to_erp: None,
+            coupled_at: t,
+            last_sync_at: None,
+            last_direction: None,
+            last_result: None,
+        };
+        assert!(c.is_older(System::Dataverse, Some(t), Some("W/\"119\"")));
+        assert!(!c.is_older(System::Dataverse, Some(t), Some("W/\"121\"")));
+        assert!(!c.is_older(System::Dataverse, Some(t), Some("opaque")));
+        assert!(c.is_older(
+            System::Dataverse,
+            Some(t - chrono::Duration::seconds(1)),
+            None
+        ));
+        assert!(!c.is_older(System::Bc, Some(t), None));
+    }
+}

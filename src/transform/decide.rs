@@ -171,8 +171,9 @@ impl Transformer {
             .as_ref()
             .is_some_and(|c| ev.etag.is_some() && ev.etag.as_deref() == c.etag(s));
         if let Some(c) = &coupling
-            && let (false, Some(seen), Some(synced)) = (echo, ev.modified_on, c.modified_on(s))
-            && seen < synced
+            && !echo
+            && c.is_older(s, ev.modified_on, ev.etag.as_deref())
+            && let (Some(seen), Some(synced)) = (ev.modified_on, c.modified_on(s))
         {
             return Ok(skip(
                 OutcomeStatus::Stale,
