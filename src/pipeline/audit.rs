@@ -89,3 +89,31 @@ pub fn index_message(store: &Store, topics: &Topics, msg: &Message) -> Result<()
     }
     Ok(())
 }
+
+/// Records the natural keys of a captured record (e.g. a customer's number), so lookups by
+/// number resolve on every instance, whichever instance processed the record. The audit
+/// indexer of each instance reads every change, so the index is a global table.
+pub fn index_natural_keys(
+    store: &Store,
+    catalogue: &crate::mapping::Catalogue,
+    topics: &Topics,
+    msg: &Message,
+) -> Result<(), StoreError> {
+    if msg.topic != topics.changes {
+        return Ok(());
+    }
+    if let Ok(ev) = decode_change(&msg.value)
+        && ev.op == crate::event::ChangeOp::Upsert
+        && let Some(m) = catalogue.get(&ev.mapping)
+    {
+        crate::store::project::index_record(
+            store,
+            catalogue,
+            m,
+            ev.source.system,
+            &ev.source.id,
+            &ev.fields,
+        )?;
+    }
+    Ok(())
+}

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::audit::index_message;
+use super::audit::{index_message, index_natural_keys};
 use super::consume::consume;
 use super::error::PipelineError;
 use super::follow::{apply_state_message, is_own};
@@ -249,7 +249,7 @@ impl Engine {
             )),
         ));
 
-        let (store, topics) = (p.store.clone(), p.topics.clone());
+        let (store, topics, acat) = (p.store.clone(), p.topics.clone(), p.catalogue.clone());
         tasks.push((
             "audit".into(),
             tokio::spawn(consume(
@@ -264,8 +264,12 @@ impl Engine {
                 4,
                 rx.clone(),
                 move |msg| {
-                    let (store, topics) = (store.clone(), topics.clone());
-                    async move { index_message(&store, &topics, &msg).map_err(PipelineError::from) }
+                    let (store, topics, cat) = (store.clone(), topics.clone(), acat.clone());
+                    async move {
+                        index_message(&store, &topics, &msg)?;
+                        index_natural_keys(&store, &cat, &topics, &msg)?;
+                        Ok(())
+                    }
                 },
             )),
         ));

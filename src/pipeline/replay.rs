@@ -4,16 +4,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::audit::index_message;
+use super::audit::{index_message, index_natural_keys};
 use super::error::PipelineError;
 use super::follow::apply_state_message;
 use crate::bus::{Bus, Message, StartFrom, Topics};
-use crate::event::ChangeOp;
 use crate::event::avro::{decode_change, decode_command, decode_outcome};
 use crate::mapping::Catalogue;
 use crate::metrics::metrics;
 use crate::store::Store;
-use crate::store::project::{apply_errors, index_record, plan_outcome};
+use crate::store::project::{apply_errors, plan_outcome};
 
 /// Reads `topic` from `start` to its end, calling `f` for each message in offset order per
 /// partition. The end offsets known when the read began are passed, then the read stops at the
@@ -106,20 +105,8 @@ pub async fn rebuild(
     for t in [&topics.changes, &topics.commands, &topics.outcomes] {
         report.event_messages += read_topic(bus, t, StartFrom::Earliest, |m| {
             index_message(store, topics, m)?;
-            if m.topic == topics.changes {
-                if let Ok(ev) = decode_change(&m.value)
-                    && let (ChangeOp::Upsert, Some(map)) = (ev.op, catalogue.get(&ev.mapping))
-                {
-                    index_record(
-                        store,
-                        catalogue,
-                        map,
-                        ev.source.system,
-                        &ev.source.id,
-                        &ev.fields,
-                    )?;
-                }
-            } else if m.topic == topics.outcomes
+            index_natural_keys(store, catalogue, topics, m)?;
+            if m.topic == topics.outcomes
                 && let Ok(o) = decode_outcome(&m.value)
             {
                 let mut plan = plan_outcome(store, &o, None)?;
