@@ -180,6 +180,11 @@ case $cmd in
       done
       echo "tansu killed (SIGKILL, pid $pid)"
     fi
+    # The listening socket can outlive the process by a moment: wait for the port to close.
+    for _ in $(seq 1 100); do
+      accepts "$port" || break
+      sleep 0.05
+    done
     rm -f "$pidfile"
     echo "--- restart $(date -u +%FT%TZ) ---" >>"$log"
     start_tansu "$port"

@@ -179,7 +179,9 @@ async fn an_undecodable_change_is_dead_lettered() {
     assert!(
         e.reason.contains(&format!(
             "{}/{}@{}",
-            topics.changes, produced.partition, produced.offset
+            topics.changes,
+            produced.partition,
+            produced.offset.expect("the embedded log reports offsets")
         )),
         "{}",
         e.reason
@@ -203,7 +205,10 @@ async fn an_undecodable_change_is_dead_lettered() {
         header("couplet-source-partition"),
         produced.partition.to_string()
     );
-    assert_eq!(header("couplet-source-offset"), produced.offset.to_string());
+    assert_eq!(
+        header("couplet-source-offset"),
+        produced.offset.expect("offset").to_string()
+    );
 
     // Later changes still flow.
     let cust = coupled(&h, "CUSTOMER", System::Bc, "customers", 0);

@@ -53,8 +53,10 @@ pub struct Message {
 pub struct Produced {
     /// Partition.
     pub partition: u32,
-    /// Offset.
-    pub offset: u64,
+    /// Offset, when the broker reported it. A Kafka broker acknowledges a message that the
+    /// idempotent producer re-sent after a connection loss (already stored, de-duplicated by
+    /// its sequence number) without an offset; the message is durable all the same.
+    pub offset: Option<u64>,
 }
 
 /// Where a consumer starts on partitions that have no committed offset for its group

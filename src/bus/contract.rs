@@ -48,10 +48,23 @@ fn group(scenario: &str) -> String {
     format!("{scenario}-{}", uuid::Uuid::new_v4().simple())
 }
 
-async fn produce(bus: &dyn Bus, topic: &str, key: &str, value: &str) -> super::api::Produced {
-    bus.produce(topic, key, value.as_bytes(), &[])
+/// Where a message of a contract test was stored.
+struct Stored {
+    partition: u32,
+    offset: u64,
+}
+
+async fn produce(bus: &dyn Bus, topic: &str, key: &str, value: &str) -> Stored {
+    let p = bus
+        .produce(topic, key, value.as_bytes(), &[])
         .await
-        .unwrap_or_else(|e| panic!("producing to {topic}: {e}"))
+        .unwrap_or_else(|e| panic!("producing to {topic}: {e}"));
+    Stored {
+        partition: p.partition,
+        offset: p.offset.unwrap_or_else(|| {
+            panic!("a new message on {topic} was acknowledged without an offset")
+        }),
+    }
 }
 
 /// Polls until `n` messages arrived (panics after [`PATIENCE`]).
@@ -141,7 +154,10 @@ pub async fn end_offsets_hold(bus: &dyn Bus, prefix: &str) -> bool {
         let mut next = 0;
         for r in futures::future::join_all(sends).await {
             let p = r.unwrap_or_else(|e| panic!("producing to {t}: {e}"));
-            next = next.max(p.offset + 1);
+            let offset = p
+                .offset
+                .unwrap_or_else(|| panic!("no offset for a new message on {t}"));
+            next = next.max(offset + 1);
         }
         let ends = bus.end_offsets(&t).await.unwrap_or_else(|e| panic!("{e}"));
         if ends != vec![next] {
@@ -175,7 +191,10 @@ pub async fn dense_offsets(bus: &dyn Bus, prefix: &str) -> (String, u32) {
     for (i, r) in results {
         let p = r.unwrap_or_else(|e| panic!("produce #{i}: {e}"));
         assert_eq!(*partition.get_or_insert(p.partition), p.partition);
-        assert!(got.insert(p.offset), "offset {} given twice", p.offset);
+        let offset = p
+            .offset
+            .unwrap_or_else(|| panic!("produce #{i}: no offset for a new message"));
+        assert!(got.insert(offset), "offset {offset} given twice");
     }
     assert_eq!(got, (0..64).collect::<BTreeSet<u64>>(), "offsets not dense");
     (t, partition.unwrap_or(0))

@@ -125,14 +125,22 @@ impl StateLog {
         Ok(())
     }
 
-    /// Takes every change parked on `waiting_for` (tombstoning them in the changelog).
-    pub async fn take_parked(&self, waiting_for: &str) -> Result<Vec<ParkedEntry>, PipelineError> {
-        let taken = self.store.take_parked(waiting_for)?;
-        for p in &taken {
-            self.append(&self.topics.parked, &parked_key(p), &[])
-                .await?;
-        }
-        Ok(taken)
+    /// Claims every change parked on `waiting_for` in the local store. The changelog still
+    /// holds them until [`StateLog::release_parked`]: a caller re-drives each first, then
+    /// releases it, so a crash in between re-drives a change twice (harmless: writes are
+    /// idempotent) rather than never.
+    pub fn claim_parked(&self, waiting_for: &str) -> Result<Vec<ParkedEntry>, PipelineError> {
+        Ok(self.store.take_parked(waiting_for)?)
+    }
+
+    /// Tombstones a re-driven parked change in the changelog.
+    pub async fn release_parked(&self, p: &ParkedEntry) -> Result<(), PipelineError> {
+        self.append(&self.topics.parked, &parked_key(p), &[]).await
+    }
+
+    /// Puts a claimed change back in the local store (its re-drive failed).
+    pub fn unclaim_parked(&self, p: &ParkedEntry) -> Result<(), PipelineError> {
+        Ok(self.store.park(p)?)
     }
 
     /// Applies what an outcome changes: couplings through the changelog, the errors list

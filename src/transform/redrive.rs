@@ -92,8 +92,10 @@ pub async fn redrive_keys(
 ) -> Result<usize, RedriveError> {
     let mut n = 0;
     for k in keys {
-        for p in state.take_parked(k).await? {
-            let mut ev = p.event;
+        let claimed = state.claim_parked(k)?;
+        let mut pending = claimed.iter();
+        while let Some(p) = pending.next() {
+            let mut ev = p.event.clone();
             ev.redrive += 1;
             let bytes = match encode_change(&ev) {
                 Ok(b) => b,
@@ -102,13 +104,24 @@ pub async fn redrive_keys(
                     continue;
                 }
             };
-            bus.produce(
-                &topics.changes,
-                &ev.source.to_string(),
-                &bytes,
-                &[("couplet-redrive".into(), k.clone())],
-            )
-            .await?;
+            let sent = bus
+                .produce(
+                    &topics.changes,
+                    &ev.source.to_string(),
+                    &bytes,
+                    &[("couplet-redrive".into(), k.clone())],
+                )
+                .await;
+            if let Err(e) = sent {
+                // Not re-driven: back into the local store (the changelog still has them), to
+                // be re-driven by the next sweep.
+                state.unclaim_parked(p)?;
+                for rest in pending {
+                    state.unclaim_parked(rest)?;
+                }
+                return Err(e.into());
+            }
+            state.release_parked(p).await?;
             tracing::debug!(record = %ev.source, waiting_for = %k, "Parked change re-driven.");
             n += 1;
         }

@@ -25,6 +25,8 @@ use couplet::transform::compare::{MappingCheck, compare};
 use couplet::transform::fields::Context;
 use tempfile::TempDir;
 
+pub mod instances;
+
 /// Poll interval of the captures in the tests.
 pub const POLL_MS: u64 = 150;
 /// Default deadline of an idle wait.

@@ -237,7 +237,10 @@ impl Log {
         self.sync(seq).await?;
         part.durable.fetch_max(offset + 1, Ordering::AcqRel);
         t.notify.notify_waiters();
-        Ok(Produced { partition, offset })
+        Ok(Produced {
+            partition,
+            offset: Some(offset),
+        })
     }
 
     /// Waits until write `seq` is on disk. Concurrent writers share flushes (group commit).

@@ -332,8 +332,8 @@ impl Bus for KafkaBus {
         Ok(Produced {
             partition: u32::try_from(delivery.partition)
                 .map_err(|_| corrupt(&format!("partition {}", delivery.partition)))?,
-            offset: u64::try_from(delivery.offset)
-                .map_err(|_| corrupt(&format!("offset {}", delivery.offset)))?,
+            // -1: acknowledged as a duplicate of a message already stored (see `Produced`).
+            offset: u64::try_from(delivery.offset).ok(),
         })
     }
 
