@@ -170,3 +170,47 @@ async fn restore_recreates_a_deleted_record_and_couples_it() {
     assert!(h.store().errors().unwrap().is_empty(), "{}", h.describe());
     h.stop_engine().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deletion_none_keeps_the_coupling_and_fails_the_survivors_next_change() {
+    let mut h = Harness::start_with_mappings(
+        20,
+        74,
+        &DEFAULTS.replacen("deletion = \"remove_coupling\"", "deletion = \"none\"", 1),
+    )
+    .await;
+    h.wait_idle(IDLE_TIMEOUT).await;
+    let acc = coupled(&h, "CUSTOMER", System::Dataverse, "accounts", 2);
+    let cust = h.coupled_id("CUSTOMER", System::Dataverse, &acc);
+    h.sb.delete_row(System::Dataverse, "accounts", &acc)
+        .unwrap();
+    h.wait_idle(IDLE_TIMEOUT).await;
+    assert!(
+        h.coupling("CUSTOMER", System::Bc, &cust).is_some(),
+        "the coupling was removed"
+    );
+    assert!(h.store().errors().unwrap().is_empty(), "{}", h.describe());
+
+    h.sb.update_row(
+        System::Bc,
+        "customers",
+        &cust,
+        patch("phoneNumber", json!("+1 206 555 0303")),
+    )
+    .unwrap();
+    h.wait_idle(IDLE_TIMEOUT).await;
+    let errors = h.store().errors().unwrap();
+    let e = errors
+        .iter()
+        .find(|e| e.class == "deletion_conflict")
+        .unwrap_or_else(|| panic!("no deletion conflict in {errors:#?}"));
+    assert_eq!(e.record, format!("bc/customers/{cust}"));
+    assert!(
+        e.reason.contains("mapping CUSTOMER") && e.reason.contains(&acc),
+        "{}",
+        e.reason
+    );
+    // Nothing was recreated.
+    assert!(h.sb.row(System::Dataverse, "accounts", &acc).is_none());
+    h.stop_engine().await;
+}

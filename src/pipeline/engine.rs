@@ -174,6 +174,25 @@ impl Engine {
         let mut lease_index = 0u32;
 
         for m in p.catalogue.ordered().iter().filter(|_| capture) {
+            if let Some(schedule) = &m.schedule {
+                // Read on its schedule instead of captured continuously.
+                let read = crate::capture::scheduled::ScheduledRead {
+                    mapping: m.clone(),
+                    schedule: schedule.clone(),
+                    dataverse: p.dataverse.clone(),
+                    bc: p.bc.clone(),
+                    bus: p.bus.clone(),
+                    topics: p.topics.clone(),
+                    state: state.clone(),
+                    lease: keeper.lease(lease_index, capture_count),
+                };
+                lease_index += 2;
+                tasks.push((
+                    format!("{}/schedule", m.name),
+                    tokio::spawn(read.run(rx.clone())),
+                ));
+                continue;
+            }
             let dv_status = CaptureStatus::new(&format!("{}/dataverse/{}", m.name, m.crm_entity));
             let dv = DataverseCapture {
                 mapping: m.clone(),

@@ -266,6 +266,10 @@ impl Transformer {
                 waiting_for,
                 reason,
             }) => {
+                let reason = format!(
+                    "mapping {}: {record} is parked: {reason}; it is re-driven automatically when {waiting_for} is coupled",
+                    m.name
+                );
                 let o = Outcome::for_event(
                     ev,
                     t,
