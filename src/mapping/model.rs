@@ -329,3 +329,42 @@ pub struct MappingFile {
     #[serde(rename = "mapping")]
     pub mappings: Vec<TableMapping>,
 }
+
+#[cfg(test)]
+mod policy_tests {
+    use crate::mapping::Catalogue;
+    use crate::mapping::catalogue::DEFAULTS;
+
+    use super::*;
+
+    #[test]
+    fn policies_default_in_one_place_and_parse() {
+        let cat = Catalogue::defaults().unwrap();
+        let m = cat.get("CUSTOMER").unwrap();
+        assert_eq!(m.update_conflict, UpdateConflict::Fail);
+        assert!(!m.sync_only_coupled && m.schedule.is_none());
+
+        let text = DEFAULTS.replacen(
+            "deletion = \"remove_coupling\"",
+            "deletion_conflict = \"restore\"\nupdate_conflict = \"erp_wins\"\nsync_only_coupled = true\nschedule = { daily = [\"07:00\"] }",
+            1,
+        );
+        let cat = Catalogue::parse("m.toml", &text).unwrap();
+        let m = cat.get("CUSTOMER").unwrap();
+        assert_eq!(m.deletion, DeletionPolicy::Restore);
+        assert_eq!(m.update_conflict.winner(), Some(System::Bc));
+        assert!(m.sync_only_coupled);
+        assert_eq!(m.schedule, Some(Schedule::Daily(vec!["07:00".to_string()])));
+    }
+
+    #[test]
+    fn a_bad_schedule_names_the_mapping_and_value() {
+        let text = DEFAULTS.replacen(
+            "deletion = \"remove_coupling\"",
+            "deletion = \"remove_coupling\"\nschedule = { every = \"5 weeks\" }",
+            1,
+        );
+        let e = Catalogue::parse("m.toml", &text).unwrap_err().to_string();
+        assert!(e.contains("CUSTOMER") && e.contains("5 weeks"), "{e}");
+    }
+}
