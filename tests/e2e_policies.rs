@@ -133,6 +133,30 @@ async fn crm_wins_writes_the_crm_values_on_a_conflict() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn erp_wins_writes_the_erp_values_on_a_conflict() {
+    let mut h =
+        Harness::start_with_mappings(20, 75, &customer_with("update_conflict = \"erp_wins\""))
+            .await;
+    let (acc, cust) = edit_both_sides(&mut h).await;
+    assert_eq!(
+        text(&h.row(System::Dataverse, "accounts", &acc), "telephone1"),
+        "+1 206 555 0202"
+    );
+    assert_eq!(
+        text(&h.row(System::Bc, "customers", &cust), "phoneNumber"),
+        "+1 206 555 0202"
+    );
+    assert!(h.store().errors().unwrap().is_empty(), "{}", h.describe());
+    let trail = h.audit(&format!("dataverse/accounts/{acc}"));
+    assert!(
+        trail.iter().any(|l| l.contains("update conflict")),
+        "{trail:#?}"
+    );
+    h.assert_in_sync();
+    h.stop_engine().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restore_recreates_a_deleted_record_and_couples_it() {
     let mut h = Harness::start_with_mappings(
         20,
