@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod event;
+pub mod fullsync;
 pub mod mapping;
 pub mod metrics;
 pub mod metrics_server;

@@ -47,8 +47,8 @@ pub struct Metrics {
     pub dead_lettered: IntCounterVec,
     /// Events re-appended by `couplet replay`, by topic.
     pub replayed: IntCounterVec,
-    /// Records a full-sync job has processed, by mapping (defined for the full-sync command;
-    /// not set until it exists).
+    /// Records of a mapping's full-sync jobs that have an outcome, by mapping (set by
+    /// `couplet full-sync`).
     pub full_sync_done: IntGaugeVec,
     /// Records a full-sync job will process, by mapping (see `full_sync_done`).
     pub full_sync_total: IntGaugeVec,

@@ -182,6 +182,19 @@ async fn edits_and_new_records_flow_both_ways() {
         format!("CUSTOMER/dataverse/{new_acc}"),
         "{entry:?}"
     );
+    // The message names the mapping, the record, the field and the missing dependency.
+    for part in [
+        "mapping CONTACT",
+        parked_key.as_str(),
+        "parentcustomerid",
+        entry.waiting_for.as_str(),
+    ] {
+        assert!(
+            entry.reason.contains(part),
+            "{part} not in {}",
+            entry.reason
+        );
+    }
     assert!(
         h.coupling("CUSTOMER", System::Dataverse, &new_acc)
             .is_none()

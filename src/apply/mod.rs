@@ -1,5 +1,6 @@
 //! Apply: idempotent writes to the target systems.
 
+pub mod conflict;
 pub mod locks;
 pub mod stage;
 pub mod writer;

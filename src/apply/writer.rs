@@ -10,10 +10,13 @@ use crate::error::Classify;
 use crate::event::types::{OutcomeError, now_millis};
 use crate::event::{Fields, Outcome, OutcomeStatus, System, WriteCommand, WriteOp};
 use crate::mapping::Catalogue;
-use crate::mapping::model::{DeletionPolicy, TableMapping};
+use crate::mapping::model::{DeletionPolicy, Direction, TableMapping};
+use crate::store::Coupling;
 use crate::store::project::index_record;
 use crate::store::{Store, StoreError};
 use crate::systems::{SystemError, Target, Written};
+use crate::transform::CurrencyTable;
+use crate::transform::fields::Context;
 
 /// The clients of both sides.
 #[derive(Clone)]
@@ -42,6 +45,7 @@ pub struct Writer {
     store: Store,
     catalogue: Arc<Catalogue>,
     locks: Arc<KeyLocks>,
+    currencies: CurrencyTable,
 }
 
 /// The id column of a record returned by `system` for `entity`.
@@ -62,7 +66,15 @@ impl Writer {
             store,
             catalogue,
             locks: Arc::new(KeyLocks::default()),
+            currencies: CurrencyTable::new(""),
         }
+    }
+
+    /// Uses `currencies` to map target records back when checking update conflicts (without
+    /// it, a target record with a currency counts as changed whenever its ETag moved).
+    pub fn with_currencies(mut self, currencies: CurrencyTable) -> Self {
+        self.currencies = currencies;
+        self
     }
 
     /// Serialises commands of the same natural key: hold the guard from before [`Writer::execute`]
@@ -134,9 +146,27 @@ impl Writer {
             }),
             (WriteOp::Delete, None) => Ok(Outcome::for_command(cmd, OutcomeStatus::Filtered)),
             (WriteOp::Update, Some(id)) => {
-                match target.update(entity, &id, &cmd.fields, None).await {
+                // Conditional on the version last synchronised: a target changed meanwhile
+                // is an update conflict candidate (bidirectional mappings only).
+                let if_match = coupling
+                    .as_ref()
+                    .filter(|_| m.direction == Direction::Bidirectional)
+                    .and_then(|c| c.etag(t).map(str::to_string));
+                match target
+                    .update(entity, &id, &cmd.fields, if_match.as_deref())
+                    .await
+                {
                     Ok(w) => Ok(self.written(cmd, &m, OutcomeStatus::Updated, w, None)?),
-                    Err(SystemError::NotFound { .. }) => Ok(self.deletion_conflict(cmd, &m, id)),
+                    Err(SystemError::NotFound { .. }) => {
+                        self.deletion_conflict(cmd, &m, id).await?
+                    }
+                    Err(SystemError::Conflict { .. }) if if_match.is_some() => {
+                        let c = coupling.as_ref().cloned();
+                        match c {
+                            Some(c) => self.update_conflict(cmd, &m, &c, id).await?,
+                            None => Ok(Outcome::for_command(cmd, OutcomeStatus::Stale)),
+                        }
+                    }
                     Err(e) => Err(e),
                 }
             }
@@ -289,17 +319,43 @@ impl Writer {
         Ok(o)
     }
 
-    fn deletion_conflict(&self, cmd: &WriteCommand, m: &TableMapping, id: String) -> Outcome {
+    /// The coupled target record is gone. `remove_coupling`/`propagate`: uncouple;
+    /// `restore`: create it again from the source's values and couple the new record; `none`:
+    /// fail with a deletion conflict.
+    async fn deletion_conflict(
+        &self,
+        cmd: &WriteCommand,
+        m: &TableMapping,
+        id: String,
+    ) -> Result<Result<Outcome, SystemError>, StoreError> {
         let t = cmd.target_system;
-        match m.deletion {
+        Ok(Ok(match m.deletion {
             DeletionPolicy::RemoveCoupling | DeletionPolicy::Propagate => {
                 let mut o = Outcome::for_command(cmd, OutcomeStatus::Uncoupled);
                 o.target_id = Some(id.clone());
                 o.reason = Some(format!(
-                    "the coupled {t}/{}/{id} was deleted; coupling removed (deletion policy), the next change of {} creates a new record",
-                    cmd.target_entity, cmd.source
+                    "the coupled {t}/{}/{id} was deleted; coupling removed (deletion policy {}), the next change of {} creates a new record",
+                    cmd.target_entity,
+                    m.deletion.as_str(),
+                    cmd.source
                 ));
                 o
+            }
+            DeletionPolicy::Restore => {
+                let target = self.targets.get(t);
+                return Ok(match target.create(&cmd.target_entity, &cmd.fields).await {
+                    Ok(w) => Ok(self.written(
+                        cmd,
+                        m,
+                        OutcomeStatus::Created,
+                        w,
+                        Some(format!(
+                            "the coupled {t}/{}/{id} was deleted; restored from {} as a new record and coupled (deletion policy restore)",
+                            cmd.target_entity, cmd.source
+                        )),
+                    )?),
+                    Err(e) => Err(e),
+                });
             }
             DeletionPolicy::None => failed(
                 cmd,
@@ -307,11 +363,86 @@ impl Writer {
                 "user",
                 None,
                 format!(
-                    "{} cannot be synchronised: it is coupled to {t}/{}/{id}, which was deleted; uncouple it (`couplet uncouple`) or restore the record",
-                    cmd.source, cmd.target_entity
+                    "mapping {}: {} cannot be synchronised: it is coupled to {t}/{}/{id}, which was deleted (deletion policy none); uncouple it or restore the record, then `couplet errors retry`",
+                    m.name, cmd.source, cmd.target_entity
                 ),
             ),
+        }))
+    }
+
+    /// The target changed since the last synchronisation (its ETag moved). Reads it: when its
+    /// mapped values are what was last synchronised, or no bidirectional field differs, the
+    /// write goes ahead; otherwise the mapping's `update_conflict` policy decides.
+    async fn update_conflict(
+        &self,
+        cmd: &WriteCommand,
+        m: &TableMapping,
+        c: &Coupling,
+        id: String,
+    ) -> Result<Result<Outcome, SystemError>, StoreError> {
+        let s = cmd.source.system;
+        let t = cmd.target_system;
+        let entity = cmd.target_entity.as_str();
+        let target = self.targets.get(t);
+        let current = match target.get(entity, &id).await {
+            Ok(Some(r)) => r,
+            Ok(None) => return self.deletion_conflict(cmd, m, id).await,
+            Err(e) => return Ok(Err(e)),
+        };
+        let etag = current
+            .get("@odata.etag")
+            .and_then(|v| v.as_str())
+            .map(str::to_string);
+        let cx = Context {
+            catalogue: &self.catalogue,
+            store: &self.store,
+            currencies: &self.currencies,
+        };
+        let changed = super::conflict::target_changed(m, t, &current, c.hash_to(s), &cx);
+        let differing = super::conflict::differing_fields(m, t, &cmd.fields, &current);
+        let winner = m.update_conflict.winner();
+        if !changed || differing.is_empty() || winner == Some(s) {
+            let why = (changed && !differing.is_empty()).then(|| {
+                format!(
+                    "update conflict on {} ({t}/{entity}/{id} changed too); {s} wins (update_conflict {})",
+                    differing.join(", "),
+                    m.update_conflict.as_str()
+                )
+            });
+            return Ok(
+                match target
+                    .update(entity, &id, &cmd.fields, etag.as_deref())
+                    .await
+                {
+                    Ok(w) => Ok(self.written(cmd, m, OutcomeStatus::Updated, w, why)?),
+                    Err(e) => Err(e),
+                },
+            );
         }
+        if winner == Some(t) {
+            let mut o = Outcome::for_command(cmd, OutcomeStatus::Stale);
+            o.target_id = Some(id.clone());
+            o.reason = Some(format!(
+                "update conflict on {}: {t}/{entity}/{id} changed too; {t} wins (update_conflict {}), {} is overwritten by its next synchronisation",
+                differing.join(", "),
+                m.update_conflict.as_str(),
+                cmd.source
+            ));
+            return Ok(Ok(o));
+        }
+        Ok(Ok(failed(
+            cmd,
+            "update_conflict",
+            "user",
+            differing.first().cloned(),
+            format!(
+                "mapping {}: update conflict between {} and {t}/{entity}/{id}: both changed since the last synchronisation and {} differ{}; edit one side so they agree (or set update_conflict = \"crm_wins\" or \"erp_wins\"), then `couplet errors retry`",
+                m.name,
+                cmd.source,
+                differing.join(", "),
+                if differing.len() == 1 { "s" } else { "" }
+            ),
+        )))
     }
 }
 

@@ -5,6 +5,7 @@ pub mod bc;
 pub mod dataverse;
 pub mod emit;
 pub mod runner;
+pub mod scheduled;
 pub mod status;
 
 pub use bc::BcCapture;

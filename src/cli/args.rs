@@ -86,6 +86,9 @@ pub enum Command {
         #[arg(long)]
         throttle: bool,
     },
+    /// Synchronise every record of every mapping, in dependency order, then print a review
+    /// table; a killed run resumes where it stopped (stop `couplet run` first).
+    FullSync(FullSyncArgs),
     /// Couplings, parked records, errors and checkpoints at a glance.
     Status(DataDir),
     /// Couplings.
@@ -135,6 +138,23 @@ pub enum Command {
         #[arg(long)]
         record: Option<String>,
     },
+}
+
+/// `couplet full-sync …`.
+#[derive(Debug, clap::Args)]
+pub struct FullSyncArgs {
+    /// The config file.
+    #[arg(long, short)]
+    pub config: PathBuf,
+    /// Only this mapping (the mappings it depends on are assumed synchronised).
+    #[arg(long)]
+    pub mapping: Option<String>,
+    /// Start a new session even if the previous one did not finish (default: resume it).
+    #[arg(long)]
+    pub restart: bool,
+    /// Seconds one job may wait for its records' outcomes.
+    #[arg(long, default_value_t = 3600)]
+    pub job_timeout_secs: u64,
 }
 
 /// `couplet couplings …`.

@@ -211,6 +211,7 @@ fn make_edits(
     };
     if catalogue.get("CUSTOMER").is_some() {
         let accounts = sb.rows(System::Dataverse, "accounts");
+        let mut edited_accounts = std::collections::HashSet::new();
         for (i, id) in pick(&accounts, "accountid", n, 0).into_iter().enumerate() {
             if store
                 .coupling("CUSTOMER", System::Dataverse, &id)?
@@ -219,12 +220,17 @@ fn make_edits(
                 let mut f = Fields::new();
                 f.insert("telephone1".into(), json!(format!("+1 555 01{i:02}")));
                 sb.update_row(System::Dataverse, "accounts", &id, f)?;
+                edited_accounts.insert(id.clone());
                 push("CUSTOMER", System::Dataverse, id);
             }
         }
         let customers = sb.rows(System::Bc, "customers");
         for (i, id) in pick(&customers, "id", n, 1).into_iter().enumerate() {
-            if store.coupling("CUSTOMER", System::Bc, &id)?.is_some() {
+            // A pair edited on both sides at once is an update conflict (listed as an error
+            // under the default policy): the demo edits each pair on one side only.
+            if let Some(c) = store.coupling("CUSTOMER", System::Bc, &id)?
+                && !edited_accounts.contains(&c.crm_id)
+            {
                 let mut f = Fields::new();
                 f.insert("phoneNumber".into(), json!(format!("+45 70 20 {i:02} 00")));
                 sb.update_row(System::Bc, "customers", &id, f)?;

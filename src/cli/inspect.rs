@@ -47,8 +47,32 @@ pub fn status(d: &DataDir) -> anyhow::Result<()> {
     }
     println!("Parked   {}", store.parked()?.len());
     println!("Errors   {}", store.errors()?.len());
+    let checkpoints = store.checkpoints()?;
+    let schedules: Vec<_> = checkpoints
+        .iter()
+        .filter_map(|(name, v)| {
+            let m = name.strip_prefix("schedule/")?;
+            let ck: crate::capture::scheduled::ScheduleCheckpoint =
+                serde_json::from_value(v.clone()).ok()?;
+            Some((m.to_string(), ck))
+        })
+        .collect();
+    if !schedules.is_empty() {
+        println!("Schedules");
+        for (m, ck) in &schedules {
+            let t = |d: Option<chrono::DateTime<chrono::Utc>>| {
+                d.map(|d| d.to_rfc3339()).unwrap_or_else(|| "-".into())
+            };
+            println!(
+                "  {m:<12} next run {}  last run {} ({} records)",
+                t(ck.next_run),
+                t(ck.last_run),
+                ck.last_count
+            );
+        }
+    }
     println!("Checkpoints");
-    for (name, v) in store.checkpoints()? {
+    for (name, v) in &checkpoints {
         let at = v.get("at").and_then(|a| a.as_str()).unwrap_or("-");
         println!("  {name:<40} saved {at}");
     }

@@ -3,6 +3,7 @@
 pub mod args;
 pub mod build;
 pub mod demo;
+pub mod full_sync;
 pub mod inspect;
 pub mod replay;
 pub mod report;
@@ -91,6 +92,7 @@ async fn dispatch(cmd: Command) -> anyhow::Result<bool> {
             port,
             throttle,
         } => sandbox(records, seed, port, throttle).await.map(|_| true),
+        Command::FullSync(a) => full_sync::run(&a).await,
         Command::Status(d) => inspect::status(&d).map(|_| true),
         Command::Couplings {
             action: CouplingsAction::List { mapping, dir },

@@ -214,6 +214,10 @@ fn validate(m: &TableMapping) -> Result<(), MappingError> {
             "set both crm_key and erp_key, or neither",
         ));
     }
+    if let Some(sc) = &m.schedule {
+        sc.validate()
+            .map_err(|e| invalid(&m.name, None, &format!("schedule: {e}")))?;
+    }
     for f in &m.fields {
         let name = format!("{} <-> {}", f.crm.display(), f.erp);
         let crm_cols = f.crm.columns();

@@ -3,6 +3,9 @@
 pub mod catalogue;
 pub mod model;
 pub mod rules;
+pub mod schedule;
 
 pub use catalogue::{Catalogue, MappingError};
-pub use model::{DeletionPolicy, Direction, FieldMapping, Lookup, OnMatch, TableMapping};
+pub use model::{
+    DeletionPolicy, Direction, FieldMapping, Lookup, OnMatch, TableMapping, UpdateConflict,
+};

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::rules::Rule;
+use super::schedule::Schedule;
 use crate::event::System;
 
 /// Which way data flows.
@@ -64,11 +65,60 @@ impl OnMatch {
 pub enum DeletionPolicy {
     /// Remove the coupling; the other side's record is kept and stays uncoupled.
     RemoveCoupling,
+    /// Recreate the deleted record on its side from the surviving one and couple the new
+    /// record (Business Central's "Restore Records").
+    Restore,
     /// Delete the coupled record on the other side too, then remove the coupling.
     Propagate,
     /// Keep the coupling; a later change of the surviving record fails with a deletion
     /// conflict in the errors list (Business Central's default).
     None,
+}
+
+impl DeletionPolicy {
+    /// The policy's name in mapping files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeletionPolicy::RemoveCoupling => "remove_coupling",
+            DeletionPolicy::Restore => "restore",
+            DeletionPolicy::Propagate => "propagate",
+            DeletionPolicy::None => "none",
+        }
+    }
+}
+
+/// What happens when both records of a pair changed since their last synchronisation and a
+/// bidirectional field differs (Business Central's "Update-Conflict Resolution").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UpdateConflict {
+    /// Write nothing; list the record in the errors list with both records and the differing
+    /// fields. After a user edits one side, `couplet errors retry` resolves it.
+    Fail,
+    /// The CRM record's values are written to the ERP ("Get Update from Integration").
+    CrmWins,
+    /// The ERP record's values are written to the CRM ("Send Update to Integration").
+    ErpWins,
+}
+
+impl UpdateConflict {
+    /// The side whose values win, if one does.
+    pub fn winner(self) -> Option<System> {
+        match self {
+            UpdateConflict::Fail => None,
+            UpdateConflict::CrmWins => Some(System::Dataverse),
+            UpdateConflict::ErpWins => Some(System::Bc),
+        }
+    }
+
+    /// The policy's name in mapping files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UpdateConflict::Fail => "fail",
+            UpdateConflict::CrmWins => "crm_wins",
+            UpdateConflict::ErpWins => "erp_wins",
+        }
+    }
 }
 
 /// How a field's value is translated through a reference.
@@ -196,9 +246,21 @@ pub struct TableMapping {
     /// Whose values win when a create finds an existing uncoupled twin.
     #[serde(default = "default_on_match")]
     pub on_match: OnMatch,
-    /// What a deletion does.
-    #[serde(default = "default_deletion")]
+    /// What a deletion does (Business Central's "Deletion-Conflict Resolution").
+    #[serde(default = "default_deletion", alias = "deletion_conflict")]
     pub deletion: DeletionPolicy,
+    /// What an update conflict does (both sides changed since the last synchronisation and a
+    /// bidirectional field differs).
+    #[serde(default = "default_update_conflict")]
+    pub update_conflict: UpdateConflict,
+    /// Business Central's "Synch. Only Coupled Records": when true, a new record is not
+    /// created on the other side by change capture or a schedule, only by `couplet full-sync`.
+    #[serde(default)]
+    pub sync_only_coupled: bool,
+    /// Read the mapping's tables on this schedule (for tables without change capture): each
+    /// run reads both tables and synchronises the records modified since the previous run.
+    #[serde(default)]
+    pub schedule: Option<Schedule>,
     /// The field mappings.
     #[serde(default)]
     pub fields: Vec<FieldMapping>,
@@ -255,6 +317,9 @@ fn default_on_match() -> OnMatch {
 fn default_deletion() -> DeletionPolicy {
     DeletionPolicy::RemoveCoupling
 }
+fn default_update_conflict() -> UpdateConflict {
+    UpdateConflict::Fail
+}
 
 /// A mapping file: `[[mapping]]` tables.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -263,4 +328,43 @@ pub struct MappingFile {
     /// The mappings.
     #[serde(rename = "mapping")]
     pub mappings: Vec<TableMapping>,
+}
+
+#[cfg(test)]
+mod policy_tests {
+    use crate::mapping::Catalogue;
+    use crate::mapping::catalogue::DEFAULTS;
+
+    use super::*;
+
+    #[test]
+    fn policies_default_in_one_place_and_parse() {
+        let cat = Catalogue::defaults().unwrap();
+        let m = cat.get("CUSTOMER").unwrap();
+        assert_eq!(m.update_conflict, UpdateConflict::Fail);
+        assert!(!m.sync_only_coupled && m.schedule.is_none());
+
+        let text = DEFAULTS.replacen(
+            "deletion = \"remove_coupling\"",
+            "deletion_conflict = \"restore\"\nupdate_conflict = \"erp_wins\"\nsync_only_coupled = true\nschedule = { daily = [\"07:00\"] }",
+            1,
+        );
+        let cat = Catalogue::parse("m.toml", &text).unwrap();
+        let m = cat.get("CUSTOMER").unwrap();
+        assert_eq!(m.deletion, DeletionPolicy::Restore);
+        assert_eq!(m.update_conflict.winner(), Some(System::Bc));
+        assert!(m.sync_only_coupled);
+        assert_eq!(m.schedule, Some(Schedule::Daily(vec!["07:00".to_string()])));
+    }
+
+    #[test]
+    fn a_bad_schedule_names_the_mapping_and_value() {
+        let text = DEFAULTS.replacen(
+            "deletion = \"remove_coupling\"",
+            "deletion = \"remove_coupling\"\nschedule = { every = \"5 weeks\" }",
+            1,
+        );
+        let e = Catalogue::parse("m.toml", &text).unwrap_err().to_string();
+        assert!(e.contains("CUSTOMER") && e.contains("5 weeks"), "{e}");
+    }
 }

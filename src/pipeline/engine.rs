@@ -110,6 +110,16 @@ pub struct Engine {
 impl Engine {
     /// Creates the topics, loads the currencies and starts every task.
     pub async fn start(parts: EngineParts) -> Result<Engine, PipelineError> {
+        Self::start_with(parts, true).await
+    }
+
+    /// As [`Engine::start`], without the capture tasks: only what is appended to the changes
+    /// topic by someone else (`couplet full-sync`, a replay) is synchronised.
+    pub async fn start_without_capture(parts: EngineParts) -> Result<Engine, PipelineError> {
+        Self::start_with(parts, false).await
+    }
+
+    async fn start_with(parts: EngineParts, capture: bool) -> Result<Engine, PipelineError> {
         let p = parts.clone();
         let capture_count = (p.catalogue.ordered().len() * 2) as u32;
         p.bus
@@ -163,7 +173,26 @@ impl Engine {
         let keeper = LeaseKeeper::new();
         let mut lease_index = 0u32;
 
-        for m in p.catalogue.ordered() {
+        for m in p.catalogue.ordered().iter().filter(|_| capture) {
+            if let Some(schedule) = &m.schedule {
+                // Read on its schedule instead of captured continuously.
+                let read = crate::capture::scheduled::ScheduledRead {
+                    mapping: m.clone(),
+                    schedule: schedule.clone(),
+                    dataverse: p.dataverse.clone(),
+                    bc: p.bc.clone(),
+                    bus: p.bus.clone(),
+                    topics: p.topics.clone(),
+                    state: state.clone(),
+                    lease: keeper.lease(lease_index, capture_count),
+                };
+                lease_index += 2;
+                tasks.push((
+                    format!("{}/schedule", m.name),
+                    tokio::spawn(read.run(rx.clone())),
+                ));
+                continue;
+            }
             let dv_status = CaptureStatus::new(&format!("{}/dataverse/{}", m.name, m.crm_entity));
             let dv = DataverseCapture {
                 mapping: m.clone(),
@@ -197,12 +226,17 @@ impl Engine {
             captures.push(bc_status);
         }
 
+        let targets = Targets {
+            crm: Target::Dataverse(p.dataverse.clone()),
+            erp: Target::Bc(p.bc.clone()),
+        };
         let transform = TransformStage {
             transformer: Transformer::new(p.catalogue.clone(), p.store.clone(), currencies.clone()),
+            survivors: targets.clone(),
             bus: p.bus.clone(),
             topics: p.topics.clone(),
             store: p.store.clone(),
-            currencies,
+            currencies: currencies.clone(),
             currency_source: source,
             state: state.clone(),
         };
@@ -222,12 +256,9 @@ impl Engine {
             )),
         ));
 
-        let targets = Targets {
-            crm: Target::Dataverse(p.dataverse.clone()),
-            erp: Target::Bc(p.bc.clone()),
-        };
         let apply = ApplyStage {
-            writer: Writer::new(targets, p.store.clone(), p.catalogue.clone()),
+            writer: Writer::new(targets, p.store.clone(), p.catalogue.clone())
+                .with_currencies(currencies),
             bus: p.bus.clone(),
             topics: p.topics.clone(),
             store: p.store.clone(),

@@ -11,7 +11,9 @@ use super::hash::content_hash;
 use crate::error::Classify;
 use crate::event::types::OutcomeError;
 use crate::event::types::now_millis;
-use crate::event::{ChangeEvent, ChangeOp, Outcome, OutcomeStatus, System, WriteCommand, WriteOp};
+use crate::event::{
+    ChangeEvent, ChangeOp, Outcome, OutcomeStatus, RecordKey, System, WriteCommand, WriteOp,
+};
 use crate::mapping::Catalogue;
 use crate::mapping::model::{CrmColumns, DeletionPolicy, TableMapping};
 use crate::store::project::index_record;
@@ -32,6 +34,10 @@ pub enum Decision {
     /// The currency table does not know a value: refresh it, then decide again with
     /// `currencies_fresh = true`.
     RefreshCurrencies,
+    /// A coupled record was deleted and the mapping restores deleted records: project the
+    /// outcome (the coupling is removed), then read the surviving record and synchronise it
+    /// again, which creates the deleted record anew and couples it.
+    Restore(Outcome, RecordKey),
 }
 
 /// Applies the mappings to changes.
@@ -120,6 +126,20 @@ impl Transformer {
                         "{record} was deleted; coupling kept (deletion policy none): a later change of {t}/{t_entity}/{target_id} fails as a deletion conflict"
                     ),
                 ),
+                DeletionPolicy::Restore => {
+                    let survivor = RecordKey::new(t, t_entity.clone(), target_id.clone());
+                    let o = Outcome::for_event(
+                        ev,
+                        t,
+                        &t_entity,
+                        Some(target_id.clone()),
+                        OutcomeStatus::Uncoupled,
+                        Some(format!(
+                            "{record} was deleted; restoring it from {survivor} (deletion policy restore)"
+                        )),
+                    );
+                    Decision::Restore(o, survivor)
+                }
                 DeletionPolicy::Propagate => Decision::Write(self.command(
                     ev,
                     &m,
@@ -161,6 +181,19 @@ impl Transformer {
                     s,
                     m.name,
                     m.filter(s).unwrap_or_default()
+                ),
+            ));
+        }
+        if coupling.is_none()
+            && m.sync_only_coupled
+            && !crate::fullsync::state::is_full_sync_run(&self.store, ev.correlation_id)?
+        {
+            return Ok(skip(
+                OutcomeStatus::Filtered,
+                None,
+                format!(
+                    "{record} is not coupled and mapping {} synchronises only coupled records (sync_only_coupled); `couplet full-sync` creates it on the other side",
+                    m.name
                 ),
             ));
         }
@@ -233,6 +266,10 @@ impl Transformer {
                 waiting_for,
                 reason,
             }) => {
+                let reason = format!(
+                    "mapping {}: {record} is parked: {reason}; it is re-driven automatically when {waiting_for} is coupled",
+                    m.name
+                );
                 let o = Outcome::for_event(
                     ev,
                     t,

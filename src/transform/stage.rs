@@ -28,6 +28,9 @@ pub trait CurrencySource: Send + Sync {
 pub struct TransformStage {
     /// The decision logic.
     pub transformer: Transformer,
+    /// Both systems, to read the surviving record of a pair whose other record was deleted
+    /// (deletion policy `restore`).
+    pub survivors: crate::apply::Targets,
     /// The log.
     pub bus: Arc<dyn Bus>,
     /// Topic names.
@@ -136,8 +139,65 @@ impl TransformStage {
                     })?;
                 }
             }
+            Decision::Restore(o, survivor) => {
+                self.emit(&o, Some(ev)).await?;
+                self.restore(ev, &survivor).await?;
+            }
             Decision::RefreshCurrencies => {}
         }
+        Ok(())
+    }
+
+    /// Reads `survivor` and puts it on the changes topic (same correlation id): uncoupled now,
+    /// it is created again on the side where its pair was deleted, and coupled.
+    async fn restore(
+        &self,
+        ev: &ChangeEvent,
+        survivor: &crate::event::RecordKey,
+    ) -> Result<(), PipelineError> {
+        let target = self.survivors.get(survivor.system);
+        let fields = match target.get(&survivor.entity, &survivor.id).await {
+            Ok(Some(f)) => f,
+            Ok(None) => {
+                tracing::info!(survivor = %survivor, "Both records of the pair are deleted; nothing to restore.");
+                return Ok(());
+            }
+            Err(e) => {
+                let mut o = Outcome::for_event(
+                    ev,
+                    survivor.system,
+                    &survivor.entity,
+                    Some(survivor.id.clone()),
+                    crate::event::OutcomeStatus::Failed,
+                    Some(format!(
+                        "mapping {}: {} was deleted and is to be restored from {survivor}, which cannot be read: {e}; `couplet errors retry` tries again",
+                        ev.mapping, ev.source
+                    )),
+                );
+                o.error = Some(crate::event::types::OutcomeError {
+                    class: crate::error::Classify::class(&e).to_string(),
+                    actor: crate::error::Classify::actor(&e).as_str().to_string(),
+                    field: None,
+                });
+                return self.emit(&o, Some(ev)).await;
+            }
+        };
+        let mut again = crate::capture::emit::upsert_event(&ev.mapping, survivor.clone(), fields);
+        again.correlation_id = ev.correlation_id;
+        let bytes =
+            crate::event::avro::encode_change(&again).map_err(|e| PipelineError::Stage {
+                stage: "transform".into(),
+                reason: e.to_string(),
+            })?;
+        self.bus
+            .produce(
+                &self.topics.changes,
+                &survivor.to_string(),
+                &bytes,
+                &[("couplet-restore".into(), ev.source.to_string())],
+            )
+            .await?;
+        tracing::info!(survivor = %survivor, "Restoring a deleted record from its surviving pair.");
         Ok(())
     }
 

@@ -49,6 +49,8 @@ pub struct Harness {
     /// The engine's data directory (removed on drop).
     pub dir: TempDir,
     engine: Option<Engine>,
+    /// A mapping file replacing the shipped defaults (see [`Harness::start_with_mappings`]).
+    pub mapping_file: Option<std::path::PathBuf>,
 }
 
 impl Harness {
@@ -74,6 +76,33 @@ impl Harness {
             sb,
             dir,
             engine: None,
+            mapping_file: None,
+        };
+        h.start_engine().await;
+        h
+    }
+
+    /// As [`Harness::start`], with `mappings` (a mapping file's text) instead of the defaults.
+    pub async fn start_with_mappings(records: usize, seed: u64, mappings: &str) -> Harness {
+        init_tracing();
+        let sb = Sandbox::start(SandboxConfig {
+            records,
+            seed,
+            ..Default::default()
+        })
+        .await
+        .expect("sandbox starts");
+        let dir = tempfile::Builder::new()
+            .prefix("couplet-e2e-")
+            .tempdir()
+            .expect("temp dir");
+        let file = dir.path().join("mappings.toml");
+        std::fs::write(&file, mappings).expect("mapping file written");
+        let mut h = Harness {
+            sb,
+            dir,
+            engine: None,
+            mapping_file: Some(file),
         };
         h.start_engine().await;
         h
@@ -84,6 +113,7 @@ impl Harness {
         assert!(self.engine.is_none(), "an engine is already running");
         let mut cfg = build::sandbox_config(&self.sb, self.dir.path()).expect("sandbox config");
         cfg.capture.poll_interval_ms = POLL_MS;
+        cfg.sync.mapping_file = self.mapping_file.clone();
         // The projection and the log are sled databases: a just-closed one may still be
         // locked for a moment by its background flusher, so opening is retried briefly.
         let deadline = Instant::now() + Duration::from_secs(10);
