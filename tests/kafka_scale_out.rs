@@ -61,7 +61,7 @@ async fn two_instances_share_the_work_and_survive_a_sigkill() {
             format!("127.0.0.1:{port}")
         }
     };
-    scenario(&broker, "KILL").await;
+    scenario(&broker, "KILL", false).await;
 }
 
 /// The same on the broker CI starts (Tansu): the instance leaves gracefully (SIGTERM) in the
@@ -71,12 +71,22 @@ async fn two_instances_share_the_work_and_hand_over_on_sigterm() {
     let broker = std::env::var("COUPLET_KAFKA_BROKERS").unwrap_or_else(|_| {
         panic!("COUPLET_KAFKA_BROKERS is not set: start a broker with `scripts/kafka-broker.sh start` and export COUPLET_KAFKA_BROKERS=127.0.0.1:19092")
     });
-    scenario(&broker, "TERM").await;
+    scenario(&broker, "TERM", false).await;
+}
+
+/// On the broker CI starts (Tansu): A is SIGKILLed in the middle of the synchronisation and
+/// restarted on its data directory, as an orchestrator does; the two share the work again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_sigkilled_and_restarted_loses_and_duplicates_nothing() {
+    let broker = std::env::var("COUPLET_KAFKA_BROKERS").unwrap_or_else(|_| {
+        panic!("COUPLET_KAFKA_BROKERS is not set: start a broker with `scripts/kafka-broker.sh start` and export COUPLET_KAFKA_BROKERS=127.0.0.1:19092")
+    });
+    scenario(&broker, "KILL", true).await;
 }
 
 /// Two instances; `signal` (KILL or TERM) stops A in the middle of the initial sync. The data
 /// directories and logs are kept on failure (their path is in the message).
-async fn scenario(broker: &str, signal: &str) {
+async fn scenario(broker: &str, signal: &str, restart_a: bool) {
     let sb = Sandbox::start(SandboxConfig {
         records: 300,
         seed: 5,
@@ -119,6 +129,8 @@ async fn scenario(broker: &str, signal: &str) {
     }
     a.signal(signal);
     a.0.wait().unwrap();
+    // An orchestrator restarts a killed instance on its data directory.
+    let mut a2 = restart_a.then(|| Instance::spawn(&a_cfg, &a_dir.join("log-restarted.txt")));
     let at_kill = counts(&sb);
     assert!(
         at_kill != target,
@@ -133,15 +145,22 @@ async fn scenario(broker: &str, signal: &str) {
     );
     // B takes over and finishes: every company and person exists once on each side.
     wait_converged(&sb, target, Duration::from_secs(300), || {
-        match b.0.try_wait() {
-            Ok(None) => Ok(()),
+        let a2_alive = a2
+            .as_mut()
+            .is_none_or(|a2| matches!(a2.0.try_wait(), Ok(None)));
+        match (b.0.try_wait(), a2_alive) {
+            (Ok(None), true) => Ok(()),
             _ => Err(format!(
-                "instance B exited; logs in {}",
+                "an instance exited; logs in {}",
                 tmp.path().display()
             )),
         }
     })
     .await;
+    if let Some(mut a2) = a2.take() {
+        a2.signal("TERM");
+        let _ = a2.0.wait();
+    }
     // Stop B gracefully, then check its projection: everything coupled, equal, unique.
     b.signal("TERM");
     let _ = b.0.wait();

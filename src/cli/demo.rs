@@ -282,6 +282,7 @@ fn make_edits(
     }
     if catalogue.get("CONTACT").is_some() {
         let contacts = sb.rows(System::Dataverse, "contacts");
+        let mut edited_contacts = std::collections::HashSet::new();
         for (i, id) in pick(&contacts, "contactid", n / 2, 2)
             .into_iter()
             .enumerate()
@@ -290,12 +291,16 @@ fn make_edits(
                 let mut f = Fields::new();
                 f.insert("jobtitle".into(), json!(format!("Buyer {i}")));
                 sb.update_row(System::Dataverse, "contacts", &id, f)?;
+                edited_contacts.insert(id.clone());
                 push("CONTACT", System::Dataverse, id);
             }
         }
         let contacts = sb.rows(System::Bc, "contacts");
         for (i, id) in pick(&contacts, "id", n / 2, 0).into_iter().enumerate() {
-            if store.coupling("CONTACT", System::Bc, &id)?.is_some() {
+            // One side only, as for the accounts above.
+            if let Some(c) = store.coupling("CONTACT", System::Bc, &id)?
+                && !edited_contacts.contains(&c.crm_id)
+            {
                 let mut f = Fields::new();
                 f.insert("jobTitle".into(), json!(format!("Controller {i}")));
                 sb.update_row(System::Bc, "contacts", &id, f)?;
