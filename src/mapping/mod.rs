@@ -3,6 +3,7 @@
 pub mod catalogue;
 pub mod model;
 pub mod rules;
+pub mod value_map;
 
 pub use catalogue::{Catalogue, MappingError};
 pub use model::{DeletionPolicy, Direction, FieldMapping, Lookup, OnMatch, TableMapping};
