@@ -47,6 +47,8 @@ pub struct Harness {
     /// The engine's data directory (removed on drop).
     pub dir: TempDir,
     engine: Option<Engine>,
+    /// The mappings the engine runs (empty: the configuration's default).
+    mappings: Vec<String>,
 }
 
 impl Harness {
@@ -72,6 +74,38 @@ impl Harness {
             sb,
             dir,
             engine: None,
+            mappings: vec![],
+        };
+        h.start_engine().await;
+        h
+    }
+
+    /// A sandbox with `records` companies from `seed`, and an engine running every default
+    /// mapping.
+    pub async fn start_full_catalogue(records: usize, seed: u64) -> Harness {
+        init_tracing();
+        let sb = Sandbox::start(SandboxConfig {
+            records,
+            seed,
+            ..Default::default()
+        })
+        .await
+        .expect("sandbox starts");
+        let dir = tempfile::Builder::new()
+            .prefix("couplet-e2e-")
+            .tempdir()
+            .expect("temp dir");
+        let mappings = Catalogue::defaults()
+            .expect("defaults load")
+            .ordered()
+            .iter()
+            .map(|m| m.name.clone())
+            .collect();
+        let mut h = Harness {
+            sb,
+            dir,
+            engine: None,
+            mappings,
         };
         h.start_engine().await;
         h
@@ -82,6 +116,9 @@ impl Harness {
         assert!(self.engine.is_none(), "an engine is already running");
         let mut cfg = build::sandbox_config(&self.sb, self.dir.path()).expect("sandbox config");
         cfg.capture.poll_interval_ms = POLL_MS;
+        if !self.mappings.is_empty() {
+            cfg.sync.mappings = self.mappings.clone();
+        }
         // The projection and the log are sled databases: a just-closed one may still be
         // locked for a moment by its background flusher, so opening is retried briefly.
         let deadline = Instant::now() + Duration::from_secs(10);
