@@ -84,7 +84,7 @@ pub(crate) fn seed(
             );
             create(dv, &ACCOUNT, &id, f, &Stamp { user, at });
         }
-        if roll < 40 || roll >= 70 {
+        if !(40..70).contains(&roll) {
             let id = guid(rng);
             put(
                 bc,
