@@ -479,3 +479,12 @@ pub fn coupled(h: &Harness, mapping: &str, system: System, set: &str, skip: usiz
         .nth(skip)
         .unwrap_or_else(|| panic!("fewer than {} coupled {system}/{set}", skip + 1))
 }
+
+/// The Dataverse accounts that are customers (the seed also holds vendor accounts,
+/// `customertypecode` 11, which the VENDOR mapping synchronises).
+pub fn customer_accounts(sb: &Sandbox) -> Vec<Fields> {
+    sb.rows(System::Dataverse, "accounts")
+        .into_iter()
+        .filter(|r| r.get("customertypecode") != Some(&serde_json::json!(11)))
+        .collect()
+}
