@@ -125,7 +125,7 @@ async fn a_broker_restart_mid_sync_loses_nothing() {
     .unwrap();
     let mut target = expected(&sb);
     // The seed as it was, before any synchronisation: which records exist on one side only.
-    let seeded_accounts = sb.rows(System::Dataverse, "accounts");
+    let seeded_accounts = common::customer_accounts(&sb);
     let dir = tmp.path().join("couplet");
     std::fs::create_dir_all(&dir).unwrap();
     let config = write_config(&sb, &dir, &unique_prefix("restart"), &broker.brokers());

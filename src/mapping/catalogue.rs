@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::model::{CrmColumns, Direction, Lookup, MappingFile, TableMapping};
+use super::value_map;
 use crate::error::{Actor, Classify, Retry};
 use crate::odata::filter::{self, Filter};
 
@@ -33,6 +34,16 @@ pub enum MappingError {
         column: usize,
         /// What the parser said (it names the unknown key or the expected values).
         reason: String,
+    },
+    /// A mapping or field is inconsistent at a known place of the file.
+    #[error("{file}:{line}: {error}")]
+    At {
+        /// The file.
+        file: String,
+        /// 1-based line.
+        line: usize,
+        /// What is wrong there.
+        error: Box<MappingError>,
     },
     /// A mapping or field is inconsistent.
     #[error("mapping {mapping}{}: {reason}", field.as_ref().map(|f| format!(", field {f}")).unwrap_or_default())]
@@ -92,6 +103,15 @@ impl Catalogue {
                 reason: e.message().to_string(),
             }
         })?;
+        for m in &parsed.mappings {
+            if let Err((field, needle, reason)) = check_value_maps(m) {
+                return Err(MappingError::At {
+                    file: file.to_string(),
+                    line: locate(text, &m.name, &needle),
+                    error: Box::new(invalid(&m.name, Some(&field), &reason)),
+                });
+            }
+        }
         Catalogue::from_mappings(parsed.mappings)
     }
 
@@ -111,6 +131,8 @@ impl Catalogue {
                 ));
             }
             validate(m)?;
+            check_value_maps(m)
+                .map_err(|(field, _, reason)| invalid(&m.name, Some(&field), &reason))?;
             for (crm, f) in [(true, &m.crm_filter), (false, &m.erp_filter)] {
                 if let Some(text) = f {
                     let parsed = filter::parse(text).map_err(|e| {
@@ -162,9 +184,11 @@ impl Catalogue {
             .map(|f| f.as_ref())
     }
 
-    /// Keeps only the named mappings (and fails on unknown names).
+    /// Keeps only the named mappings (and fails on unknown names). A field whose lookup goes
+    /// through a mapping that is not selected is left out (with a log line), and so is a
+    /// dependency on it: e.g. CUSTOMER without SALESPEOPLE synchronises no owner.
     pub fn select(&self, names: &[String]) -> Result<Catalogue, MappingError> {
-        let mut keep = Vec::new();
+        let mut keep: Vec<TableMapping> = Vec::new();
         for n in names {
             let m = self.by_name.get(n).ok_or_else(|| {
                 let known: Vec<_> = self.ordered.iter().map(|m| m.name.as_str()).collect();
@@ -175,6 +199,18 @@ impl Catalogue {
                 )
             })?;
             keep.push(m.as_ref().clone());
+        }
+        let chosen: Vec<String> = keep.iter().map(|m| m.name.clone()).collect();
+        for m in &mut keep {
+            m.depends_on.retain(|d| chosen.contains(d));
+            let name = m.name.clone();
+            m.fields.retain(|f| match &f.lookup {
+                Some(Lookup::Coupling { mapping, .. }) if !chosen.contains(mapping) => {
+                    tracing::info!(mapping = %name, field = %f.crm.display(), through = %mapping, "field left out: its lookup goes through a mapping that is not selected");
+                    false
+                }
+                _ => true,
+            });
         }
         Catalogue::from_mappings(keep)
     }
@@ -251,6 +287,17 @@ fn validate(m: &TableMapping) -> Result<(), MappingError> {
                 "several crm columns compose one text field: list at least two and no lookup",
             ));
         }
+        for r in &f.rules {
+            r.check()
+                .map_err(|reason| invalid(&m.name, Some(&name), &reason))?;
+        }
+        if !f.value_map.is_empty() && (f.lookup.is_some() || f.constant.is_some()) {
+            return Err(invalid(
+                &m.name,
+                Some(&name),
+                "a value_map translates the field's own values: remove the lookup or constant, or the value_map",
+            ));
+        }
         if !f.direction.allows_from(crate::event::System::Dataverse)
             && !f.direction.allows_from(crate::event::System::Bc)
         {
@@ -272,6 +319,41 @@ fn validate(m: &TableMapping) -> Result<(), MappingError> {
         }
     }
     Ok(())
+}
+
+/// The first inconsistent value map of `m`: (field, value to find in the file, reason).
+fn check_value_maps(m: &TableMapping) -> Result<(), (String, String, String)> {
+    for f in &m.fields {
+        let to_erp = f.direction.allows_from(crate::event::System::Dataverse)
+            && m.direction.allows_from(crate::event::System::Dataverse);
+        value_map::check(&f.value_map, to_erp).map_err(|e| {
+            (
+                format!("{} <-> {}", f.crm.display(), f.erp),
+                e.value,
+                e.reason,
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// The line of `needle` inside the mapping called `mapping` (its `name = ` line when the
+/// needle is not found after it).
+fn locate(text: &str, mapping: &str, needle: &str) -> usize {
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines
+        .iter()
+        .position(|l| {
+            let l = l.trim();
+            l.starts_with("name") && l.contains(&format!("\"{mapping}\""))
+        })
+        .unwrap_or(0);
+    let quoted = format!("\"{needle}\"");
+    lines[start..]
+        .iter()
+        .position(|l| l.contains(&quoted))
+        .map(|i| start + i + 1)
+        .unwrap_or(start + 1)
 }
 
 /// Dependencies first; a cycle is an error naming it.
@@ -344,7 +426,16 @@ mod tests {
     fn defaults_are_valid_and_ordered() {
         let c = Catalogue::defaults().unwrap();
         let names: Vec<_> = c.ordered().iter().map(|m| m.name.as_str()).collect();
-        assert_eq!(names, vec!["CUSTOMER", "CONTACT"]);
+        assert_eq!(names.len(), 14, "{names:?}");
+        for m in c.ordered() {
+            let at = names.iter().position(|n| *n == m.name).unwrap();
+            for d in &m.depends_on {
+                let dep = names.iter().position(|n| n == d).unwrap();
+                assert!(dep < at, "{} comes before its dependency {d}", m.name);
+            }
+        }
+        let customer = c.get("CUSTOMER").unwrap();
+        assert_eq!(customer.depends_on, vec!["SALESPEOPLE", "CURRENCY"]);
         assert!(c.filter("CUSTOMER", true).is_some());
     }
 
@@ -363,6 +454,62 @@ mod tests {
         assert!(
             err.contains("sideways") && err.contains("bidirectional"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn inconsistent_value_map_names_file_and_line() {
+        let text = r#"
+[[mapping]]
+name = "X"
+crm_entity = "accounts"
+erp_entity = "customers"
+direction = "bidirectional"
+
+  [[mapping.fields]]
+  crm = "paymenttermscode"
+  erp = "paymentTermsCode"
+  value_map = [
+    { erp = "NET30", crm = 1 },
+    { erp = "NET45", crm = 1 },
+  ]
+"#;
+        let err = Catalogue::parse("m.toml", text).unwrap_err().to_string();
+        assert!(
+            err.starts_with("m.toml:13: mapping X, field paymenttermscode <-> paymentTermsCode"),
+            "{err}"
+        );
+        assert!(err.contains("crm value 1"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_rule_is_named() {
+        let text = "[[mapping]]\nname = \"X\"\ncrm_entity = \"a\"\nerp_entity = \"b\"\ndirection = \"bidirectional\"\n[[mapping.fields]]\ncrm = \"c\"\nerp = \"d\"\nrules = [{ regex_replace = { pattern = \"(\", replacement = \"\" } }]\n";
+        let err = Catalogue::parse("m.toml", text).unwrap_err().to_string();
+        assert!(
+            err.contains("field c <-> d") && err.contains("does not compile"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn selecting_drops_lookups_through_unselected_mappings() {
+        let c = Catalogue::defaults().unwrap();
+        let s = c
+            .select(&["CUSTOMER".to_string(), "CONTACT".to_string()])
+            .unwrap();
+        let customer = s.get("CUSTOMER").unwrap();
+        assert!(customer.fields.iter().all(|f| !matches!(
+            &f.lookup,
+            Some(Lookup::Coupling { mapping, .. }) if mapping != "CUSTOMER"
+        )));
+        assert!(customer.depends_on.is_empty());
+        assert!(
+            s.get("CONTACT")
+                .unwrap()
+                .fields
+                .iter()
+                .any(|f| f.lookup.is_some())
         );
     }
 

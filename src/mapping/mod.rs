@@ -4,6 +4,7 @@ pub mod catalogue;
 pub mod model;
 pub mod rules;
 pub mod schedule;
+pub mod value_map;
 
 pub use catalogue::{Catalogue, MappingError};
 pub use model::{

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::rules::Rule;
 use super::schedule::Schedule;
+use super::value_map::ValueMapEntry;
 use crate::event::System;
 
 /// Which way data flows.
@@ -171,6 +172,15 @@ pub struct FieldMapping {
     /// A disabled field mapping is ignored.
     #[serde(default = "default_true")]
     pub enabled: bool,
+    /// Value-by-value translation (option sets): `[{ erp = "NET30", crm = 1 }, ...]`. A value
+    /// with no entry fails the record, naming the field and the value.
+    #[serde(default)]
+    pub value_map: Vec<ValueMapEntry>,
+    /// Never write null to the target: a blank source value (or a failed lookup with
+    /// `clear_on_failed_lookup`) leaves the target's value as it is (Business Central's
+    /// "Not Null", which protects `ownerid`).
+    #[serde(default)]
+    pub not_null: bool,
 }
 
 /// One CRM column, or several composed into one ERP field.

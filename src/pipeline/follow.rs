@@ -50,9 +50,9 @@ pub fn apply_state_message(
         }
     } else if msg.topic == topics.parked {
         if tomb {
-            if let Some((waiting_for, record)) = msg.key.split_once('|') {
+            if let Some((waiting_for, slot)) = msg.key.split_once('|') {
                 for p in store.take_parked(waiting_for)? {
-                    if p.record != record {
+                    if p.slot() != slot {
                         store.park(&p)?;
                     }
                 }

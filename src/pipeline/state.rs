@@ -24,7 +24,7 @@ pub fn coupling_key(c: &Coupling) -> String {
 
 /// The changelog key of a parked change.
 pub fn parked_key(p: &ParkedEntry) -> String {
-    format!("{}|{}", p.waiting_for, p.record)
+    format!("{}|{}", p.waiting_for, p.slot())
 }
 
 /// Appends state changes to the changelogs and applies them locally.

@@ -234,4 +234,47 @@ pub(crate) const HUMAN_USERS: &[(&str, &str)] = &[
     ("Chris Tremblay", "chris.tremblay"),
 ];
 
-pub(crate) const SALESPEOPLE: &[&str] = &["AH", "JO", "PS", "BC", "DH"];
+/// Salesperson codes in Business Central, one per human user but the last (same order).
+pub(crate) const SALESPEOPLE: &[&str] = &["AW", "MJ", "SP"];
+
+/// (Business Central payment terms code, `account.paymenttermscode` option value).
+pub(crate) const PAYMENT_TERMS: &[(&str, i64)] =
+    &[("NET30", 1), ("2%10NET30", 2), ("NET45", 3), ("NET60", 4)];
+/// (shipment method code, `account.address1_freighttermscode` option value).
+pub(crate) const SHIPMENT_METHODS: &[(&str, i64)] = &[("FOB", 1), ("NOCHARGE", 2)];
+/// (shipping agent code, `account.address1_shippingmethodcode` option value).
+pub(crate) const SHIPPING_AGENTS: &[(&str, i64)] = &[
+    ("AIRBORNE", 1),
+    ("DHL", 2),
+    ("FEDEX", 3),
+    ("UPS", 4),
+    ("POSTAL", 5),
+    ("FULLLOAD", 6),
+    ("WILLCALL", 7),
+];
+
+/// Product name parts.
+pub(crate) const PRODUCT_FIRST: &[&str] = &[
+    "Steel",
+    "Oak",
+    "Aluminium",
+    "Glass",
+    "Leather",
+    "Walnut",
+    "Copper",
+    "Bamboo",
+    "Ceramic",
+    "Carbon",
+];
+pub(crate) const PRODUCT_SECOND: &[&str] = &[
+    "Desk", "Chair", "Lamp", "Cabinet", "Shelf", "Table", "Stool", "Bench", "Frame", "Panel",
+    "Bracket", "Cable",
+];
+/// Units of measure of items.
+pub(crate) const ITEM_UNITS: &[&str] = &["PCS", "BOX", "SET", "KG"];
+/// Customer price groups.
+pub(crate) const PRICE_GROUPS: &[(&str, &str)] = &[
+    ("RETAIL", "Retail customers"),
+    ("WHOLESALE", "Wholesale customers"),
+    ("EXPORT", "Export customers"),
+];

@@ -25,17 +25,17 @@ pub(crate) struct Seeded {
     pub bc_company_id: String,
 }
 
-fn guid(rng: &mut ChaCha8Rng) -> String {
+pub(crate) fn guid(rng: &mut ChaCha8Rng) -> String {
     let mut b = [0u8; 16];
     rng.fill_bytes(&mut b);
     uuid::Builder::from_random_bytes(b).into_uuid().to_string()
 }
 
-fn pick<'a, T>(rng: &mut ChaCha8Rng, items: &'a [T]) -> &'a T {
+pub(crate) fn pick<'a, T>(rng: &mut ChaCha8Rng, items: &'a [T]) -> &'a T {
     &items[rng.random_range(0..items.len())]
 }
 
-fn obj(v: Value) -> Fields {
+pub(crate) fn obj(v: Value) -> Fields {
     v.as_object().cloned().unwrap_or_default()
 }
 
@@ -83,12 +83,26 @@ pub(crate) fn seed(
 
     // Users.
     let mut humans = Vec::new();
-    for (name, login) in HUMAN_USERS {
+    for (k, (name, login)) in HUMAN_USERS.iter().enumerate() {
         let id = guid(&mut rng);
         let at = past(&mut rng);
+        let email = format!("{login}@contoso-sandbox.com");
+        let mobile = format!("+1 425-555-{:04}", 100 + k);
         let f = obj(
-            json!({"fullname": name, "internalemailaddress": format!("{login}@contoso-sandbox.com"), "isdisabled": false, "applicationid": null}),
+            json!({"fullname": name, "internalemailaddress": email, "isdisabled": false, "islicensed": true, "isintegrationuser": false, "mobilephone": mobile, "applicationid": null}),
         );
+        // The first users are salespeople in Business Central already (same e-mail); the
+        // last one is not, so SALESPEOPLE creates it there.
+        if let Some(code) = SALESPEOPLE.get(k) {
+            let sid = guid(&mut rng);
+            let f = obj(json!({
+                "id": sid, "code": code, "displayName": name, "email": email, "email2": "", "phoneNo": mobile,
+                "jobTitle": "Account Manager", "commisionPercent": 2.5, "privacyBlocked": false, "blocked": false,
+                "lastModifiedDateTime": super::bc::timestamp(at),
+            }));
+            let v = bc.next_version();
+            bc.table_mut("salespeoplePurchasers").put(&sid, f, v);
+        }
         create(
             dv,
             &SYSTEMUSER,
@@ -103,7 +117,7 @@ pub(crate) fn seed(
     }
     let app_user = guid(&mut rng);
     let f = obj(
-        json!({"fullname": "# Couplet Sync", "internalemailaddress": "couplet-sync@contoso-sandbox.com", "isdisabled": false, "applicationid": creds.client_id}),
+        json!({"fullname": "# Couplet Sync", "internalemailaddress": "couplet-sync@contoso-sandbox.com", "isdisabled": false, "islicensed": false, "isintegrationuser": false, "mobilephone": null, "applicationid": creds.client_id}),
     );
     create(
         dv,
@@ -147,6 +161,9 @@ pub(crate) fn seed(
         }
     }
 
+    // Ids of the payment terms and shipment methods behind the codes (API v2.0 shows ids).
+    let terms_ids: Vec<String> = PAYMENT_TERMS.iter().map(|_| guid(&mut rng)).collect();
+    let ship_ids: Vec<String> = SHIPMENT_METHODS.iter().map(|_| guid(&mut rng)).collect();
     let mut names = HashSet::new();
     let mut domains = HashSet::new();
     let mut customer_no = 0u32;
@@ -268,6 +285,14 @@ pub(crate) fn seed(
                     )
                 })
                 .collect();
+        let terms = rng.random_range(0..PAYMENT_TERMS.len());
+        let ship = rng.random_range(0..SHIPMENT_METHODS.len());
+        let agent = rng.random_range(0..SHIPPING_AGENTS.len());
+        let salesperson = if rng.random_bool(0.9) {
+            pick(&mut rng, SALESPEOPLE).to_string()
+        } else {
+            String::new()
+        };
         let at = past(&mut rng);
         if side != Side::BcOnly {
             let user = pick(&mut rng, &humans).clone();
@@ -279,7 +304,9 @@ pub(crate) fn seed(
                 "name": name, "accountnumber": number, "telephone1": company_phone, "emailaddress1": format!("info@{domain}"),
                 "websiteurl": format!("https://www.{domain}"), "address1_line1": street, "address1_line2": if line2.is_empty() { Value::Null } else { json!(line2) },
                 "address1_city": city, "address1_stateorprovince": state, "address1_postalcode": postal, "address1_country": country,
-                "creditlimit": credit, "customertypecode": 3,
+                "creditlimit": credit, "customertypecode": 3, "_ownerid_value": stamp.user,
+                "paymenttermscode": PAYMENT_TERMS[terms].1, "address1_freighttermscode": SHIPMENT_METHODS[ship].1,
+                "address1_shippingmethodcode": SHIPPING_AGENTS[agent].1,
                 "_transactioncurrencyid_value": cur_id,
                 "_primarycontactid_value": contact_ids[0],
             }));
@@ -327,9 +354,12 @@ pub(crate) fn seed(
                 "id": id, "number": number, "displayName": name, "type": "Company", "addressLine1": street, "addressLine2": line2,
                 "city": city, "state": state, "country": country, "postalCode": postal, "phoneNumber": bc_phone,
                 "email": format!("info@{domain}"), "website": format!("https://www.{domain}"),
-                "salespersonCode": pick(&mut rng, SALESPEOPLE), "balanceDue": (rng.random_range(0..500_000) as f64) / 100.0,
+                "salespersonCode": salesperson, "balanceDue": (rng.random_range(0..500_000) as f64) / 100.0,
                 "creditLimit": credit, "taxLiable": country == "US", "currencyId": cur_id, "currencyCode": code,
                 "blocked": " ", "lastModifiedDateTime": bc_at,
+                "paymentTermsId": terms_ids[terms], "shipmentMethodId": ship_ids[ship],
+                "paymentTermsCode": PAYMENT_TERMS[terms].0, "shipmentMethodCode": SHIPMENT_METHODS[ship].0,
+                "shippingAgentCode": SHIPPING_AGENTS[agent].0,
             }));
             let v = bc.next_version();
             bc.table_mut("customers").put(&id, f, v);
@@ -348,6 +378,17 @@ pub(crate) fn seed(
             }
         }
     }
+    super::seed_sales::seed(
+        &mut rng,
+        cfg.records,
+        &super::seed_sales::Refs {
+            humans: &humans,
+            dv_currencies: &dv_cur,
+            now,
+        },
+        dv,
+        bc,
+    );
     Seeded {
         app_user,
         human_user: humans[0].clone(),
@@ -371,7 +412,20 @@ mod tests {
         let (mut dv, mut bc) = (Store::default(), Store::default());
         seed(&cfg, &creds, &mut dv, &mut bc);
         assert!(started.elapsed() < std::time::Duration::from_secs(5));
-        let accounts = dv.table("accounts").map(|t| t.len()).unwrap_or(0);
+        let accounts = dv
+            .table("accounts")
+            .unwrap()
+            .live()
+            .iter()
+            .filter(|(_, r)| r.fields["customertypecode"] == json!(3))
+            .count();
+        let count = |s: &Store, set: &str| s.table(set).map(|t| t.len()).unwrap_or(0);
+        assert!((250..450).contains(&count(&bc, "vendors")));
+        assert_eq!(count(&bc, "items"), 500);
+        assert_eq!(count(&bc, "resources"), 200);
+        assert_eq!(count(&bc, "salespeoplePurchasers"), SALESPEOPLE.len());
+        assert!(count(&bc, "salesPrices") > 100);
+        assert!(count(&bc, "opportunities") > 100);
         let customers = bc.table("customers").map(|t| t.len()).unwrap_or(0);
         assert!((1100..1500).contains(&accounts), "{accounts}");
         assert!((1100..1500).contains(&customers), "{customers}");
@@ -380,7 +434,9 @@ mod tests {
             .unwrap()
             .live()
             .iter()
-            .filter(|(_, r)| !r.fields["accountnumber"].is_null())
+            .filter(|(_, r)| {
+                r.fields["customertypecode"] == json!(3) && !r.fields["accountnumber"].is_null()
+            })
             .count();
         assert!((450..750).contains(&both), "{both}");
         let (mut dv2, mut bc2) = (Store::default(), Store::default());

@@ -24,10 +24,20 @@ pub struct ParkedEntry {
     pub event: ChangeEvent,
 }
 
+impl ParkedEntry {
+    /// What one parked change stands for beside its dependency: the record in its mapping
+    /// (one record may wait for the same dependency in several mappings, e.g. an item in
+    /// ITEM UOM and in ITEM-PRODUCT).
+    pub fn slot(&self) -> String {
+        format!("{}#{}", self.record, self.mapping)
+    }
+}
+
 impl Store {
-    /// Parks `entry`. A record parked again on the same dependency replaces its older entry.
+    /// Parks `entry`. A record parked again on the same dependency in the same mapping
+    /// replaces its older entry.
     pub fn park(&self, entry: &ParkedEntry) -> Result<(), StoreError> {
-        let k = key(&[&entry.waiting_for, &entry.record]);
+        let k = key(&[&entry.waiting_for, &entry.slot()]);
         let v = encode(TREE, &k, entry)?;
         self.inner.parked.insert(k, v).map_err(|e| self.io(e))?;
         Ok(())
@@ -54,7 +64,8 @@ impl Store {
         for item in self.inner.parked.iter().keys() {
             let k = item.map_err(|e| self.io(e))?;
             let rest = k.iter().position(|b| *b == SEP).map(|i| &k[i + 1..]);
-            if rest == Some(record.as_bytes()) {
+            let prefix = format!("{record}#");
+            if rest.is_some_and(|r| r.starts_with(prefix.as_bytes())) {
                 self.inner.parked.remove(&k).map_err(|e| self.io(e))?;
             }
         }

@@ -40,7 +40,9 @@ pub fn index_record(
         if let Some(v) = fields.get(k).and_then(|v| v.as_str()).map(str::trim)
             && !v.is_empty()
         {
-            let v = if m.key_case_insensitive {
+            // Only the natural key is case-insensitive; fields other mappings' lookups
+            // resolve by (a salesperson code) are indexed as they are.
+            let v = if m.key_case_insensitive && m.key(system) == Some(k) {
                 v.to_lowercase()
             } else {
                 v.to_string()

@@ -36,9 +36,11 @@ pub struct MappingCheck {
     pub erp_records: usize,
     /// Couplings whose both records exist.
     pub coupled: usize,
-    /// CRM records (in the filter) without a coupling.
+    /// CRM records (in the filter) without a coupling (only when the mapping carries CRM
+    /// records to the ERP).
     pub uncoupled_crm: Vec<String>,
-    /// ERP records (in the filter) without a coupling.
+    /// ERP records (in the filter) without a coupling (only when the mapping carries ERP
+    /// records to the CRM).
     pub uncoupled_erp: Vec<String>,
     /// Natural-key values held by more than one record on a side.
     pub duplicates: Vec<String>,
@@ -218,6 +220,15 @@ pub fn compare(
         .filter(|id| !coupled_erp.contains(*id))
         .cloned()
         .collect();
+    // A one-way mapping carries records from one side only: records of the target side that
+    // no source record reached (a Dataverse currency Business Central does not have) are not
+    // its concern.
+    if !m.direction.allows_from(System::Dataverse) {
+        uc.clear();
+    }
+    if !m.direction.allows_from(System::Bc) {
+        ue.clear();
+    }
     uc.sort();
     ue.sort();
     check.uncoupled_crm = uc;

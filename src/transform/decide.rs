@@ -333,8 +333,14 @@ impl Transformer {
     ) -> WriteCommand {
         let s = ev.source.system;
         let mut natural_key = Vec::new();
+        // The key as the target stores it: the mapped value when the key field is mapped
+        // this way (rules may rewrite it, e.g. a unit group's name), else the source's value.
         if let (Some(sk), Some(tk)) = (m.key(s), m.key(t))
-            && let Some(v) = ev.fields.get(sk).and_then(|v| v.as_str()).map(str::trim)
+            && let Some(v) = fields
+                .get(tk)
+                .and_then(|v| v.as_str())
+                .or_else(|| ev.fields.get(sk).and_then(|v| v.as_str()))
+                .map(str::trim)
             && !v.is_empty()
         {
             let v = if m.key_case_insensitive {

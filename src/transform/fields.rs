@@ -6,6 +6,7 @@ use super::currency::CurrencyTable;
 use crate::event::{Fields, System};
 use crate::mapping::Catalogue;
 use crate::mapping::model::{CrmColumns, FieldMapping, Lookup, TableMapping};
+use crate::mapping::value_map;
 use crate::store::{Store, StoreError};
 
 /// Why a field could not be mapped.
@@ -94,14 +95,35 @@ pub fn map_record(
         let raw = read_source(f, source, src);
         let mut v = raw;
         for r in &f.rules {
-            v = r.apply(v);
+            v = r.apply(v).map_err(|e| FieldFailure::Fail {
+                field: f.name_on(source),
+                reason: format!("{e}; correct the record or the field's rules"),
+                class: "rule",
+            })?;
         }
+        if !f.value_map.is_empty() {
+            let mapped = if source.is_crm() {
+                value_map::to_erp(&f.value_map, &v)
+            } else {
+                value_map::to_crm(&f.value_map, &v)
+            };
+            v = mapped.map_err(|e| FieldFailure::Fail {
+                field: f.name_on(source),
+                reason: e.to_string(),
+                class: "unmapped_value",
+            })?;
+        }
+        let blank = |v: &Value| v.is_null() || v.as_str().is_some_and(|s| s.trim().is_empty());
         match &f.lookup {
+            None if f.not_null && blank(&v) => {}
             None => write_target(&mut out, f, target, v),
             Some(lookup) => match resolve(lookup, f, source, &v, src, cx) {
+                Ok((_, val)) if f.not_null && blank(&val) => {}
                 Ok((col, val)) => {
                     out.insert(col, val);
                 }
+                Err(FieldFailure::Park { .. } | FieldFailure::Fail { .. })
+                    if f.clear_on_failed_lookup && f.not_null => {}
                 Err(FieldFailure::Park { .. } | FieldFailure::Fail { .. })
                     if f.clear_on_failed_lookup =>
                 {

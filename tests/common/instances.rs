@@ -84,10 +84,10 @@ fn keys(rows: &[Fields], key: &str) -> HashSet<String> {
         .collect()
 }
 
-/// How many distinct companies and persons the seed holds (some exist on both sides): the
+/// How many distinct customer companies and persons the seed holds (some exist on both sides): the
 /// counts each side must reach, as `[accounts, customers, contacts (CRM), contacts (ERP)]`.
 pub fn expected(sb: &Sandbox) -> [usize; 4] {
-    let accounts = sb.rows(System::Dataverse, "accounts");
+    let accounts = super::customer_accounts(sb);
     let customers = sb.rows(System::Bc, "customers");
     let unnumbered = accounts
         .iter()
@@ -114,7 +114,7 @@ pub fn expected(sb: &Sandbox) -> [usize; 4] {
 /// failure messages.
 pub fn missing(sb: &Sandbox) -> String {
     let numbers = |sys, set, f| keys(&sb.rows(sys, set), f);
-    let dv_acc = numbers(System::Dataverse, "accounts", "accountnumber");
+    let dv_acc = keys(&super::customer_accounts(sb), "accountnumber");
     let bc_cus = numbers(System::Bc, "customers", "number");
     let dv_con = numbers(System::Dataverse, "contacts", "emailaddress1");
     let bc_con = numbers(System::Bc, "contacts", "email");
@@ -129,7 +129,7 @@ pub fn missing(sb: &Sandbox) -> String {
 /// The record counts of each side now, in the order of [`expected`].
 pub fn counts(sb: &Sandbox) -> [usize; 4] {
     [
-        sb.rows(System::Dataverse, "accounts").len(),
+        super::customer_accounts(sb).len(),
         sb.rows(System::Bc, "customers").len(),
         sb.rows(System::Dataverse, "contacts").len(),
         sb.rows(System::Bc, "contacts").len(),

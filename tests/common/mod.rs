@@ -51,6 +51,8 @@ pub struct Harness {
     engine: Option<Engine>,
     /// A mapping file replacing the shipped defaults (see [`Harness::start_with_mappings`]).
     pub mapping_file: Option<std::path::PathBuf>,
+    /// The mappings the engine runs (empty: the configuration's default).
+    mappings: Vec<String>,
 }
 
 impl Harness {
@@ -77,6 +79,7 @@ impl Harness {
             dir,
             engine: None,
             mapping_file: None,
+            mappings: vec![],
         };
         h.start_engine().await;
         h
@@ -84,6 +87,38 @@ impl Harness {
 
     /// As [`Harness::start`], with `mappings` (a mapping file's text) instead of the defaults.
     pub async fn start_with_mappings(records: usize, seed: u64, mappings: &str) -> Harness {
+        let dir = Self::data_dir();
+        let file = dir.path().join("mappings.toml");
+        std::fs::write(&file, mappings).expect("mapping file written");
+        Self::start_in(dir, records, seed, Some(file), vec![]).await
+    }
+
+    /// A sandbox with `records` companies from `seed`, and an engine running every default
+    /// mapping.
+    pub async fn start_full_catalogue(records: usize, seed: u64) -> Harness {
+        let mappings = Catalogue::defaults()
+            .expect("defaults load")
+            .ordered()
+            .iter()
+            .map(|m| m.name.clone())
+            .collect();
+        Self::start_in(Self::data_dir(), records, seed, None, mappings).await
+    }
+
+    fn data_dir() -> TempDir {
+        tempfile::Builder::new()
+            .prefix("couplet-e2e-")
+            .tempdir()
+            .expect("temp dir")
+    }
+
+    async fn start_in(
+        dir: TempDir,
+        records: usize,
+        seed: u64,
+        mapping_file: Option<std::path::PathBuf>,
+        mappings: Vec<String>,
+    ) -> Harness {
         init_tracing();
         let sb = Sandbox::start(SandboxConfig {
             records,
@@ -92,17 +127,12 @@ impl Harness {
         })
         .await
         .expect("sandbox starts");
-        let dir = tempfile::Builder::new()
-            .prefix("couplet-e2e-")
-            .tempdir()
-            .expect("temp dir");
-        let file = dir.path().join("mappings.toml");
-        std::fs::write(&file, mappings).expect("mapping file written");
         let mut h = Harness {
             sb,
             dir,
             engine: None,
-            mapping_file: Some(file),
+            mapping_file,
+            mappings,
         };
         h.start_engine().await;
         h
@@ -114,6 +144,9 @@ impl Harness {
         let mut cfg = build::sandbox_config(&self.sb, self.dir.path()).expect("sandbox config");
         cfg.capture.poll_interval_ms = POLL_MS;
         cfg.sync.mapping_file = self.mapping_file.clone();
+        if !self.mappings.is_empty() {
+            cfg.sync.mappings = self.mappings.clone();
+        }
         // The projection and the log are sled databases: a just-closed one may still be
         // locked for a moment by its background flusher, so opening is retried briefly.
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -473,4 +506,13 @@ pub fn coupled(h: &Harness, mapping: &str, system: System, set: &str, skip: usiz
         .filter(|id| h.coupling(mapping, system, id).is_some())
         .nth(skip)
         .unwrap_or_else(|| panic!("fewer than {} coupled {system}/{set}", skip + 1))
+}
+
+/// The Dataverse accounts that are customers (the seed also holds vendor accounts,
+/// `customertypecode` 11, which the VENDOR mapping synchronises).
+pub fn customer_accounts(sb: &Sandbox) -> Vec<Fields> {
+    sb.rows(System::Dataverse, "accounts")
+        .into_iter()
+        .filter(|r| r.get("customertypecode") != Some(&serde_json::json!(11)))
+        .collect()
 }

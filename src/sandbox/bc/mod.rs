@@ -1,10 +1,11 @@
 //! The Business Central API v2.0 emulator: `companies`, and under the one company
-//! `customers`, `contacts` and `currencies`, with `If-Match`-guarded writes, BC ETags,
+//! `customers`, `contacts` and `currencies` and the entities of `schema_sales`, with `If-Match`-guarded writes, BC ETags,
 //! `$filter`/`$orderby`/`$top`/`$skip` and server paging.
 
 pub(crate) mod query;
 pub(crate) mod routes;
 pub(crate) mod schema;
+pub(crate) mod schema_sales;
 pub(crate) mod write;
 
 use axum::http::StatusCode;

@@ -38,7 +38,7 @@ impl EntityDef {
     }
 }
 
-const fn w(name: &'static str, kind: Kind) -> Column {
+pub(crate) const fn w(name: &'static str, kind: Kind) -> Column {
     Column {
         name,
         kind,
@@ -46,7 +46,7 @@ const fn w(name: &'static str, kind: Kind) -> Column {
     }
 }
 
-const fn ro(name: &'static str, kind: Kind) -> Column {
+pub(crate) const fn ro(name: &'static str, kind: Kind) -> Column {
     Column {
         name,
         kind,
@@ -54,6 +54,10 @@ const fn ro(name: &'static str, kind: Kind) -> Column {
     }
 }
 
+/// Sandbox extension: API v2.0 gives a customer's payment terms and shipment method only as
+/// ids (`paymentTermsId`, `shipmentMethodId`) and has no shipping agent; the sandbox also shows
+/// the codes, as a custom API page over the Customer table would (Business Central's own
+/// integration reads those codes from the table).
 pub(crate) static CUSTOMER: EntityDef = EntityDef {
     set: "customers",
     type_name: "customer",
@@ -79,6 +83,11 @@ pub(crate) static CUSTOMER: EntityDef = EntityDef {
         w("taxLiable", Kind::Bool),
         w("currencyId", Kind::Guid),
         w("currencyCode", Kind::Text(10)),
+        w("paymentTermsId", Kind::Guid),
+        w("shipmentMethodId", Kind::Guid),
+        w("paymentTermsCode", Kind::Text(10)),
+        w("shipmentMethodCode", Kind::Text(10)),
+        w("shippingAgentCode", Kind::Text(10)),
         w("blocked", Kind::Enum(&[" ", "Ship", "Invoice", "All"])),
         ro("lastModifiedDateTime", Kind::DateTime),
     ],
@@ -133,7 +142,18 @@ pub(crate) static CURRENCY: EntityDef = EntityDef {
 };
 
 /// Every entity set under a company.
-pub(crate) static ENTITIES: &[&EntityDef] = &[&CUSTOMER, &CONTACT, &CURRENCY];
+pub(crate) static ENTITIES: &[&EntityDef] = &[
+    &CUSTOMER,
+    &CONTACT,
+    &CURRENCY,
+    &super::schema_sales::SALESPERSON,
+    &super::schema_sales::VENDOR,
+    &super::schema_sales::ITEM,
+    &super::schema_sales::RESOURCE,
+    &super::schema_sales::CUSTOMER_PRICE_GROUP,
+    &super::schema_sales::SALES_PRICE,
+    &super::schema_sales::OPPORTUNITY,
+];
 
 /// The definition of an entity set.
 pub(crate) fn entity(set: &str) -> Option<&'static EntityDef> {

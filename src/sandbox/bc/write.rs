@@ -190,7 +190,11 @@ fn relate(
 /// The next free number in the entity's series, e.g. `C00042` or `CT000007`.
 fn next_number(store: &Store, def: &EntityDef) -> String {
     let (field, prefix) = def.number;
-    let width = if prefix.len() > 1 { 6 } else { 5 };
+    let width = if prefix.len() > 1 && !prefix.ends_with(' ') {
+        6
+    } else {
+        5
+    };
     let max = store
         .table(def.set)
         .map(|t| {

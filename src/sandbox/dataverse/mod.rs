@@ -1,11 +1,13 @@
 //! The Dataverse Web API v9.2 emulator: entity sets `accounts`, `contacts`,
-//! `transactioncurrencies` and `systemusers`, with paging cookies, change tracking, conditional
+//! `transactioncurrencies`, `systemusers`, and the Sales tables of `schema_sales` (units,
+//! products, price lists, opportunities), with paging cookies, change tracking, conditional
 //! writes, the real error bodies and service-protection limits.
 
 pub(crate) mod delta;
 pub(crate) mod query;
 pub(crate) mod routes;
 pub(crate) mod schema;
+pub(crate) mod schema_sales;
 pub(crate) mod write;
 
 use axum::http::StatusCode;

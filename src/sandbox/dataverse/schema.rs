@@ -20,6 +20,10 @@ pub(crate) enum Kind {
     Money,
     Bool,
     DateTime,
+    /// A date-only column (`2024-05-31`).
+    Date,
+    /// A choice (option set): the valid option values.
+    Option(&'static [i64]),
     /// A lookup, stored and read as `_<name>_value`.
     Lookup(&'static [Target]),
 }
@@ -73,7 +77,7 @@ impl Column {
     }
 }
 
-const fn w(name: &'static str, kind: Kind) -> Column {
+pub(crate) const fn w(name: &'static str, kind: Kind) -> Column {
     Column {
         name,
         kind,
@@ -81,7 +85,7 @@ const fn w(name: &'static str, kind: Kind) -> Column {
     }
 }
 
-const fn ro(name: &'static str, kind: Kind) -> Column {
+pub(crate) const fn ro(name: &'static str, kind: Kind) -> Column {
     Column {
         name,
         kind,
@@ -89,12 +93,12 @@ const fn ro(name: &'static str, kind: Kind) -> Column {
     }
 }
 
-const CURRENCY: &[Target] = &[Target {
+pub(crate) const CURRENCY: &[Target] = &[Target {
     nav: "transactioncurrencyid",
     set: "transactioncurrencies",
     logical: "transactioncurrency",
 }];
-const MODIFIEDBY: &[Target] = &[Target {
+pub(crate) const MODIFIEDBY: &[Target] = &[Target {
     nav: "modifiedby",
     set: "systemusers",
     logical: "systemuser",
@@ -104,6 +108,18 @@ const PRIMARYCONTACT: &[Target] = &[Target {
     set: "contacts",
     logical: "contact",
 }];
+pub(crate) const OWNER: &[Target] = &[Target {
+    nav: "ownerid",
+    set: "systemusers",
+    logical: "systemuser",
+}];
+/// Option values of `account.paymenttermscode` (Net 30, 2% 10 Net 30, Net 45, Net 60).
+pub(crate) const PAYMENT_TERMS: &[i64] = &[1, 2, 3, 4];
+/// Option values of `account.address1_freighttermscode` (FOB, No Charge).
+pub(crate) const FREIGHT_TERMS: &[i64] = &[1, 2];
+/// Option values of `account.address1_shippingmethodcode` (Airborne, DHL, FedEx, UPS, Postal
+/// Mail, Full Load, Will Call).
+pub(crate) const SHIPPING_METHODS: &[i64] = &[1, 2, 3, 4, 5, 6, 7];
 const PARENTCUSTOMER: &[Target] = &[
     Target {
         nav: "parentcustomerid_account",
@@ -142,6 +158,13 @@ pub(crate) static ACCOUNT: EntityDef = EntityDef {
         w("statuscode", Kind::Int),
         w("transactioncurrencyid", Kind::Lookup(CURRENCY)),
         w("primarycontactid", Kind::Lookup(PRIMARYCONTACT)),
+        w("ownerid", Kind::Lookup(OWNER)),
+        w("paymenttermscode", Kind::Option(PAYMENT_TERMS)),
+        w("address1_freighttermscode", Kind::Option(FREIGHT_TERMS)),
+        w(
+            "address1_shippingmethodcode",
+            Kind::Option(SHIPPING_METHODS),
+        ),
         ro("createdon", Kind::DateTime),
         ro("modifiedon", Kind::DateTime),
         ro("modifiedby", Kind::Lookup(MODIFIEDBY)),
@@ -206,6 +229,10 @@ pub(crate) static SYSTEMUSER: EntityDef = EntityDef {
         w("fullname", Kind::Text(200)),
         w("internalemailaddress", Kind::Text(100)),
         w("isdisabled", Kind::Bool),
+        w("islicensed", Kind::Bool),
+        w("isintegrationuser", Kind::Bool),
+        w("mobilephone", Kind::Text(64)),
+        w("jobtitle", Kind::Text(100)),
         w("applicationid", Kind::Guid),
         ro("modifiedon", Kind::DateTime),
         ro("versionnumber", Kind::Int),
@@ -213,8 +240,18 @@ pub(crate) static SYSTEMUSER: EntityDef = EntityDef {
 };
 
 /// Every table, by entity set.
-pub(crate) static ENTITIES: &[&EntityDef] =
-    &[&ACCOUNT, &CONTACT, &TRANSACTIONCURRENCY, &SYSTEMUSER];
+pub(crate) static ENTITIES: &[&EntityDef] = &[
+    &ACCOUNT,
+    &CONTACT,
+    &TRANSACTIONCURRENCY,
+    &SYSTEMUSER,
+    &super::schema_sales::UOMSCHEDULE,
+    &super::schema_sales::UOM,
+    &super::schema_sales::PRODUCT,
+    &super::schema_sales::PRICELEVEL,
+    &super::schema_sales::PRODUCTPRICELEVEL,
+    &super::schema_sales::OPPORTUNITY,
+];
 
 /// The definition of an entity set.
 pub(crate) fn entity(set: &str) -> Option<&'static EntityDef> {

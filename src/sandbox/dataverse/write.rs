@@ -99,6 +99,30 @@ fn check_type(def: &EntityDef, key: &str, kind: &Kind, value: &Value) -> Result<
                 return Err(type_error(def, key, "Edm.DateTimeOffset", value));
             }
         }
+        Kind::Date => {
+            if value
+                .as_str()
+                .is_none_or(|s| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_err())
+            {
+                return Err(type_error(def, key, "Edm.Date", value));
+            }
+        }
+        Kind::Option(values) => {
+            let Some(n) = value.as_i64() else {
+                return Err(type_error(def, key, "Edm.Int32", value));
+            };
+            if !values.contains(&n) {
+                return Err(DvError::validation(format!(
+                    "A validation error occurred. The value {n} of '{key}' on record of type '{}' is outside the valid range. Accepted Values: {}",
+                    def.logical,
+                    values
+                        .iter()
+                        .map(|v| v.to_string())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                )));
+            }
+        }
         Kind::Lookup(_) => {}
     }
     Ok(())
