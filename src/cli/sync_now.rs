@@ -1,0 +1,170 @@
+//! `couplet sync-now MAPPING RECORD --direction to-crm|to-erp`: reads the source record fresh
+//! and puts it on the changes topic marked as forced; the transform and apply stages write it
+//! to the coupled record (or create and couple one, through the natural key) whatever was
+//! synchronised before. Without a running instance the command runs those stages itself;
+//! with one on Kafka, that instance does the work and the command waits for its outcome.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use anyhow::Context as _;
+
+use super::args::SyncNowArgs;
+use super::local::{self, Access};
+use crate::bus::Topics;
+use crate::config::Config;
+use crate::event::{OutcomeStatus, RecordKey, System};
+use crate::pipeline::sync_now::{LocalStages, read_change, request, wait_outcomes};
+use crate::store::Store;
+
+/// Works out the source record from `RECORD`: a key or an id of the source side, or a key or
+/// id of the target side that is coupled (resolved through the store, when there is one).
+fn source_key(
+    m: &crate::mapping::TableMapping,
+    source: System,
+    record: &str,
+    store: Option<&Store>,
+) -> anyhow::Result<RecordKey> {
+    let target = source.other();
+    let (system, id) = if record.contains('/') {
+        let k: RecordKey = record.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+        if k.entity != m.entity(k.system) {
+            anyhow::bail!(
+                "{k} is not a record of mapping {} ({} / {})",
+                m.name,
+                m.crm_entity,
+                m.erp_entity
+            );
+        }
+        (Some(k.system), k.id)
+    } else {
+        (None, record.to_string())
+    };
+    if system != Some(source)
+        && let Some(store) = store
+        && let Some(c) = store.coupling(&m.name, target, &id)?
+    {
+        return Ok(RecordKey::new(
+            source,
+            m.entity(source).to_string(),
+            c.id_on(source),
+        ));
+    }
+    if system == Some(target) {
+        anyhow::bail!(
+            "{record} is on the target side and no coupling resolves it here; pass the {} record's id",
+            source
+        );
+    }
+    Ok(RecordKey::new(source, m.entity(source).to_string(), id))
+}
+
+/// Runs `couplet sync-now`.
+pub async fn run(a: &SyncNowArgs) -> anyhow::Result<bool> {
+    let cfg = Config::load(&a.config)?;
+    let catalogue = super::build::catalogue(&cfg)?;
+    let Some(m) = catalogue.get(&a.mapping).cloned() else {
+        let known: Vec<&str> = catalogue
+            .ordered()
+            .iter()
+            .map(|m| m.name.as_str())
+            .collect();
+        anyhow::bail!(
+            "no mapping named {} in this configuration; known mappings: {}",
+            a.mapping,
+            known.join(", ")
+        );
+    };
+    let source = if a.direction == "to-crm" {
+        System::Bc
+    } else {
+        System::Dataverse
+    };
+    if !m.direction.allows_from(source) {
+        anyhow::bail!(
+            "mapping {} runs {}: it never writes from {source}, so --direction {} cannot be synchronised",
+            m.name,
+            m.direction.as_str(),
+            a.direction
+        );
+    }
+    let access = local::open(&cfg, "couplet sync-now", true).await?;
+    let (dv, bc) = super::build::clients(&cfg)?;
+    let store = match &access {
+        Access::Local(p) => Some(&p.store),
+        Access::Remote(_) => None,
+    };
+    let key = source_key(&m, source, &a.record, store)?;
+    let Some(ev) = read_change(&dv, &bc, &m.name, &key)
+        .await
+        .with_context(|| format!("reading {key}"))?
+    else {
+        anyhow::bail!("{key} does not exist in {source}; nothing to synchronise");
+    };
+    let topics = Topics::new(&cfg.bus.topic_prefix);
+    let since = chrono::Utc::now() - chrono::Duration::seconds(5);
+    let ids: HashSet<uuid::Uuid> = [ev.correlation_id].into();
+    let timeout = Duration::from_secs(a.timeout_secs);
+    let outcome = match access {
+        Access::Local(p) => {
+            let stages = LocalStages::start(&p).await?;
+            request(&p.bus, &topics, &ev).await?;
+            let found = wait_outcomes(&p.bus, &topics, &ids, since, timeout).await;
+            stages.stop(Duration::from_secs(10)).await?;
+            found?
+        }
+        Access::Remote(bus) => {
+            eprintln!(
+                "The data directory is held by a running instance: handing {key} to it through {}.",
+                topics.changes
+            );
+            request(&bus, &topics, &ev).await?;
+            wait_outcomes(&bus, &topics, &ids, since, timeout).await?
+        }
+    };
+    let Some(o) = outcome.get(&ev.correlation_id) else {
+        anyhow::bail!(
+            "no outcome for {key} within {} s; is `couplet run` running? The change is on {}; `couplet audit {key}` shows what happens to it",
+            a.timeout_secs,
+            topics.changes
+        );
+    };
+    let target = o
+        .target_key()
+        .map(|k| k.to_string())
+        .unwrap_or_else(|| format!("{}/{}", o.target_system, o.target_entity));
+    println!(
+        "{}: {key} -> {target}: {}{}",
+        m.name,
+        o.status.as_str(),
+        o.reason
+            .as_deref()
+            .map(|r| format!(" ({r})"))
+            .unwrap_or_default()
+    );
+    if !o.status.wrote() && o.status != OutcomeStatus::Coupled {
+        return Ok(false);
+    }
+    if let Some(id) = &o.target_id {
+        let written = match o.target_system {
+            System::Dataverse => dv.get(&o.target_entity, id, &[]).await?,
+            System::Bc => bc.get(&o.target_entity, id).await?,
+        };
+        if let Some(rec) = written {
+            println!("{target} now holds:");
+            for f in m.fields_from(source) {
+                let name = f.name_on(o.target_system);
+                for col in name.split('+').filter(|c| !c.is_empty()) {
+                    let read = if o.target_system.is_crm() && rec.get(col).is_none() {
+                        format!("_{col}_value")
+                    } else {
+                        col.to_string()
+                    };
+                    let v = rec.get(&read).cloned().unwrap_or(serde_json::Value::Null);
+                    println!("  {col:<28} {v}");
+                }
+            }
+        }
+    }
+    Ok(true)
+}
