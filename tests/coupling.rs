@@ -2,9 +2,16 @@
 //! survive `couplet replay --rebuild`, through the binary against the sandbox.
 
 mod cli_support;
+mod common;
+
+use std::time::Duration;
 
 use cli_support::Cli;
+use common::{Harness, wait_until};
 use couplet::event::System;
+use couplet::pipeline::engine::instance_id;
+use couplet::pipeline::manual_coupling::{Coupled, CouplingError, couple, uncouple};
+use couplet::pipeline::state::StateLog;
 
 fn coupled_lines<'a>(out: &'a str, id: &str) -> Vec<&'a str> {
     out.lines().filter(|l| l.contains(id)).collect()
@@ -261,4 +268,81 @@ async fn a_held_data_directory_is_named_with_what_to_do() {
     );
     assert!(r.err.contains("Stop that instance"), "{}", r.err);
     drop((store, bus));
+}
+
+/// While a running instance holds the data directory (on Kafka), the commands work on a
+/// scratch projection read from the couplings changelog and append to the log; the running
+/// instance follows the changelog. Shown here in one process on the embedded log, which is
+/// what a second process does on Kafka.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn couplings_made_beside_a_running_instance_reach_it_through_the_changelog() {
+    let mut h = Harness::start(4, 3).await;
+    h.wait_idle(common::IDLE_TIMEOUT).await;
+    let c = h.store().couplings(Some("CUSTOMER")).unwrap().remove(0);
+    let cfg = couplet::cli::build::sandbox_config(&h.sb, h.dir.path()).unwrap();
+    let opened = couplet::cli::local::remote(&cfg, h.bus().clone())
+        .await
+        .unwrap();
+    let p = &opened.parts;
+    assert!(!opened.local);
+    // The scratch projection knows the running instance's couplings.
+    assert_eq!(
+        p.store
+            .coupling("CUSTOMER", System::Dataverse, &c.crm_id)
+            .unwrap(),
+        h.store()
+            .coupling("CUSTOMER", System::Dataverse, &c.crm_id)
+            .unwrap()
+    );
+    let state = StateLog::new(
+        p.bus.clone(),
+        p.topics.clone(),
+        p.store.clone(),
+        instance_id(&p.store).unwrap(),
+    );
+    let m = p.catalogue.get("CUSTOMER").unwrap().clone();
+    // Refused against the scratch copy: the CRM record is coupled.
+    let other = h.store().couplings(Some("CUSTOMER")).unwrap().remove(1);
+    let e = couple(
+        &state,
+        &p.bus,
+        &p.topics,
+        &m,
+        &c.crm_id,
+        &other.erp_id,
+        "test",
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(e, CouplingError::AlreadyCoupled { .. }), "{e}");
+
+    uncouple(&state, &p.bus, &p.topics, &c, "test")
+        .await
+        .unwrap();
+    wait_until(
+        Duration::from_secs(20),
+        "the running instance drops the coupling",
+        || async {
+            h.store()
+                .coupling("CUSTOMER", System::Dataverse, &c.crm_id)
+                .unwrap()
+                .is_none()
+        },
+    )
+    .await;
+    let made = couple(&state, &p.bus, &p.topics, &m, &c.crm_id, &c.erp_id, "test")
+        .await
+        .unwrap();
+    assert!(matches!(made, Coupled::New(_)));
+    wait_until(
+        Duration::from_secs(20),
+        "the running instance has the coupling again",
+        || async {
+            h.store()
+                .coupling("CUSTOMER", System::Bc, &c.erp_id)
+                .unwrap()
+                .is_some_and(|x| x.crm_id == c.crm_id)
+        },
+    )
+    .await;
 }

@@ -51,12 +51,13 @@ async fn state_log(p: &EngineParts) -> anyhow::Result<StateLog> {
 /// `couplet couple`.
 pub async fn run(a: &CoupleArgs) -> anyhow::Result<bool> {
     let cfg = Config::load(&a.config)?;
-    let p = local::open_local(&cfg, "couplet couple").await?;
-    let m = mapping(&p, &a.mapping)?;
-    let state = state_log(&p).await?;
+    let opened = local::open(&cfg, "couplet couple").await?;
+    let p = &opened.parts;
+    let m = mapping(p, &a.mapping)?;
+    let state = state_log(p).await?;
     let ok = match (&a.erp_id, &a.crm_id, &a.match_fields) {
-        (Some(erp), Some(crm), _) => pair(&p, &state, &m, erp, crm).await?,
-        (_, _, Some(spec)) => by_match(&p, &state, &m, spec, a).await?,
+        (Some(erp), Some(crm), _) => pair(p, &state, &m, erp, crm).await?,
+        (_, _, Some(spec)) => by_match(p, opened.local, &state, &m, spec, a).await?,
         _ => anyhow::bail!("pass --erp-id and --crm-id, or --match FIELD[,FIELD...]"),
     };
     p.store.flush()?;
@@ -139,6 +140,7 @@ fn id_of(rec: &Fields, col: &str) -> Option<String> {
 
 async fn by_match(
     p: &EngineParts,
+    local: bool,
     state: &StateLog,
     m: &TableMapping,
     spec: &str,
@@ -233,7 +235,11 @@ async fn by_match(
     }
     let mut created = Vec::new();
     if a.create_missing && !unmatched.is_empty() {
-        let stages = LocalStages::start(p).await?;
+        // Without a running instance, this command runs the stages that create them.
+        let stages = match local {
+            true => Some(LocalStages::start(p).await?),
+            false => None,
+        };
         let since = chrono::Utc::now() - chrono::Duration::seconds(5);
         let mut waiting: HashMap<uuid::Uuid, String> = HashMap::new();
         for id in &unmatched {
@@ -268,7 +274,9 @@ async fn by_match(
             Duration::from_secs(a.timeout_secs),
         )
         .await?;
-        stages.stop(Duration::from_secs(10)).await?;
+        if let Some(stages) = stages {
+            stages.stop(Duration::from_secs(10)).await?;
+        }
         let mut still = Vec::new();
         for (cid, id) in &waiting {
             match outcomes.get(cid) {
@@ -340,9 +348,10 @@ async fn by_match(
 /// `couplet uncouple`.
 pub async fn uncouple_cmd(a: &UncoupleArgs) -> anyhow::Result<bool> {
     let cfg = Config::load(&a.config)?;
-    let p = local::open_local(&cfg, "couplet uncouple").await?;
-    let m = mapping(&p, &a.mapping)?;
-    let state = state_log(&p).await?;
+    let opened = local::open(&cfg, "couplet uncouple").await?;
+    let p = &opened.parts;
+    let m = mapping(p, &a.mapping)?;
+    let state = state_log(p).await?;
     let targets = if a.all {
         p.store.couplings(Some(&m.name))?
     } else {

@@ -10,20 +10,19 @@ use std::time::Duration;
 use anyhow::Context as _;
 
 use super::args::SyncNowArgs;
-use super::local::{self, Access};
-use crate::bus::Topics;
+use super::local;
 use crate::config::Config;
 use crate::event::{OutcomeStatus, RecordKey, System};
 use crate::pipeline::sync_now::{LocalStages, read_change, request, wait_outcomes};
 use crate::store::Store;
 
 /// Works out the source record from `RECORD`: a key or an id of the source side, or a key or
-/// id of the target side that is coupled (resolved through the store, when there is one).
+/// id of the target side that is coupled.
 fn source_key(
     m: &crate::mapping::TableMapping,
     source: System,
     record: &str,
-    store: Option<&Store>,
+    store: &Store,
 ) -> anyhow::Result<RecordKey> {
     let target = source.other();
     let (system, id) = if record.contains('/') {
@@ -41,7 +40,6 @@ fn source_key(
         (None, record.to_string())
     };
     if system != Some(source)
-        && let Some(store) = store
         && let Some(c) = store.coupling(&m.name, target, &id)?
     {
         return Ok(RecordKey::new(
@@ -88,40 +86,31 @@ pub async fn run(a: &SyncNowArgs) -> anyhow::Result<bool> {
             a.direction
         );
     }
-    let access = local::open(&cfg, "couplet sync-now", true).await?;
-    let (dv, bc) = super::build::clients(&cfg)?;
-    let store = match &access {
-        Access::Local(p) => Some(&p.store),
-        Access::Remote(_) => None,
-    };
-    let key = source_key(&m, source, &a.record, store)?;
-    let Some(ev) = read_change(&dv, &bc, &m.name, &key)
+    let opened = local::open(&cfg, "couplet sync-now").await?;
+    let p = &opened.parts;
+    let key = source_key(&m, source, &a.record, &p.store)?;
+    let Some(ev) = read_change(&p.dataverse, &p.bc, &m.name, &key)
         .await
         .with_context(|| format!("reading {key}"))?
     else {
         anyhow::bail!("{key} does not exist in {source}; nothing to synchronise");
     };
-    let topics = Topics::new(&cfg.bus.topic_prefix);
+    let topics = &p.topics;
     let since = chrono::Utc::now() - chrono::Duration::seconds(5);
     let ids: HashSet<uuid::Uuid> = [ev.correlation_id].into();
     let timeout = Duration::from_secs(a.timeout_secs);
-    let outcome = match access {
-        Access::Local(p) => {
-            let stages = LocalStages::start(&p).await?;
-            request(&p.bus, &topics, &ev).await?;
-            let found = wait_outcomes(&p.bus, &topics, &ids, since, timeout).await;
-            stages.stop(Duration::from_secs(10)).await?;
-            found?
-        }
-        Access::Remote(bus) => {
-            eprintln!(
-                "The data directory is held by a running instance: handing {key} to it through {}.",
-                topics.changes
-            );
-            request(&bus, &topics, &ev).await?;
-            wait_outcomes(&bus, &topics, &ids, since, timeout).await?
-        }
+    // Without a running instance, this command runs the stages for the forced change.
+    let stages = match opened.local {
+        true => Some(LocalStages::start(p).await?),
+        false => None,
     };
+    request(&p.bus, topics, &ev).await?;
+    let outcome = wait_outcomes(&p.bus, topics, &ids, since, timeout).await;
+    if let Some(stages) = stages {
+        stages.stop(Duration::from_secs(10)).await?;
+    }
+    let outcome = outcome?;
+    let (dv, bc) = (&p.dataverse, &p.bc);
     let Some(o) = outcome.get(&ev.correlation_id) else {
         anyhow::bail!(
             "no outcome for {key} within {} s; is `couplet run` running? The change is on {}; `couplet audit {key}` shows what happens to it",
