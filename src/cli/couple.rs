@@ -146,7 +146,7 @@ async fn by_match(
     spec: &str,
     a: &CoupleArgs,
 ) -> anyhow::Result<bool> {
-    let criteria = parse_criteria(m, spec).map_err(|e| anyhow::anyhow!(e))?;
+    let criteria = parse_criteria(m, spec)?;
     if a.create_missing && !m.direction.allows_from(System::Bc) {
         anyhow::bail!(
             "--create-missing creates Business Central records in Dataverse, but mapping {} runs {}",

@@ -11,6 +11,52 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use super::model::TableMapping;
 use crate::event::Fields;
 
+/// A `--match` specification that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CriteriaError {
+    /// No field mapping has that name on either side.
+    #[error(
+        "--match `{name}`: mapping {mapping} has no field mapping with that name on either side; fields that can be matched: {known}"
+    )]
+    UnknownField {
+        /// The name given.
+        name: String,
+        /// The mapping.
+        mapping: String,
+        /// The fields that can be matched, `erp (crm)`.
+        known: String,
+    },
+    /// The field has a constant or a lookup.
+    #[error(
+        "--match `{name}`: a field with a constant or a lookup cannot be a match criterion; pick a plain field"
+    )]
+    NotMatchable {
+        /// The name given.
+        name: String,
+    },
+    /// The priority is not a number.
+    #[error("--match `{part}`: the priority after ':' must be a whole number")]
+    BadPriority {
+        /// The part given.
+        part: String,
+    },
+    /// Nothing given.
+    #[error("--match needs at least one field, e.g. --match displayName")]
+    Empty,
+}
+
+impl crate::error::Classify for CriteriaError {
+    fn actor(&self) -> crate::error::Actor {
+        crate::error::Actor::User
+    }
+    fn retry(&self) -> crate::error::Retry {
+        crate::error::Retry::Never
+    }
+    fn class(&self) -> &'static str {
+        "match_criteria"
+    }
+}
+
 /// One match field, with both sides' names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Criterion {
@@ -24,15 +70,17 @@ pub struct Criterion {
 
 /// Parses `--match displayName,city` or `--match name:1,phoneNumber:2`: each field by either
 /// side's name of one of `m`'s field mappings (without a constant or a lookup).
-pub fn parse_criteria(m: &TableMapping, spec: &str) -> Result<Vec<Criterion>, String> {
+pub fn parse_criteria(m: &TableMapping, spec: &str) -> Result<Vec<Criterion>, CriteriaError> {
     let mut out = Vec::new();
     for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let (name, priority) = match part.split_once(':') {
             Some((n, p)) => (
                 n.trim(),
-                p.trim().parse::<u32>().map_err(|_| {
-                    format!("--match `{part}`: the priority after ':' must be a whole number")
-                })?,
+                p.trim()
+                    .parse::<u32>()
+                    .map_err(|_| CriteriaError::BadPriority {
+                        part: part.to_string(),
+                    })?,
             ),
             None => (part, 0),
         };
@@ -47,20 +95,20 @@ pub fn parse_criteria(m: &TableMapping, spec: &str) -> Result<Vec<Criterion>, St
                     .filter(|f| f.constant.is_none() && f.lookup.is_none() && !f.erp.is_empty())
                     .map(|f| format!("{} ({})", f.erp, f.crm.display()))
                     .collect();
-                format!(
-                    "--match `{name}`: mapping {} has no field mapping with that name on either side; fields that can be matched: {}",
-                    m.name,
-                    known.join(", ")
-                )
+                CriteriaError::UnknownField {
+                    name: name.to_string(),
+                    mapping: m.name.clone(),
+                    known: known.join(", "),
+                }
             })?;
         if f.constant.is_some()
             || f.lookup.is_some()
             || f.erp.is_empty()
             || f.crm.columns().is_empty()
         {
-            return Err(format!(
-                "--match `{name}`: a field with a constant or a lookup cannot be a match criterion; pick a plain field"
-            ));
+            return Err(CriteriaError::NotMatchable {
+                name: name.to_string(),
+            });
         }
         out.push(Criterion {
             erp: f.erp.clone(),
@@ -69,7 +117,7 @@ pub fn parse_criteria(m: &TableMapping, spec: &str) -> Result<Vec<Criterion>, St
         });
     }
     if out.is_empty() {
-        return Err("--match needs at least one field, e.g. --match displayName".into());
+        return Err(CriteriaError::Empty);
     }
     Ok(out)
 }
@@ -250,13 +298,16 @@ mod tests {
         assert!(
             parse_criteria(&m, "nope")
                 .unwrap_err()
+                .to_string()
                 .contains("displayName (name)")
         );
-        assert!(
-            parse_criteria(&m, "currencyCode")
-                .unwrap_err()
-                .contains("lookup")
+        assert_eq!(
+            parse_criteria(&m, "currencyCode").unwrap_err(),
+            CriteriaError::NotMatchable {
+                name: "currencyCode".into()
+            }
         );
+        assert_eq!(parse_criteria(&m, " , ").unwrap_err(), CriteriaError::Empty);
         assert!(parse_criteria(&m, "name:x").is_err());
     }
 

@@ -181,6 +181,7 @@ pub async fn couple(
     };
     state.put_coupling(&c).await?;
     record(bus, topics, &c, OutcomeStatus::Coupled, how.to_string()).await?;
+    tracing::info!(mapping = %m.name, crm = %key(m, System::Dataverse, crm_id), erp = %key(m, System::Bc, erp_id), how, "Coupled.");
     Ok(Coupled::New(c))
 }
 
@@ -193,5 +194,7 @@ pub async fn uncouple(
     why: &str,
 ) -> Result<(), PipelineError> {
     state.remove_coupling(c).await?;
-    record(bus, topics, c, OutcomeStatus::Uncoupled, why.to_string()).await
+    record(bus, topics, c, OutcomeStatus::Uncoupled, why.to_string()).await?;
+    tracing::info!(mapping = %c.mapping, crm = %format!("{}/{}/{}", System::Dataverse, c.crm_entity, c.crm_id), erp = %format!("{}/{}/{}", System::Bc, c.erp_entity, c.erp_id), why, "Uncoupled.");
+    Ok(())
 }
