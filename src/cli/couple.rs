@@ -4,7 +4,10 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::io::IsTerminal;
+
 use anyhow::Context as _;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::args::{CoupleArgs, UncoupleArgs};
 use super::local;
@@ -14,7 +17,7 @@ use crate::mapping::TableMapping;
 use crate::mapping::matching::{MatchResult, match_records, parse_criteria};
 use crate::pipeline::manual_coupling::{Coupled, couple, uncouple};
 use crate::pipeline::state::StateLog;
-use crate::pipeline::sync_now::{LocalStages, wait_outcomes};
+use crate::pipeline::sync_now::{LocalStages, wait_outcomes_with};
 use crate::pipeline::{EngineParts, engine::instance_id};
 
 /// The mapping named `name` among those the config runs.
@@ -138,6 +141,24 @@ fn id_of(rec: &Fields, col: &str) -> Option<String> {
     rec.get(col).and_then(|v| v.as_str()).map(str::to_string)
 }
 
+/// A progress bar on a terminal (hidden otherwise): count, rate and ETA.
+fn progress(len: u64, what: &str) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(
+        Some(len),
+        if std::io::stderr().is_terminal() {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        },
+    );
+    if let Ok(style) = ProgressStyle::with_template(&format!(
+        "{{bar:40}} {{pos}}/{{len}} {what}, {{per_sec}}, ETA {{eta}}"
+    )) {
+        bar.set_style(style);
+    }
+    bar
+}
+
 async fn by_match(
     p: &EngineParts,
     local: bool,
@@ -198,6 +219,11 @@ async fn by_match(
         skipped_coupled
     );
     let results = match_records(&criteria, a.case_sensitive, &erp, &crm, &coupled_crm);
+    let to_couple = results
+        .iter()
+        .filter(|(_, r)| matches!(r, MatchResult::Matched { .. }))
+        .count();
+    let bar = progress(to_couple as u64, "coupled");
     let label = |id: &str| -> String {
         let rec = erp.iter().find(|(i, _)| i == id).map(|(_, r)| r);
         let shown = criteria
@@ -215,6 +241,7 @@ async fn by_match(
                 let how = format!(
                     "coupled by match (couplet couple --match {spec}), priority {priority}"
                 );
+                bar.inc(1);
                 match couple(state, &p.bus, &p.topics, m, crm_id, erp_id, &how).await {
                     Ok(_) => matched.push(format!(
                         "{} <-> {}/{}/{crm_id}",
@@ -233,6 +260,7 @@ async fn by_match(
             MatchResult::Unmatched => unmatched.push(erp_id.clone()),
         }
     }
+    bar.finish_and_clear();
     let mut created = Vec::new();
     if a.create_missing && !unmatched.is_empty() {
         // Without a running instance, this command runs the stages that create them.
@@ -266,14 +294,17 @@ async fn by_match(
             waiting.insert(ev.correlation_id, id.clone());
         }
         let ids: HashSet<uuid::Uuid> = waiting.keys().copied().collect();
-        let outcomes = wait_outcomes(
+        let bar = progress(ids.len() as u64, "created");
+        let outcomes = wait_outcomes_with(
             &p.bus,
             &p.topics,
             &ids,
             since,
             Duration::from_secs(a.timeout_secs),
+            &mut |n| bar.set_position(n as u64),
         )
         .await?;
+        bar.finish_and_clear();
         if let Some(stages) = stages {
             stages.stop(Duration::from_secs(10)).await?;
         }

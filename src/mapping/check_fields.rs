@@ -191,7 +191,6 @@ mod tests {
                     name: n.to_string(),
                     kind: k.to_string(),
                     writable: *w,
-                    targets: vec![],
                 })
                 .collect(),
         }

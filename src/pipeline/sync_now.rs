@@ -108,6 +108,18 @@ pub async fn wait_outcomes(
     since: chrono::DateTime<chrono::Utc>,
     timeout: Duration,
 ) -> Result<HashMap<uuid::Uuid, Outcome>, PipelineError> {
+    wait_outcomes_with(bus, topics, correlation_ids, since, timeout, &mut |_| {}).await
+}
+
+/// [`wait_outcomes`], calling `progress` with the number of outcomes found so far.
+pub async fn wait_outcomes_with(
+    bus: &Arc<dyn Bus>,
+    topics: &Topics,
+    correlation_ids: &HashSet<uuid::Uuid>,
+    since: chrono::DateTime<chrono::Utc>,
+    timeout: Duration,
+    progress: &mut (dyn FnMut(usize) + Send),
+) -> Result<HashMap<uuid::Uuid, Outcome>, PipelineError> {
     let group = topics.group(&format!("sync-now-{}", uuid::Uuid::new_v4()));
     let mut consumer = bus
         .subscribe(
@@ -124,6 +136,7 @@ pub async fn wait_outcomes(
                 && correlation_ids.contains(&o.correlation_id)
             {
                 found.entry(o.correlation_id).or_insert(o);
+                progress(found.len());
             }
         }
     }

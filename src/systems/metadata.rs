@@ -11,10 +11,8 @@ pub struct FieldInfo {
     pub name: String,
     /// The type as the metadata names it (`String`, `Lookup`, `Edm.Decimal`, …).
     pub kind: String,
-    /// False for read-only fields (computed, not valid for update).
+    /// False for read-only fields (computed, not valid for create or update).
     pub writable: bool,
-    /// For Dataverse lookups: the tables the lookup may point at.
-    pub targets: Vec<String>,
 }
 
 /// One entity's fields.

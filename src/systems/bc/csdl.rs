@@ -49,7 +49,6 @@ impl Csdl {
                         name,
                         kind,
                         writable: true,
-                        targets: Vec::new(),
                     });
                 }
                 Event::Start(e) | Event::Empty(e) if e.local_name().as_ref() == b"Annotation" => {

@@ -226,15 +226,6 @@ impl DataverseClient {
                     writable: [r.get("IsValidForCreate"), r.get("IsValidForUpdate")]
                         .iter()
                         .any(|v| v.and_then(|v| v.as_bool()).unwrap_or(false)),
-                    targets: r
-                        .get("Targets")
-                        .and_then(|t| t.as_array())
-                        .map(|a| {
-                            a.iter()
-                                .filter_map(|v| v.as_str().map(str::to_string))
-                                .collect()
-                        })
-                        .unwrap_or_default(),
                 })
             })
             .collect();
