@@ -61,11 +61,10 @@ fn entity_json(def: &EntityDef) -> Fields {
 
 fn attribute_json(def: &EntityDef, c: &Column) -> Fields {
     let (odata_type, attribute_type) = match c.kind {
-        Kind::Guid if c.name == def.key => {
-            ("UniqueIdentifierAttributeMetadata", "Uniqueidentifier")
-        }
         Kind::Guid => ("UniqueIdentifierAttributeMetadata", "Uniqueidentifier"),
         Kind::Text(_) => ("StringAttributeMetadata", "String"),
+        Kind::Int if c.name == "statecode" => ("StateAttributeMetadata", "State"),
+        Kind::Int if c.name == "statuscode" => ("StatusAttributeMetadata", "Status"),
         Kind::Int if c.name.ends_with("code") => ("PicklistAttributeMetadata", "Picklist"),
         Kind::Int if c.name == "versionnumber" => ("BigIntAttributeMetadata", "BigInt"),
         Kind::Int => ("IntegerAttributeMetadata", "Integer"),
