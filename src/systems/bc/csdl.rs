@@ -19,64 +19,81 @@ pub struct Csdl {
 }
 
 impl Csdl {
-    /// Parses the document; the error says where the XML is broken.
+    /// Parses the document; the error says where the XML is broken. A property is read-only
+    /// when annotated `Org.OData.Core.V1.Computed` (or `Immutable`), inline or in an
+    /// `<Annotations Target="Namespace.type/property">` block.
     pub fn parse(xml: &str) -> Result<Csdl, String> {
         let mut reader = Reader::from_str(xml);
         let mut out = Csdl::default();
         let mut current: Option<(String, Vec<FieldInfo>)> = None;
         let mut property: Option<FieldInfo> = None;
+        // The target of an out-of-line `<Annotations>` block: (type, property).
+        let mut target: Option<(String, String)> = None;
+        let mut read_only: Vec<(String, String)> = Vec::new();
         loop {
             let ev = reader
                 .read_event()
                 .map_err(|e| format!("at byte {}: {e}", reader.buffer_position()))?;
             match ev {
-                Event::Start(e) | Event::Empty(e) if e.local_name().as_ref() == b"EntityType" => {
-                    if let Some((name, fields)) = current.take() {
-                        out.types.insert(name, fields);
-                    }
+                Event::Start(e) if e.local_name().as_ref() == b"EntityType" => {
                     let name = attr(&e, "Name")?.ok_or("an EntityType without a Name")?;
                     current = Some((name, Vec::new()));
                 }
-                Event::Start(e) | Event::Empty(e) if e.local_name().as_ref() == b"Property" => {
-                    if let Some(p) = property.take()
-                        && let Some((_, fields)) = &mut current
-                    {
-                        fields.push(p);
+                Event::Empty(e) if e.local_name().as_ref() == b"EntityType" => {
+                    let name = attr(&e, "Name")?.ok_or("an EntityType without a Name")?;
+                    out.types.insert(name, Vec::new());
+                }
+                Event::End(e) if e.local_name().as_ref() == b"EntityType" => {
+                    if let Some((name, fields)) = current.take() {
+                        out.types.insert(name, fields);
                     }
-                    let name = attr(&e, "Name")?.ok_or("a Property without a Name")?;
-                    let kind = attr(&e, "Type")?.unwrap_or_default();
-                    property = Some(FieldInfo {
+                }
+                Event::Start(ref e) | Event::Empty(ref e)
+                    if e.local_name().as_ref() == b"Property" =>
+                {
+                    let name = attr(e, "Name")?.ok_or("a Property without a Name")?;
+                    let kind = attr(e, "Type")?.unwrap_or_default();
+                    let p = FieldInfo {
                         name,
                         kind,
                         writable: true,
-                    });
-                }
-                Event::Start(e) | Event::Empty(e) if e.local_name().as_ref() == b"Annotation" => {
-                    let term = attr(&e, "Term")?.unwrap_or_default();
-                    let on = attr(&e, "Bool")?.is_none_or(|b| b == "true");
-                    if let Some(p) = &mut property
-                        && on
-                        && (term.ends_with("Core.V1.Computed")
-                            || term.ends_with("Core.V1.Immutable"))
-                    {
-                        p.writable = false;
+                    };
+                    // `<Property/>` is complete; `<Property>` may hold annotations first.
+                    if matches!(ev, Event::Empty(_)) {
+                        if let Some((_, fields)) = &mut current {
+                            fields.push(p);
+                        }
+                    } else {
+                        property = Some(p);
                     }
                 }
                 Event::End(e) if e.local_name().as_ref() == b"Property" => {
-                    if let Some(p) = property.take()
-                        && let Some((_, fields)) = &mut current
-                    {
+                    if let (Some(p), Some((_, fields))) = (property.take(), &mut current) {
                         fields.push(p);
                     }
                 }
-                Event::End(e) if e.local_name().as_ref() == b"EntityType" => {
-                    if let Some(p) = property.take()
-                        && let Some((_, fields)) = &mut current
+                Event::Start(e) if e.local_name().as_ref() == b"Annotations" => {
+                    let t = attr(&e, "Target")?.unwrap_or_default();
+                    target = t.split_once('/').map(|(ty, prop)| {
+                        (
+                            ty.rsplit('.').next().unwrap_or(ty).to_string(),
+                            prop.to_string(),
+                        )
+                    });
+                }
+                Event::End(e) if e.local_name().as_ref() == b"Annotations" => target = None,
+                Event::Start(e) | Event::Empty(e) if e.local_name().as_ref() == b"Annotation" => {
+                    let term = attr(&e, "Term")?.unwrap_or_default();
+                    let on = attr(&e, "Bool")?.is_none_or(|b| b == "true");
+                    if on
+                        && (term.ends_with("Core.V1.Computed")
+                            || term.ends_with("Core.V1.Immutable"))
                     {
-                        fields.push(p);
-                    }
-                    if let Some((name, fields)) = current.take() {
-                        out.types.insert(name, fields);
+                        if let Some(p) = &mut property {
+                            p.writable = false;
+                        } else if let Some(t) = &target {
+                            read_only.push(t.clone());
+                        }
                     }
                 }
                 Event::Start(e) | Event::Empty(e) if e.local_name().as_ref() == b"EntitySet" => {
@@ -87,6 +104,15 @@ impl Csdl {
                 }
                 Event::Eof => break,
                 _ => {}
+            }
+        }
+        for (ty, prop) in read_only {
+            if let Some(f) = out
+                .types
+                .get_mut(&ty)
+                .and_then(|fs| fs.iter_mut().find(|f| f.name == prop))
+            {
+                f.writable = false;
             }
         }
         Ok(out)
@@ -140,8 +166,15 @@ mod tests {
     <Property Name="balanceDue" Type="Edm.Decimal">
      <Annotation Term="Org.OData.Core.V1.Computed" Bool="true"/>
     </Property>
-    <NavigationProperty Name="currency" Type="Microsoft.NAV.currency"/>
+    <Property Name="number" Type="Edm.String" MaxLength="20"/>
+    <NavigationProperty Name="currency" Type="Microsoft.NAV.currency">
+     <Annotation Term="Org.OData.Core.V1.Computed" Bool="true"/>
+    </NavigationProperty>
+    <Property Name="lastModifiedDateTime" Type="Edm.DateTimeOffset"/>
    </EntityType>
+   <Annotations Target="Microsoft.NAV.customer/lastModifiedDateTime">
+    <Annotation Term="Org.OData.Core.V1.Computed" Bool="true"/>
+   </Annotations>
    <EntityContainer Name="NAV">
     <EntitySet Name="customers" EntityType="Microsoft.NAV.customer"/>
    </EntityContainer>
@@ -155,9 +188,22 @@ mod tests {
         let s = c.entity_set("customers").unwrap();
         assert_eq!(s.type_name, "customer");
         let names: Vec<&str> = s.fields.iter().map(|f| f.name.as_str()).collect();
-        assert_eq!(names, ["id", "displayName", "balanceDue"]);
+        assert_eq!(
+            names,
+            [
+                "id",
+                "displayName",
+                "balanceDue",
+                "number",
+                "lastModifiedDateTime"
+            ]
+        );
         assert!(s.field("displayName").unwrap().writable);
         assert!(!s.field("balanceDue").unwrap().writable);
+        // A navigation property's annotation does not touch the property before it.
+        assert!(s.field("number").unwrap().writable);
+        // Out-of-line annotations apply too.
+        assert!(!s.field("lastModifiedDateTime").unwrap().writable);
         assert_eq!(s.field("id").unwrap().kind, "Edm.Guid");
         assert!(c.entity_set("vendors").is_none());
         assert_eq!(c.sets(), ["customers"]);
