@@ -130,7 +130,7 @@ async fn list_and_show_describe_the_mappings() {
     assert!(customer.contains("accounts <-> customers"), "{customer}");
     assert!(customer.contains("bidirectional"), "{customer}");
     assert!(
-        customer.contains("on_match=erp_wins deletion=remove_coupling"),
+        customer.contains("deletion=remove_coupling on_match=erp_wins"),
         "{customer}"
     );
     let contact = r.out.lines().find(|l| l.starts_with("CONTACT")).unwrap();
@@ -141,11 +141,19 @@ async fn list_and_show_describe_the_mappings() {
     assert!(r.out.contains("depends on CUSTOMER"), "{}", r.out);
     assert!(r.out.contains("firstname+lastname"), "{}", r.out);
     assert!(
-        r.out.contains("lookup through CUSTOMER couplings"),
+        r.out.contains(
+            "lookup {crm_bind=parentcustomerid_account, erp_field=number, kind=coupling, mapping=CUSTOMER}"
+        ),
         "{}",
         r.out
     );
-    assert!(r.out.contains("constant \"Person\""), "{}", r.out);
+    assert!(r.out.contains("constant Person"), "{}", r.out);
+    assert!(
+        r.out
+            .contains("policies   deletion=remove_coupling on_match=erp_wins"),
+        "{}",
+        r.out
+    );
 
     let r = cli.run(&["mappings", "show", "NOPE"], false).await;
     assert_ne!(r.code, 0);

@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use super::build;
 use crate::config::Config;
 use crate::mapping::check_fields::check_mapping;
-use crate::mapping::model::{CrmColumns, FieldMapping, Lookup};
+use crate::mapping::model::{CrmColumns, FieldMapping};
 use crate::mapping::{Catalogue, TableMapping};
 use crate::systems::metadata::EntitySchema;
 
@@ -27,17 +27,62 @@ pub fn load(config: Option<&Path>, file: Option<&Path>) -> anyhow::Result<Catalo
     Ok(Catalogue::defaults()?)
 }
 
+/// A value as the mapping file would write it: strings bare, tables and arrays compact.
+fn compact(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Object(o) => {
+            let parts: Vec<String> = o
+                .iter()
+                .map(|(k, v)| format!("{k}={}", compact(v)))
+                .collect();
+            format!("{{{}}}", parts.join(", "))
+        }
+        serde_json::Value::Array(a) => a.iter().map(compact).collect::<Vec<_>>().join(", "),
+        other => other.to_string(),
+    }
+}
+
+/// True for a value that says nothing (absent, false, empty).
+fn is_blank(v: &serde_json::Value) -> bool {
+    match v {
+        serde_json::Value::Null | serde_json::Value::Bool(false) => true,
+        serde_json::Value::Array(a) => a.is_empty(),
+        serde_json::Value::Object(o) => o.is_empty(),
+        serde_json::Value::String(s) => s.is_empty(),
+        _ => false,
+    }
+}
+
+/// The table-level policies (`on_match`, `deletion`, and whatever else a mapping carries
+/// beyond its entities, filters, keys and fields), as `key=value`.
 fn policies(m: &TableMapping) -> String {
-    let on_match = match m.on_match {
-        crate::mapping::OnMatch::ErpWins => "erp_wins",
-        crate::mapping::OnMatch::CrmWins => "crm_wins",
+    const SHOWN: [&str; 11] = [
+        "name",
+        "crm_entity",
+        "erp_entity",
+        "direction",
+        "crm_filter",
+        "erp_filter",
+        "depends_on",
+        "crm_key",
+        "erp_key",
+        "key_case_insensitive",
+        "fields",
+    ];
+    // Without its fields (a field without CRM column is not serialisable on its own).
+    let table = TableMapping {
+        fields: Vec::new(),
+        ..m.clone()
     };
-    let deletion = match m.deletion {
-        crate::mapping::DeletionPolicy::RemoveCoupling => "remove_coupling",
-        crate::mapping::DeletionPolicy::Propagate => "propagate",
-        crate::mapping::DeletionPolicy::None => "none",
+    let Ok(serde_json::Value::Object(o)) = serde_json::to_value(&table) else {
+        return String::new();
     };
-    format!("on_match={on_match} deletion={deletion}")
+    o.iter()
+        .filter(|(k, v)| !SHOWN.contains(&k.as_str()) && !is_blank(v))
+        .map(|(k, v)| format!("{k}={}", compact(v)))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// `couplet mappings list`.
@@ -66,6 +111,8 @@ pub fn list(config: Option<&Path>, file: Option<&Path>) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// One field mapping: columns, direction, then every other setting it has (constant,
+/// lookup, rules, value maps, …) as the mapping file names them.
 fn field_line(f: &FieldMapping) -> String {
     let crm = match &f.crm {
         CrmColumns::None => "-".to_string(),
@@ -73,35 +120,21 @@ fn field_line(f: &FieldMapping) -> String {
     };
     let erp = if f.erp.is_empty() { "-" } else { &f.erp };
     let mut extra = Vec::new();
-    if let Some(c) = &f.constant {
-        extra.push(format!("constant {c}"));
-    }
-    match &f.lookup {
-        Some(Lookup::Currency) => extra.push("lookup currency (ISO code)".into()),
-        Some(Lookup::Coupling {
-            mapping,
-            crm_bind,
-            erp_field,
-        }) => extra.push(format!(
-            "lookup through {mapping} couplings (crm bind {crm_bind}, erp {erp_field})"
-        )),
-        None => {}
-    }
-    if !f.rules.is_empty() {
-        let rules: Vec<String> = f
-            .rules
-            .iter()
-            .map(|r| {
-                serde_json::to_string(r)
-                    .unwrap_or_default()
-                    .trim_matches('"')
-                    .to_string()
-            })
-            .collect();
-        extra.push(format!("rules {}", rules.join(", ")));
-    }
-    if f.clear_on_failed_lookup {
-        extra.push("clear on failed lookup".into());
+    // The columns are shown above (`CrmColumns::None` is not serialisable).
+    let settings = FieldMapping {
+        crm: CrmColumns::Many(Vec::new()),
+        ..f.clone()
+    };
+    if let Ok(serde_json::Value::Object(o)) = serde_json::to_value(&settings) {
+        for (k, v) in &o {
+            if matches!(k.as_str(), "crm" | "erp" | "direction" | "enabled") || is_blank(v) {
+                continue;
+            }
+            extra.push(match v {
+                serde_json::Value::Bool(true) => k.replace('_', " "),
+                _ => format!("{k} {}", compact(v)),
+            });
+        }
     }
     if !f.enabled {
         extra.push("DISABLED".into());
