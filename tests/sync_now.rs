@@ -242,3 +242,58 @@ async fn a_running_engine_handles_a_forced_change() {
     h.wait_idle(common::IDLE_TIMEOUT).await;
     h.assert_in_sync();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replayed_change_is_not_forced_again() {
+    use couplet::bus::{Bus, StartFrom, Topics};
+    use couplet::pipeline::replay::{ReplayFilter, read_topic, replay};
+    use couplet::pipeline::sync_now::{FORCE_HEADER, is_forced};
+    use std::sync::Arc;
+
+    let dir = tempfile::tempdir().unwrap();
+    let bus: Arc<dyn Bus> = couplet::cli::build::open_bus(dir.path()).unwrap();
+    let topics = Topics::new("t");
+    bus.ensure_topics(&topics.specs(2, 1)).await.unwrap();
+    let ev = couplet::event::ChangeEvent::new(
+        "CUSTOMER",
+        RecordKey::new(
+            System::Bc,
+            "customers",
+            "00000000-0000-0000-0000-000000000009",
+        ),
+        couplet::event::ChangeOp::Upsert,
+        None,
+        None,
+        Default::default(),
+    );
+    request(&bus, &topics, &ev).await.unwrap();
+    let (read, sent) = replay(
+        &bus,
+        &topics,
+        &topics.changes,
+        StartFrom::Earliest,
+        &ReplayFilter {
+            mapping: None,
+            record: None,
+        },
+        |_, _| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!((read, sent), (1, 1));
+    let mut msgs = Vec::new();
+    read_topic(&bus, &topics.changes, StartFrom::Earliest, |m| {
+        msgs.push(m.clone());
+        Ok(())
+    })
+    .await
+    .unwrap();
+    assert_eq!(msgs.len(), 2);
+    let forced: Vec<bool> = msgs.iter().map(is_forced).collect();
+    assert_eq!(forced.iter().filter(|f| **f).count(), 1, "{msgs:?}");
+    let replayed = msgs
+        .iter()
+        .find(|m| m.headers.iter().any(|(k, _)| k == "couplet-replay"))
+        .unwrap();
+    assert!(!replayed.headers.iter().any(|(k, _)| k == FORCE_HEADER));
+}
