@@ -157,3 +157,77 @@ pub async fn run(a: &SyncNowArgs) -> anyhow::Result<bool> {
     }
     Ok(true)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mapping::Catalogue;
+    use crate::store::Coupling;
+
+    #[test]
+    fn the_record_is_resolved_to_the_source_side() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let t = chrono::Utc::now();
+        store
+            .put_coupling(&Coupling {
+                mapping: "CUSTOMER".into(),
+                crm_entity: "accounts".into(),
+                crm_id: "crm-1".into(),
+                erp_entity: "customers".into(),
+                erp_id: "erp-1".into(),
+                crm_modified_on: None,
+                erp_modified_on: None,
+                crm_etag: None,
+                erp_etag: None,
+                hash_to_crm: None,
+                hash_to_erp: None,
+                coupled_at: t,
+                last_sync_at: None,
+                last_direction: None,
+                last_result: None,
+            })
+            .unwrap();
+        let cat = Catalogue::defaults().unwrap();
+        let m = cat.get("CUSTOMER").unwrap();
+        let key = |record: &str, source| source_key(m, source, record, &store);
+        // A source id, bare or as a key.
+        assert_eq!(
+            key("erp-1", System::Bc).unwrap().to_string(),
+            "bc/customers/erp-1"
+        );
+        assert_eq!(
+            key("bc/customers/erp-1", System::Bc).unwrap().to_string(),
+            "bc/customers/erp-1"
+        );
+        // A coupled target id stands for its source.
+        assert_eq!(
+            key("crm-1", System::Bc).unwrap().to_string(),
+            "bc/customers/erp-1"
+        );
+        assert_eq!(
+            key("bc/customers/erp-1", System::Dataverse)
+                .unwrap()
+                .to_string(),
+            "dataverse/accounts/crm-1"
+        );
+        // An uncoupled target key cannot be resolved; another entity is refused.
+        assert!(
+            key("dataverse/accounts/crm-2", System::Bc)
+                .unwrap_err()
+                .to_string()
+                .contains("on the target side")
+        );
+        assert!(
+            key("bc/contacts/erp-1", System::Bc)
+                .unwrap_err()
+                .to_string()
+                .contains("is not a record of mapping CUSTOMER")
+        );
+        // An unknown bare id is taken as the source side's.
+        assert_eq!(
+            key("new", System::Dataverse).unwrap().to_string(),
+            "dataverse/accounts/new"
+        );
+    }
+}
