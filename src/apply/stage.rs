@@ -39,10 +39,11 @@ impl ApplyStage {
                     .await;
             }
         };
-        let span = tracing::info_span!("apply", record = %cmd.source, mapping = %cmd.mapping, correlation_id = %cmd.correlation_id, target = %cmd.target_system);
+        let force = crate::pipeline::sync_now::is_forced(&msg);
+        let span = tracing::info_span!("apply", record = %cmd.source, mapping = %cmd.mapping, correlation_id = %cmd.correlation_id, target = %cmd.target_system, force);
         async {
             let _serialised = self.writer.lock(&cmd).await;
-            let o = self.writer.execute(&cmd).await?;
+            let o = self.writer.execute_with(&cmd, force).await?;
             self.state.apply_outcome(&o, None).await?;
             let m = metrics();
             m.records

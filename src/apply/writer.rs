@@ -87,6 +87,17 @@ impl Writer {
     /// Executes `cmd` and says what happened. Only a broken projection is an error; every
     /// failure of the target is an outcome with status `failed`.
     pub async fn execute(&self, cmd: &WriteCommand) -> Result<Outcome, StoreError> {
+        self.execute_with(cmd, false).await
+    }
+
+    /// [`Writer::execute`]; with `force` (`couplet sync-now`) the stale and unchanged
+    /// rechecks are skipped, and a create that finds the record by its natural key overwrites
+    /// it with the source's values whatever `on_match` says.
+    pub async fn execute_with(
+        &self,
+        cmd: &WriteCommand,
+        force: bool,
+    ) -> Result<Outcome, StoreError> {
         let Some(m) = self.catalogue.get(&cmd.mapping).cloned() else {
             return Ok(failed(
                 cmd,
@@ -108,7 +119,8 @@ impl Writer {
         match (op, &coupling) {
             (WriteOp::Create, Some(c)) | (WriteOp::Update, Some(c)) => {
                 // Coupled since the transform decided (or re-coupled): recheck staleness.
-                if c.is_older(s, cmd.source_modified_on, cmd.source_etag.as_deref())
+                if !force
+                    && c.is_older(s, cmd.source_modified_on, cmd.source_etag.as_deref())
                     && let (Some(seen), Some(synced)) = (cmd.source_modified_on, c.modified_on(s))
                 {
                     let mut o = Outcome::for_command(cmd, OutcomeStatus::Stale);
@@ -118,7 +130,10 @@ impl Writer {
                     ));
                     return Ok(o);
                 }
-                if c.hash_to(t) == Some(cmd.content_hash.as_str()) && op != WriteOp::Delete {
+                if !force
+                    && c.hash_to(t) == Some(cmd.content_hash.as_str())
+                    && op != WriteOp::Delete
+                {
                     let mut o = Outcome::for_command(cmd, OutcomeStatus::Unchanged);
                     o.target_id = Some(c.id_on(t).to_string());
                     o.reason = Some("the mapped values equal the last synchronised ones".into());
@@ -170,7 +185,7 @@ impl Writer {
                     Err(e) => Err(e),
                 }
             }
-            _ => self.create(cmd, &m).await?,
+            _ => self.create(cmd, &m, force).await?,
         };
         Ok(match result {
             Ok(o) => o,
@@ -193,6 +208,7 @@ impl Writer {
         &self,
         cmd: &WriteCommand,
         m: &TableMapping,
+        force: bool,
     ) -> Result<Result<Outcome, SystemError>, StoreError> {
         let s = cmd.source.system;
         let t = cmd.target_system;
@@ -241,13 +257,14 @@ impl Writer {
                         )));
                     }
                     index_record(&self.store, &self.catalogue, m, t, &id, rec)?;
-                    if m.on_match.winner() == s {
+                    if force || m.on_match.winner() == s {
                         let etag = rec
                             .get("@odata.etag")
                             .and_then(|v| v.as_str())
                             .map(str::to_string);
                         let reason = format!(
-                            "matched existing {t}/{entity}/{id} by {field} = '{value}'; {s} values win"
+                            "matched existing {t}/{entity}/{id} by {field} = '{value}'; {s} values win{}",
+                            if force { " (sync-now)" } else { "" }
                         );
                         return Ok(
                             match target

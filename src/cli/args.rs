@@ -138,6 +138,126 @@ pub enum Command {
         #[arg(long)]
         record: Option<String>,
     },
+    /// The integration table mappings: list them, show one, or validate them against the
+    /// systems' metadata.
+    Mappings {
+        /// What to do.
+        #[command(subcommand)]
+        action: MappingsAction,
+    },
+    /// Couple two existing records by hand, or couple in bulk by match criteria.
+    Couple(CoupleArgs),
+    /// Remove couplings; the records stay on both sides, uncoupled.
+    Uncouple(UncoupleArgs),
+    /// Overwrite one side of a record from the other now (Business Central's "Synchronize
+    /// Now"): staleness, echo and unchanged checks are skipped.
+    SyncNow(SyncNowArgs),
+}
+
+/// Where the mappings come from.
+#[derive(Debug, clap::Args)]
+pub struct MappingSource {
+    /// A config file: its `[sync] mapping_file`, and for `validate` the systems to ask.
+    #[arg(long, short)]
+    pub config: Option<PathBuf>,
+    /// A mapping file (overrides the config's; default: the shipped defaults).
+    #[arg(long)]
+    pub file: Option<PathBuf>,
+}
+
+/// `couplet mappings …`.
+#[derive(Debug, Subcommand)]
+pub enum MappingsAction {
+    /// The table mappings: entities, direction, dependencies, field count, policies.
+    List(MappingSource),
+    /// One mapping with its fields.
+    Show {
+        /// The mapping, e.g. `CUSTOMER`.
+        name: String,
+        /// Where the mappings come from.
+        #[command(flatten)]
+        source: MappingSource,
+    },
+    /// Check the mappings: the file (syntax, cycles, …), then every mapped field against the
+    /// systems' metadata (Dataverse EntityDefinitions, Business Central $metadata).
+    Validate {
+        /// Where the mappings come from (and the systems, with --config).
+        #[command(flatten)]
+        source: MappingSource,
+        /// Only the file checks; do not contact the systems.
+        #[arg(long)]
+        offline: bool,
+    },
+}
+
+/// `couplet couple`.
+#[derive(Debug, clap::Args)]
+#[command(group = clap::ArgGroup::new("how").required(true).args(["erp_id", "match_fields"]))]
+pub struct CoupleArgs {
+    /// The mapping, e.g. `CUSTOMER`.
+    pub mapping: String,
+    /// The config file.
+    #[arg(long, short)]
+    pub config: PathBuf,
+    /// The Business Central record's id (with --crm-id).
+    #[arg(long, requires = "crm_id")]
+    pub erp_id: Option<String>,
+    /// The Dataverse record's id (with --erp-id).
+    #[arg(long, requires = "erp_id")]
+    pub crm_id: Option<String>,
+    /// Match-based coupling: fields that must be equal, by either side's name, e.g.
+    /// `displayName,city` (ANDed), or with priorities `displayName:1,phoneNumber:2` (lower
+    /// priorities are tried first; fields of one priority are ANDed).
+    #[arg(long = "match", value_name = "FIELD[:PRIORITY],...")]
+    pub match_fields: Option<String>,
+    /// Compare text case-sensitively (default: case-insensitive, as Business Central).
+    #[arg(long, requires = "match_fields")]
+    pub case_sensitive: bool,
+    /// Create the Business Central records that match nothing in Dataverse, and couple them.
+    #[arg(long, requires = "match_fields")]
+    pub create_missing: bool,
+    /// Seconds to wait for the creations (with --create-missing).
+    #[arg(long, default_value_t = 300)]
+    pub timeout_secs: u64,
+}
+
+/// `couplet uncouple`.
+#[derive(Debug, clap::Args)]
+#[command(group = clap::ArgGroup::new("which").required(true).args(["erp_id", "crm_id", "all"]))]
+pub struct UncoupleArgs {
+    /// The mapping, e.g. `CUSTOMER`.
+    pub mapping: String,
+    /// The config file.
+    #[arg(long, short)]
+    pub config: PathBuf,
+    /// Uncouple this Business Central record.
+    #[arg(long)]
+    pub erp_id: Option<String>,
+    /// Uncouple this Dataverse record.
+    #[arg(long)]
+    pub crm_id: Option<String>,
+    /// Uncouple every record of the mapping.
+    #[arg(long)]
+    pub all: bool,
+}
+
+/// `couplet sync-now`.
+#[derive(Debug, clap::Args)]
+pub struct SyncNowArgs {
+    /// The mapping, e.g. `CUSTOMER`.
+    pub mapping: String,
+    /// The record: an id on either side, or `<system>/<entity>/<id>`. An id of the target
+    /// side stands for the source record coupled to it.
+    pub record: String,
+    /// `to-crm` (Business Central overwrites Dataverse) or `to-erp`.
+    #[arg(long, value_parser = ["to-crm", "to-erp"])]
+    pub direction: String,
+    /// The config file.
+    #[arg(long, short)]
+    pub config: PathBuf,
+    /// Seconds to wait for the outcome.
+    #[arg(long, default_value_t = 120)]
+    pub timeout_secs: u64,
 }
 
 /// `couplet full-sync …`.

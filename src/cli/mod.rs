@@ -2,18 +2,22 @@
 
 pub mod args;
 pub mod build;
+pub mod couple;
 pub mod demo;
 pub mod full_sync;
 pub mod inspect;
+pub mod local;
+pub mod mappings;
 pub mod replay;
 pub mod report;
+pub mod sync_now;
 
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
 
-use args::{Cli, Command, CouplingsAction, ErrorsAction};
+use args::{Cli, Command, CouplingsAction, ErrorsAction, MappingsAction};
 
 fn init_tracing(format: &str, default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -126,6 +130,21 @@ async fn dispatch(cmd: Command) -> anyhow::Result<bool> {
         )
         .await
         .map(|_| true),
+        Command::Mappings { action } => match action {
+            MappingsAction::List(s) => {
+                mappings::list(s.config.as_deref(), s.file.as_deref()).map(|_| true)
+            }
+            MappingsAction::Show { name, source } => {
+                mappings::show(&name, source.config.as_deref(), source.file.as_deref())
+                    .map(|_| true)
+            }
+            MappingsAction::Validate { source, offline } => {
+                mappings::validate(source.config.as_deref(), source.file.as_deref(), offline).await
+            }
+        },
+        Command::Couple(a) => couple::run(&a).await,
+        Command::Uncouple(a) => couple::uncouple_cmd(&a).await,
+        Command::SyncNow(a) => sync_now::run(&a).await,
     }
 }
 

@@ -1,6 +1,8 @@
 //! Integration table mappings and field mappings, as data.
 
 pub mod catalogue;
+pub mod check_fields;
+pub mod matching;
 pub mod model;
 pub mod rules;
 pub mod schedule;

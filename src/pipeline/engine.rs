@@ -73,7 +73,8 @@ pub struct EngineParts {
     pub lcy: String,
 }
 
-struct DvCurrencies(DataverseClient);
+/// The Dataverse currencies, as the transform's currency source.
+pub(crate) struct DvCurrencies(pub(crate) DataverseClient);
 
 #[async_trait]
 impl CurrencySource for DvCurrencies {

@@ -178,7 +178,14 @@ pub async fn replay(
     .await?;
     let total = picked.len() as u64;
     for (i, m) in picked.iter().enumerate() {
-        let mut headers = m.headers.clone();
+        // A replayed change is never forced again: `sync-now` overwrote the target once, a
+        // replay must not write those (by now perhaps old) values over newer ones.
+        let mut headers: Vec<(String, String)> = m
+            .headers
+            .iter()
+            .filter(|(k, _)| k != super::sync_now::FORCE_HEADER)
+            .cloned()
+            .collect();
         headers.push((
             "couplet-replay".into(),
             format!("{}/{}/{}", m.topic, m.partition, m.offset),

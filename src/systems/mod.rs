@@ -7,6 +7,7 @@ pub mod dataverse;
 pub mod error;
 pub mod error_body;
 pub mod http;
+pub mod metadata;
 pub mod secret;
 pub mod target;
 

@@ -70,6 +70,18 @@ impl Transformer {
         ev: &ChangeEvent,
         currencies_fresh: bool,
     ) -> Result<Decision, TransformError> {
+        self.decide_with(ev, currencies_fresh, false)
+    }
+
+    /// [`Transformer::decide`]; with `force` (`couplet sync-now`) the echo, stale and
+    /// unchanged checks are skipped: the mapped values are written whatever was synchronised
+    /// before.
+    pub fn decide_with(
+        &self,
+        ev: &ChangeEvent,
+        currencies_fresh: bool,
+        force: bool,
+    ) -> Result<Decision, TransformError> {
         let record = ev.source.to_string();
         let Some(m) = self.catalogue.get(&ev.mapping).cloned() else {
             let e = TransformError::UnknownMapping {
@@ -205,6 +217,7 @@ impl Transformer {
             .is_some_and(|c| ev.etag.is_some() && ev.etag.as_deref() == c.etag(s));
         if let Some(c) = &coupling
             && !echo
+            && !force
             && c.is_older(s, ev.modified_on, ev.etag.as_deref())
             && let (Some(seen), Some(synced)) = (ev.modified_on, c.modified_on(s))
         {
@@ -291,6 +304,7 @@ impl Transformer {
         };
         let hash = content_hash(&fields);
         if let Some(c) = &coupling
+            && !force
             && c.hash_to(t) == Some(hash.as_str())
         {
             let ours = c.last_direction.as_deref() == Some(direction_to(s));

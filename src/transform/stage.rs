@@ -72,27 +72,27 @@ impl TransformStage {
                 .await;
             }
         };
-        let span = tracing::info_span!("transform", record = %ev.source, mapping = %ev.mapping, correlation_id = %ev.correlation_id);
-        self.decide_and_emit(&ev).instrument(span).await
+        let force = crate::pipeline::sync_now::is_forced(&msg);
+        let span = tracing::info_span!("transform", record = %ev.source, mapping = %ev.mapping, correlation_id = %ev.correlation_id, force);
+        self.decide_and_emit(&ev, force).instrument(span).await
     }
 
-    async fn decide_and_emit(&self, ev: &ChangeEvent) -> Result<(), PipelineError> {
+    async fn decide_and_emit(&self, ev: &ChangeEvent, force: bool) -> Result<(), PipelineError> {
         let mut d = self
             .transformer
-            .decide(ev, false)
+            .decide_with(ev, false, force)
             .map_err(|e| PipelineError::Stage {
                 stage: "transform".into(),
                 reason: e.to_string(),
             })?;
         if matches!(d, Decision::RefreshCurrencies) {
             self.refresh_currencies().await;
-            d = self
-                .transformer
-                .decide(ev, true)
-                .map_err(|e| PipelineError::Stage {
+            d = self.transformer.decide_with(ev, true, force).map_err(|e| {
+                PipelineError::Stage {
                     stage: "transform".into(),
                     reason: e.to_string(),
-                })?;
+                }
+            })?;
         }
         let key = ev.source.to_string();
         let m = metrics();
@@ -102,8 +102,13 @@ impl TransformStage {
                     stage: "transform".into(),
                     reason: e.to_string(),
                 })?;
+                let headers = if force {
+                    crate::pipeline::sync_now::force_headers()
+                } else {
+                    Vec::new()
+                };
                 self.bus
-                    .produce(&self.topics.commands, &key, &bytes, &[])
+                    .produce(&self.topics.commands, &key, &bytes, &headers)
                     .await?;
                 m.produced
                     .with_label_values(&[self.topics.commands.as_str()])

@@ -2,6 +2,7 @@
 //! `customers`, `contacts` and `currencies` and the entities of `schema_sales`, with `If-Match`-guarded writes, BC ETags,
 //! `$filter`/`$orderby`/`$top`/`$skip` and server paging.
 
+pub(crate) mod metadata;
 pub(crate) mod query;
 pub(crate) mod routes;
 pub(crate) mod schema;

@@ -153,6 +153,9 @@ fn route(
         .or_else(|| path.strip_prefix(&prefix.to_ascii_lowercase()))
         .ok_or_else(|| no_resource(&path))?
         .trim_end_matches('/');
+    if rest == super::metadata::METADATA && *method == Method::GET {
+        return Ok(super::metadata::response());
+    }
     let params = parse_query(uri.query());
     let mut segments = rest.splitn(2, '/');
     let first = segments.next().unwrap_or_default();

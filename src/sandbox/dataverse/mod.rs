@@ -4,6 +4,7 @@
 //! writes, the real error bodies and service-protection limits.
 
 pub(crate) mod delta;
+pub(crate) mod metadata;
 pub(crate) mod query;
 pub(crate) mod routes;
 pub(crate) mod schema;

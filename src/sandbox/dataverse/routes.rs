@@ -139,6 +139,9 @@ fn route(
             }),
         ));
     }
+    if rest.starts_with(super::metadata::ENTITY_DEFINITIONS) && method == Method::GET {
+        return super::metadata::get(shared, rest, &parse_query(uri.query()));
+    }
     let not_found = || {
         DvError::new(
             StatusCode::NOT_FOUND,

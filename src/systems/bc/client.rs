@@ -197,6 +197,26 @@ impl BcClient {
             .await
     }
 
+    /// The API's `$metadata` (CSDL XML), parsed: every entity set with its properties.
+    pub async fn metadata(&self) -> Result<super::csdl::Csdl, SystemError> {
+        let url = format!("{}$metadata", self.root);
+        let resp = self
+            .api
+            .send("metadata", |c| {
+                c.request(reqwest::Method::GET, &url)
+                    .header(ACCEPT, "application/xml")
+            })
+            .await?;
+        let text = resp.text().await.map_err(|e| SystemError::Unavailable {
+            system: SYS,
+            operation: "metadata",
+            status: None,
+            message: format!("reading the response: {}", e.without_url()),
+        })?;
+        super::csdl::Csdl::parse(&text)
+            .map_err(|e| Self::malformed("metadata", format!("$metadata is not valid CSDL: {e}")))
+    }
+
     /// One record by `id`, or `None` if it does not exist.
     pub async fn get(&self, set: &str, id: &str) -> Result<Option<Fields>, SystemError> {
         let url = self.record_url(set, id);

@@ -11,6 +11,7 @@ use crate::systems::auth::TokenCache;
 use crate::systems::error::SystemError;
 use crate::systems::http::urls::{check_link, key_segment, query_string};
 use crate::systems::http::{ApiClient, HttpConfig};
+use crate::systems::metadata::{EntitySchema, FieldInfo};
 use crate::systems::target::Written;
 
 /// Where the Dataverse environment is.
@@ -169,6 +170,71 @@ impl DataverseClient {
             Err(e) if e.is_not_found() => Ok(None),
             Err(e) => Err(e),
         }
+    }
+
+    /// The schema of the table behind entity set `set`, from the metadata Web API
+    /// (`EntityDefinitions?$filter=EntitySetName eq '…'`, then
+    /// `EntityDefinitions(LogicalName='…')/Attributes`); `None` when no table has that set.
+    pub async fn entity_schema(&self, set: &str) -> Result<Option<EntitySchema>, SystemError> {
+        let filter = format!("EntitySetName eq '{}'", set.replace('\'', "''"));
+        let url = format!(
+            "{}{}",
+            self.url("EntityDefinitions"),
+            query_string(&[
+                ("$filter", filter.as_str()),
+                ("$select", "LogicalName,EntitySetName")
+            ])
+        );
+        let body = self
+            .api
+            .send_json("metadata", |c| Self::request(c, reqwest::Method::GET, &url))
+            .await?;
+        let (rows, _) = page_values(&body)
+            .ok_or_else(|| self.malformed("metadata", "EntityDefinitions has no 'value' array"))?;
+        let Some(logical) = rows
+            .first()
+            .and_then(|r| r.get("LogicalName"))
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+        else {
+            return Ok(None);
+        };
+        let url = format!(
+            "{}{}",
+            self.url(&format!(
+                "EntityDefinitions(LogicalName='{}')/Attributes",
+                logical.replace('\'', "''")
+            )),
+            query_string(&[(
+                "$select",
+                "LogicalName,AttributeType,IsValidForCreate,IsValidForUpdate"
+            )])
+        );
+        let body = self
+            .api
+            .send_json("metadata", |c| Self::request(c, reqwest::Method::GET, &url))
+            .await?;
+        let (rows, _) = page_values(&body)
+            .ok_or_else(|| self.malformed("metadata", "Attributes has no 'value' array"))?;
+        let text = |r: &Fields, k: &str| r.get(k).and_then(|v| v.as_str()).map(str::to_string);
+        let fields = rows
+            .iter()
+            .filter_map(|r| {
+                Some(FieldInfo {
+                    name: text(r, "LogicalName")?,
+                    kind: text(r, "AttributeType").unwrap_or_default(),
+                    writable: [r.get("IsValidForCreate"), r.get("IsValidForUpdate")]
+                        .iter()
+                        .any(|v| v.and_then(|v| v.as_bool()).unwrap_or(false)),
+                })
+            })
+            .collect();
+        Ok(Some(EntitySchema {
+            system: System::Dataverse,
+            set: set.to_string(),
+            type_name: logical,
+            fields,
+        }))
     }
 
     /// Every record matching an OData `filter`, following every `@odata.nextLink`.

@@ -1,0 +1,433 @@
+//! `couplet couple` (two records, or by match criteria) and `couplet uncouple`.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use std::io::IsTerminal;
+
+use anyhow::Context as _;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::args::{CoupleArgs, UncoupleArgs};
+use super::local;
+use crate::config::Config;
+use crate::event::{ChangeEvent, ChangeOp, Fields, OutcomeStatus, RecordKey, System};
+use crate::mapping::TableMapping;
+use crate::mapping::matching::{MatchResult, match_records, parse_criteria};
+use crate::pipeline::manual_coupling::{Coupled, couple, uncouple};
+use crate::pipeline::state::StateLog;
+use crate::pipeline::sync_now::{LocalStages, wait_outcomes_with};
+use crate::pipeline::{EngineParts, engine::instance_id};
+
+/// The mapping named `name` among those the config runs.
+pub fn mapping(parts: &EngineParts, name: &str) -> anyhow::Result<Arc<TableMapping>> {
+    parts.catalogue.get(name).cloned().ok_or_else(|| {
+        let known: Vec<&str> = parts
+            .catalogue
+            .ordered()
+            .iter()
+            .map(|m| m.name.as_str())
+            .collect();
+        anyhow::anyhow!(
+            "no mapping named {name} in this configuration; known mappings: {} (see `couplet mappings list`)",
+            known.join(", ")
+        )
+    })
+}
+
+async fn state_log(p: &EngineParts) -> anyhow::Result<StateLog> {
+    p.bus
+        .ensure_topics(
+            &p.topics
+                .specs(p.partitions, (p.catalogue.ordered().len() * 2) as u32),
+        )
+        .await?;
+    Ok(StateLog::new(
+        p.bus.clone(),
+        p.topics.clone(),
+        p.store.clone(),
+        instance_id(&p.store)?,
+    ))
+}
+
+/// `couplet couple`.
+pub async fn run(a: &CoupleArgs) -> anyhow::Result<bool> {
+    let cfg = Config::load(&a.config)?;
+    let opened = local::open(&cfg, "couplet couple").await?;
+    let p = &opened.parts;
+    let m = mapping(p, &a.mapping)?;
+    let state = state_log(p).await?;
+    let ok = match (&a.erp_id, &a.crm_id, &a.match_fields) {
+        (Some(erp), Some(crm), _) => pair(p, &state, &m, erp, crm).await?,
+        (_, _, Some(spec)) => by_match(p, opened.local, &state, &m, spec, a).await?,
+        _ => anyhow::bail!("pass --erp-id and --crm-id, or --match FIELD[,FIELD...]"),
+    };
+    p.store.flush()?;
+    Ok(ok)
+}
+
+async fn pair(
+    p: &EngineParts,
+    state: &StateLog,
+    m: &TableMapping,
+    erp_id: &str,
+    crm_id: &str,
+) -> anyhow::Result<bool> {
+    let crm_key = RecordKey::new(System::Dataverse, m.crm_entity.clone(), crm_id);
+    let erp_key = RecordKey::new(System::Bc, m.erp_entity.clone(), erp_id);
+    if p.dataverse
+        .get(&m.crm_entity, crm_id, &[])
+        .await
+        .with_context(|| format!("reading {crm_key}"))?
+        .is_none()
+    {
+        anyhow::bail!(
+            "{crm_key} does not exist in Dataverse: check --crm-id (the {} id)",
+            crate::systems::dataverse::id_column(&m.crm_entity)
+        );
+    }
+    if p.bc
+        .get(&m.erp_entity, erp_id)
+        .await
+        .with_context(|| format!("reading {erp_key}"))?
+        .is_none()
+    {
+        anyhow::bail!(
+            "{erp_key} does not exist in Business Central: check --erp-id (the record's id, a GUID)"
+        );
+    }
+    match couple(
+        state,
+        &p.bus,
+        &p.topics,
+        m,
+        crm_id,
+        erp_id,
+        "coupled by hand (couplet couple)",
+    )
+    .await?
+    {
+        Coupled::New(_) => println!(
+            "Coupled {erp_key} <-> {crm_key} in {}. Nothing was written; the next change of either record synchronises it, or run `couplet sync-now`.",
+            m.name
+        ),
+        Coupled::Already(_) => println!(
+            "{erp_key} and {crm_key} were already coupled in {}.",
+            m.name
+        ),
+    }
+    Ok(true)
+}
+
+/// Every record of a Business Central entity set.
+async fn all_erp(p: &EngineParts, set: &str) -> anyhow::Result<Vec<Fields>> {
+    let mut rows = Vec::new();
+    let mut next: Option<String> = None;
+    loop {
+        let page =
+            p.bc.changed_since(set, None, next.as_deref())
+                .await
+                .with_context(|| format!("reading Business Central {set}"))?;
+        rows.extend(page.rows);
+        match page.next_link {
+            Some(l) => next = Some(l),
+            None => return Ok(rows),
+        }
+    }
+}
+
+fn id_of(rec: &Fields, col: &str) -> Option<String> {
+    rec.get(col).and_then(|v| v.as_str()).map(str::to_string)
+}
+
+/// A progress bar on a terminal (hidden otherwise): count, rate and ETA.
+fn progress(len: u64, what: &str) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(
+        Some(len),
+        if std::io::stderr().is_terminal() {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        },
+    );
+    if let Ok(style) = ProgressStyle::with_template(&format!(
+        "{{bar:40}} {{pos}}/{{len}} {what}, {{per_sec}}, ETA {{eta}}"
+    )) {
+        bar.set_style(style);
+    }
+    bar
+}
+
+async fn by_match(
+    p: &EngineParts,
+    local: bool,
+    state: &StateLog,
+    m: &TableMapping,
+    spec: &str,
+    a: &CoupleArgs,
+) -> anyhow::Result<bool> {
+    let criteria = parse_criteria(m, spec)?;
+    if a.create_missing && !m.direction.allows_from(System::Bc) {
+        anyhow::bail!(
+            "--create-missing creates Business Central records in Dataverse, but mapping {} runs {}",
+            m.name,
+            m.direction.as_str()
+        );
+    }
+    let erp_filter = p.catalogue.filter(&m.name, false);
+    let crm_filter = p.catalogue.filter(&m.name, true);
+    let crm_id_col = crate::systems::dataverse::id_column(&m.crm_entity);
+    let crm: Vec<(String, Fields)> = p
+        .dataverse
+        .query(&m.crm_entity, "", &[])
+        .await
+        .with_context(|| format!("reading Dataverse {}", m.crm_entity))?
+        .into_iter()
+        .filter(|r| crm_filter.is_none_or(|f| f.matches(r)))
+        .filter_map(|r| Some((id_of(&r, &crm_id_col)?, r)))
+        .collect();
+    let mut skipped_coupled = 0;
+    let mut erp: Vec<(String, Fields)> = Vec::new();
+    for r in all_erp(p, &m.erp_entity).await? {
+        if erp_filter.is_some_and(|f| !f.matches(&r)) {
+            continue;
+        }
+        let Some(id) = id_of(&r, "id") else { continue };
+        if p.store.coupling(&m.name, System::Bc, &id)?.is_some() {
+            skipped_coupled += 1;
+            continue;
+        }
+        erp.push((id, r));
+    }
+    let coupled_crm: HashSet<String> = p
+        .store
+        .couplings(Some(&m.name))?
+        .into_iter()
+        .map(|c| c.crm_id)
+        .collect();
+    eprintln!(
+        "Matching {} uncoupled Business Central {} against {} Dataverse {} ({} already coupled) …",
+        erp.len(),
+        m.erp_entity,
+        crm.len()
+            - crm
+                .iter()
+                .filter(|(id, _)| coupled_crm.contains(id))
+                .count(),
+        m.crm_entity,
+        skipped_coupled
+    );
+    let results = match_records(&criteria, a.case_sensitive, &erp, &crm, &coupled_crm);
+    let to_couple = results
+        .iter()
+        .filter(|(_, r)| matches!(r, MatchResult::Matched { .. }))
+        .count();
+    let bar = progress(to_couple as u64, "coupled");
+    let label = |id: &str| -> String {
+        let rec = erp.iter().find(|(i, _)| i == id).map(|(_, r)| r);
+        let shown = criteria
+            .first()
+            .and_then(|c| rec.and_then(|r| r.get(&c.erp)))
+            .and_then(|v| v.as_str())
+            .unwrap_or("");
+        format!("{}/{}/{id} ({shown})", System::Bc, m.erp_entity)
+    };
+    let (mut matched, mut ambiguous, mut unmatched, mut failed) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (erp_id, r) in &results {
+        match r {
+            MatchResult::Matched { crm_id, priority } => {
+                let how = format!(
+                    "coupled by match (couplet couple --match {spec}), priority {priority}"
+                );
+                bar.inc(1);
+                match couple(state, &p.bus, &p.topics, m, crm_id, erp_id, &how).await {
+                    Ok(_) => matched.push(format!(
+                        "{} <-> {}/{}/{crm_id}",
+                        label(erp_id),
+                        System::Dataverse,
+                        m.crm_entity
+                    )),
+                    Err(e) => failed.push(format!("{}: {e}", label(erp_id))),
+                }
+            }
+            MatchResult::Ambiguous { candidates, reason } => ambiguous.push(format!(
+                "{}: {reason}: {}",
+                label(erp_id),
+                candidates.join(", ")
+            )),
+            MatchResult::Unmatched => unmatched.push(erp_id.clone()),
+        }
+    }
+    bar.finish_and_clear();
+    let mut created = Vec::new();
+    if a.create_missing && !unmatched.is_empty() {
+        // Without a running instance, this command runs the stages that create them.
+        let stages = match local {
+            true => Some(LocalStages::start(p).await?),
+            false => None,
+        };
+        let since = chrono::Utc::now() - chrono::Duration::seconds(5);
+        let mut waiting: HashMap<uuid::Uuid, String> = HashMap::new();
+        for id in &unmatched {
+            let Some((_, rec)) = erp.iter().find(|(i, _)| i == id) else {
+                continue;
+            };
+            let ev = ChangeEvent::new(
+                m.name.clone(),
+                RecordKey::new(System::Bc, m.erp_entity.clone(), id.clone()),
+                ChangeOp::Upsert,
+                crate::capture::dataverse::parse_time(rec.get("lastModifiedDateTime")),
+                id_of(rec, "@odata.etag"),
+                rec.clone(),
+            );
+            let bytes = crate::event::avro::encode_change(&ev)?;
+            p.bus
+                .produce(
+                    &p.topics.changes,
+                    &ev.source.to_string(),
+                    &bytes,
+                    &[("couplet-couple".into(), "create-missing".into())],
+                )
+                .await?;
+            waiting.insert(ev.correlation_id, id.clone());
+        }
+        let ids: HashSet<uuid::Uuid> = waiting.keys().copied().collect();
+        let bar = progress(ids.len() as u64, "created");
+        let outcomes = wait_outcomes_with(
+            &p.bus,
+            &p.topics,
+            &ids,
+            since,
+            Duration::from_secs(a.timeout_secs),
+            &mut |n| bar.set_position(n as u64),
+        )
+        .await?;
+        bar.finish_and_clear();
+        if let Some(stages) = stages {
+            stages.stop(Duration::from_secs(10)).await?;
+        }
+        let mut still = Vec::new();
+        for (cid, id) in &waiting {
+            match outcomes.get(cid) {
+                Some(o)
+                    if matches!(
+                        o.status,
+                        OutcomeStatus::Created | OutcomeStatus::Updated | OutcomeStatus::Coupled
+                    ) =>
+                {
+                    created.push(format!(
+                        "{} -> {}/{}/{} ({})",
+                        label(id),
+                        System::Dataverse,
+                        m.crm_entity,
+                        o.target_id.as_deref().unwrap_or("?"),
+                        o.status.as_str()
+                    ))
+                }
+                Some(o) => failed.push(format!(
+                    "{}: {}: {}",
+                    label(id),
+                    o.status.as_str(),
+                    o.reason.as_deref().unwrap_or("")
+                )),
+                None => still.push(id.clone()),
+            }
+        }
+        for id in still {
+            failed.push(format!(
+                "{}: no outcome within {} s; see `couplet audit {}/{}/{id}`",
+                label(&id),
+                a.timeout_secs,
+                System::Bc,
+                m.erp_entity
+            ));
+        }
+        unmatched.clear();
+    }
+    let unmatched: Vec<String> = unmatched.iter().map(|id| label(id)).collect();
+    for (title, list) in [
+        ("matched and coupled", &matched),
+        ("created and coupled", &created),
+        ("ambiguous (not coupled; couple by hand)", &ambiguous),
+        ("unmatched", &unmatched),
+        ("failed", &failed),
+    ] {
+        if list.is_empty() {
+            continue;
+        }
+        println!("{title}: {}", list.len());
+        let mut sorted = list.clone();
+        sorted.sort();
+        for l in sorted {
+            println!("  {l}");
+        }
+    }
+    println!(
+        "{}: {} matched, {} created, {} ambiguous, {} unmatched, {} failed.",
+        m.name,
+        matched.len(),
+        created.len(),
+        ambiguous.len(),
+        unmatched.len(),
+        failed.len()
+    );
+    Ok(failed.is_empty())
+}
+
+/// `couplet uncouple`.
+pub async fn uncouple_cmd(a: &UncoupleArgs) -> anyhow::Result<bool> {
+    let cfg = Config::load(&a.config)?;
+    let opened = local::open(&cfg, "couplet uncouple").await?;
+    let p = &opened.parts;
+    let m = mapping(p, &a.mapping)?;
+    let state = state_log(p).await?;
+    let targets = if a.all {
+        p.store.couplings(Some(&m.name))?
+    } else {
+        let (system, id) = match (&a.erp_id, &a.crm_id) {
+            (Some(e), _) => (System::Bc, e),
+            (_, Some(c)) => (System::Dataverse, c),
+            _ => anyhow::bail!("pass --erp-id, --crm-id or --all"),
+        };
+        match p.store.coupling(&m.name, system, id)? {
+            Some(c) => vec![c],
+            None => {
+                println!(
+                    "{}/{}/{id} is not coupled in {}; nothing to do.",
+                    system,
+                    m.entity(system),
+                    m.name
+                );
+                return Ok(true);
+            }
+        }
+    };
+    for c in &targets {
+        uncouple(
+            &state,
+            &p.bus,
+            &p.topics,
+            c,
+            "uncoupled by hand (couplet uncouple); both records kept",
+        )
+        .await?;
+        println!(
+            "Uncoupled {}/{}/{} <-> {}/{}/{}",
+            System::Bc,
+            c.erp_entity,
+            c.erp_id,
+            System::Dataverse,
+            c.crm_entity,
+            c.crm_id
+        );
+    }
+    p.store.flush()?;
+    println!(
+        "{} coupling(s) removed from {}; the records are kept on both sides.",
+        targets.len(),
+        m.name
+    );
+    Ok(true)
+}

@@ -1,0 +1,304 @@
+//! Synchronise-now: a change event marked as forced goes onto the changes topic like any
+//! captured change, so the transform and apply stages write it (skipping the echo, stale and
+//! unchanged checks), the audit trail and the metrics record it, and a running instance
+//! handles it as well as the command line does. Without a running instance, the command runs
+//! the transform, apply and audit stages itself until the forced change's outcome is out
+//! ([`LocalStages`]).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use super::audit::{index_message, index_natural_keys};
+use super::consume::consume;
+use super::engine::{
+    APPLY_GROUP, AUDIT_GROUP_PREFIX, DvCurrencies, EngineParts, TRANSFORM_GROUP, instance_id,
+};
+use super::error::PipelineError;
+use super::state::StateLog;
+use crate::apply::{ApplyStage, Targets, Writer};
+use crate::bus::{Bus, Message, StartFrom, Topics};
+use crate::event::avro::{decode_outcome, encode_change};
+use crate::event::{ChangeEvent, ChangeOp, Outcome, RecordKey, System};
+use crate::systems::{BcClient, DataverseClient, SystemError, Target};
+use crate::transform::stage::{CurrencySource, TransformStage};
+use crate::transform::{CurrencyTable, Transformer};
+
+/// The header marking a forced change (and the command that follows from it).
+pub const FORCE_HEADER: &str = "couplet-force";
+
+/// True when a message carries the force header.
+pub fn is_forced(msg: &Message) -> bool {
+    msg.headers.iter().any(|(k, _)| k == FORCE_HEADER)
+}
+
+/// The headers of a forced message.
+pub fn force_headers() -> Vec<(String, String)> {
+    vec![(FORCE_HEADER.to_string(), "sync-now".to_string())]
+}
+
+/// Reads `key` fresh from its system and makes a change event of it for `mapping` (a delete
+/// event when the record is gone).
+pub async fn read_change(
+    dv: &DataverseClient,
+    bc: &BcClient,
+    mapping: &str,
+    key: &RecordKey,
+) -> Result<Option<ChangeEvent>, SystemError> {
+    let fields = match key.system {
+        System::Dataverse => dv.get(&key.entity, &key.id, &[]).await?,
+        System::Bc => bc.get(&key.entity, &key.id).await?,
+    };
+    let Some(f) = fields else {
+        return Ok(None);
+    };
+    let modified_col = if key.system.is_crm() {
+        "modifiedon"
+    } else {
+        "lastModifiedDateTime"
+    };
+    let modified = crate::capture::dataverse::parse_time(f.get(modified_col));
+    let etag = f
+        .get("@odata.etag")
+        .and_then(|v| v.as_str())
+        .map(str::to_string);
+    Ok(Some(ChangeEvent::new(
+        mapping,
+        key.clone(),
+        ChangeOp::Upsert,
+        modified,
+        etag,
+        f,
+    )))
+}
+
+/// Appends `ev` to the changes topic, marked as forced.
+pub async fn request(
+    bus: &Arc<dyn Bus>,
+    topics: &Topics,
+    ev: &ChangeEvent,
+) -> Result<(), PipelineError> {
+    let bytes = encode_change(ev).map_err(|e| PipelineError::Stage {
+        stage: "sync-now".into(),
+        reason: e.to_string(),
+    })?;
+    bus.produce(
+        &topics.changes,
+        &ev.source.to_string(),
+        &bytes,
+        &force_headers(),
+    )
+    .await?;
+    crate::metrics::metrics()
+        .produced
+        .with_label_values(&[topics.changes.as_str()])
+        .inc();
+    Ok(())
+}
+
+/// Reads the outcomes topic from `since` until an outcome of every id in `correlation_ids`
+/// arrived, or `timeout` passed; returns the first outcome of each id that arrived.
+pub async fn wait_outcomes(
+    bus: &Arc<dyn Bus>,
+    topics: &Topics,
+    correlation_ids: &HashSet<uuid::Uuid>,
+    since: chrono::DateTime<chrono::Utc>,
+    timeout: Duration,
+) -> Result<HashMap<uuid::Uuid, Outcome>, PipelineError> {
+    wait_outcomes_with(bus, topics, correlation_ids, since, timeout, &mut |_| {}).await
+}
+
+/// [`wait_outcomes`], calling `progress` with the number of outcomes found so far.
+pub async fn wait_outcomes_with(
+    bus: &Arc<dyn Bus>,
+    topics: &Topics,
+    correlation_ids: &HashSet<uuid::Uuid>,
+    since: chrono::DateTime<chrono::Utc>,
+    timeout: Duration,
+    progress: &mut (dyn FnMut(usize) + Send),
+) -> Result<HashMap<uuid::Uuid, Outcome>, PipelineError> {
+    let group = topics.group(&format!("sync-now-{}", uuid::Uuid::new_v4()));
+    let mut consumer = bus
+        .subscribe(
+            &group,
+            std::slice::from_ref(&topics.outcomes),
+            StartFrom::Timestamp(since),
+        )
+        .await?;
+    let deadline = Instant::now() + timeout;
+    let mut found = HashMap::new();
+    while Instant::now() < deadline && found.len() < correlation_ids.len() {
+        for m in consumer.poll(256, Duration::from_millis(250)).await? {
+            if let Ok(o) = decode_outcome(&m.value)
+                && correlation_ids.contains(&o.correlation_id)
+            {
+                found.entry(o.correlation_id).or_insert(o);
+                progress(found.len());
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// True when `group` has consumed everything appended to `topics`.
+async fn drained(
+    bus: &Arc<dyn Bus>,
+    group: &str,
+    topics: &[&String],
+) -> Result<bool, PipelineError> {
+    for t in topics {
+        let ends = bus.end_offsets(t).await?;
+        let done = bus.committed(group, t).await?;
+        for (i, end) in ends.iter().enumerate() {
+            if *end > done.get(i).copied().flatten().unwrap_or(0) {
+                return Ok(false);
+            }
+        }
+    }
+    Ok(true)
+}
+
+/// The transform, apply and audit stages of one instance, run by a command while no
+/// `couplet run` is (they consume as the engine's groups, so the next run carries on after
+/// what they processed).
+pub struct LocalStages {
+    parts: EngineParts,
+    audit_group: String,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<Result<(), PipelineError>>>,
+}
+
+impl LocalStages {
+    /// Creates the topics, loads the currencies and starts the stages.
+    pub async fn start(p: &EngineParts) -> Result<LocalStages, PipelineError> {
+        p.bus
+            .ensure_topics(
+                &p.topics
+                    .specs(p.partitions, (p.catalogue.ordered().len() * 2) as u32),
+            )
+            .await?;
+        let instance = instance_id(&p.store)?;
+        let state = StateLog::new(
+            p.bus.clone(),
+            p.topics.clone(),
+            p.store.clone(),
+            instance.clone(),
+        );
+        let currencies = CurrencyTable::new(&p.lcy);
+        let source: Arc<dyn CurrencySource> = Arc::new(DvCurrencies(p.dataverse.clone()));
+        let rows = source.load().await.map_err(|e| {
+            PipelineError::Setup(format!("cannot read the Dataverse currencies: {e}"))
+        })?;
+        currencies.set(rows);
+        let (tx, rx) = watch::channel(false);
+        let mut tasks = Vec::new();
+        let targets = Targets {
+            crm: Target::Dataverse(p.dataverse.clone()),
+            erp: Target::Bc(p.bc.clone()),
+        };
+        let transform = TransformStage {
+            transformer: Transformer::new(p.catalogue.clone(), p.store.clone(), currencies.clone()),
+            survivors: targets.clone(),
+            bus: p.bus.clone(),
+            topics: p.topics.clone(),
+            store: p.store.clone(),
+            currencies,
+            currency_source: source,
+            state: state.clone(),
+        };
+        tasks.push(tokio::spawn(consume(
+            p.bus.clone(),
+            p.topics.group(TRANSFORM_GROUP),
+            vec![p.topics.changes.clone()],
+            StartFrom::Committed,
+            p.partitions as usize,
+            rx.clone(),
+            move |msg| {
+                let t = transform.clone();
+                async move { t.handle(msg).await }
+            },
+        )));
+        let apply = ApplyStage {
+            writer: Writer::new(targets, p.store.clone(), p.catalogue.clone()),
+            bus: p.bus.clone(),
+            topics: p.topics.clone(),
+            store: p.store.clone(),
+            state,
+        };
+        tasks.push(tokio::spawn(consume(
+            p.bus.clone(),
+            p.topics.group(APPLY_GROUP),
+            vec![p.topics.commands.clone()],
+            StartFrom::Committed,
+            p.apply_concurrency,
+            rx.clone(),
+            move |msg| {
+                let a = apply.clone();
+                async move { a.handle(msg).await }
+            },
+        )));
+        let audit_group = p.topics.group(&format!("{AUDIT_GROUP_PREFIX}{instance}"));
+        let (store, topics, cat) = (p.store.clone(), p.topics.clone(), p.catalogue.clone());
+        tasks.push(tokio::spawn(consume(
+            p.bus.clone(),
+            audit_group.clone(),
+            vec![
+                p.topics.changes.clone(),
+                p.topics.commands.clone(),
+                p.topics.outcomes.clone(),
+            ],
+            StartFrom::Committed,
+            4,
+            rx,
+            move |msg| {
+                let (store, topics, cat) = (store.clone(), topics.clone(), cat.clone());
+                async move {
+                    index_message(&store, &topics, &msg)?;
+                    index_natural_keys(&store, &cat, &topics, &msg)?;
+                    Ok(())
+                }
+            },
+        )));
+        Ok(LocalStages {
+            parts: p.clone(),
+            audit_group,
+            shutdown: tx,
+            tasks,
+        })
+    }
+
+    /// Waits (up to `timeout`) until the audit trail has indexed everything appended, then
+    /// stops the stages and flushes the projection.
+    pub async fn stop(self, timeout: Duration) -> Result<(), PipelineError> {
+        let p = &self.parts;
+        let deadline = Instant::now() + timeout;
+        let topics = [&p.topics.changes, &p.topics.commands, &p.topics.outcomes];
+        while Instant::now() < deadline && !drained(&p.bus, &self.audit_group, &topics).await? {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let _ = self.shutdown.send(true);
+        let mut first = None;
+        for h in self.tasks {
+            match h.await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    first.get_or_insert(e);
+                }
+                Err(e) => {
+                    first.get_or_insert(PipelineError::Stage {
+                        stage: "sync-now".into(),
+                        reason: e.to_string(),
+                    });
+                }
+            }
+        }
+        p.store.flush()?;
+        match first {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
