@@ -12,6 +12,8 @@ use serde_json::json;
 
 /// Edits `n` coupled records on each side (telephone numbers), tagged with `round`.
 fn edit_both_sides(h: &Harness, round: u32, n: usize) {
+    // Different pairs on each side: a pair edited on both sides is an update conflict.
+    let mut edited = Vec::new();
     for i in 0..n {
         let acc = coupled(h, "CUSTOMER", System::Dataverse, "accounts", i);
         h.sb.update_row(
@@ -21,7 +23,17 @@ fn edit_both_sides(h: &Harness, round: u32, n: usize) {
             patch("telephone1", json!(format!("+1 555 {round:02}{i:02}"))),
         )
         .unwrap();
-        let cust = coupled(h, "CUSTOMER", System::Bc, "customers", n + i);
+        edited.push(acc);
+    }
+    let mut skip = 0;
+    for i in 0..n {
+        let cust = loop {
+            let c = coupled(h, "CUSTOMER", System::Bc, "customers", skip);
+            skip += 1;
+            if !edited.contains(&h.coupled_id("CUSTOMER", System::Bc, &c)) {
+                break c;
+            }
+        };
         h.sb.update_row(
             System::Bc,
             "customers",

@@ -4,15 +4,14 @@ mod common;
 
 use common::*;
 use couplet::event::System;
-use couplet::mapping::catalogue::DEFAULTS;
 use serde_json::json;
 
 /// The default mappings with `line` added to the CUSTOMER mapping (after its `deletion`).
 fn customer_with(line: &str) -> String {
-    DEFAULTS.replacen(
+    defaults_with(
+        "CUSTOMER",
         "deletion = \"remove_coupling\"",
         &format!("deletion = \"remove_coupling\"\n{line}"),
-        1,
     )
 }
 
@@ -161,10 +160,10 @@ async fn restore_recreates_a_deleted_record_and_couples_it() {
     let mut h = Harness::start_with_mappings(
         20,
         73,
-        &DEFAULTS.replacen(
+        &defaults_with(
+            "CUSTOMER",
             "deletion = \"remove_coupling\"",
             "deletion = \"restore\"",
-            1,
         ),
     )
     .await;
@@ -200,7 +199,11 @@ async fn deletion_none_keeps_the_coupling_and_fails_the_survivors_next_change() 
     let mut h = Harness::start_with_mappings(
         20,
         74,
-        &DEFAULTS.replacen("deletion = \"remove_coupling\"", "deletion = \"none\"", 1),
+        &defaults_with(
+            "CUSTOMER",
+            "deletion = \"remove_coupling\"",
+            "deletion = \"none\"",
+        ),
     )
     .await;
     h.wait_idle(IDLE_TIMEOUT).await;

@@ -10,14 +10,13 @@ use common::*;
 use couplet::capture::scheduled::{ScheduleCheckpoint, checkpoint_name};
 use couplet::event::System;
 use couplet::fullsync::{FullSyncOptions, full_sync};
-use couplet::mapping::catalogue::DEFAULTS;
 use serde_json::json;
 
 fn customer_with(line: &str) -> String {
-    DEFAULTS.replacen(
+    defaults_with(
+        "CUSTOMER",
         "deletion = \"remove_coupling\"",
         &format!("deletion = \"remove_coupling\"\n{line}"),
-        1,
     )
 }
 

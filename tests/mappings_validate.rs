@@ -158,7 +158,7 @@ async fn list_and_show_describe_the_mappings() {
     let r = cli.run(&["mappings", "show", "NOPE"], false).await;
     assert_ne!(r.code, 0);
     assert!(
-        r.err.contains("known mappings: CUSTOMER, CONTACT"),
+        r.err.contains("known mappings: ") && r.err.contains("CUSTOMER, VENDOR, CONTACT"),
         "{}",
         r.err
     );

@@ -162,10 +162,11 @@ impl Writer {
             (WriteOp::Delete, None) => Ok(Outcome::for_command(cmd, OutcomeStatus::Filtered)),
             (WriteOp::Update, Some(id)) => {
                 // Conditional on the version last synchronised: a target changed meanwhile
-                // is an update conflict candidate (bidirectional mappings only).
+                // is an update conflict candidate (bidirectional mappings only). A forced
+                // write (`couplet sync-now`) overwrites the target whatever it holds.
                 let if_match = coupling
                     .as_ref()
-                    .filter(|_| m.direction == Direction::Bidirectional)
+                    .filter(|_| m.direction == Direction::Bidirectional && !force)
                     .and_then(|c| c.etag(t).map(str::to_string));
                 match target
                     .update(entity, &id, &cmd.fields, if_match.as_deref())

@@ -347,6 +347,13 @@ mod policy_tests {
 
     use super::*;
 
+    /// The defaults with the first `from` in the CUSTOMER mapping replaced by `to`.
+    fn customer_with(from: &str, to: &str) -> String {
+        let start = DEFAULTS.find("name = \"CUSTOMER\"").unwrap();
+        let (head, tail) = DEFAULTS.split_at(start);
+        format!("{head}{}", tail.replacen(from, to, 1))
+    }
+
     #[test]
     fn policies_default_in_one_place_and_parse() {
         let cat = Catalogue::defaults().unwrap();
@@ -354,10 +361,9 @@ mod policy_tests {
         assert_eq!(m.update_conflict, UpdateConflict::Fail);
         assert!(!m.sync_only_coupled && m.schedule.is_none());
 
-        let text = DEFAULTS.replacen(
+        let text = customer_with(
             "deletion = \"remove_coupling\"",
             "deletion_conflict = \"restore\"\nupdate_conflict = \"erp_wins\"\nsync_only_coupled = true\nschedule = { daily = [\"07:00\"] }",
-            1,
         );
         let cat = Catalogue::parse("m.toml", &text).unwrap();
         let m = cat.get("CUSTOMER").unwrap();
@@ -369,10 +375,9 @@ mod policy_tests {
 
     #[test]
     fn a_bad_schedule_names_the_mapping_and_value() {
-        let text = DEFAULTS.replacen(
+        let text = customer_with(
             "deletion = \"remove_coupling\"",
             "deletion = \"remove_coupling\"\nschedule = { every = \"5 weeks\" }",
-            1,
         );
         let e = Catalogue::parse("m.toml", &text).unwrap_err().to_string();
         assert!(e.contains("CUSTOMER") && e.contains("5 weeks"), "{e}");

@@ -516,3 +516,15 @@ pub fn customer_accounts(sb: &Sandbox) -> Vec<Fields> {
         .filter(|r| r.get("customertypecode") != Some(&serde_json::json!(11)))
         .collect()
 }
+
+/// The shipped default mappings with the first `from` inside mapping `mapping`'s table
+/// replaced by `to` (e.g. a policy changed on CUSTOMER only).
+pub fn defaults_with(mapping: &str, from: &str, to: &str) -> String {
+    let text = couplet::mapping::catalogue::DEFAULTS;
+    let start = text
+        .find(&format!("name = \"{mapping}\""))
+        .unwrap_or_else(|| panic!("no mapping {mapping} in the defaults"));
+    let (head, tail) = text.split_at(start);
+    assert!(tail.contains(from), "no `{from}` in mapping {mapping}");
+    format!("{head}{}", tail.replacen(from, to, 1))
+}
