@@ -194,7 +194,7 @@ async fn create(target: &Target, store: &Store, cmd: &WriteCommand) -> Result<Ou
                     tracing::warn!(order = %id, error = %d, "Could not delete the incomplete order; the retry finds and completes it.");
                 }
             }
-            return Ok(rejected(cmd, &format!("{at}"), &e, None));
+            return Ok(rejected(cmd, &at, &e, None));
         }
     }
     if let Some(d) = discount {
