@@ -78,6 +78,9 @@ pub struct Config {
     /// Prometheus endpoint.
     #[serde(default)]
     pub metrics: MetricsSection,
+    /// Sales orders from Dataverse to Business Central.
+    #[serde(default)]
+    pub orders: crate::orders::OrdersConfig,
 }
 
 /// `[auth]`.

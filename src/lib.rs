@@ -15,6 +15,7 @@ pub mod mapping;
 pub mod metrics;
 pub mod metrics_server;
 pub mod odata;
+pub mod orders;
 pub mod pipeline;
 pub mod sandbox;
 pub mod store;

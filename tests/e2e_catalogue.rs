@@ -21,7 +21,11 @@ async fn full_catalogue_couples_every_mapping() {
     eprintln!("full catalogue idle after {:?}", started.elapsed());
 
     let checks = h.check();
-    assert_eq!(checks.len(), 14, "every default mapping runs");
+    assert_eq!(
+        checks.len(),
+        15,
+        "every default mapping runs (SALESORDER included)"
+    );
     let mut problems = String::new();
     for c in &checks {
         eprintln!(
@@ -43,7 +47,8 @@ async fn full_catalogue_couples_every_mapping() {
                 c.mapping, c.crm_records, c.coupled
             );
         }
-        if c.coupled == 0 {
+        // The seed holds no submitted orders yet (tests/e2e_orders.rs covers SALESORDER).
+        if c.coupled == 0 && c.mapping != "SALESORDER" {
             problems += &format!("  {} coupled nothing\n", c.mapping);
         }
     }

@@ -109,8 +109,10 @@ async fn full_sync_of_the_whole_catalogue_couples_everything_in_dependency_order
         )
         .unwrap();
         assert!(check.ok(), "{}", describe_check(&check));
+        let seeded = !sb.rows(System::Dataverse, &m.crm_entity).is_empty()
+            || !sb.rows(System::Bc, &m.erp_entity).is_empty();
         assert!(
-            store.coupling_count(&m.name).unwrap() > 0,
+            !seeded || store.coupling_count(&m.name).unwrap() > 0,
             "{} coupled nothing",
             m.name
         );
@@ -129,7 +131,12 @@ async fn full_sync_of_the_whole_catalogue_couples_everything_in_dependency_order
     }
     for m in catalogue.ordered() {
         let Some((first, _)) = spans.get(&m.name) else {
-            panic!("no outcome of {}", m.name);
+            assert!(
+                store.coupling_count(&m.name).unwrap() == 0,
+                "{} coupled records without an outcome",
+                m.name
+            );
+            continue;
         };
         for dep in &m.depends_on {
             let Some((_, last_dep)) = spans.get(dep) else {

@@ -113,6 +113,9 @@ impl Writer {
 
         let s = cmd.source.system;
         let t = cmd.target_system;
+        if crate::orders::is_order_mapping(&m) && cmd.op == WriteOp::Create {
+            return crate::orders::apply::execute(self.targets.get(t), &self.store, cmd).await;
+        }
         let coupling = self.store.coupling(&m.name, s, &cmd.source.id)?;
         let mut op = cmd.op;
         let mut target_id = cmd.target_id.clone();

@@ -137,7 +137,13 @@ impl DataverseCapture {
                 Err(e) => return Err(PassError::System(e)),
             };
             let mut events = Vec::with_capacity(page.rows.len() + page.deleted.len());
-            for row in page.rows {
+            for mut row in page.rows {
+                // A document is one aggregate: a submitted order with its lines.
+                if crate::orders::is_order_mapping(&self.mapping) {
+                    crate::orders::aggregate::complete(&self.client, &mut row)
+                        .await
+                        .map_err(PassError::System)?;
+                }
                 let Some(id) = row
                     .get(&id_col)
                     .and_then(|v| v.as_str())

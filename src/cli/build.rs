@@ -83,6 +83,7 @@ fn parts_on(cfg: &Config, bus: Arc<dyn Bus>) -> anyhow::Result<EngineParts> {
         bc_overlap: Duration::from_millis(cfg.capture.bc_overlap_ms),
         apply_concurrency: cfg.sync.apply_concurrency,
         lcy: cfg.sync.lcy_code.clone(),
+        orders: cfg.orders.clone(),
     })
 }
 

@@ -102,6 +102,7 @@ pub async fn remote(cfg: &Config, bus: Arc<dyn Bus>) -> anyhow::Result<Opened> {
             bc_overlap: std::time::Duration::from_millis(cfg.capture.bc_overlap_ms),
             apply_concurrency: cfg.sync.apply_concurrency,
             lcy: cfg.sync.lcy_code.clone(),
+            orders: cfg.orders.clone(),
         },
         local: false,
         _scratch: Some(scratch),

@@ -71,6 +71,8 @@ pub struct EngineParts {
     pub apply_concurrency: usize,
     /// ERP local currency ISO code.
     pub lcy: String,
+    /// `[orders]`.
+    pub orders: crate::orders::OrdersConfig,
 }
 
 /// The Dataverse currencies, as the transform's currency source.
@@ -232,7 +234,8 @@ impl Engine {
             erp: Target::Bc(p.bc.clone()),
         };
         let transform = TransformStage {
-            transformer: Transformer::new(p.catalogue.clone(), p.store.clone(), currencies.clone()),
+            transformer: Transformer::new(p.catalogue.clone(), p.store.clone(), currencies.clone())
+                .with_orders(p.orders.clone()),
             survivors: targets.clone(),
             bus: p.bus.clone(),
             topics: p.topics.clone(),

@@ -200,7 +200,8 @@ impl LocalStages {
             erp: Target::Bc(p.bc.clone()),
         };
         let transform = TransformStage {
-            transformer: Transformer::new(p.catalogue.clone(), p.store.clone(), currencies.clone()),
+            transformer: Transformer::new(p.catalogue.clone(), p.store.clone(), currencies.clone())
+                .with_orders(p.orders.clone()),
             survivors: targets.clone(),
             bus: p.bus.clone(),
             topics: p.topics.clone(),

@@ -46,6 +46,7 @@ pub struct Transformer {
     catalogue: Arc<Catalogue>,
     store: Store,
     currencies: CurrencyTable,
+    orders: Arc<crate::orders::OrdersConfig>,
 }
 
 impl Transformer {
@@ -55,7 +56,14 @@ impl Transformer {
             catalogue,
             store,
             currencies,
+            orders: Arc::new(crate::orders::OrdersConfig::default()),
         }
+    }
+
+    /// Uses `orders` (`[orders]`) for sales-order mappings.
+    pub fn with_orders(mut self, orders: crate::orders::OrdersConfig) -> Self {
+        self.orders = Arc::new(orders);
+        self
     }
 
     /// The mappings.
@@ -195,6 +203,15 @@ impl Transformer {
                     m.filter(s).unwrap_or_default()
                 ),
             ));
+        }
+        if crate::orders::is_order_mapping(&m) {
+            let cx = crate::orders::build::BuildContext {
+                store: &self.store,
+                catalogue: &self.catalogue,
+                currencies: &self.currencies,
+                config: &self.orders,
+            };
+            return crate::orders::decide::decide(&cx, ev, &m, coupling, currencies_fresh);
         }
         if coupling.is_none()
             && m.sync_only_coupled

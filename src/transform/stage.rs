@@ -78,6 +78,29 @@ impl TransformStage {
     }
 
     async fn decide_and_emit(&self, ev: &ChangeEvent, force: bool) -> Result<(), PipelineError> {
+        // An order read without its lines (a retry, a full synchronisation) is read whole.
+        let completed;
+        let ev = match self.transformer.catalogue().get(&ev.mapping) {
+            Some(m)
+                if crate::orders::is_order_mapping(m)
+                    && ev.op == crate::event::ChangeOp::Upsert
+                    && !crate::orders::aggregate::is_complete(&ev.fields) =>
+            {
+                let mut full = ev.clone();
+                if let crate::systems::Target::Dataverse(dv) = self.survivors.get(ev.source.system)
+                {
+                    crate::orders::aggregate::complete(dv, &mut full.fields)
+                        .await
+                        .map_err(|e| PipelineError::Stage {
+                            stage: "transform".into(),
+                            reason: format!("reading the lines of {}: {e}", ev.source),
+                        })?;
+                }
+                completed = full;
+                &completed
+            }
+            _ => ev,
+        };
         let mut d = self
             .transformer
             .decide_with(ev, false, force)

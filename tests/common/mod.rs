@@ -53,6 +53,8 @@ pub struct Harness {
     pub mapping_file: Option<std::path::PathBuf>,
     /// The mappings the engine runs (empty: the configuration's default).
     mappings: Vec<String>,
+    /// `[orders]` for the next [`Harness::start_engine`].
+    pub orders: couplet::orders::OrdersConfig,
 }
 
 impl Harness {
@@ -80,6 +82,7 @@ impl Harness {
             engine: None,
             mapping_file: None,
             mappings: vec![],
+            orders: Default::default(),
         };
         h.start_engine().await;
         h
@@ -133,6 +136,7 @@ impl Harness {
             engine: None,
             mapping_file,
             mappings,
+            orders: Default::default(),
         };
         h.start_engine().await;
         h
@@ -144,6 +148,7 @@ impl Harness {
         let mut cfg = build::sandbox_config(&self.sb, self.dir.path()).expect("sandbox config");
         cfg.capture.poll_interval_ms = POLL_MS;
         cfg.sync.mapping_file = self.mapping_file.clone();
+        cfg.orders = self.orders.clone();
         if !self.mappings.is_empty() {
             cfg.sync.mappings = self.mappings.clone();
         }

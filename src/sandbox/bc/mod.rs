@@ -6,8 +6,10 @@ pub(crate) mod metadata;
 pub(crate) mod query;
 pub(crate) mod routes;
 pub(crate) mod schema;
+pub(crate) mod schema_orders;
 pub(crate) mod schema_sales;
 pub(crate) mod write;
+pub(crate) mod write_orders;
 
 use axum::http::StatusCode;
 use axum::response::Response;

@@ -192,8 +192,40 @@ fn route(
         Some(c) => return Err(BcError::not_found("Company", &c)),
         None => return Err(no_resource(&path)),
     }
+    // A document's lines: `salesOrders({id})/salesOrderLines[({lineId})]`.
+    let (next, parent) = match next.split_once('/') {
+        Some((head, child)) => {
+            let (pset, pkey) = split_key(head).ok_or_else(|| no_resource(&path))?;
+            match (pset, pkey, child.split('(').next()) {
+                ("salesOrders", Some(p), Some("salesOrderLines")) => {
+                    let exists = shared
+                        .bc
+                        .store
+                        .lock()
+                        .table("salesOrders")
+                        .and_then(|t| t.get(&p))
+                        .is_some();
+                    if !exists {
+                        return Err(BcError::not_found("Sales Header", &p));
+                    }
+                    (child, Some(p))
+                }
+                _ => return Err(no_resource(&path)),
+            }
+        }
+        None => (next, None),
+    };
     let (set, key) = split_key(next).ok_or_else(|| no_resource(&path))?;
     let def = schema::entity(set).ok_or_else(|| no_resource(&path))?;
+    let mut params = params;
+    if let (Some(p), true, None) = (&parent, *method == Method::GET, &key) {
+        // Only this document's lines.
+        let own = format!("documentId eq {p}");
+        match params.iter_mut().find(|(k, _)| k == "$filter") {
+            Some((_, f)) => *f = format!("({f}) and {own}"),
+            None => params.push(("$filter".into(), own)),
+        }
+    }
     if let Some(k) = &key
         && !is_guid(k)
     {
@@ -222,7 +254,18 @@ fn route(
             ))
         }
         (Method::POST, None) => {
-            let changes = write::validate(def, &parse_body(body)?)?;
+            let mut changes = write::validate(def, &parse_body(body)?)?;
+            if def.set == "salesOrderLines" {
+                // Lines are created under their order only.
+                let Some(p) = &parent else {
+                    return Err(BcError::new(
+                        StatusCode::METHOD_NOT_ALLOWED,
+                        "BadRequest_MethodNotAllowed",
+                        "'POST' requests for 'salesOrderLines' are allowed only under a sales order: salesOrders({id})/salesOrderLines.",
+                    ));
+                };
+                changes.insert("documentId".into(), json!(p));
+            }
             let id = write::create(&mut shared.bc.store.lock(), def, changes, Utc::now())?;
             shared.bc.faults.count_write();
             let mut r = current(shared, def, &id, StatusCode::CREATED)?;

@@ -153,6 +153,8 @@ pub(crate) static ENTITIES: &[&EntityDef] = &[
     &super::schema_sales::CUSTOMER_PRICE_GROUP,
     &super::schema_sales::SALES_PRICE,
     &super::schema_sales::OPPORTUNITY,
+    &super::schema_orders::SALES_ORDER,
+    &super::schema_orders::SALES_ORDER_LINE,
 ];
 
 /// The definition of an entity set.

@@ -78,7 +78,7 @@ pub(crate) fn validate(def: &EntityDef, body: &Fields) -> Result<Fields, BcError
     Ok(out)
 }
 
-fn not_in_related(field: &str, table: &str, value: &str, related: &str) -> BcError {
+pub(crate) fn not_in_related(field: &str, table: &str, value: &str, related: &str) -> BcError {
     BcError::new(
         axum::http::StatusCode::BAD_REQUEST,
         "Application_FieldValidationException",
@@ -88,7 +88,12 @@ fn not_in_related(field: &str, table: &str, value: &str, related: &str) -> BcErr
     )
 }
 
-fn find_by(store: &Store, set: &str, field: &str, value: &str) -> Option<(String, Fields)> {
+pub(crate) fn find_by(
+    store: &Store,
+    set: &str,
+    field: &str,
+    value: &str,
+) -> Option<(String, Fields)> {
     store.table(set)?.live().into_iter().find_map(|(id, r)| {
         r.fields
             .get(field)
@@ -114,7 +119,8 @@ fn relate(
             "The field Code of table Currency must have a value.",
         ));
     }
-    if let Some((other, _)) = find_by(store, def.set, num_field, &number)
+    if def.set != "salesOrderLines"
+        && let Some((other, _)) = find_by(store, def.set, num_field, &number)
         && other != id
     {
         return Err(BcError::new(
@@ -182,6 +188,8 @@ fn relate(
                 );
             }
         }
+        "salesOrders" => super::write_orders::relate_order(store, fields, changes)?,
+        "salesOrderLines" => super::write_orders::relate_line(store, fields)?,
         _ => {}
     }
     Ok(())

@@ -8,6 +8,7 @@ pub(crate) mod metadata;
 pub(crate) mod query;
 pub(crate) mod routes;
 pub(crate) mod schema;
+pub(crate) mod schema_orders;
 pub(crate) mod schema_sales;
 pub(crate) mod write;
 

@@ -251,6 +251,8 @@ pub(crate) static ENTITIES: &[&EntityDef] = &[
     &super::schema_sales::PRICELEVEL,
     &super::schema_sales::PRODUCTPRICELEVEL,
     &super::schema_sales::OPPORTUNITY,
+    &super::schema_orders::SALESORDER,
+    &super::schema_orders::SALESORDERDETAIL,
 ];
 
 /// The definition of an entity set.

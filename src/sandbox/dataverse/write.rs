@@ -246,6 +246,24 @@ pub(crate) fn create(store: &mut Store, def: &EntityDef, id: &str, changes: Fiel
     for (k, v) in changes {
         fields.insert(k, v);
     }
+    if def.set == "salesorders"
+        && fields
+            .get("ordernumber")
+            .and_then(Value::as_str)
+            .is_none_or(|n| n.trim().is_empty())
+    {
+        // Dataverse numbers orders itself (autonumber, e.g. ORD-01001-B7K2L9).
+        let n = store.table(def.set).map(|t| t.live().len()).unwrap_or(0) + 1001;
+        let tail: String = id
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .take(6)
+            .collect();
+        fields.insert(
+            "ordernumber".into(),
+            Value::String(format!("ORD-{n:05}-{}", tail.to_ascii_uppercase())),
+        );
+    }
     fields.insert(def.key.into(), Value::String(id.to_string()));
     if fields.contains_key("createdon") {
         fields.insert("createdon".into(), Value::String(timestamp(stamp.at)));

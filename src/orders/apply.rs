@@ -1,0 +1,233 @@
+//! Creating the built order in Business Central, idempotently: an order coupled already is
+//! not created again; otherwise the order is first looked up by its key (`yourReference` =
+//! the Dataverse order number), so a retry after a crash between the create and the coupling
+//! finds the order it made and completes its missing lines instead of making a twin.
+
+use serde_json::{Value, json};
+
+use super::build::ORDER_LINES;
+use crate::error::Classify;
+use crate::event::types::{OutcomeError, now_millis};
+use crate::event::{Fields, Outcome, OutcomeStatus, System, WriteCommand};
+use crate::metrics::metrics;
+use crate::store::{Store, StoreError};
+use crate::systems::{SystemError, Target, Written};
+
+const SET: &str = "salesOrders";
+
+fn failed(
+    cmd: &WriteCommand,
+    class: &str,
+    actor: &str,
+    field: Option<String>,
+    reason: String,
+) -> Outcome {
+    let mut o = Outcome::for_command(cmd, OutcomeStatus::Failed);
+    o.error = Some(OutcomeError {
+        class: class.to_string(),
+        actor: actor.to_string(),
+        field,
+    });
+    o.reason = Some(reason);
+    o.at = now_millis();
+    o
+}
+
+fn rejected(
+    cmd: &WriteCommand,
+    what: &str,
+    e: &SystemError,
+    fallback_field: Option<&str>,
+) -> Outcome {
+    let field = e
+        .field()
+        .map(str::to_string)
+        .or_else(|| fallback_field.map(str::to_string));
+    failed(
+        cmd,
+        e.class(),
+        e.actor().as_str(),
+        field,
+        format!(
+            "mapping {}: Business Central rejected {what} of {}: {e}; correct the cause, then `couplet errors retry`",
+            cmd.mapping, cmd.source
+        ),
+    )
+}
+
+fn sequence(f: &Fields) -> i64 {
+    f.get("sequence").and_then(Value::as_f64).unwrap_or(0.0) as i64
+}
+
+fn body(f: &Fields) -> Fields {
+    f.iter()
+        .filter(|(k, _)| !k.starts_with("@couplet."))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+/// Executes an order create command. Only a broken projection is an error.
+pub async fn execute(
+    target: &Target,
+    store: &Store,
+    cmd: &WriteCommand,
+) -> Result<Outcome, StoreError> {
+    let outcome = create(target, store, cmd).await;
+    let status = outcome
+        .as_ref()
+        .map(|o| o.status.as_str())
+        .unwrap_or("error");
+    metrics()
+        .records
+        .with_label_values(&[&cmd.mapping, "order_create", status])
+        .inc();
+    outcome
+}
+
+async fn create(target: &Target, store: &Store, cmd: &WriteCommand) -> Result<Outcome, StoreError> {
+    if let Some(c) = store.coupling(&cmd.mapping, System::Dataverse, &cmd.source.id)? {
+        let mut o = Outcome::for_command(cmd, OutcomeStatus::Unchanged);
+        o.target_id = Some(c.erp_id.clone());
+        o.reason = Some(format!(
+            "already created in Business Central as salesOrders/{}",
+            c.erp_id
+        ));
+        return Ok(o);
+    }
+    let Target::Bc(bc) = target else {
+        return Ok(failed(
+            cmd,
+            "unsupported_target",
+            "user",
+            None,
+            format!(
+                "mapping {}: sales orders are created in Business Central only",
+                cmd.mapping
+            ),
+        ));
+    };
+    let mut header = cmd.fields.clone();
+    let lines: Vec<Fields> = header
+        .remove(ORDER_LINES)
+        .and_then(|v| match v {
+            Value::Array(a) => Some(
+                a.into_iter()
+                    .filter_map(|l| match l {
+                        Value::Object(o) => Some(o),
+                        _ => None,
+                    })
+                    .collect(),
+            ),
+            _ => None,
+        })
+        .unwrap_or_default();
+    let discount = header.remove("discountAmount");
+
+    // The order made by an earlier attempt, if any.
+    let mut found = Vec::new();
+    if let Some((field, value)) = cmd.natural_key.first() {
+        found = match target.find_eq(SET, field, &json!(value)).await {
+            Ok(f) => f,
+            Err(e) => return Ok(rejected(cmd, "the lookup of the order", &e, None)),
+        };
+    }
+    let (mut written, made_now) = match found.len() {
+        0 => match target.create(SET, &header).await {
+            Ok(w) => (w, true),
+            Err(e) => {
+                let fallback = e.to_string().contains("Customer").then_some("customerid");
+                return Ok(rejected(cmd, "the order header", &e, fallback));
+            }
+        },
+        1 => {
+            let f = found.remove(0);
+            let Some(w) = Written::from_fields(f, "id", "lastModifiedDateTime") else {
+                return Ok(failed(
+                    cmd,
+                    "malformed",
+                    "external",
+                    None,
+                    format!(
+                        "mapping {}: Business Central returned an order without an id for {}",
+                        cmd.mapping, cmd.source
+                    ),
+                ));
+            };
+            tracing::info!(order = %w.id, "Found the Business Central order an earlier attempt created; completing it.");
+            (w, false)
+        }
+        n => {
+            return Ok(failed(
+                cmd,
+                "ambiguous",
+                "user",
+                cmd.natural_key.first().map(|k| k.0.clone()),
+                format!(
+                    "mapping {}: {n} Business Central sales orders have yourReference = '{}' ({}); Couplet never guesses: delete the twins, then `couplet errors retry`",
+                    cmd.mapping,
+                    cmd.natural_key.first().map(|k| k.1.as_str()).unwrap_or(""),
+                    cmd.source
+                ),
+            ));
+        }
+    };
+    let id = written.id.clone();
+    let lines_set = format!("{SET}({id})/salesOrderLines");
+    let existing: Vec<i64> = if made_now {
+        Vec::new()
+    } else {
+        match bc.query(&lines_set, "sequence gt 0").await {
+            Ok(rows) => rows.iter().map(sequence).collect(),
+            Err(e) => return Ok(rejected(cmd, "the lookup of the order's lines", &e, None)),
+        }
+    };
+    for line in lines.iter().filter(|l| !existing.contains(&sequence(l))) {
+        if let Err(e) = target.create(&lines_set, &body(line)).await {
+            let at = line
+                .get("@couplet.line")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("line {}", sequence(line)));
+            if made_now {
+                // Leave no half order behind: the retry creates it whole.
+                if let Err(d) = target.delete(SET, &id).await {
+                    tracing::warn!(order = %id, error = %d, "Could not delete the incomplete order; the retry finds and completes it.");
+                }
+            }
+            return Ok(rejected(cmd, &at, &e, None));
+        }
+    }
+    if let Some(d) = discount {
+        let mut patch = Fields::new();
+        patch.insert("discountAmount".into(), d);
+        match target.update(SET, &id, &patch, None).await {
+            Ok(w) => written = w,
+            Err(e) => {
+                return Ok(rejected(
+                    cmd,
+                    "the order discount",
+                    &e,
+                    Some("discountamount"),
+                ));
+            }
+        }
+    }
+    let mut o = Outcome::for_command(
+        cmd,
+        if made_now {
+            OutcomeStatus::Created
+        } else {
+            OutcomeStatus::Coupled
+        },
+    );
+    o.target_id = Some(id.clone());
+    o.target_etag = written.etag;
+    o.target_modified_on = written.modified_on;
+    o.reason = (!made_now).then(|| format!(
+        "found salesOrders/{id} by yourReference (created by an earlier attempt); its missing lines were added and it is coupled"
+    ));
+    o.latency_ms = cmd
+        .source_modified_on
+        .map(|t| (chrono::Utc::now() - t).num_milliseconds().max(0));
+    Ok(o)
+}

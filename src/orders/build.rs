@@ -1,0 +1,312 @@
+//! Building a Business Central sales order (header and lines) from a Dataverse order
+//! aggregate, resolving every reference through couplings. Pure: reads the projection only.
+
+use serde_json::{Value, json};
+
+use super::config::OrdersConfig;
+use super::error::OrderError;
+use super::lines::{split_description, truncate};
+use super::{CUSTOMER_ACCOUNT, LINES, UOM_NAME};
+use crate::event::{Fields, System};
+use crate::mapping::Catalogue;
+use crate::mapping::value_map::to_erp;
+use crate::store::{Store, StoreError};
+use crate::transform::CurrencyTable;
+use crate::transform::fields::waiting_key;
+
+/// The mapping whose couplings resolve the order's customer.
+pub const CUSTOMER_MAPPING: &str = "CUSTOMER";
+/// The mapping whose couplings resolve a line's product to an item.
+pub const PRODUCT_MAPPING: &str = "ITEM-PRODUCT";
+/// The mapping whose couplings resolve a line's unit.
+pub const UOM_MAPPING: &str = "ITEM UOM";
+/// The key of the lines array in a built order.
+pub const ORDER_LINES: &str = "salesOrderLines";
+
+/// What the builder reads.
+pub struct BuildContext<'a> {
+    /// Couplings.
+    pub store: &'a Store,
+    /// The mappings (for the option value maps of CUSTOMER).
+    pub catalogue: &'a Catalogue,
+    /// Currency ids ↔ codes.
+    pub currencies: &'a CurrencyTable,
+    /// `[orders]`.
+    pub config: &'a OrdersConfig,
+}
+
+fn text<'a>(f: &'a Fields, k: &str) -> Option<&'a str> {
+    f.get(k)
+        .and_then(Value::as_str)
+        .filter(|s| !s.trim().is_empty())
+}
+
+fn num(f: &Fields, k: &str) -> f64 {
+    f.get(k).and_then(Value::as_f64).unwrap_or(0.0)
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+fn invalid(field: &str, class: &'static str, reason: String) -> OrderError {
+    OrderError::Invalid {
+        field: field.to_string(),
+        reason,
+        class,
+    }
+}
+
+/// Builds the order. `Err(Ok(e))` is why it cannot be built (parked or invalid);
+/// `Err(Err(_))` a broken projection.
+pub fn build(
+    cx: &BuildContext<'_>,
+    record: &str,
+    order: &Fields,
+) -> Result<Fields, Result<OrderError, StoreError>> {
+    let mut h = Fields::new();
+    // Sell-to customer: the account (a contact customer's parent account), coupled.
+    let account = match text(order, CUSTOMER_ACCOUNT) {
+        Some(a) => a.to_string(),
+        None => {
+            let reason = match (
+                text(order, "_customerid_value"),
+                text(order, super::aggregate::LOGICAL),
+            ) {
+                (None, _) => format!(
+                    "{record} has no customer (customerid); set one, then `couplet errors retry`"
+                ),
+                (Some(c), Some("contact")) => format!(
+                    "{record}: its customer is contact {c}, which has no parent account; Business Central sells to the contact's account: set parentcustomerid on the contact, then `couplet errors retry`"
+                ),
+                (Some(c), _) => {
+                    format!("{record}: its customer {c} could not be resolved to an account")
+                }
+            };
+            return Err(Ok(invalid("customerid", "customer_unresolved", reason)));
+        }
+    };
+    let customer = cx
+        .store
+        .coupling(CUSTOMER_MAPPING, System::Dataverse, &account)
+        .map_err(Err)?
+        .ok_or_else(|| {
+            Ok(OrderError::Waiting {
+                waiting_for: waiting_key(CUSTOMER_MAPPING, System::Dataverse, None, &account),
+                reason: format!(
+                    "customerid: account dataverse/accounts/{account} is not coupled to a Business Central customer ({CUSTOMER_MAPPING}) yet"
+                ),
+            })
+        })?;
+    h.insert("customerId".into(), json!(customer.erp_id));
+    if let Some(name) = text(order, "name") {
+        h.insert("externalDocumentNumber".into(), json!(truncate(name, 35)));
+    }
+    if let Some(n) = text(order, "ordernumber") {
+        h.insert("yourReference".into(), json!(n));
+    }
+    if let Some(cur) = text(order, "_transactioncurrencyid_value") {
+        let code = cx.currencies.erp_code_for_id(cur).ok_or_else(|| {
+            Ok(invalid(
+                "transactioncurrencyid",
+                "unknown_currency",
+                format!("{record}: transactioncurrency {cur} is not a known Dataverse currency"),
+            ))
+        })?;
+        h.insert("currencyCode".into(), json!(code));
+    }
+    if let Some(d) = text(order, "requestdeliveryby") {
+        h.insert("requestedDeliveryDate".into(), json!(d));
+    }
+    for (crm, customer_col, erp) in [
+        ("paymenttermscode", "paymenttermscode", "paymentTermsCode"),
+        (
+            "freighttermscode",
+            "address1_freighttermscode",
+            "shipmentMethodCode",
+        ),
+        (
+            "shippingmethodcode",
+            "address1_shippingmethodcode",
+            "shippingAgentCode",
+        ),
+    ] {
+        let Some(v) = order.get(crm).filter(|v| !v.is_null()) else {
+            continue;
+        };
+        let map = cx
+            .catalogue
+            .get(CUSTOMER_MAPPING)
+            .and_then(|m| m.fields.iter().find(|f| f.crm.display() == customer_col))
+            .map(|f| f.value_map.clone())
+            .unwrap_or_default();
+        let code = to_erp(&map, v).map_err(|u| {
+            Ok(invalid(
+                crm,
+                "unmapped_value",
+                format!(
+                    "{record}: {crm} = {} has no Business Central code in the {CUSTOMER_MAPPING} value map of {customer_col} (known: {}); add it, then `couplet errors retry`",
+                    u.value, u.known
+                ),
+            ))
+        })?;
+        h.insert(erp.into(), code);
+    }
+    for (prefix, erp) in [("billto", "billTo"), ("shipto", "shipTo")] {
+        let cols = [
+            ("name", "Name", 100),
+            ("line1", "AddressLine1", 100),
+            ("line2", "AddressLine2", 50),
+            ("city", "City", 30),
+            ("stateorprovince", "State", 30),
+            ("country", "Country", 10),
+            ("postalcode", "PostCode", 20),
+        ];
+        // Copied only when one of them has a value; otherwise the customer's stay.
+        if cols
+            .iter()
+            .any(|(c, _, _)| text(order, &format!("{prefix}_{c}")).is_some())
+        {
+            for (c, e, max) in cols {
+                let v = text(order, &format!("{prefix}_{c}")).unwrap_or("");
+                h.insert(format!("{erp}{e}"), json!(truncate(v, max)));
+            }
+        }
+    }
+
+    let lines = order
+        .get(LINES)
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let mut out: Vec<Value> = Vec::new();
+    let mut total = 0.0;
+    let mut seq = 0;
+    let mut next = || {
+        seq += 10000;
+        seq
+    };
+    for (i, line) in lines.iter().enumerate() {
+        let Some(line) = line.as_object() else {
+            continue;
+        };
+        let line_id = text(line, "salesorderdetailid").unwrap_or("?");
+        let at = format!("{record} line {} (salesorderdetail {line_id})", i + 1);
+        let qty = num(line, "quantity");
+        let price = num(line, "priceperunit");
+        let discount =
+            round2(qty * num(line, "volumediscountamount") + num(line, "manualdiscountamount"));
+        total += qty * price - discount;
+        let mut l = Fields::new();
+        l.insert("quantity".into(), json!(qty));
+        l.insert("unitPrice".into(), json!(price));
+        if discount != 0.0 {
+            l.insert("discountAmount".into(), json!(discount));
+        }
+        l.insert("@couplet.line".into(), json!(at));
+        let write_in = line.get("isproductoverridden").and_then(Value::as_bool) == Some(true)
+            || text(line, "_productid_value").is_none();
+        let mut comments = Vec::new();
+        if write_in {
+            let Some(no) = cx.config.write_in_product.as_deref() else {
+                return Err(Ok(invalid(
+                    "productid",
+                    "write_in_not_configured",
+                    format!(
+                        "{at} contains a write-in product ('{}'); set [orders] write_in_product to the item (or resource) that write-in lines are written on, then `couplet errors retry`",
+                        text(line, "productdescription").unwrap_or("")
+                    ),
+                )));
+            };
+            l.insert(
+                "lineType".into(),
+                json!(cx.config.write_in_type.line_type()),
+            );
+            l.insert("lineObjectNumber".into(), json!(no));
+            let desc = text(line, "description")
+                .or(text(line, "productdescription"))
+                .unwrap_or("");
+            let mut parts = split_description(desc).into_iter();
+            if let Some(first) = parts.next() {
+                l.insert("description".into(), json!(first));
+            }
+            comments.extend(parts);
+        } else {
+            let product = text(line, "_productid_value").unwrap_or_default();
+            let item = cx
+                .store
+                .coupling(PRODUCT_MAPPING, System::Dataverse, product)
+                .map_err(Err)?
+                .ok_or_else(|| {
+                    Ok(OrderError::Waiting {
+                        waiting_for: waiting_key(PRODUCT_MAPPING, System::Dataverse, None, product),
+                        reason: format!(
+                            "{at}: productid dataverse/products/{product} is not coupled to a Business Central item ({PRODUCT_MAPPING}) yet"
+                        ),
+                    })
+                })?;
+            l.insert("lineType".into(), json!("Item"));
+            l.insert("itemId".into(), json!(item.erp_id));
+            if let Some(uom) = text(line, "_uomid_value") {
+                let unit = cx
+                    .store
+                    .coupling(UOM_MAPPING, System::Dataverse, uom)
+                    .map_err(Err)?
+                    .ok_or_else(|| {
+                        Ok(OrderError::Waiting {
+                            waiting_for: waiting_key(UOM_MAPPING, System::Dataverse, None, uom),
+                            reason: format!(
+                                "{at}: uomid dataverse/uoms/{uom} is not coupled to a Business Central unit ({UOM_MAPPING}) yet"
+                            ),
+                        })
+                    })?;
+                if unit.erp_id != item.erp_id {
+                    return Err(Ok(invalid(
+                        "uomid",
+                        "unit_of_other_item",
+                        format!(
+                            "{at}: unit '{}' is the unit of Business Central item {}, not of the line's item {}; choose the product's unit, then `couplet errors retry`",
+                            text(line, UOM_NAME).unwrap_or(uom),
+                            unit.erp_id,
+                            item.erp_id
+                        ),
+                    )));
+                }
+                if let Some(code) = text(line, UOM_NAME) {
+                    l.insert("unitOfMeasureCode".into(), json!(code));
+                }
+            }
+            // The item keeps its own description; the line's text follows as comments.
+            comments.extend(split_description(text(line, "description").unwrap_or("")));
+        }
+        l.insert("sequence".into(), json!(next()));
+        out.push(Value::Object(l));
+        for c in comments {
+            out.push(json!({"lineType": "Comment", "description": c, "sequence": next()}));
+        }
+    }
+    let freight = num(order, "freightamount");
+    if freight > 0.0 {
+        let Some(acc) = cx.config.freight_account.as_deref() else {
+            return Err(Ok(invalid(
+                "freightamount",
+                "freight_account_not_configured",
+                format!(
+                    "{record} has freight ({freight}); set [orders] freight_account to the G/L account freight is charged on, then `couplet errors retry`"
+                ),
+            )));
+        };
+        out.push(json!({
+            "lineType": "Account", "lineObjectNumber": acc, "description": "Freight",
+            "quantity": 1, "unitPrice": freight, "sequence": next(),
+            "@couplet.line": format!("{record} freightamount"),
+        }));
+    }
+    let discount =
+        round2(num(order, "discountamount") + total * num(order, "discountpercentage") / 100.0);
+    if discount > 0.0 {
+        h.insert("discountAmount".into(), json!(discount));
+    }
+    h.insert(ORDER_LINES.into(), Value::Array(out));
+    Ok(h)
+}

@@ -1,0 +1,124 @@
+//! The transform's decision for an order change: skip (already created, automatic creation
+//! off), park (a reference not coupled yet), fail (cannot be built) or a create command.
+
+use uuid::Uuid;
+
+use super::build::{BuildContext, build};
+use super::error::OrderError;
+use super::on_demand_marker;
+use crate::error::Classify;
+use crate::event::types::{OutcomeError, now_millis};
+use crate::event::{ChangeEvent, Outcome, OutcomeStatus, System, WriteCommand, WriteOp};
+use crate::mapping::model::TableMapping;
+use crate::store::{Coupling, ParkedEntry};
+use crate::transform::hash::content_hash;
+use crate::transform::{Decision, TransformError};
+
+/// Decides for a submitted order `ev` (the table filter has passed).
+pub fn decide(
+    cx: &BuildContext<'_>,
+    ev: &ChangeEvent,
+    m: &TableMapping,
+    coupling: Option<Coupling>,
+    currencies_fresh: bool,
+) -> Result<Decision, TransformError> {
+    let t = System::Bc;
+    let record = ev.source.to_string();
+    let outcome = |status, target: Option<String>, reason: String| {
+        Outcome::for_event(ev, t, &m.erp_entity, target, status, Some(reason))
+    };
+    if let Some(c) = coupling {
+        return Ok(Decision::Skip(outcome(
+            OutcomeStatus::Unchanged,
+            Some(c.erp_id.clone()),
+            format!(
+                "{record} was already created in Business Central as salesOrders/{}; an order is created once (changes after submission are not synchronised)",
+                c.erp_id
+            ),
+        )));
+    }
+    if !cx.config.auto_create
+        && cx
+            .store
+            .checkpoint(&on_demand_marker(ev.correlation_id))?
+            .is_none()
+    {
+        return Ok(Decision::Skip(outcome(
+            OutcomeStatus::Filtered,
+            None,
+            format!(
+                "{record} is submitted; automatic creation is off ([orders] auto_create = false): `couplet orders create-in-erp {}` creates it",
+                ev.source.id
+            ),
+        )));
+    }
+    let fields = match build(cx, &record, &ev.fields) {
+        Ok(f) => f,
+        Err(Err(e)) => return Err(e.into()),
+        Err(Ok(OrderError::Invalid {
+            class: "unknown_currency",
+            ..
+        })) if !currencies_fresh => {
+            return Ok(Decision::RefreshCurrencies);
+        }
+        Err(Ok(OrderError::Waiting {
+            waiting_for,
+            reason,
+        })) => {
+            let reason = format!(
+                "mapping {}: {record} is parked: {reason}; it is re-driven automatically when {waiting_for} is coupled",
+                m.name
+            );
+            let o = outcome(OutcomeStatus::Parked, None, reason.clone());
+            let p = ParkedEntry {
+                waiting_for,
+                record: record.clone(),
+                mapping: m.name.clone(),
+                reason,
+                parked_at: now_millis(),
+                event: ev.clone(),
+            };
+            return Ok(Decision::Park(o, p));
+        }
+        Err(Ok(e)) => {
+            let mut o = outcome(
+                OutcomeStatus::Failed,
+                None,
+                format!("mapping {}: {e}", m.name),
+            );
+            let field = match &e {
+                OrderError::Invalid { field, .. } => Some(field.clone()),
+                OrderError::Waiting { .. } => None,
+            };
+            o.error = Some(OutcomeError {
+                class: e.class().to_string(),
+                actor: e.actor().as_str().to_string(),
+                field,
+            });
+            return Ok(Decision::Fail(o));
+        }
+    };
+    let natural_key = fields
+        .get("yourReference")
+        .and_then(|v| v.as_str())
+        .map(|v| vec![("yourReference".to_string(), v.to_string())])
+        .unwrap_or_default();
+    Ok(Decision::Write(WriteCommand {
+        command_id: Uuid::new_v4(),
+        event_id: ev.event_id,
+        correlation_id: ev.correlation_id,
+        mapping: m.name.clone(),
+        source: ev.source.clone(),
+        source_modified_on: ev.modified_on,
+        source_etag: ev.etag.clone(),
+        target_system: t,
+        target_entity: m.erp_entity.clone(),
+        target_id: None,
+        op: WriteOp::Create,
+        natural_key,
+        content_hash: content_hash(&fields),
+        reverse_hash: None,
+        fields,
+        issued_at: now_millis(),
+    }))
+}

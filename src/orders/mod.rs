@@ -1,0 +1,33 @@
+//! Sales orders from Dataverse to Business Central (Business Central's classic order
+//! integration): a submitted `salesorder` with its lines is one aggregate event, built into a
+//! Business Central sales order with lines and created once.
+
+pub mod aggregate;
+pub mod apply;
+pub mod build;
+pub mod config;
+pub mod decide;
+pub mod error;
+pub mod lines;
+
+pub use config::OrdersConfig;
+pub use error::OrderError;
+
+use crate::mapping::model::TableMapping;
+
+/// True for a mapping of Dataverse sales orders to Business Central sales orders.
+pub fn is_order_mapping(m: &TableMapping) -> bool {
+    m.crm_entity == "salesorders" && m.erp_entity == "salesOrders"
+}
+
+/// The field of an aggregate event holding the order's lines, in `sequencenumber` order.
+pub const LINES: &str = "couplet_lines";
+/// The field of an aggregate event holding the account the order's customer resolves to (the
+/// account itself, or a contact's parent account).
+pub const CUSTOMER_ACCOUNT: &str = "couplet_customer_account";
+/// On a line of an aggregate: the name (code) of the line's unit.
+pub const UOM_NAME: &str = "couplet_uom_name";
+/// The checkpoint name marking a change event as an on-demand `create-in-erp` request.
+pub fn on_demand_marker(correlation: uuid::Uuid) -> String {
+    format!("orders/create-in-erp/{correlation}")
+}
