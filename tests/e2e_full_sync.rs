@@ -17,37 +17,6 @@ use couplet::fullsync::{FullSyncOptions, JobStatus, full_sync};
 use couplet::mapping::Catalogue;
 use couplet::sandbox::{Sandbox, SandboxConfig};
 use couplet::store::Store;
-use couplet::transform::CurrencyTable;
-use couplet::transform::compare::{MappingCheck, compare};
-use couplet::transform::fields::Context;
-
-fn checks(sb: &Sandbox, store: &Store, catalogue: &Catalogue) -> Vec<MappingCheck> {
-    let currencies = CurrencyTable::new("USD");
-    currencies.set(
-        sb.rows(System::Dataverse, "transactioncurrencies")
-            .into_iter()
-            .filter_map(|r| {
-                Some((
-                    r.get("isocurrencycode")?.as_str()?.to_string(),
-                    r.get("transactioncurrencyid")?.as_str()?.to_string(),
-                ))
-            }),
-    );
-    let cx = Context {
-        catalogue,
-        store,
-        currencies: &currencies,
-    };
-    catalogue
-        .ordered()
-        .iter()
-        .map(|m| {
-            let crm = sb.rows(System::Dataverse, &m.crm_entity);
-            let erp = sb.rows(System::Bc, &m.erp_entity);
-            compare(m, &crm, &erp, &cx).unwrap()
-        })
-        .collect()
-}
 
 fn no_duplicates(sb: &Sandbox) {
     for (system, set, field, lower) in [

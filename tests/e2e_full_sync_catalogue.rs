@@ -17,9 +17,6 @@ use couplet::event::avro::decode_outcome;
 use couplet::fullsync::{FullSyncOptions, JobStatus, full_sync};
 use couplet::mapping::Catalogue;
 use couplet::sandbox::{Sandbox, SandboxConfig};
-use couplet::transform::CurrencyTable;
-use couplet::transform::compare::compare;
-use couplet::transform::fields::Context;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn full_sync_of_the_whole_catalogue_couples_everything_in_dependency_order() {
@@ -84,30 +81,11 @@ async fn full_sync_of_the_whole_catalogue_couples_everything_in_dependency_order
     );
 
     // Every mapping coupled and equal.
-    let currencies = CurrencyTable::new("USD");
-    currencies.set(
-        sb.rows(System::Dataverse, "transactioncurrencies")
-            .into_iter()
-            .filter_map(|r| {
-                Some((
-                    r.get("isocurrencycode")?.as_str()?.to_string(),
-                    r.get("transactioncurrencyid")?.as_str()?.to_string(),
-                ))
-            }),
-    );
-    let cx = Context {
-        catalogue: &catalogue,
-        store: &store,
-        currencies: &currencies,
-    };
-    for m in catalogue.ordered() {
-        let check = compare(
-            m,
-            &sb.rows(System::Dataverse, &m.crm_entity),
-            &sb.rows(System::Bc, &m.erp_entity),
-            &cx,
-        )
-        .unwrap();
+    for (m, check) in catalogue
+        .ordered()
+        .iter()
+        .zip(checks(&sb, &store, &catalogue))
+    {
         assert!(check.ok(), "{}", describe_check(&check));
         let seeded = !sb.rows(System::Dataverse, &m.crm_entity).is_empty()
             || !sb.rows(System::Bc, &m.erp_entity).is_empty();

@@ -10,9 +10,6 @@ use std::time::{Duration, Instant};
 use couplet::cli::build;
 use couplet::event::{Fields, System};
 use couplet::sandbox::Sandbox;
-use couplet::transform::CurrencyTable;
-use couplet::transform::compare::compare;
-use couplet::transform::fields::Context;
 
 /// A `couplet run` child process, killed when dropped.
 pub struct Instance(pub Child);
@@ -177,30 +174,7 @@ pub fn assert_projection_in_sync(sb: &Sandbox, config: &Path) {
     let cfg = couplet::config::Config::load(config).unwrap();
     let store = build::open_store(&cfg.data_dir).unwrap();
     let catalogue = build::catalogue(&cfg).unwrap();
-    let currencies = CurrencyTable::new("USD");
-    currencies.set(
-        sb.rows(System::Dataverse, "transactioncurrencies")
-            .into_iter()
-            .filter_map(|r| {
-                Some((
-                    r.get("isocurrencycode")?.as_str()?.to_string(),
-                    r.get("transactioncurrencyid")?.as_str()?.to_string(),
-                ))
-            }),
-    );
-    let cx = Context {
-        catalogue: &catalogue,
-        store: &store,
-        currencies: &currencies,
-    };
-    for m in catalogue.ordered() {
-        let check = compare(
-            m,
-            &sb.rows(System::Dataverse, &m.crm_entity),
-            &sb.rows(System::Bc, &m.erp_entity),
-            &cx,
-        )
-        .unwrap();
-        assert!(check.ok(), "{}: {check:?}", m.name);
+    for check in super::checks(sb, &store, &catalogue) {
+        assert!(check.ok(), "{}", super::describe_check(&check));
     }
 }

@@ -252,33 +252,7 @@ impl Harness {
 
     /// Compares every mapping's two tables through the couplings.
     pub fn check(&self) -> Vec<MappingCheck> {
-        let currencies = CurrencyTable::new("USD");
-        currencies.set(
-            self.sb
-                .rows(System::Dataverse, "transactioncurrencies")
-                .into_iter()
-                .filter_map(|r| {
-                    Some((
-                        r.get("isocurrencycode")?.as_str()?.to_string(),
-                        r.get("transactioncurrencyid")?.as_str()?.to_string(),
-                    ))
-                }),
-        );
-        let catalogue = self.catalogue().clone();
-        let cx = Context {
-            catalogue: &catalogue,
-            store: self.store(),
-            currencies: &currencies,
-        };
-        catalogue
-            .ordered()
-            .iter()
-            .map(|m| {
-                let crm = self.sb.rows(System::Dataverse, &m.crm_entity);
-                let erp = self.sb.rows(System::Bc, &m.erp_entity);
-                compare(m, &crm, &erp, &cx).expect("comparison reads the store")
-            })
-            .collect()
+        checks(&self.sb, self.store(), self.catalogue())
     }
 
     /// Asserts that every mapping is fully coupled, equal and free of duplicates, with as
@@ -532,4 +506,34 @@ pub fn defaults_with(mapping: &str, from: &str, to: &str) -> String {
     let (head, tail) = text.split_at(start);
     assert!(tail.contains(from), "no `{from}` in mapping {mapping}");
     format!("{head}{}", tail.replacen(from, to, 1))
+}
+
+/// Compares every mapping of `catalogue` side by side on the sandbox, through the couplings
+/// in `store` (currencies by ISO code, the sandbox's local currency USD).
+pub fn checks(sb: &Sandbox, store: &Store, catalogue: &Catalogue) -> Vec<MappingCheck> {
+    let currencies = CurrencyTable::new("USD");
+    currencies.set(
+        sb.rows(System::Dataverse, "transactioncurrencies")
+            .into_iter()
+            .filter_map(|r| {
+                Some((
+                    r.get("isocurrencycode")?.as_str()?.to_string(),
+                    r.get("transactioncurrencyid")?.as_str()?.to_string(),
+                ))
+            }),
+    );
+    let cx = Context {
+        catalogue,
+        store,
+        currencies: &currencies,
+    };
+    catalogue
+        .ordered()
+        .iter()
+        .map(|m| {
+            let crm = sb.rows(System::Dataverse, &m.crm_entity);
+            let erp = sb.rows(System::Bc, &m.erp_entity);
+            compare(m, &crm, &erp, &cx).expect("comparison reads the store")
+        })
+        .collect()
 }
