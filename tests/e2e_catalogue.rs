@@ -23,8 +23,8 @@ async fn full_catalogue_couples_every_mapping() {
     let checks = h.check();
     assert_eq!(
         checks.len(),
-        15,
-        "every default mapping runs (SALESORDER included)"
+        17,
+        "every default mapping runs (SALESORDER and both price variants included)"
     );
     let mut problems = String::new();
     for c in &checks {
