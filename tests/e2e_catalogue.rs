@@ -23,8 +23,8 @@ async fn full_catalogue_couples_every_mapping() {
     let checks = h.check();
     assert_eq!(
         checks.len(),
-        15,
-        "every default mapping runs (SALESORDER included)"
+        17,
+        "every default mapping runs (SALESORDER and both price variants included)"
     );
     let mut problems = String::new();
     for c in &checks {
@@ -115,6 +115,64 @@ async fn full_catalogue_couples_every_mapping() {
         text(&h.row(System::Dataverse, "uoms", &uom), "name"),
         text(&item, "baseUnitOfMeasureCode")
     );
+
+    // Extended pricing: a price list line's price is in its header's price level, with the
+    // header's currency; a blank ending date (0001-01-01) is an empty end date; lines outside
+    // the filter (quantity prices, discounts, purchase prices, resources) stay uncoupled.
+    let headers = h.sb.rows(System::Bc, "priceListHeaders");
+    let lines = h.sb.rows(System::Bc, "priceListLines");
+    let carried = |l: &couplet::event::Fields| {
+        text(l, "priceType") == "Sale"
+            && text(l, "amountType") == "Price"
+            && text(l, "assetType") == "Item"
+            && l["minimumQuantity"] == json!(0.0)
+    };
+    let eur = headers
+        .iter()
+        .find(|r| text(r, "currencyCode") == "EUR" && text(r, "priceType") == "Sale")
+        .unwrap();
+    let level = h.coupled_id("PLHEADER-PRICE", System::Bc, &text(eur, "id"));
+    let level = h.row(System::Dataverse, "pricelevels", &level);
+    let euro =
+        h.sb.rows(System::Dataverse, "transactioncurrencies")
+            .into_iter()
+            .find(|c| text(c, "isocurrencycode") == "EUR")
+            .unwrap();
+    assert_eq!(text(&level, "name"), text(eur, "code"));
+    assert_eq!(
+        text(&level, "_transactioncurrencyid_value"),
+        text(&euro, "transactioncurrencyid")
+    );
+    assert_eq!(text(&level, "begindate"), text(eur, "startingDate"));
+    let open = headers
+        .iter()
+        .find(|r| {
+            text(r, "endingDate") == "0001-01-01"
+                && text(r, "priceType") == "Sale"
+                && text(r, "amountType") == "Price"
+        })
+        .unwrap();
+    let open = h.coupled_id("PLHEADER-PRICE", System::Bc, &text(open, "id"));
+    assert!(h.row(System::Dataverse, "pricelevels", &open)["enddate"].is_null());
+    let line = lines
+        .iter()
+        .find(|l| carried(l) && text(l, "priceListCode") == text(eur, "code"))
+        .unwrap();
+    let price = h.coupled_id("PLLINE-PRODPRICE", System::Bc, &text(line, "id"));
+    let price = h.row(System::Dataverse, "productpricelevels", &price);
+    assert_eq!(
+        text(&price, "_pricelevelid_value"),
+        text(&level, "pricelevelid")
+    );
+    assert_eq!(text(&price, "productnumber"), text(line, "assetNo"));
+    for l in lines.iter().filter(|l| !carried(l)) {
+        assert!(
+            h.coupling("PLLINE-PRODPRICE", System::Bc, &text(l, "id"))
+                .is_none(),
+            "{l:?} is outside PLLINE-PRODPRICE's filter"
+        );
+    }
+    assert!(lines.iter().any(|l| text(l, "assetType") == "Resource"));
     h.stop_engine().await;
 }
 

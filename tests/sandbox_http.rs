@@ -693,3 +693,59 @@ async fn delta_paging_stays_consistent_while_rows_change() {
     );
     sb.shutdown().await;
 }
+
+/// The price list custom pages (extended pricing) behave as the other BC pages: ETags,
+/// `lastModifiedDateTime`, `$filter` on enum and number fields, lines pointing at headers.
+#[tokio::test]
+async fn price_list_pages_filter_and_carry_etags() {
+    let sb = Sandbox::start(SandboxConfig {
+        records: 300,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let c = Client::new();
+    let bc = format!("{}companies({})/", sb.bc_api_url(), sb.bc_company_id());
+    let tok = bearer(&c, &sb, &sb.bc_resource()).await;
+    let get = |url: String| {
+        let (c, tok) = (c.clone(), tok.clone());
+        async move {
+            let r = c.get(url).bearer_auth(&tok).send().await.unwrap();
+            assert_eq!(r.status(), StatusCode::OK);
+            r.json::<Value>().await.unwrap()["value"]
+                .as_array()
+                .unwrap()
+                .clone()
+        }
+    };
+    let all = get(format!("{bc}priceListHeaders")).await;
+    let sales = get(format!(
+        "{bc}priceListHeaders?$filter=priceType eq 'Sale' and amountType eq 'Price'"
+    ))
+    .await;
+    assert_eq!(sales.len(), 3, "{sales:?}");
+    assert_eq!(all.len(), sales.len() + 2);
+    for h in &all {
+        assert!(h["@odata.etag"].as_str().unwrap().starts_with("W/\""));
+        assert!(h["lastModifiedDateTime"].as_str().unwrap().ends_with('Z'));
+        assert_eq!(h["startingDate"].as_str().unwrap().len(), 10);
+    }
+    let lines = get(format!("{bc}priceListLines")).await;
+    let carried = get(format!(
+        "{bc}priceListLines?$filter=priceType eq 'Sale' and amountType eq 'Price' and assetType eq 'Item' and minimumQuantity eq 0"
+    ))
+    .await;
+    assert!(!carried.is_empty() && carried.len() < lines.len());
+    for l in &lines {
+        assert!(
+            all.iter().any(|h| h["code"] == l["priceListCode"]),
+            "{l:?} has no header"
+        );
+    }
+    let code = sales[0]["code"].as_str().unwrap();
+    let of_one = get(format!(
+        "{bc}priceListLines?$filter=priceListCode eq '{code}'"
+    ))
+    .await;
+    assert!(!of_one.is_empty() && of_one.iter().all(|l| l["priceListCode"] == code));
+}

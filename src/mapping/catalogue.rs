@@ -426,7 +426,7 @@ mod tests {
     fn defaults_are_valid_and_ordered() {
         let c = Catalogue::defaults().unwrap();
         let names: Vec<_> = c.ordered().iter().map(|m| m.name.as_str()).collect();
-        assert_eq!(names.len(), 15, "{names:?}");
+        assert_eq!(names.len(), 17, "{names:?}");
         for m in c.ordered() {
             let at = names.iter().position(|n| *n == m.name).unwrap();
             for d in &m.depends_on {
@@ -437,6 +437,32 @@ mod tests {
         let customer = c.get("CUSTOMER").unwrap();
         assert_eq!(customer.depends_on, vec!["SALESPEOPLE", "CURRENCY"]);
         assert!(c.filter("CUSTOMER", true).is_some());
+    }
+
+    #[test]
+    fn price_list_filters_keep_sales_prices_of_items_without_minimum_quantity() {
+        let c = Catalogue::defaults().unwrap();
+        let row = |v: serde_json::Value| v.as_object().cloned().unwrap();
+        let header = c.filter("PLHEADER-PRICE", false).unwrap();
+        assert!(header.matches(&row(
+            serde_json::json!({"priceType": "Sale", "amountType": "Price"})
+        )));
+        for (pt, at) in [("Purchase", "Price"), ("Sale", "Discount"), ("Sale", "Any")] {
+            assert!(!header.matches(&row(serde_json::json!({"priceType": pt, "amountType": at}))));
+        }
+        let line = c.filter("PLLINE-PRODPRICE", false).unwrap();
+        let l = |pt: &str, asset: &str, qty: f64| {
+            row(
+                serde_json::json!({"priceType": pt, "amountType": "Price", "assetType": asset, "minimumQuantity": qty}),
+            )
+        };
+        assert!(line.matches(&l("Sale", "Item", 0.0)));
+        assert!(!line.matches(&l("Sale", "Item", 10.0)));
+        assert!(!line.matches(&l("Purchase", "Item", 0.0)));
+        assert!(!line.matches(&l("Sale", "Resource", 0.0)));
+        let pl = c.get("PLLINE-PRODPRICE").unwrap();
+        assert_eq!(pl.depends_on, vec!["PLHEADER-PRICE", "ITEM-PRODUCT"]);
+        assert!(!pl.sync_only_coupled);
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Seed data beyond customers and contacts, in proportion to `records`: vendors (both sides,
 //! some on both), and in Business Central items, resources, customer price groups with their
-//! sales prices, and opportunities of seeded contacts. Dataverse holds no products, units or
-//! price lists of them yet (Business Central is their source), and one price list of its own.
+//! sales prices, opportunities of seeded contacts, and price lists (`seed_pricelists`).
+//! Dataverse holds no products, units or price lists of them yet (Business Central is their
+//! source), and one price list of its own.
 
 use std::collections::HashMap;
 
@@ -130,15 +131,17 @@ pub(crate) fn seed(
     }
 
     // Resources: a tenth of `records`.
+    let mut resources = Vec::new();
     for i in 0..records.div_ceil(10) {
         let id = guid(rng);
         let cost = rng.random_range(40..120) as f64;
+        resources.push(format!("R{:05}", i + 1));
         put(
             bc,
             "resources",
             &id,
             json!({
-                "id": id, "number": format!("R{:05}", i + 1),
+                "id": id, "number": resources[i],
                 "displayName": format!("{} {}", pick(rng, FIRST_NAMES), pick(rng, LAST_NAMES)),
                 "type": "Person", "baseUnitOfMeasureCode": "HOUR", "unitCost": cost, "unitPrice": cost * 1.5,
                 "capacity": 160.0, "blocked": false, "lastModifiedDateTime": bc_time(past(rng)),
@@ -229,4 +232,8 @@ pub(crate) fn seed(
             }),
         );
     }
+
+    // Price lists (extended pricing), after everything else so the records above stay as
+    // they were.
+    super::seed_pricelists::seed(rng, records, &items, &resources, r.now, bc);
 }

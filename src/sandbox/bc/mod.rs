@@ -1,5 +1,6 @@
 //! The Business Central API v2.0 emulator: `companies`, and under the one company
-//! `customers`, `contacts` and `currencies` and the entities of `schema_sales`, with `If-Match`-guarded writes, BC ETags,
+//! `customers`, `contacts` and `currencies` and the entities of `schema_sales`,
+//! `schema_pricelists` and `schema_orders`, with `If-Match`-guarded writes, BC ETags,
 //! `$filter`/`$orderby`/`$top`/`$skip` and server paging.
 
 pub(crate) mod metadata;
@@ -7,6 +8,7 @@ pub(crate) mod query;
 pub(crate) mod routes;
 pub(crate) mod schema;
 pub(crate) mod schema_orders;
+pub(crate) mod schema_pricelists;
 pub(crate) mod schema_sales;
 pub(crate) mod write;
 pub(crate) mod write_orders;

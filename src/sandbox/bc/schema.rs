@@ -152,6 +152,8 @@ pub(crate) static ENTITIES: &[&EntityDef] = &[
     &super::schema_sales::RESOURCE,
     &super::schema_sales::CUSTOMER_PRICE_GROUP,
     &super::schema_sales::SALES_PRICE,
+    &super::schema_pricelists::PRICE_LIST_HEADER,
+    &super::schema_pricelists::PRICE_LIST_LINE,
     &super::schema_sales::OPPORTUNITY,
     &super::schema_orders::SALES_ORDER,
     &super::schema_orders::SALES_ORDER_LINE,
