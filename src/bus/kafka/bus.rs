@@ -37,6 +37,9 @@ struct Inner {
     ctx: Ctx,
     /// Partition counts of topics known to exist.
     known: Mutex<HashMap<String, u32>>,
+    /// One client per consumer group whose committed offsets are read (the lag gauges read
+    /// them every few seconds; a client per call would reconnect to the cluster each time).
+    group_clients: Mutex<HashMap<String, Arc<BaseConsumer<Ctx>>>>,
 }
 
 impl std::fmt::Debug for KafkaBus {
@@ -78,6 +81,7 @@ impl KafkaBus {
                 admin,
                 ctx,
                 known: Mutex::new(HashMap::new()),
+                group_clients: Mutex::new(HashMap::new()),
             }),
         };
         let timeout = cfg.timeout();
@@ -219,11 +223,24 @@ impl KafkaBus {
     }
 
     /// A consumer in `group` that joins no group (for offset queries).
-    fn group_client(&self, group: &str) -> Result<BaseConsumer<Ctx>, BusError> {
+    /// The client that reads `group`'s committed offsets, made once per group.
+    fn group_client(&self, group: &str) -> Result<Arc<BaseConsumer<Ctx>>, BusError> {
+        if let Some(c) = self.inner.group_clients.lock().get(group) {
+            return Ok(c.clone());
+        }
         let mut c = base_config(&self.inner.cfg)?;
         c.set("group.id", group).set("enable.auto.commit", "false");
-        c.create_with_context(self.inner.ctx.clone())
-            .map_err(|e| map_err(self.brokers(), "", "creating a Kafka consumer", &e))
+        let client: Arc<BaseConsumer<Ctx>> = Arc::new(
+            c.create_with_context(self.inner.ctx.clone())
+                .map_err(|e| map_err(self.brokers(), "", "creating a Kafka consumer", &e))?,
+        );
+        Ok(self
+            .inner
+            .group_clients
+            .lock()
+            .entry(group.to_string())
+            .or_insert(client)
+            .clone())
     }
 }
 
