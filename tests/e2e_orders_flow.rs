@@ -320,6 +320,6 @@ async fn a_contact_customer_resolves_to_its_account_with_freight_and_discount() 
         ],
         "{lines:?}"
     );
-    assert_eq!(lines[1]["unitPrice"], json!(15.0));
-    assert_eq!(lines[1]["quantity"], json!(1.0));
+    assert_eq!(lines[1]["unitPrice"].as_f64(), Some(15.0));
+    assert_eq!(lines[1]["quantity"].as_f64(), Some(1.0));
 }
