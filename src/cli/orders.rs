@@ -116,12 +116,11 @@ pub async fn create_in_erp(a: &CreateInErpArgs) -> anyhow::Result<bool> {
         anyhow::bail!("{target} is not in Business Central any more");
     };
     println!(
-        "Business Central sales order {} (customer {}, your reference {}, external document {}, total {}):",
+        "Business Central sales order {} (customer {}, your reference {}, external document {}):",
         show(header.get("number")),
         show(header.get("customerNumber")),
         show(header.get("yourReference")),
         show(header.get("externalDocumentNumber")),
-        show(header.get("totalAmountIncludingTax")),
     );
     let mut lines =
         p.bc.query(
@@ -133,15 +132,27 @@ pub async fn create_in_erp(a: &CreateInErpArgs) -> anyhow::Result<bool> {
     lines.sort_by(|a, b| seq(a).total_cmp(&seq(b)));
     for l in &lines {
         println!(
-            "  {:>6} {:<8} {:<12} {:>8} x {:>10}  {}",
+            "  {:>6} {:<8} {:<12} {:>8} x {:>10} = {:>10}  {}",
             seq(l),
             show(l.get("lineType")),
             show(l.get("lineObjectNumber")),
             show(l.get("quantity")),
             show(l.get("unitPrice")),
+            show(l.get("amountExcludingTax")),
             show(l.get("description")),
         );
     }
-    println!("{} line(s)", lines.len());
+    let amount: f64 = lines
+        .iter()
+        .filter_map(|l| l.get("amountExcludingTax").and_then(Value::as_f64))
+        .sum();
+    println!(
+        "{} line(s); lines excl. tax {amount:.2}; invoice discount {}",
+        lines.len(),
+        header
+            .get("discountAmount")
+            .and_then(Value::as_f64)
+            .unwrap_or(0.0)
+    );
     Ok(true)
 }
