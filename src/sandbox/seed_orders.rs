@@ -128,3 +128,51 @@ pub(crate) fn seed(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use rand::SeedableRng;
+
+    use super::*;
+    use crate::sandbox::SandboxConfig;
+
+    #[test]
+    fn orders_are_seeded_for_customers_half_submitted_with_drafts_carrying_lines() {
+        let cfg = SandboxConfig {
+            records: 200,
+            ..Default::default()
+        };
+        let (mut dv, mut bc) = (Store::default(), Store::default());
+        crate::sandbox::seed::seed(
+            &cfg,
+            &crate::sandbox::seed::credentials(cfg.seed),
+            &mut dv,
+            &mut bc,
+        );
+        let orders = dv.table("salesorders").unwrap().live();
+        assert_eq!(orders.len(), 20);
+        let submitted: Vec<_> = orders
+            .iter()
+            .filter(|(_, r)| r.fields["statecode"] == json!(1))
+            .collect();
+        assert_eq!(submitted.len(), 10);
+        let accounts = dv.table("accounts").unwrap();
+        for (_, o) in &orders {
+            let account = accounts.get(text(o, "_customerid_value")).unwrap();
+            assert!(is_customer(account));
+            assert!(text(o, "ordernumber").starts_with("ORD-"));
+        }
+        let lines = dv.table("salesorderdetails").unwrap().live();
+        let parents: std::collections::HashSet<&str> = lines
+            .iter()
+            .map(|(_, l)| text(l, "_salesorderid_value"))
+            .collect();
+        assert_eq!(parents.len(), 10, "every draft has lines");
+        assert!(submitted.iter().all(|(id, _)| !parents.contains(id)));
+        // No customers, no orders.
+        let mut empty = Store::default();
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        seed(&mut rng, 50, &["u".into()], None, Utc::now(), &mut empty);
+        assert!(empty.table("salesorders").is_none());
+    }
+}
