@@ -68,10 +68,18 @@ async fn create_in_erp_creates_an_order_once_when_automatic_creation_is_off() {
         config: config.clone(),
         timeout_secs: 60,
     };
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_couplet"))
+        .args(["orders", "create-in-erp", &order, "--config"])
+        .arg(&config)
+        .env("RUST_LOG", "warn")
+        .output()
+        .await
+        .unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
-        couplet::cli::orders::create_in_erp(&args(&order))
-            .await
-            .unwrap()
+        out.status.success(),
+        "{shown}{}",
+        String::from_utf8_lossy(&out.stderr)
     );
     let made = bc_orders_with_ref(&h, &number);
     assert_eq!(made.len(), 1);
@@ -81,6 +89,19 @@ async fn create_in_erp_creates_an_order_once_when_automatic_creation_is_off() {
     assert_eq!(lines.len(), 2, "{lines:?}");
     assert_eq!(lines[0]["quantity"], json!(2.0));
     assert_eq!(text(&lines[1], "description"), "Setup");
+    // What was created, as printed.
+    assert!(shown.contains(": created"), "{shown}");
+    assert!(
+        shown.contains(&format!(
+            "Business Central sales order {}",
+            text(&made[0], "number")
+        )),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("2 line(s); lines excl. tax 45.00"),
+        "{shown}"
+    );
 
     // Again, by its order number: nothing new.
     assert!(
@@ -110,6 +131,44 @@ async fn create_in_erp_creates_an_order_once_when_automatic_creation_is_off() {
         .await
         .unwrap_err();
     assert!(e.to_string().contains("no Dataverse sales order"), "{e}");
+
+    // Requested while its customer is not coupled yet: parked, and created when the customer
+    // couples, though automatic creation is off (the request is kept by order id).
+    let account =
+        h.sb.insert_row(
+            System::Dataverse,
+            "accounts",
+            obj(json!({"name": "Late Customer Inc", "customertypecode": 3})),
+        )
+        .unwrap();
+    let late = new_order(&h, &account, "PO 5003");
+    add_line(&h, &late, 1, product_line(&product, &uom, 1.0, 3.0));
+    submit(&h, &late);
+    let late_number = order_number(&h, &late);
+    assert!(
+        !couplet::cli::orders::create_in_erp(&args(&late))
+            .await
+            .unwrap(),
+        "parked, not created"
+    );
+    assert!(bc_orders_with_ref(&h, &late_number).is_empty());
+    h.start_engine().await;
+    wait_until(
+        Duration::from_secs(30),
+        "the requested order is created",
+        || {
+            let n = bc_orders_with_ref(&h, &late_number).len();
+            async move { n == 1 }
+        },
+    )
+    .await;
+    h.wait_idle(IDLE_TIMEOUT).await;
+    let made = bc_orders_with_ref(&h, &late_number);
+    assert_eq!(made.len(), 1);
+    assert_eq!(
+        text(&made[0], "customerId"),
+        h.coupled_id("CUSTOMER", System::Dataverse, &account)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
