@@ -1,7 +1,8 @@
 //! End-to-end: the full default catalogue (salespeople, customers, vendors, contacts,
 //! currencies, option-set value maps, unit groups, units, products, price lists and prices,
-//! opportunities, submitted sales orders) on a seeded sandbox: every mapping ends with its records coupled and equal,
-//! and an option value with no mapping lands in the errors list naming the field and value.
+//! opportunities, submitted sales orders) on a seeded sandbox: every mapping ends with its
+//! records coupled and equal, and an option value with no mapping lands in the errors list
+//! naming the field and value.
 
 mod common;
 
