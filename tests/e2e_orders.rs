@@ -4,95 +4,16 @@
 //! order BC rejects is listed in the errors list with BC's message.
 
 mod common;
+mod orders_support;
 
 use std::time::Duration;
 
 use common::{Harness, IDLE_TIMEOUT, text, wait_until};
-use couplet::event::{Fields, System};
-use serde_json::{Value, json};
-
-fn obj(v: Value) -> Fields {
-    v.as_object().cloned().unwrap()
-}
-
-/// A coupled (account, BC customer) and a coupled (product, uom, BC item number).
-fn coupled_refs(h: &Harness) -> (String, String, String, String, String) {
-    let cust = h
-        .store()
-        .couplings(Some("CUSTOMER"))
-        .unwrap()
-        .into_iter()
-        .next()
-        .expect("a coupled customer");
-    let prod = h
-        .store()
-        .couplings(Some("ITEM-PRODUCT"))
-        .unwrap()
-        .into_iter()
-        .next()
-        .expect("a coupled product");
-    let product = h.row(System::Dataverse, "products", &prod.crm_id);
-    let uom = text(&product, "_defaultuomid_value");
-    let item = h.row(System::Bc, "items", &prod.erp_id);
-    (
-        cust.crm_id,
-        cust.erp_id,
-        prod.crm_id,
-        uom,
-        text(&item, "number"),
-    )
-}
-
-fn new_order(h: &Harness, account: &str, name: &str) -> String {
-    h.sb.insert_row(
-        System::Dataverse,
-        "salesorders",
-        obj(json!({
-            "name": name,
-            "customerid_account@odata.bind": format!("/accounts({account})"),
-            "shipto_city": "Seattle",
-        })),
-    )
-    .unwrap()
-}
-
-fn add_line(h: &Harness, order: &str, seq: i64, line: Value) {
-    let mut body = obj(line);
-    body.insert(
-        "salesorderid@odata.bind".into(),
-        json!(format!("/salesorders({order})")),
-    );
-    body.insert("sequencenumber".into(), json!(seq));
-    h.sb.insert_row(System::Dataverse, "salesorderdetails", body)
-        .unwrap();
-}
-
-fn submit(h: &Harness, order: &str) {
-    h.sb.update_row(
-        System::Dataverse,
-        "salesorders",
-        order,
-        obj(json!({"statecode": 1, "statuscode": 3})),
-    )
-    .unwrap();
-}
-
-fn bc_orders_with_ref(h: &Harness, reference: &str) -> Vec<Fields> {
-    h.sb.rows(System::Bc, "salesOrders")
-        .into_iter()
-        .filter(|o| text(o, "yourReference") == reference)
-        .collect()
-}
-
-fn bc_lines(h: &Harness, order_id: &str) -> Vec<Fields> {
-    let mut l: Vec<Fields> =
-        h.sb.rows(System::Bc, "salesOrderLines")
-            .into_iter()
-            .filter(|l| text(l, "documentId") == order_id)
-            .collect();
-    l.sort_by_key(|l| l["sequence"].as_f64().unwrap() as i64);
-    l
-}
+use couplet::event::System;
+use orders_support::{
+    add_line, bc_lines, bc_orders_with_ref, coupled_refs, new_order, obj, submit,
+};
+use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn submitted_orders_become_bc_orders_once() {

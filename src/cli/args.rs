@@ -152,6 +152,33 @@ pub enum Command {
     /// Overwrite one side of a record from the other now (Business Central's "Synchronize
     /// Now"): staleness, echo and unchanged checks are skipped.
     SyncNow(SyncNowArgs),
+    /// Sales orders: create a submitted Dataverse order in Business Central now.
+    Orders {
+        /// What to do.
+        #[command(subcommand)]
+        action: OrdersAction,
+    },
+}
+
+/// `couplet orders …`.
+#[derive(Debug, Subcommand)]
+pub enum OrdersAction {
+    /// Create one submitted Dataverse order in Business Central (for `[orders] auto_create =
+    /// false`); an order created already is not created again.
+    CreateInErp(CreateInErpArgs),
+}
+
+/// `couplet orders create-in-erp`.
+#[derive(Debug, clap::Args)]
+pub struct CreateInErpArgs {
+    /// The Dataverse order: its salesorderid or its order number.
+    pub order: String,
+    /// The config file.
+    #[arg(long, short)]
+    pub config: PathBuf,
+    /// Seconds to wait for the outcome.
+    #[arg(long, default_value_t = 120)]
+    pub timeout_secs: u64,
 }
 
 /// Where the mappings come from.

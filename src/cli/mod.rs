@@ -8,6 +8,7 @@ pub mod full_sync;
 pub mod inspect;
 pub mod local;
 pub mod mappings;
+pub mod orders;
 pub mod replay;
 pub mod report;
 pub mod sync_now;
@@ -145,6 +146,9 @@ async fn dispatch(cmd: Command) -> anyhow::Result<bool> {
         Command::Couple(a) => couple::run(&a).await,
         Command::Uncouple(a) => couple::uncouple_cmd(&a).await,
         Command::SyncNow(a) => sync_now::run(&a).await,
+        Command::Orders {
+            action: args::OrdersAction::CreateInErp(a),
+        } => orders::create_in_erp(&a).await,
     }
 }
 

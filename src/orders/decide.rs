@@ -14,13 +14,16 @@ use crate::store::{Coupling, ParkedEntry};
 use crate::transform::hash::content_hash;
 use crate::transform::{Decision, TransformError};
 
-/// Decides for a submitted order `ev` (the table filter has passed).
+/// Decides for a submitted order `ev` (the table filter has passed). `forced` (a request of
+/// `couplet orders create-in-erp` or `couplet sync-now`) creates it even when automatic
+/// creation is off.
 pub fn decide(
     cx: &BuildContext<'_>,
     ev: &ChangeEvent,
     m: &TableMapping,
     coupling: Option<Coupling>,
     currencies_fresh: bool,
+    forced: bool,
 ) -> Result<Decision, TransformError> {
     let t = System::Bc;
     let record = ev.source.to_string();
@@ -38,9 +41,10 @@ pub fn decide(
         )));
     }
     if !cx.config.auto_create
+        && !forced
         && cx
             .store
-            .checkpoint(&on_demand_marker(ev.correlation_id))?
+            .checkpoint(&on_demand_marker(&ev.source.id))?
             .is_none()
     {
         return Ok(Decision::Skip(outcome(

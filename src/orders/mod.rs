@@ -9,6 +9,7 @@ pub mod config;
 pub mod decide;
 pub mod error;
 pub mod lines;
+pub mod on_demand;
 
 pub use config::OrdersConfig;
 pub use error::OrderError;
@@ -27,7 +28,9 @@ pub const LINES: &str = "couplet_lines";
 pub const CUSTOMER_ACCOUNT: &str = "couplet_customer_account";
 /// On a line of an aggregate: the name (code) of the line's unit.
 pub const UOM_NAME: &str = "couplet_uom_name";
-/// The checkpoint name marking a change event as an on-demand `create-in-erp` request.
-pub fn on_demand_marker(correlation: uuid::Uuid) -> String {
-    format!("orders/create-in-erp/{correlation}")
+/// The checkpoint name marking a Dataverse order as requested by `couplet orders
+/// create-in-erp` (kept by order id, so a parked order's re-drive and `couplet errors retry`
+/// still count as requested when automatic creation is off).
+pub fn on_demand_marker(order_id: &str) -> String {
+    format!("orders/create-in-erp/{order_id}")
 }

@@ -13,6 +13,7 @@ mod handle;
 pub(crate) mod http;
 mod names;
 mod seed;
+mod seed_orders;
 mod seed_pricelists;
 mod seed_sales;
 mod shared;

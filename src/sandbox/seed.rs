@@ -389,11 +389,22 @@ pub(crate) fn seed(
         dv,
         bc,
     );
-    Seeded {
+    let seeded = Seeded {
         app_user,
         human_user: humans[0].clone(),
         bc_company_id: guid(&mut rng),
-    }
+    };
+    // Orders last, on their own stream, so the records above stay as they were.
+    let mut orders_rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x5a1e_5012);
+    super::seed_orders::seed(
+        &mut orders_rng,
+        cfg.records,
+        &humans,
+        dv_cur.get("USD"),
+        now,
+        dv,
+    );
+    seeded
 }
 
 #[cfg(test)]

@@ -211,7 +211,7 @@ impl Transformer {
                 currencies: &self.currencies,
                 config: &self.orders,
             };
-            return crate::orders::decide::decide(&cx, ev, &m, coupling, currencies_fresh);
+            return crate::orders::decide::decide(&cx, ev, &m, coupling, currencies_fresh, force);
         }
         if coupling.is_none()
             && m.sync_only_coupled

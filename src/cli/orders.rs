@@ -1,0 +1,158 @@
+//! `couplet orders create-in-erp ORDER --config C`: creates one submitted Dataverse order in
+//! Business Central now (the flow for `[orders] auto_create = false`). The order is marked as
+//! requested in the checkpoints changelog and its change goes onto the changes topic as a
+//! forced change, as `couplet sync-now` does, so the audit trail and the metrics record it.
+//! Without a running instance the command runs the stages itself; with one on Kafka, that
+//! instance does the work and the command waits for its outcome.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use serde_json::Value;
+
+use super::args::CreateInErpArgs;
+use super::local;
+use crate::config::Config;
+use crate::event::{OutcomeStatus, RecordKey, System};
+use crate::orders::on_demand::{find_submitted, mark_requested};
+use crate::pipeline::engine::instance_id;
+use crate::pipeline::state::StateLog;
+use crate::pipeline::sync_now::{LocalStages, read_change, request, wait_outcomes};
+
+fn show(v: Option<&Value>) -> String {
+    match v {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Null) | None => String::new(),
+        Some(v) => v.to_string(),
+    }
+}
+
+/// Runs `couplet orders create-in-erp`.
+pub async fn create_in_erp(a: &CreateInErpArgs) -> anyhow::Result<bool> {
+    let cfg = Config::load(&a.config)?;
+    let catalogue = super::build::catalogue(&cfg)?;
+    let Some(m) = catalogue
+        .ordered()
+        .iter()
+        .find(|m| crate::orders::is_order_mapping(m))
+        .cloned()
+    else {
+        anyhow::bail!(
+            "no mapping of Dataverse salesorders to Business Central salesOrders in this configuration; add SALESORDER to [sync] mappings"
+        );
+    };
+    let opened = local::open(&cfg, "couplet orders create-in-erp").await?;
+    let p = &opened.parts;
+    let row = find_submitted(&p.dataverse, &a.order).await?;
+    let Some(id) = row.get("salesorderid").and_then(Value::as_str) else {
+        anyhow::bail!(
+            "Dataverse returned the sales order '{}' without a salesorderid",
+            a.order
+        );
+    };
+    let number = show(row.get("ordernumber"));
+    let key = RecordKey::new(System::Dataverse, m.crm_entity.clone(), id.to_string());
+    let Some(ev) = read_change(&p.dataverse, &p.bc, &m.name, &key)
+        .await
+        .with_context(|| format!("reading {key}"))?
+    else {
+        anyhow::bail!("{key} ({number}) no longer exists in Dataverse");
+    };
+    p.bus
+        .ensure_topics(
+            &p.topics
+                .specs(p.partitions, (p.catalogue.ordered().len() * 2) as u32),
+        )
+        .await?;
+    let state = StateLog::new(
+        p.bus.clone(),
+        p.topics.clone(),
+        p.store.clone(),
+        instance_id(&p.store)?,
+    );
+    mark_requested(&state, id).await?;
+    let since = chrono::Utc::now() - chrono::Duration::seconds(5);
+    let ids: HashSet<uuid::Uuid> = [ev.correlation_id].into();
+    let timeout = Duration::from_secs(a.timeout_secs);
+    let stages = match opened.local {
+        true => Some(LocalStages::start(p).await?),
+        false => None,
+    };
+    request(&p.bus, &p.topics, &ev).await?;
+    let outcome = wait_outcomes(&p.bus, &p.topics, &ids, since, timeout).await;
+    if let Some(stages) = stages {
+        stages.stop(Duration::from_secs(10)).await?;
+    }
+    let outcome = outcome?;
+    let Some(o) = outcome.get(&ev.correlation_id) else {
+        anyhow::bail!(
+            "no outcome for {key} ({number}) within {} s; is `couplet run` running? The request is on {}; `couplet audit {key}` shows what happens to it",
+            a.timeout_secs,
+            p.topics.changes
+        );
+    };
+    let target = o
+        .target_key()
+        .map(|k| k.to_string())
+        .unwrap_or_else(|| format!("{}/{}", o.target_system, o.target_entity));
+    println!(
+        "{}: {key} ({number}) -> {target}: {}{}",
+        m.name,
+        o.status.as_str(),
+        o.reason
+            .as_deref()
+            .map(|r| format!(" ({r})"))
+            .unwrap_or_default()
+    );
+    let done = matches!(
+        o.status,
+        OutcomeStatus::Created | OutcomeStatus::Coupled | OutcomeStatus::Unchanged
+    );
+    let (true, Some(bc_id)) = (done, o.target_id.as_deref()) else {
+        return Ok(false);
+    };
+    let Some(header) = p.bc.get(&m.erp_entity, bc_id).await? else {
+        anyhow::bail!("{target} is not in Business Central any more");
+    };
+    println!(
+        "Business Central sales order {} (customer {}, your reference {}, external document {}):",
+        show(header.get("number")),
+        show(header.get("customerNumber")),
+        show(header.get("yourReference")),
+        show(header.get("externalDocumentNumber")),
+    );
+    let mut lines =
+        p.bc.query(
+            &format!("{}({bc_id})/salesOrderLines", m.erp_entity),
+            "sequence gt 0",
+        )
+        .await?;
+    let seq = |l: &crate::event::Fields| l.get("sequence").and_then(Value::as_f64).unwrap_or(0.0);
+    lines.sort_by(|a, b| seq(a).total_cmp(&seq(b)));
+    for l in &lines {
+        println!(
+            "  {:>6} {:<8} {:<12} {:>8} x {:>10} = {:>10}  {}",
+            seq(l),
+            show(l.get("lineType")),
+            show(l.get("lineObjectNumber")),
+            show(l.get("quantity")),
+            show(l.get("unitPrice")),
+            show(l.get("amountExcludingTax")),
+            show(l.get("description")),
+        );
+    }
+    let amount: f64 = lines
+        .iter()
+        .filter_map(|l| l.get("amountExcludingTax").and_then(Value::as_f64))
+        .sum();
+    println!(
+        "{} line(s); lines excl. tax {amount:.2}; invoice discount {}",
+        lines.len(),
+        header
+            .get("discountAmount")
+            .and_then(Value::as_f64)
+            .unwrap_or(0.0)
+    );
+    Ok(true)
+}
