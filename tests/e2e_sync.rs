@@ -116,7 +116,12 @@ async fn edits_and_new_records_flow_both_ways() {
         patch("jobtitle", json!("Head of Purchasing")),
     )
     .unwrap();
-    let bc_contact = coupled(&h, "CONTACT", System::Bc, "contacts", 3);
+    // Another pair than the one edited in Dataverse (a pair edited on both sides is an update
+    // conflict).
+    let bc_contact = (3..)
+        .map(|skip| coupled(&h, "CONTACT", System::Bc, "contacts", skip))
+        .find(|id| h.coupled_id("CONTACT", System::Bc, id) != dv_contact)
+        .unwrap();
     h.sb.update_row(
         System::Bc,
         "contacts",
