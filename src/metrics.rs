@@ -26,6 +26,8 @@ pub struct Metrics {
     pub token_refreshes: IntCounterVec,
     /// Changes captured, by system, entity and mapping.
     pub captured: IntCounterVec,
+    /// Ledger entries read by the availability capture, by system and entity.
+    pub ledger_entries: IntCounterVec,
     /// Records through a stage, by mapping, stage (transform/apply) and outcome.
     pub records: IntCounterVec,
     /// Failures, by mapping, stage and error class.
@@ -181,6 +183,12 @@ impl Metrics {
                 "events_captured_total",
                 "Changes captured.",
                 &["system", "entity", "mapping"],
+            ),
+            ledger_entries: counter(
+                &r,
+                "ledger_entries_read_total",
+                "Ledger entries read to find records whose computed values moved (item inventory).",
+                &["system", "entity"],
             ),
             records: counter(
                 &r,

@@ -1,6 +1,7 @@
 //! Change capture: Dataverse change tracking and Business Central polling, turned into
 //! events on the log, with checkpoints saved only after the events they cover are appended.
 
+pub mod availability;
 pub mod bc;
 pub mod dataverse;
 pub mod emit;

@@ -32,6 +32,9 @@ pub const APPLY_GROUP: &str = "apply";
 pub const AUDIT_GROUP_PREFIX: &str = "audit-";
 /// Prefix of the per-instance state follower group.
 pub const STATE_GROUP_PREFIX: &str = "state-";
+/// On the first start, the item ledger read goes back this far (stock moved while the first
+/// read of the items was under way).
+const AVAILABILITY_FIRST_LOOKBACK: Duration = Duration::from_secs(600);
 
 /// This instance's id, kept in its data directory.
 pub fn instance_id(store: &Store) -> Result<String, PipelineError> {
@@ -124,7 +127,16 @@ impl Engine {
 
     async fn start_with(parts: EngineParts, capture: bool) -> Result<Engine, PipelineError> {
         let p = parts.clone();
-        let capture_count = (p.catalogue.ordered().len() * 2) as u32;
+        // Two captures per mapping, and the item ledger read for a mapping that keeps item
+        // inventory current.
+        let availability = p
+            .catalogue
+            .ordered()
+            .iter()
+            .find(|m| m.schedule.is_none() && crate::capture::availability::tracks_inventory(m))
+            .cloned();
+        let capture_count =
+            (p.catalogue.ordered().len() * 2 + usize::from(availability.is_some())) as u32;
         p.bus
             .ensure_topics(&p.topics.specs(p.partitions, capture_count))
             .await?;
@@ -227,6 +239,27 @@ impl Engine {
             lease_index += 1;
             tasks.push((bc_status.name(), tokio::spawn(bc.run(rx.clone()))));
             captures.push(bc_status);
+        }
+        if let Some(m) = availability.filter(|_| capture) {
+            let status = CaptureStatus::new(&format!(
+                "{}/bc/{}",
+                m.name,
+                crate::capture::availability::LEDGER
+            ));
+            let read = crate::capture::availability::AvailabilityCapture {
+                mapping: m,
+                client: p.bc.clone(),
+                store: p.store.clone(),
+                bus: p.bus.clone(),
+                topics: p.topics.clone(),
+                poll_interval: p.poll_interval,
+                first_lookback: AVAILABILITY_FIRST_LOOKBACK,
+                status: status.clone(),
+                state: state.clone(),
+                lease: keeper.lease(lease_index, capture_count),
+            };
+            tasks.push((status.name(), tokio::spawn(read.run(rx.clone()))));
+            captures.push(status);
         }
 
         let targets = Targets {

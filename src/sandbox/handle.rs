@@ -352,6 +352,34 @@ impl Sandbox {
         }
     }
 
+    /// Posts an item ledger entry in Business Central (a purchase, sale or adjustment of
+    /// `quantity`, signed): the item's `inventory` moves, its `lastModifiedDateTime` and ETag
+    /// do not (a FlowField, as in a real tenant). Returns the entry.
+    pub fn bc_post_item_entry(
+        &self,
+        item_number: &str,
+        entry_type: &str,
+        quantity: f64,
+        document_number: &str,
+    ) -> Result<Fields, SandboxError> {
+        let entry = bc::inventory::NewEntry {
+            item_number,
+            entry_type,
+            quantity,
+            document_number,
+            description: "",
+        };
+        bc::inventory::post(&mut self.shared.bc.store.lock(), &entry, Utc::now()).map_err(|e| {
+            rejected(
+                System::Bc,
+                "itemLedgerEntries",
+                item_number,
+                e.code,
+                e.message,
+            )
+        })
+    }
+
     /// Every Dataverse delta token issued so far now fails with `0x80044352`.
     pub fn expire_change_tracking(&self) {
         self.shared.dv.store.lock().epoch += 1;

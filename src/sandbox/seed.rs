@@ -404,6 +404,9 @@ pub(crate) fn seed(
         now,
         dv,
     );
+    // Opening item ledger entries, on their own stream too.
+    let mut inventory_rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x1ed6_e201);
+    super::bc::inventory::seed_opening(&mut inventory_rng, bc);
     seeded
 }
 

@@ -49,6 +49,19 @@ impl Table {
         self.rows.insert(id.to_string(), Row { fields, version });
     }
 
+    /// Sets one field of a live row without a new version: a value computed from other rows
+    /// (a Business Central FlowField) changes without the row's ETag or modified-on moving.
+    /// Returns false when the row does not exist.
+    pub fn set_in_place(&mut self, id: &str, field: &str, value: serde_json::Value) -> bool {
+        match self.rows.get_mut(id) {
+            Some(r) => {
+                r.fields.insert(field.to_string(), value);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Deletes a row at `version`, leaving a tombstone. Returns the removed row.
     pub fn remove(&mut self, id: &str, version: u64) -> Option<Row> {
         let row = self.rows.remove(id)?;

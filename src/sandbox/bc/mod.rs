@@ -1,12 +1,14 @@
 //! The Business Central API v2.0 emulator: `companies`, and under the one company
 //! `customers`, `contacts` and `currencies` and the entities of `schema_sales`,
-//! `schema_pricelists` and `schema_orders`, with `If-Match`-guarded writes, BC ETags,
-//! `$filter`/`$orderby`/`$top`/`$skip` and server paging.
+//! `schema_pricelists`, `schema_orders` and `schema_inventory`, with `If-Match`-guarded
+//! writes, BC ETags, `$filter`/`$orderby`/`$top`/`$skip` and server paging.
 
+pub(crate) mod inventory;
 pub(crate) mod metadata;
 pub(crate) mod query;
 pub(crate) mod routes;
 pub(crate) mod schema;
+pub(crate) mod schema_inventory;
 pub(crate) mod schema_orders;
 pub(crate) mod schema_pricelists;
 pub(crate) mod schema_sales;

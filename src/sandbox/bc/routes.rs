@@ -234,6 +234,13 @@ fn route(
             def.set
         )));
     }
+    if *method != Method::GET && super::schema_inventory::READ_ONLY_SETS.contains(&def.set) {
+        return Err(BcError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "BadRequest_MethodNotAllowed",
+            format!("'{method}' requests for '{}' are not allowed.", def.set),
+        ));
+    }
     let prefer = Prefer::from_headers(headers);
     match (method.clone(), key) {
         (Method::GET, None) => query::list(shared, def, &params, &prefer),

@@ -157,6 +157,7 @@ pub(crate) static ENTITIES: &[&EntityDef] = &[
     &super::schema_sales::OPPORTUNITY,
     &super::schema_orders::SALES_ORDER,
     &super::schema_orders::SALES_ORDER_LINE,
+    &super::schema_inventory::ITEM_LEDGER_ENTRY,
 ];
 
 /// The definition of an entity set.

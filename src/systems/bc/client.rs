@@ -148,6 +148,27 @@ impl BcClient {
         Ok(BcPage { rows, next_link })
     }
 
+    /// One page of `set` matching `filter` in `orderby` order (a ledger read by entry number,
+    /// say). Pass the previous page's `next_link` to continue.
+    pub async fn page_where(
+        &self,
+        set: &str,
+        filter: &str,
+        orderby: &str,
+        next_link: Option<&str>,
+    ) -> Result<BcPage, SystemError> {
+        let url = match next_link {
+            Some(l) => check_link(SYS, "poll", &self.root, l)?.to_string(),
+            None => format!(
+                "{}{set}{}",
+                self.company,
+                query_string(&[("$filter", filter), ("$orderby", orderby)])
+            ),
+        };
+        let (rows, next_link) = self.page("poll", &url).await?;
+        Ok(BcPage { rows, next_link })
+    }
+
     async fn page(
         &self,
         operation: &'static str,
