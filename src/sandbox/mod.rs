@@ -10,6 +10,7 @@ mod entra;
 mod error;
 mod faults;
 mod handle;
+mod handle_fulfil;
 pub(crate) mod http;
 mod names;
 mod seed;

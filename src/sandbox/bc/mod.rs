@@ -1,8 +1,10 @@
 //! The Business Central API v2.0 emulator: `companies`, and under the one company
 //! `customers`, `contacts` and `currencies` and the entities of `schema_sales`,
-//! `schema_pricelists` and `schema_orders`, with `If-Match`-guarded writes, BC ETags,
+//! `schema_pricelists`, `schema_orders` and `schema_shipments` (posted shipments,
+//! read-only), with `If-Match`-guarded writes, BC ETags,
 //! `$filter`/`$orderby`/`$top`/`$skip` and server paging.
 
+pub(crate) mod fulfil;
 pub(crate) mod metadata;
 pub(crate) mod query;
 pub(crate) mod routes;
@@ -10,6 +12,7 @@ pub(crate) mod schema;
 pub(crate) mod schema_orders;
 pub(crate) mod schema_pricelists;
 pub(crate) mod schema_sales;
+pub(crate) mod schema_shipments;
 pub(crate) mod write;
 pub(crate) mod write_orders;
 

@@ -192,26 +192,30 @@ fn route(
         Some(c) => return Err(BcError::not_found("Company", &c)),
         None => return Err(no_resource(&path)),
     }
-    // A document's lines: `salesOrders({id})/salesOrderLines[({lineId})]`.
+    // A document's lines: `salesOrders({id})/salesOrderLines[({lineId})]`,
+    // `salesShipments({id})/salesShipmentLines[({lineId})]`.
     let (next, parent) = match next.split_once('/') {
         Some((head, child)) => {
             let (pset, pkey) = split_key(head).ok_or_else(|| no_resource(&path))?;
-            match (pset, pkey, child.split('(').next()) {
-                ("salesOrders", Some(p), Some("salesOrderLines")) => {
-                    let exists = shared
-                        .bc
-                        .store
-                        .lock()
-                        .table("salesOrders")
-                        .and_then(|t| t.get(&p))
-                        .is_some();
-                    if !exists {
-                        return Err(BcError::not_found("Sales Header", &p));
-                    }
-                    (child, Some(p))
-                }
+            let table = match (pset, child.split('(').next()) {
+                ("salesOrders", Some("salesOrderLines")) => "Sales Header",
+                ("salesShipments", Some("salesShipmentLines")) => "Sales Shipment Header",
                 _ => return Err(no_resource(&path)),
+            };
+            let Some(p) = pkey else {
+                return Err(no_resource(&path));
+            };
+            let exists = shared
+                .bc
+                .store
+                .lock()
+                .table(pset)
+                .and_then(|t| t.get(&p))
+                .is_some();
+            if !exists {
+                return Err(BcError::not_found(table, &p));
             }
+            (child, Some(p))
         }
         None => (next, None),
     };
@@ -235,6 +239,13 @@ fn route(
         )));
     }
     let prefer = Prefer::from_headers(headers);
+    if *method != Method::GET && super::schema_shipments::is_read_only(def.set) {
+        return Err(BcError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "BadRequest_MethodNotAllowed",
+            format!("'{method}' requests for '{}' are not allowed.", def.set),
+        ));
+    }
     match (method.clone(), key) {
         (Method::GET, None) => query::list(shared, def, &params, &prefer),
         (Method::GET, Some(id)) => {
