@@ -40,12 +40,29 @@ fn dv_order(h: &Harness, order: &str) -> Fields {
     h.row(System::Dataverse, "salesorders", order)
 }
 
-async fn wait_posts(h: &Harness, order: &str, n: usize, what: &str) {
-    wait_until(WAIT, what, || {
-        let found = posts(h, order).len();
-        async move { found >= n }
-    })
-    .await;
+/// The outcomes of a BC order, for failure messages.
+async fn trail(h: &Harness, bc_id: &str) -> String {
+    h.outcomes()
+        .await
+        .iter()
+        .filter(|o| o.source.id == bc_id)
+        .map(|o| format!("{:?} {}\n", o.status, o.reason.as_deref().unwrap_or("")))
+        .collect()
+}
+
+async fn wait_posts(h: &Harness, order: &str, bc_id: &str, n: usize, what: &str) {
+    let deadline = std::time::Instant::now() + WAIT;
+    while posts(h, order).len() < n {
+        if std::time::Instant::now() > deadline {
+            panic!(
+                "timed out after {WAIT:?}: {what}; posts {:?}; outcomes:\n{}{}",
+                posts(h, order),
+                trail(h, bc_id).await,
+                h.describe()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -80,13 +97,13 @@ async fn release_shipments_and_invoice_flow_back_to_sales() {
     // 1. Release: one post naming the BC order; released header values flow back while the
     // order stays Submitted.
     h.sb.release_sales_order(&bc_id).unwrap();
-    wait_posts(&h, &order, 1, "the release post").await;
+    wait_posts(&h, &order, &bc_id, 1, "the release post").await;
     h.wait_idle(IDLE_TIMEOUT).await;
     let p = posts(&h, &order);
     assert_eq!(p.len(), 1, "{p:?}");
     assert!(p[0].starts_with(RELEASED_TEXT) && p[0].contains(&bc_no), "{p:?}");
     let o = dv_order(&h, &order);
-    assert_eq!(o["totalamount"], json!(40.0));
+    assert_eq!(o["totalamount"], json!(40.0), "{}", trail(&h, &bc_id).await);
     assert_eq!(o["totalamountlessfreight"], json!(40.0));
     assert_eq!(text(&o, "requestdeliveryby"), "2027-01-15");
     assert!(o["datefulfilled"].is_null());
@@ -94,7 +111,7 @@ async fn release_shipments_and_invoice_flow_back_to_sales() {
 
     // 2. A partial shipment: its post, the last shipment date; still Submitted.
     let s1 = h.sb.ship_sales_order(&bc_id, &[(10000, 1.0)]).unwrap();
-    wait_posts(&h, &order, 2, "the first shipment's post").await;
+    wait_posts(&h, &order, &bc_id, 2, "the first shipment's post").await;
     h.wait_idle(IDLE_TIMEOUT).await;
     let p = posts(&h, &order);
     assert_eq!(p.len(), 2, "{p:?}");

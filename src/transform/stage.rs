@@ -83,24 +83,6 @@ impl TransformStage {
         let ev = match self.transformer.catalogue().get(&ev.mapping) {
             Some(m)
                 if crate::orders::is_order_mapping(m)
-                    && ev.op == crate::event::ChangeOp::Upsert
-                    && !crate::orders::aggregate::is_complete(&ev.fields) =>
-            {
-                let mut full = ev.clone();
-                if let crate::systems::Target::Dataverse(dv) = self.survivors.get(ev.source.system)
-                {
-                    crate::orders::aggregate::complete(dv, &mut full.fields)
-                        .await
-                        .map_err(|e| PipelineError::Stage {
-                            stage: "transform".into(),
-                            reason: format!("reading the lines of {}: {e}", ev.source),
-                        })?;
-                }
-                completed = full;
-                &completed
-            }
-            Some(m)
-                if crate::orders::is_order_mapping(m)
                     && ev.source.system == crate::event::System::Bc
                     && ev.op == crate::event::ChangeOp::Upsert
                     && self
@@ -122,6 +104,24 @@ impl TransformStage {
                 {
                     let o = crate::orders::back::read::failed(ev, m, &e);
                     return self.emit(&o, Some(ev)).await;
+                }
+                completed = full;
+                &completed
+            }
+            Some(m)
+                if crate::orders::is_order_mapping(m)
+                    && ev.op == crate::event::ChangeOp::Upsert
+                    && !crate::orders::aggregate::is_complete(&ev.fields) =>
+            {
+                let mut full = ev.clone();
+                if let crate::systems::Target::Dataverse(dv) = self.survivors.get(ev.source.system)
+                {
+                    crate::orders::aggregate::complete(dv, &mut full.fields)
+                        .await
+                        .map_err(|e| PipelineError::Stage {
+                            stage: "transform".into(),
+                            reason: format!("reading the lines of {}: {e}", ev.source),
+                        })?;
                 }
                 completed = full;
                 &completed

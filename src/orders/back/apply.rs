@@ -41,10 +41,15 @@ fn failed(cmd: &WriteCommand, e: &SystemError, what: &str) -> Outcome {
     o
 }
 
+/// True when the Dataverse value `a` equals the wanted `b` (amounts to the cent, dates by day).
 fn same(a: Option<&Value>, b: &Value) -> bool {
-    match (a.and_then(Value::as_f64), b.as_f64()) {
-        (Some(x), Some(y)) => (x - y).abs() < 0.005,
-        _ => a.and_then(Value::as_str).map(|s| s.get(..10).unwrap_or(s)) == b.as_str(),
+    let a = a.unwrap_or(&Value::Null);
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => {
+            (x.as_f64().unwrap_or(f64::NAN) - y.as_f64().unwrap_or(f64::NAN)).abs() < 0.005
+        }
+        (Value::String(x), Value::String(y)) => x.get(..10).unwrap_or(x) == y.as_str(),
+        _ => a == b,
     }
 }
 
@@ -218,5 +223,19 @@ fn as_fields(v: Value) -> Fields {
     match v {
         Value::Object(m) => m,
         _ => Fields::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_compare_by_cent_and_day() {
+        assert!(!same(None, &json!(40.0)));
+        assert!(!same(Some(&Value::Null), &json!("2026-12-02")));
+        assert!(same(Some(&json!(40)), &json!(40.001)));
+        assert!(same(Some(&json!("2026-12-02T00:00:00Z")), &json!("2026-12-02")));
+        assert!(!same(Some(&json!(39.0)), &json!(40.0)));
     }
 }
