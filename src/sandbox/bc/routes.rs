@@ -197,16 +197,18 @@ fn route(
         Some((head, child)) => {
             let (pset, pkey) = split_key(head).ok_or_else(|| no_resource(&path))?;
             match (pset, pkey, child.split('(').next()) {
-                ("salesOrders", Some(p), Some("salesOrderLines")) => {
+                ("salesOrders", Some(p), Some("salesOrderLines"))
+                | ("salesInvoices", Some(p), Some("salesInvoiceLines")) => {
                     let exists = shared
                         .bc
                         .store
                         .lock()
-                        .table("salesOrders")
+                        .table(pset)
                         .and_then(|t| t.get(&p))
                         .is_some();
                     if !exists {
-                        return Err(BcError::not_found("Sales Header", &p));
+                        let table = schema::entity(pset).map_or("Sales Header", |d| d.table);
+                        return Err(BcError::not_found(table, &p));
                     }
                     (child, Some(p))
                 }
@@ -235,6 +237,9 @@ fn route(
         )));
     }
     let prefer = Prefer::from_headers(headers);
+    if *method != Method::GET && super::write_invoices::is_posted_set(def.set) {
+        return Err(super::write_invoices::posted_read_only());
+    }
     match (method.clone(), key) {
         (Method::GET, None) => query::list(shared, def, &params, &prefer),
         (Method::GET, Some(id)) => {

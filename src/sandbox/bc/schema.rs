@@ -157,6 +157,8 @@ pub(crate) static ENTITIES: &[&EntityDef] = &[
     &super::schema_sales::OPPORTUNITY,
     &super::schema_orders::SALES_ORDER,
     &super::schema_orders::SALES_ORDER_LINE,
+    &super::schema_invoices::SALES_INVOICE,
+    &super::schema_invoices::SALES_INVOICE_LINE,
 ];
 
 /// The definition of an entity set.
