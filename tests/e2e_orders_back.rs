@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use common::{Harness, IDLE_TIMEOUT, text, wait_until};
 use couplet::event::{Fields, OutcomeStatus, System};
-use couplet::orders::back::decide::{RELEASED_TEXT, SHIPMENT_TEXT};
+use couplet::orders::back::decide::{INVOICE_TEXT, RELEASED_TEXT, SHIPMENT_TEXT};
 use orders_support::{add_line, bc_orders_with_ref, coupled_refs, obj, product_line, submit};
 use serde_json::json;
 
@@ -74,7 +74,10 @@ async fn release_shipments_and_invoice_flow_back_to_sales() {
     // An order made in Sales, submitted, created in BC by Couplet.
     let order = orders_support::new_order_for(
         &h,
-        ("customerid_account@odata.bind", format!("/accounts({account})")),
+        (
+            "customerid_account@odata.bind",
+            format!("/accounts({account})"),
+        ),
         "PO 8100",
         json!({"requestdeliveryby": "2027-01-15"}),
     );
@@ -92,7 +95,10 @@ async fn release_shipments_and_invoice_flow_back_to_sales() {
     assert_eq!(bc["totalAmountExcludingTax"], json!(40.0));
     h.wait_idle(IDLE_TIMEOUT).await;
     assert_eq!(state(&h, &order), (1, 3), "still Submitted");
-    assert!(posts(&h, &order).is_empty(), "nothing posted before release");
+    assert!(
+        posts(&h, &order).is_empty(),
+        "nothing posted before release"
+    );
 
     // 1. Release: one post naming the BC order; released header values flow back while the
     // order stays Submitted.
@@ -101,7 +107,10 @@ async fn release_shipments_and_invoice_flow_back_to_sales() {
     h.wait_idle(IDLE_TIMEOUT).await;
     let p = posts(&h, &order);
     assert_eq!(p.len(), 1, "{p:?}");
-    assert!(p[0].starts_with(RELEASED_TEXT) && p[0].contains(&bc_no), "{p:?}");
+    assert!(
+        p[0].starts_with(RELEASED_TEXT) && p[0].contains(&bc_no),
+        "{p:?}"
+    );
     let o = dv_order(&h, &order);
     assert_eq!(o["totalamount"], json!(40.0), "{}", trail(&h, &bc_id).await);
     assert_eq!(o["totalamountlessfreight"], json!(40.0));
@@ -124,9 +133,29 @@ async fn release_shipments_and_invoice_flow_back_to_sales() {
     assert_eq!(bc["fullyShipped"], json!(false));
     let shipped_on = text(&bc, "lastShipmentDate");
     assert_eq!(text(&dv_order(&h, &order), "datefulfilled"), shipped_on);
-    assert_eq!(state(&h, &order), (1, 3), "partly shipped is still Submitted");
+    assert_eq!(
+        state(&h, &order),
+        (1, 3),
+        "partly shipped is still Submitted"
+    );
 
-    // 3. The rest shipped: Fulfilled (Complete).
+    // 3. The shipped unit invoiced: the invoice's post; still Submitted.
+    let i1 = h.sb.invoice_sales_order(&bc_id, &[]).unwrap();
+    wait_posts(&h, &order, &bc_id, 3, "the first invoice's post").await;
+    h.wait_idle(IDLE_TIMEOUT).await;
+    let p = posts(&h, &order);
+    assert!(
+        p.iter()
+            .any(|t| t.starts_with(INVOICE_TEXT) && t.contains(&i1.number) && t.contains(&bc_no)),
+        "{p:?}"
+    );
+    assert_eq!(
+        state(&h, &order),
+        (1, 3),
+        "partly invoiced is still Submitted"
+    );
+
+    // 4. The rest shipped: Fulfilled (Complete).
     let s2 = h.sb.ship_sales_order(&bc_id, &[]).unwrap();
     assert_ne!(s1, s2);
     wait_until(WAIT, "the order is Fulfilled", || {
@@ -136,10 +165,10 @@ async fn release_shipments_and_invoice_flow_back_to_sales() {
     .await;
     h.wait_idle(IDLE_TIMEOUT).await;
     let p = posts(&h, &order);
-    assert_eq!(p.len(), 3, "{p:?}");
+    assert_eq!(p.len(), 4, "{p:?}");
     assert!(p.iter().any(|t| t.contains(&s2)), "{p:?}");
 
-    // 4. A change of the BC order that brings nothing new posts nothing twice.
+    // 5. A change of the BC order that brings nothing new posts nothing twice.
     h.sb.update_row(
         System::Bc,
         "salesOrders",
@@ -167,7 +196,7 @@ async fn release_shipments_and_invoice_flow_back_to_sales() {
     })
     .await;
     h.wait_idle(IDLE_TIMEOUT).await;
-    assert_eq!(posts(&h, &order).len(), 3, "no post written twice");
+    assert_eq!(posts(&h, &order).len(), 4, "no post written twice");
     assert_eq!(state(&h, &order), (3, 100001));
     let last = h
         .outcomes()
@@ -177,7 +206,52 @@ async fn release_shipments_and_invoice_flow_back_to_sales() {
         .unwrap();
     assert_eq!(last.status, OutcomeStatus::Unchanged, "{last:?}");
 
-    // 5. A BC order not from Sales is not synchronised back.
+    // 6. The rest invoiced through the API's bound action: BC deletes the order after
+    // posting; its posted invoice brings the last post and Invoiced.
+    let bc_client = h.engine().parts().bc.clone();
+    let url = format!(
+        "{}companies({})/salesOrders({bc_id})/Microsoft.NAV.shipAndInvoice",
+        h.sb.bc_api_url(),
+        h.sb.bc_company_id()
+    );
+    let resp = bc_client
+        .api()
+        .send("action", |c| {
+            c.post(&url)
+                .header("content-type", "application/json")
+                .body("{}")
+        })
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 204);
+    assert!(
+        h.sb.row(System::Bc, "salesOrders", &bc_id).is_none(),
+        "deleted after posting"
+    );
+    let i2 =
+        h.sb.rows(System::Bc, "salesInvoices")
+            .into_iter()
+            .map(|i| text(&i, "number"))
+            .find(|n| *n != i1.number)
+            .expect("the second posted invoice");
+    wait_until(WAIT, "the order is Invoiced", || {
+        let s = state(&h, &order);
+        async move { s == (4, 100003) }
+    })
+    .await;
+    h.wait_idle(IDLE_TIMEOUT).await;
+    let p = posts(&h, &order);
+    assert_eq!(p.len(), 5, "{p:?}");
+    assert!(
+        p.iter()
+            .any(|t| t.starts_with(INVOICE_TEXT) && t.contains(&i2)),
+        "{p:?}"
+    );
+    let mut unique = p.clone();
+    unique.dedup();
+    assert_eq!(unique, p, "each post once");
+
+    // 7. A BC order not from Sales is not synchronised back.
     let cust = h.store().couplings(Some("CUSTOMER")).unwrap().remove(0);
     let customer_no = text(&h.row(System::Bc, "customers", &cust.erp_id), "number");
     let native =
@@ -195,7 +269,7 @@ async fn release_shipments_and_invoice_flow_back_to_sales() {
         .create(&format!("salesOrders({native})/salesOrderLines"), &line)
         .await
         .unwrap();
-    h.sb.ship_sales_order(&native, &[]).unwrap();
+    h.sb.ship_and_invoice_sales_order(&native).unwrap();
     wait_until(WAIT, "the BC-only order is seen and filtered", || {
         let h = &h;
         let id = native.clone();
@@ -203,7 +277,10 @@ async fn release_shipments_and_invoice_flow_back_to_sales() {
             h.outcomes().await.iter().any(|o| {
                 o.source.id == id
                     && o.status == OutcomeStatus::Filtered
-                    && o.reason.as_deref().unwrap_or("").contains("did not come from Sales")
+                    && o.reason
+                        .as_deref()
+                        .unwrap_or("")
+                        .contains("did not come from Sales")
             })
         }
     })

@@ -1,13 +1,15 @@
-//! Fulfilling Business Central sales orders through [`Sandbox`], as a warehouse clerk would on
-//! the Sales Order page: release, post shipments of full or partial quantities. Used by the
-//! tests and the demo; each returns Business Central's error (code and message) when BC would
-//! refuse.
+//! Fulfilling Business Central sales orders through [`Sandbox`], as a clerk would on the Sales
+//! Order page: release, post shipments of full or partial quantities, post invoices of shipped
+//! quantities (an order completely shipped and invoiced is then deleted), or ship and invoice
+//! at once. Used by the tests and the demo; each returns Business Central's error (code and
+//! message) when BC would refuse.
 
 use chrono::Utc;
 
 use super::bc::{BcError, fulfil};
 use super::error::SandboxError;
 use super::handle::Sandbox;
+use super::invoices::PostedInvoice;
 use crate::event::System;
 
 fn rejected(id: &str, e: BcError) -> SandboxError {
@@ -38,8 +40,8 @@ impl Sandbox {
     ) -> Result<String, SandboxError> {
         let order = order.to_ascii_lowercase();
         let mut store = self.shared.bc.store.lock();
-        let id = fulfil::ship(&mut store, &order, lines, Utc::now())
-            .map_err(|e| rejected(&order, e))?;
+        let id =
+            fulfil::ship(&mut store, &order, lines, Utc::now()).map_err(|e| rejected(&order, e))?;
         Ok(store
             .table("salesShipments")
             .and_then(|t| t.get(&id))
@@ -47,5 +49,27 @@ impl Sandbox {
             .and_then(|v| v.as_str())
             .unwrap_or_default()
             .to_string())
+    }
+
+    /// Posts an invoice of the Business Central sales order `order`'s shipped, not yet
+    /// invoiced quantities: `lines` as `(sequence, quantity)`, or all of them when empty.
+    /// Returns the posted invoice (`salesInvoices`). An order then completely shipped and
+    /// invoiced is deleted, as Business Central does after posting.
+    pub fn invoice_sales_order(
+        &self,
+        order: &str,
+        lines: &[(i64, f64)],
+    ) -> Result<PostedInvoice, SandboxError> {
+        let order = order.to_ascii_lowercase();
+        let mut store = self.shared.bc.store.lock();
+        fulfil::invoice(&mut store, &order, lines, Utc::now()).map_err(|e| rejected(&order, e))
+    }
+
+    /// Ships every remaining quantity and invoices the order (API v2.0's `shipAndInvoice`);
+    /// the order is then deleted. Returns the posted invoice.
+    pub fn ship_and_invoice_sales_order(&self, order: &str) -> Result<PostedInvoice, SandboxError> {
+        let order = order.to_ascii_lowercase();
+        let mut store = self.shared.bc.store.lock();
+        fulfil::ship_and_invoice(&mut store, &order, Utc::now()).map_err(|e| rejected(&order, e))
     }
 }

@@ -149,11 +149,20 @@ async fn write(dv: &DataverseClient, cmd: &WriteCommand) -> Outcome {
         .fields
         .get(POSTS)
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
         .unwrap_or_default();
     if !wanted.is_empty() {
         let existing = match dv
-            .query("posts", &format!("_regardingobjectid_value eq {id}"), &["text"])
+            .query(
+                "posts",
+                &format!("_regardingobjectid_value eq {id}"),
+                &["text"],
+            )
             .await
         {
             Ok(rows) => rows
@@ -235,7 +244,10 @@ mod tests {
         assert!(!same(None, &json!(40.0)));
         assert!(!same(Some(&Value::Null), &json!("2026-12-02")));
         assert!(same(Some(&json!(40)), &json!(40.001)));
-        assert!(same(Some(&json!("2026-12-02T00:00:00Z")), &json!("2026-12-02")));
+        assert!(same(
+            Some(&json!("2026-12-02T00:00:00Z")),
+            &json!("2026-12-02")
+        ));
         assert!(!same(Some(&json!(39.0)), &json!(40.0)));
     }
 }

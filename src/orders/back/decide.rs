@@ -97,8 +97,10 @@ pub fn target_state(order: &Fields) -> (i64, i64) {
         .into_iter()
         .filter(|l| text(l, "lineType") != "Comment" && num(l, "quantity") > 0.0)
         .collect();
-    let all_invoiced =
-        !lines.is_empty() && lines.iter().all(|l| num(l, "invoicedQuantity") >= num(l, "quantity"));
+    let all_invoiced = !lines.is_empty()
+        && lines
+            .iter()
+            .all(|l| num(l, "invoicedQuantity") >= num(l, "quantity"));
     if invoiced && (deleted || all_invoiced) {
         state::INVOICED
     } else if order.get("fullyShipped").and_then(Value::as_bool) == Some(true)
@@ -233,7 +235,10 @@ mod tests {
             "couplet_lines": [{"lineType": "Item", "quantity": 2, "shippedQuantity": 2}],
             "couplet_shipments": [{"number": "S-SHP000001"}, {"number": "S-SHP000002"}]}));
         let d = desired(&shipped);
-        assert_eq!((d["statecode"].clone(), d["statuscode"].clone()), (json!(3), json!(100001)));
+        assert_eq!(
+            (d["statecode"].clone(), d["statuscode"].clone()),
+            (json!(3), json!(100001))
+        );
         assert_eq!(d["datefulfilled"], json!("2026-12-02"));
         assert!(!d.contains_key("requestdeliveryby"));
         assert_eq!(d["totalamount"], json!(30.0));
@@ -241,9 +246,11 @@ mod tests {
         assert_eq!(posts.len(), 3);
         assert!(posts[2].as_str().unwrap().contains("S-SHP000002"));
 
-        let gone = obj(json!({"number": "S-ORD000001", "couplet_order_deleted": true,
+        let gone = obj(
+            json!({"number": "S-ORD000001", "couplet_order_deleted": true,
             "couplet_shipments": [{"number": "S-SHP000001"}],
-            "couplet_invoices": [{"number": "PS-INV103001"}]}));
+            "couplet_invoices": [{"number": "PS-INV103001"}]}),
+        );
         let d = desired(&gone);
         assert_eq!(d["statecode"], json!(4));
         assert!(!d.contains_key("datefulfilled"));

@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use super::{DELETED, LINES, SHIPMENTS};
+use super::{DELETED, INVOICES, LINES, SHIPMENTS};
 use crate::error::Classify;
 use crate::event::types::OutcomeError;
 use crate::event::{ChangeEvent, Fields, Outcome, OutcomeStatus, System};
@@ -32,7 +32,10 @@ pub async fn complete(client: &BcClient, id: &str, order: &mut Fields) -> Result
         Some(header) => {
             order.extend(header);
             let mut lines = client
-                .query(&format!("salesOrders({id})/salesOrderLines"), "sequence gt 0")
+                .query(
+                    &format!("salesOrders({id})/salesOrderLines"),
+                    "sequence gt 0",
+                )
                 .await?;
             lines.sort_by(|a, b| {
                 let k = |f: &Fields| f.get("sequence").and_then(Value::as_f64).unwrap_or(0.0);
@@ -53,6 +56,9 @@ pub async fn complete(client: &BcClient, id: &str, order: &mut Fields) -> Result
     let mut shipments = client.query("salesShipments", &by_order).await?;
     shipments.sort_by_key(|s| text(s, "number"));
     order.insert(SHIPMENTS.into(), array(shipments));
+    let mut invoices = client.query("salesInvoices", &by_order).await?;
+    invoices.sort_by_key(|s| text(s, "number"));
+    order.insert(INVOICES.into(), array(invoices));
     Ok(())
 }
 

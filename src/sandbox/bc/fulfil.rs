@@ -3,7 +3,10 @@
 //! `salesShipments` document with its lines; the order lines' `shippedQuantity`, the header's
 //! `lastShipmentDate` and `fullyShipped`), and the order's totals, which are FlowFields
 //! recomputed from its lines. Posting releases an open order first, as Business Central does.
-//! Invoicing is posted through the posted-invoice documents (`salesInvoices`).
+//! **Post → Invoice** of shipped quantities makes a posted invoice (`salesInvoices`, through
+//! the posted-invoice routine of `write_invoices.rs`); an order completely shipped and
+//! invoiced is deleted, as Business Central deletes it after posting. **Ship and Invoice** is
+//! API v2.0's bound action `Microsoft.NAV.shipAndInvoice`.
 
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
@@ -13,6 +16,7 @@ use super::schema_shipments::{SALES_SHIPMENT, SALES_SHIPMENT_LINE};
 use super::write::next_number;
 use super::{BcError, timestamp};
 use crate::event::Fields;
+use crate::sandbox::invoices::{InvoiceLine, InvoiceToPost, PostedInvoice, SourceOrder};
 use crate::sandbox::table::Store;
 
 fn num(f: &Fields, k: &str) -> f64 {
@@ -201,7 +205,9 @@ pub(crate) fn ship(
     }
     doc.insert("lastModifiedDateTime".into(), json!(stamp));
     let v = store.next_version();
-    store.table_mut(SALES_SHIPMENT.set).put(&shipment_id, doc, v);
+    store
+        .table_mut(SALES_SHIPMENT.set)
+        .put(&shipment_id, doc, v);
     for (line_id, l, q) in &shipped {
         let mut sl = Fields::new();
         let id = uuid::Uuid::new_v4().to_string();
@@ -243,6 +249,142 @@ pub(crate) fn ship(
         at,
     );
     Ok(shipment_id)
+}
+
+/// Posts an invoice of the order's shipped, not yet invoiced quantities: `quantities` as
+/// `(line sequence, quantity)`, or all of them when empty. The posted invoice
+/// (`salesInvoices`, with `orderId`, `orderNumber` and `yourReference`) is made by the
+/// posted-invoice routine; the order lines' `invoicedQuantity` follows. An order completely
+/// shipped and invoiced is deleted with its lines, as Business Central deletes it after
+/// posting.
+pub(crate) fn invoice(
+    store: &mut Store,
+    order: &str,
+    quantities: &[(i64, f64)],
+    at: DateTime<Utc>,
+) -> Result<PostedInvoice, BcError> {
+    let header = order_row(store, order)?;
+    let number = text(&header, "number");
+    let lines = order_lines(store, order);
+    for (seq, _) in quantities {
+        if !lines
+            .iter()
+            .any(|(_, l)| num(l, "sequence") as i64 == *seq && has_quantity(l))
+        {
+            return Err(BcError::not_found(
+                "Sales Line",
+                &format!("Document Type=Order, Document No.={number}, Line No.={seq}"),
+            ));
+        }
+    }
+    let mut billed: Vec<(String, Fields, f64)> = Vec::new();
+    for (id, l) in lines.iter().filter(|(_, l)| has_quantity(l)) {
+        let seq = num(l, "sequence") as i64;
+        let open = num(l, "shippedQuantity") - num(l, "invoicedQuantity");
+        let q = if quantities.is_empty() {
+            open
+        } else {
+            quantities
+                .iter()
+                .filter(|(s, _)| *s == seq)
+                .map(|(_, q)| *q)
+                .sum()
+        };
+        if q > open + 1e-9 {
+            return Err(BcError::new(
+                StatusCode::BAD_REQUEST,
+                "Application_FieldValidationException",
+                format!(
+                    "You cannot invoice more than {open} units. Sales Line: Document Type=Order, Document No.={number}, Line No.={seq}"
+                ),
+            ));
+        }
+        if q > 0.0 {
+            billed.push((id.clone(), l.clone(), q));
+        }
+    }
+    if billed.is_empty() {
+        return Err(BcError::new(
+            StatusCode::BAD_REQUEST,
+            "Application_DialogException",
+            "There is nothing to post.",
+        ));
+    }
+    let to_post = InvoiceToPost {
+        customer_number: text(&header, "customerNumber"),
+        lines: billed
+            .iter()
+            .map(|(_, l, q)| {
+                let quantity = num(l, "quantity");
+                InvoiceLine {
+                    line_type: text(l, "lineType"),
+                    number: text(l, "lineObjectNumber"),
+                    description: text(l, "description"),
+                    unit_of_measure: text(l, "unitOfMeasureCode"),
+                    quantity: *q,
+                    unit_price: num(l, "unitPrice"),
+                    discount_amount: round(num(l, "discountAmount") * q / quantity),
+                    tax_percent: 0.0,
+                }
+            })
+            .collect(),
+        order: Some(SourceOrder {
+            id: order.to_string(),
+            number: number.clone(),
+            your_reference: text(&header, "yourReference"),
+        }),
+        external_document_number: text(&header, "externalDocumentNumber"),
+        posting_date: Some(at.date_naive()),
+        due_date: None,
+    };
+    let posted = super::write_invoices::post(store, &to_post, at)?;
+    let stamp = timestamp(at);
+    for (line_id, l, q) in &billed {
+        let mut ol = l.clone();
+        let done = num(l, "invoicedQuantity") + q;
+        ol.insert("invoicedQuantity".into(), json!(done));
+        ol.insert(
+            "invoiceQuantity".into(),
+            json!(num(l, "shippedQuantity") - done),
+        );
+        ol.insert("lastModifiedDateTime".into(), json!(stamp));
+        let v = store.next_version();
+        store.table_mut("salesOrderLines").put(line_id, ol, v);
+    }
+    let lines = order_lines(store, order);
+    let complete = lines.iter().filter(|(_, l)| has_quantity(l)).all(|(_, l)| {
+        num(l, "shippedQuantity") + 1e-9 >= num(l, "quantity")
+            && num(l, "invoicedQuantity") + 1e-9 >= num(l, "quantity")
+    });
+    if complete {
+        for (line_id, _) in &lines {
+            let v = store.next_version();
+            store.table_mut("salesOrderLines").remove(line_id, v);
+        }
+        let v = store.next_version();
+        store.table_mut("salesOrders").remove(order, v);
+    } else {
+        touch_order(store, order, Fields::new(), at);
+    }
+    Ok(posted)
+}
+
+/// API v2.0's bound action `salesOrders({id})/Microsoft.NAV.shipAndInvoice`: ships every
+/// remaining quantity (if any) and invoices everything shipped and not invoiced; the order is
+/// then complete and deleted.
+pub(crate) fn ship_and_invoice(
+    store: &mut Store,
+    order: &str,
+    at: DateTime<Utc>,
+) -> Result<PostedInvoice, BcError> {
+    let remaining = order_lines(store, order)
+        .iter()
+        .filter(|(_, l)| has_quantity(l))
+        .any(|(_, l)| num(l, "shippedQuantity") + 1e-9 < num(l, "quantity"));
+    if remaining {
+        ship(store, order, &[], at)?;
+    }
+    invoice(store, order, &[], at)
 }
 
 #[cfg(test)]
@@ -287,7 +429,10 @@ mod tests {
     fn partial_then_full_shipment() {
         let mut s = Store::default();
         let o = order_with_lines(&mut s);
-        assert_eq!(order_row(&s, &o).unwrap()["totalAmountExcludingTax"], json!(40.0));
+        assert_eq!(
+            order_row(&s, &o).unwrap()["totalAmountExcludingTax"],
+            json!(40.0)
+        );
         let e = ship(&mut s, &o, &[(10000, 4.0)], Utc::now()).unwrap_err();
         assert!(e.message.contains("more than 3 units"), "{}", e.message);
         let sh = ship(&mut s, &o, &[(10000, 2.0)], Utc::now()).unwrap();
@@ -307,5 +452,25 @@ mod tests {
         let e = ship(&mut s, &o, &[], Utc::now()).unwrap_err();
         assert_eq!(e.message, "There is nothing to post.");
         assert_eq!(s.table("salesShipmentLines").unwrap().len(), 3);
+
+        let e = invoice(&mut s, &o, &[(20000, 2.0)], Utc::now()).unwrap_err();
+        assert!(e.message.contains("more than 1 units"), "{}", e.message);
+        let i1 = invoice(&mut s, &o, &[(10000, 3.0)], Utc::now()).unwrap();
+        let inv = &s
+            .table("salesInvoices")
+            .unwrap()
+            .get(&i1.id)
+            .unwrap()
+            .fields;
+        assert_eq!(inv["orderId"], json!(o));
+        assert_eq!(inv["totalAmountExcludingTax"], json!(30.0));
+        assert_eq!(order_lines(&s, &o)[0].1["invoicedQuantity"], json!(3.0));
+        ship_and_invoice(&mut s, &o, Utc::now()).unwrap();
+        assert!(
+            s.table("salesOrders").unwrap().get(&o).is_none(),
+            "deleted after posting"
+        );
+        assert!(order_lines(&s, &o).is_empty());
+        assert_eq!(s.table("salesInvoices").unwrap().len(), 2);
     }
 }

@@ -9,11 +9,13 @@ pub(crate) mod metadata;
 pub(crate) mod query;
 pub(crate) mod routes;
 pub(crate) mod schema;
+pub(crate) mod schema_invoices;
 pub(crate) mod schema_orders;
 pub(crate) mod schema_pricelists;
 pub(crate) mod schema_sales;
 pub(crate) mod schema_shipments;
 pub(crate) mod write;
+pub(crate) mod write_invoices;
 pub(crate) mod write_orders;
 
 use axum::http::StatusCode;

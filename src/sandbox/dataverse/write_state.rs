@@ -130,7 +130,11 @@ mod tests {
         assert_eq!(c["statuscode"], json!(1));
         let mut c = obj(json!({"statecode": 3, "statuscode": 3}));
         let e = check_update(&s, &SALESORDER, "o1", &mut c).unwrap_err();
-        assert!(e.message.contains("SalesOrderState.Fulfilled"), "{}", e.message);
+        assert!(
+            e.message.contains("SalesOrderState.Fulfilled"),
+            "{}",
+            e.message
+        );
         let mut c = obj(json!({"statecode": 4}));
         check_update(&s, &SALESORDER, "o1", &mut c).unwrap();
         assert_eq!(c["statuscode"], json!(100003));
