@@ -118,6 +118,24 @@ async fn release_shipments_and_invoice_flow_back_to_sales() {
     assert!(o["datefulfilled"].is_null());
     assert_eq!(state(&h, &order), (1, 3));
 
+    // A new requested delivery date in BC flows back (the Submitted order set Active for the
+    // edit, then Submitted again).
+    h.sb.update_row(
+        System::Bc,
+        "salesOrders",
+        &bc_id,
+        obj(json!({"requestedDeliveryDate": "2027-02-01"})),
+    )
+    .unwrap();
+    wait_until(WAIT, "the requested delivery date flows back", || {
+        let d = text(&dv_order(&h, &order), "requestdeliveryby");
+        async move { d == "2027-02-01" }
+    })
+    .await;
+    h.wait_idle(IDLE_TIMEOUT).await;
+    assert_eq!(state(&h, &order), (1, 3));
+    assert_eq!(posts(&h, &order).len(), 1);
+
     // 2. A partial shipment: its post, the last shipment date; still Submitted.
     let s1 = h.sb.ship_sales_order(&bc_id, &[(10000, 1.0)]).unwrap();
     wait_posts(&h, &order, &bc_id, 2, "the first shipment's post").await;
@@ -250,6 +268,17 @@ async fn release_shipments_and_invoice_flow_back_to_sales() {
     let mut unique = p.clone();
     unique.dedup();
     assert_eq!(unique, p, "each post once");
+    // Couplet's own writes to the Dataverse order never went back to Business Central: the
+    // order was created there once, and nothing else was written to BC for it.
+    let to_bc: Vec<OutcomeStatus> = h
+        .outcomes()
+        .await
+        .into_iter()
+        .filter(|o| o.source.id == order && o.target_system == System::Bc)
+        .map(|o| o.status)
+        .filter(|s| !matches!(s, OutcomeStatus::Filtered | OutcomeStatus::Unchanged))
+        .collect();
+    assert_eq!(to_bc, vec![OutcomeStatus::Created], "no echo to BC");
 
     // 7. A BC order not from Sales is not synchronised back.
     let cust = h.store().couplings(Some("CUSTOMER")).unwrap().remove(0);
