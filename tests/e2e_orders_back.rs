@@ -279,6 +279,20 @@ async fn release_shipments_and_invoice_flow_back_to_sales() {
         .filter(|s| !matches!(s, OutcomeStatus::Filtered | OutcomeStatus::Unchanged))
         .collect();
     assert_eq!(to_bc, vec![OutcomeStatus::Created], "no echo to BC");
+    // Dataverse edits only Active orders (why Couplet sets the order Active to write).
+    let e = h
+        .engine()
+        .parts()
+        .dataverse
+        .update(
+            "salesorders",
+            &order,
+            &obj(json!({"description": "late edit"})),
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("Read-Only"), "{e}");
 
     // 7. A BC order not from Sales is not synchronised back.
     let cust = h.store().couplings(Some("CUSTOMER")).unwrap().remove(0);

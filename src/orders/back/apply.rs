@@ -90,8 +90,13 @@ pub async fn execute(
 async fn write(dv: &DataverseClient, cmd: &WriteCommand) -> Outcome {
     let Some(id) = cmd.target_id.clone() else {
         let mut o = Outcome::for_command(cmd, OutcomeStatus::Failed);
+        o.error = Some(OutcomeError {
+            class: "malformed".into(),
+            actor: "internal".into(),
+            field: None,
+        });
         o.reason = Some(format!(
-            "mapping {}: no Dataverse order for {}",
+            "mapping {}: the command for {} names no Dataverse order",
             cmd.mapping, cmd.source
         ));
         return o;
@@ -130,6 +135,7 @@ async fn write(dv: &DataverseClient, cmd: &WriteCommand) -> Outcome {
         }
     }
     if !header.is_empty() {
+        let before = state;
         if state.0 != 0 {
             let active = json!({"statecode": 0, "statuscode": 2});
             match dv.update(SET, &id, &as_fields(active), None).await {
@@ -139,7 +145,16 @@ async fn write(dv: &DataverseClient, cmd: &WriteCommand) -> Outcome {
         }
         match dv.update(SET, &id, &header, None).await {
             Ok(w) => last = Some(w),
-            Err(e) => return failed(cmd, &e, "the header values"),
+            Err(e) => {
+                if before != state {
+                    // Leave the order in the state it had; the retry edits it again.
+                    let back = json!({"statecode": before.0, "statuscode": before.1});
+                    if let Err(r) = dv.update(SET, &id, &as_fields(back), None).await {
+                        tracing::warn!(error = %r, "Could not set the order back to its state; the retry sets it.");
+                    }
+                }
+                return failed(cmd, &e, "the header values");
+            }
         }
         done.push(header.keys().cloned().collect::<Vec<_>>().join(", "));
     }
