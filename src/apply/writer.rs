@@ -116,6 +116,9 @@ impl Writer {
         if crate::orders::is_order_mapping(&m) && cmd.op == WriteOp::Create {
             return crate::orders::apply::execute(self.targets.get(t), &self.store, cmd).await;
         }
+        if crate::orders::is_order_mapping(&m) && t.is_crm() {
+            return crate::orders::back::apply::execute(self.targets.get(t), cmd).await;
+        }
         let coupling = self.store.coupling(&m.name, s, &cmd.source.id)?;
         let mut op = cmd.op;
         let mut target_id = cmd.target_id.clone();

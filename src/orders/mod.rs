@@ -1,9 +1,11 @@
 //! Sales orders from Dataverse to Business Central (Business Central's classic order
 //! integration): a submitted `salesorder` with its lines is one aggregate event, built into a
-//! Business Central sales order with lines and created once.
+//! Business Central sales order with lines and created once. [`back`]: the BC order's
+//! release, shipments, invoices and header values flow back to the Sales order.
 
 pub mod aggregate;
 pub mod apply;
+pub mod back;
 pub mod build;
 pub mod config;
 pub mod decide;

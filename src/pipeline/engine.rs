@@ -239,6 +239,27 @@ impl Engine {
             lease_index += 1;
             tasks.push((bc_status.name(), tokio::spawn(bc.run(rx.clone()))));
             captures.push(bc_status);
+            if crate::orders::is_order_mapping(m) {
+                // Posted invoices of orders (an order is deleted once completely posted).
+                let posted = crate::orders::back::capture::PostedCapture {
+                    mapping: m.clone(),
+                    client: p.bc.clone(),
+                    store: p.store.clone(),
+                    bus: p.bus.clone(),
+                    topics: p.topics.clone(),
+                    poll_interval: p.poll_interval,
+                    overlap: p.bc_overlap,
+                    status: CaptureStatus::new(&format!(
+                        "{}/bc/{}",
+                        m.name,
+                        crate::orders::back::capture::POSTED_SET
+                    )),
+                    state: state.clone(),
+                    lease: keeper.lease(lease_index - 1, capture_count),
+                };
+                captures.push(posted.status.clone());
+                tasks.push((posted.status.name(), tokio::spawn(posted.run(rx.clone()))));
+            }
         }
         if let Some(m) = availability.filter(|_| capture) {
             let status = CaptureStatus::new(&format!(

@@ -23,7 +23,7 @@ use crate::event::{Fields, System};
 /// A running sandbox: Entra ID, Dataverse and Business Central emulators on loopback.
 /// Dropping it stops the servers too; [`Sandbox::shutdown`] waits for them.
 pub struct Sandbox {
-    shared: Arc<Shared>,
+    pub(super) shared: Arc<Shared>,
     servers: Vec<(oneshot::Sender<()>, JoinHandle<()>)>,
 }
 

@@ -179,6 +179,10 @@ impl Transformer {
             &ev.source.id,
             &ev.fields,
         )?;
+        if crate::orders::is_order_mapping(&m) && !s.is_crm() {
+            // Business Central → Sales: status, posts and header of orders from Sales.
+            return crate::orders::back::decide::decide(&self.store, ev, &m, coupling);
+        }
         if !m.direction.allows_from(s) {
             return Ok(skip(
                 OutcomeStatus::Filtered,

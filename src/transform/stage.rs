@@ -83,6 +83,33 @@ impl TransformStage {
         let ev = match self.transformer.catalogue().get(&ev.mapping) {
             Some(m)
                 if crate::orders::is_order_mapping(m)
+                    && ev.source.system == crate::event::System::Bc
+                    && ev.op == crate::event::ChangeOp::Upsert
+                    && self
+                        .store
+                        .coupling(&m.name, ev.source.system, &ev.source.id)
+                        .map_err(|e| PipelineError::Stage {
+                            stage: "transform".into(),
+                            reason: e.to_string(),
+                        })?
+                        .is_some() =>
+            {
+                // A coupled Business Central order is read whole (lines, posted documents);
+                // a read that fails is listed in the errors list, for `couplet errors retry`.
+                let mut full = ev.clone();
+                if let crate::systems::Target::Bc(bc) = self.survivors.get(ev.source.system)
+                    && let Err(e) =
+                        crate::orders::back::read::complete(bc, &ev.source.id, &mut full.fields)
+                            .await
+                {
+                    let o = crate::orders::back::read::failed(ev, m, &e);
+                    return self.emit(&o, Some(ev)).await;
+                }
+                completed = full;
+                &completed
+            }
+            Some(m)
+                if crate::orders::is_order_mapping(m)
                     && ev.op == crate::event::ChangeOp::Upsert
                     && !crate::orders::aggregate::is_complete(&ev.fields) =>
             {

@@ -192,26 +192,35 @@ fn route(
         Some(c) => return Err(BcError::not_found("Company", &c)),
         None => return Err(no_resource(&path)),
     }
-    // A document's lines: `salesOrders({id})/salesOrderLines[({lineId})]`.
+    // A document's lines: `salesOrders({id})/salesOrderLines[({lineId})]`,
+    // `salesShipments({id})/salesShipmentLines[…]`, `salesInvoices({id})/salesInvoiceLines[…]`.
     let (next, parent) = match next.split_once('/') {
         Some((head, child)) => {
             let (pset, pkey) = split_key(head).ok_or_else(|| no_resource(&path))?;
-            match (pset, pkey, child.split('(').next()) {
-                ("salesOrders", Some(p), Some("salesOrderLines")) => {
-                    let exists = shared
-                        .bc
-                        .store
-                        .lock()
-                        .table("salesOrders")
-                        .and_then(|t| t.get(&p))
-                        .is_some();
-                    if !exists {
-                        return Err(BcError::not_found("Sales Header", &p));
-                    }
-                    (child, Some(p))
-                }
+            if let ("salesOrders", Some(p), SHIP_AND_INVOICE) = (pset, &pkey, child) {
+                return ship_and_invoice(shared, method, p);
+            }
+            match (pset, child.split('(').next()) {
+                ("salesOrders", Some("salesOrderLines"))
+                | ("salesShipments", Some("salesShipmentLines"))
+                | ("salesInvoices", Some("salesInvoiceLines")) => {}
                 _ => return Err(no_resource(&path)),
             }
+            let table = schema::entity(pset).map_or("Sales Header", |d| d.table);
+            let Some(p) = pkey else {
+                return Err(no_resource(&path));
+            };
+            let exists = shared
+                .bc
+                .store
+                .lock()
+                .table(pset)
+                .and_then(|t| t.get(&p))
+                .is_some();
+            if !exists {
+                return Err(BcError::not_found(table, &p));
+            }
+            (child, Some(p))
         }
         None => (next, None),
     };
@@ -234,14 +243,20 @@ fn route(
             def.set
         )));
     }
-    if *method != Method::GET && super::schema_inventory::READ_ONLY_SETS.contains(&def.set) {
+    let prefer = Prefer::from_headers(headers);
+    if *method != Method::GET
+        && (super::schema_shipments::is_read_only(def.set)
+            || super::schema_inventory::READ_ONLY_SETS.contains(&def.set))
+    {
         return Err(BcError::new(
             StatusCode::METHOD_NOT_ALLOWED,
             "BadRequest_MethodNotAllowed",
             format!("'{method}' requests for '{}' are not allowed.", def.set),
         ));
     }
-    let prefer = Prefer::from_headers(headers);
+    if *method != Method::GET && super::write_invoices::is_posted_set(def.set) {
+        return Err(super::write_invoices::posted_read_only());
+    }
     match (method.clone(), key) {
         (Method::GET, None) => query::list(shared, def, &params, &prefer),
         (Method::GET, Some(id)) => {
@@ -309,6 +324,29 @@ fn route(
             format!("'{m}' requests for '{}' are not allowed.", def.set),
         )),
     }
+}
+
+/// API v2.0's bound action on a sales order.
+const SHIP_AND_INVOICE: &str = "Microsoft.NAV.shipAndInvoice";
+
+/// `POST salesOrders({id})/Microsoft.NAV.shipAndInvoice`: 204, the order posted (and deleted).
+fn ship_and_invoice(shared: &Shared, method: &Method, id: &str) -> Result<Response, BcError> {
+    if *method != Method::POST {
+        return Err(BcError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "BadRequest_MethodNotAllowed",
+            format!("'{method}' requests for '{SHIP_AND_INVOICE}' are not allowed."),
+        ));
+    }
+    if !is_guid(id) {
+        return Err(BcError::bad_request(format!(
+            "The key '{id}' is not a valid GUID for salesOrders."
+        )));
+    }
+    let id = id.to_ascii_lowercase();
+    super::fulfil::ship_and_invoice(&mut shared.bc.store.lock(), &id, Utc::now())?;
+    shared.bc.faults.count_write();
+    Ok(empty(StatusCode::NO_CONTENT))
 }
 
 fn parse_body(body: &Bytes) -> Result<Fields, BcError> {

@@ -158,6 +158,10 @@ pub(crate) static ENTITIES: &[&EntityDef] = &[
     &super::schema_orders::SALES_ORDER,
     &super::schema_orders::SALES_ORDER_LINE,
     &super::schema_inventory::ITEM_LEDGER_ENTRY,
+    &super::schema_shipments::SALES_SHIPMENT,
+    &super::schema_shipments::SALES_SHIPMENT_LINE,
+    &super::schema_invoices::SALES_INVOICE,
+    &super::schema_invoices::SALES_INVOICE_LINE,
 ];
 
 /// The definition of an entity set.

@@ -4,7 +4,16 @@
 //!
 //! Sandbox extensions, as a custom API page over the Sales Header would expose them (API v2.0
 //! has only ids for these): `yourReference`, `paymentTermsCode`, `shipmentMethodCode`,
-//! `shippingAgentCode`. `number` is assigned from the series `S-ORD`.
+//! `shippingAgentCode`, `lastShipmentDate` (the Sales Header's "Shipment Date" of the last
+//! posted shipment, which Business Central's SALESORDER-ORDER mapping sends to
+//! `datefulfilled`). `number` is assigned from the series `S-ORD`.
+//!
+//! Fulfilment (`fulfil.rs`): `status` becomes `Released` on release (API v2.0 lists `Draft`,
+//! `In Review`, `Open` and `Released`); posting a shipment fills the lines' `shippedQuantity`,
+//! the header's `lastShipmentDate` and `fullyShipped`; posting an invoice fills
+//! `invoicedQuantity`. The totals are FlowFields: recomputed from the lines, without a new
+//! ETag, as Business Central computes them on read. The sandbox has no sales tax:
+//! `totalTaxAmount` is 0 and `totalAmountIncludingTax` equals `totalAmountExcludingTax`.
 
 use super::schema::{EntityDef, Kind, ro, w};
 
@@ -50,8 +59,14 @@ pub(crate) static SALES_ORDER: EntityDef = EntityDef {
         w("discountAmount", Kind::Number),
         ro("discountAppliedBeforeTax", Kind::Bool),
         ro("totalAmountExcludingTax", Kind::Number),
+        ro("totalTaxAmount", Kind::Number),
+        ro("totalAmountIncludingTax", Kind::Number),
         ro("fullyShipped", Kind::Bool),
-        ro("status", Kind::Enum(&["Draft", "In Review", "Open"])),
+        ro("lastShipmentDate", Kind::DateTime),
+        ro(
+            "status",
+            Kind::Enum(&["Draft", "In Review", "Open", "Released"]),
+        ),
         w("phoneNumber", Kind::Text(30)),
         w("email", Kind::Text(80)),
         ro("lastModifiedDateTime", Kind::DateTime),
@@ -90,6 +105,10 @@ pub(crate) static SALES_ORDER_LINE: EntityDef = EntityDef {
         w("discountPercent", Kind::Number),
         ro("amountExcludingTax", Kind::Number),
         w("shipmentDate", Kind::DateTime),
+        ro("shippedQuantity", Kind::Number),
+        ro("invoicedQuantity", Kind::Number),
+        w("shipQuantity", Kind::Number),
+        w("invoiceQuantity", Kind::Number),
         ro("lastModifiedDateTime", Kind::DateTime),
     ],
 };

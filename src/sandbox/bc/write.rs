@@ -196,7 +196,7 @@ fn relate(
 }
 
 /// The next free number in the entity's series, e.g. `C00042` or `CT000007`.
-fn next_number(store: &Store, def: &EntityDef) -> String {
+pub(crate) fn next_number(store: &Store, def: &EntityDef) -> String {
     let (field, prefix) = def.number;
     let width = if prefix.len() > 1 && !prefix.ends_with(' ') {
         6
@@ -266,8 +266,12 @@ pub(crate) fn create(
     relate(store, def, &id, &mut fields, &changes)?;
     fields.insert("id".into(), Value::String(id.clone()));
     fields.insert("lastModifiedDateTime".into(), Value::String(timestamp(at)));
+    let order = order_of(def, &id, &fields);
     let v = store.next_version();
     store.table_mut(def.set).put(&id, fields, v);
+    if let Some(o) = order {
+        super::fulfil::recompute_totals(store, &o);
+    }
     Ok(id)
 }
 
@@ -288,18 +292,38 @@ pub(crate) fn update(
     }
     relate(store, def, id, &mut fields, &changes)?;
     fields.insert("lastModifiedDateTime".into(), Value::String(timestamp(at)));
+    let order = order_of(def, id, &fields);
     let v = store.next_version();
     store.table_mut(def.set).put(id, fields, v);
+    if let Some(o) = order {
+        super::fulfil::recompute_totals(store, &o);
+    }
     Ok(())
+}
+
+/// The sales order whose totals a write of this row changes.
+fn order_of(def: &EntityDef, id: &str, fields: &Fields) -> Option<String> {
+    match def.set {
+        "salesOrders" => Some(id.to_string()),
+        "salesOrderLines" => fields
+            .get("documentId")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        _ => None,
+    }
 }
 
 /// Deletes a row.
 pub(crate) fn delete(store: &mut Store, def: &EntityDef, id: &str) -> Result<(), BcError> {
-    if store.table(def.set).and_then(|t| t.get(id)).is_none() {
+    let Some(row) = store.table(def.set).and_then(|t| t.get(id)) else {
         return Err(BcError::not_found(def.table, id));
-    }
+    };
+    let order = order_of(def, id, &row.fields);
     let v = store.next_version();
     store.table_mut(def.set).remove(id, v);
+    if let Some(o) = order {
+        super::fulfil::recompute_totals(store, &o);
+    }
     Ok(())
 }
 

@@ -9,8 +9,10 @@ pub(crate) mod query;
 pub(crate) mod routes;
 pub(crate) mod schema;
 pub(crate) mod schema_orders;
+pub(crate) mod schema_posts;
 pub(crate) mod schema_sales;
 pub(crate) mod write;
+pub(crate) mod write_state;
 
 use axum::http::StatusCode;
 use axum::response::Response;

@@ -323,8 +323,9 @@ fn patch(req: &Req<'_>, id: &str, body: &Bytes) -> Result<Response, DvError> {
             return Err(exists_error());
         }
         check_if_match(req, id, cur.as_deref())?;
-        let changes = write::validate(&store, req.def, &fields)?;
+        let mut changes = write::validate(&store, req.def, &fields)?;
         if cur.is_some() {
+            super::write_state::check_update(&store, req.def, id, &mut changes)?;
             write::update(&mut store, req.def, id, changes, &stamp(req));
             false
         } else {

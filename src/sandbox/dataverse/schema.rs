@@ -253,6 +253,7 @@ pub(crate) static ENTITIES: &[&EntityDef] = &[
     &super::schema_sales::OPPORTUNITY,
     &super::schema_orders::SALESORDER,
     &super::schema_orders::SALESORDERDETAIL,
+    &super::schema_posts::POST,
 ];
 
 /// The definition of an entity set.

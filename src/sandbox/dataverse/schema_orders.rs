@@ -1,7 +1,11 @@
 //! Dataverse sales orders (`salesorders`) and their lines (`salesorderdetails`), with the
 //! columns Business Central's order integration reads. `customerid` is polymorphic (account
 //! or contact); `isproductoverridden` marks a write-in line, whose name is
-//! `productdescription`. statecode 0 Active, 1 Submitted, 2 Canceled, 3 Fulfilled, 4 Invoiced.
+//! `productdescription`. statecode 0 Active, 1 Submitted, 2 Canceled, 3 Fulfilled, 4 Invoiced
+//! (statuscodes and the read-only rule in `write_state.rs`). `totalamount` and
+//! `totalamountlessfreight` are writable as they are when the organisation's system pricing
+//! calculation is off, which Business Central's order integration requires (it writes the BC
+//! order's amounts there).
 
 use super::schema::{CURRENCY, EntityDef, Kind, MODIFIEDBY, OWNER, Target, ro, w};
 use super::schema::{FREIGHT_TERMS, PAYMENT_TERMS, SHIPPING_METHODS};
@@ -68,6 +72,9 @@ pub(crate) static SALESORDER: EntityDef = EntityDef {
         w("shipto_postalcode", Kind::Text(20)),
         w("shipto_country", Kind::Text(80)),
         w("lastbackofficesubmit", Kind::Date),
+        w("datefulfilled", Kind::Date),
+        w("totalamount", Kind::Money),
+        w("totalamountlessfreight", Kind::Money),
         w("statecode", Kind::Int),
         w("statuscode", Kind::Int),
         ro("createdon", Kind::DateTime),

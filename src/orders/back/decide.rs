@@ -1,0 +1,259 @@
+//! The transform's decision for a change of a Business Central order: skip it (not from
+//! Sales, deleted without posting, nothing new), or a command that brings the coupled
+//! Dataverse order in step: header values, timeline posts and state.
+
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::{DELETED, INVOICES, LINES, POSTS, SHIPMENTS};
+use crate::event::types::now_millis;
+use crate::event::{ChangeEvent, Fields, Outcome, OutcomeStatus, System, WriteCommand, WriteOp};
+use crate::mapping::model::TableMapping;
+use crate::store::{Coupling, Store};
+use crate::transform::hash::content_hash;
+use crate::transform::{Decision, TransformError};
+
+/// Dataverse salesorder states and the status reasons Couplet sets.
+pub mod state {
+    /// Submitted / In Progress.
+    pub const SUBMITTED: (i64, i64) = (1, 3);
+    /// Fulfilled / Complete.
+    pub const FULFILLED: (i64, i64) = (3, 100001);
+    /// Invoiced / Invoiced.
+    pub const INVOICED: (i64, i64) = (4, 100003);
+}
+
+/// The post written when the order is released.
+pub const RELEASED_TEXT: &str = "The order status has changed to Released.";
+/// The post written for each posted shipment.
+pub const SHIPMENT_TEXT: &str = "A shipment has been created for the order.";
+/// The post written for each posted invoice.
+pub const INVOICE_TEXT: &str = "An invoice has been created for the order.";
+
+fn text(f: &Fields, k: &str) -> String {
+    f.get(k)
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .trim()
+        .to_string()
+}
+
+fn num(f: &Fields, k: &str) -> f64 {
+    f.get(k).and_then(Value::as_f64).unwrap_or(0.0)
+}
+
+fn rows<'a>(f: &'a Fields, k: &str) -> Vec<&'a Fields> {
+    f.get(k)
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_object).collect())
+        .unwrap_or_default()
+}
+
+/// A Business Central date (`2024-05-31`, or a timestamp) as a Dataverse date; BC's blank date
+/// (`0001-01-01`) is none.
+fn date(f: &Fields, k: &str) -> Option<String> {
+    let v = text(f, k);
+    let d = v.get(..10)?;
+    (chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_ok() && !d.starts_with("0001-"))
+        .then(|| d.to_string())
+}
+
+/// The posts the order's timeline carries for this Business Central order: its release, each
+/// posted shipment and each posted invoice, each naming the BC document number (which makes a
+/// post's text its key).
+pub fn posts(order: &Fields) -> Vec<String> {
+    let number = text(order, "number");
+    let shipments = rows(order, SHIPMENTS);
+    let invoices = rows(order, INVOICES);
+    let deleted = order.get(DELETED).and_then(Value::as_bool) == Some(true);
+    let mut out = Vec::new();
+    if text(order, "status") == "Released" || deleted || !shipments.is_empty() {
+        out.push(format!(
+            "{RELEASED_TEXT} Business Central sales order {number}."
+        ));
+    }
+    for s in shipments {
+        out.push(format!(
+            "{SHIPMENT_TEXT} Business Central posted shipment {} (sales order {number}).",
+            text(s, "number")
+        ));
+    }
+    for i in invoices {
+        out.push(format!(
+            "{INVOICE_TEXT} Business Central posted invoice {} (sales order {number}).",
+            text(i, "number")
+        ));
+    }
+    out
+}
+
+/// The Dataverse state the order follows: Invoiced once posted invoices cover every line (or
+/// the order was deleted after posting), else Fulfilled when completely shipped, else
+/// Submitted.
+pub fn target_state(order: &Fields) -> (i64, i64) {
+    let deleted = order.get(DELETED).and_then(Value::as_bool) == Some(true);
+    let invoiced = !rows(order, INVOICES).is_empty();
+    let lines: Vec<&Fields> = rows(order, LINES)
+        .into_iter()
+        .filter(|l| text(l, "lineType") != "Comment" && num(l, "quantity") > 0.0)
+        .collect();
+    let all_invoiced = !lines.is_empty()
+        && lines
+            .iter()
+            .all(|l| num(l, "invoicedQuantity") >= num(l, "quantity"));
+    if invoiced && (deleted || all_invoiced) {
+        state::INVOICED
+    } else if order.get("fullyShipped").and_then(Value::as_bool) == Some(true)
+        || (deleted && !rows(order, SHIPMENTS).is_empty())
+    {
+        state::FULFILLED
+    } else {
+        state::SUBMITTED
+    }
+}
+
+/// The Dataverse order as the Business Central order implies it: header values of a released
+/// order (SALESORDER-ORDER: Last Shipment Date → `datefulfilled`, Requested Delivery Date →
+/// `requestdeliveryby`, Amount → `totalamountlessfreight`, Amount Including VAT →
+/// `totalamount`), [`POSTS`], `statecode` and `statuscode`.
+pub fn desired(order: &Fields) -> Fields {
+    let mut out = Fields::new();
+    let deleted = order.get(DELETED).and_then(Value::as_bool) == Some(true);
+    if !deleted && text(order, "status") == "Released" {
+        if let Some(d) = date(order, "lastShipmentDate") {
+            out.insert("datefulfilled".into(), json!(d));
+        }
+        if let Some(d) = date(order, "requestedDeliveryDate") {
+            out.insert("requestdeliveryby".into(), json!(d));
+        }
+        for (dv, bc) in [
+            ("totalamountlessfreight", "totalAmountExcludingTax"),
+            ("totalamount", "totalAmountIncludingTax"),
+        ] {
+            if let Some(v) = order.get(bc).filter(|v| v.is_number()) {
+                out.insert(dv.into(), v.clone());
+            }
+        }
+    }
+    out.insert(POSTS.into(), json!(posts(order)));
+    let (statecode, statuscode) = target_state(order);
+    out.insert("statecode".into(), json!(statecode));
+    out.insert("statuscode".into(), json!(statuscode));
+    out
+}
+
+/// Decides for a change of Business Central order `ev` (read whole by [`super::read`] when
+/// coupled).
+pub fn decide(
+    store: &Store,
+    ev: &ChangeEvent,
+    m: &TableMapping,
+    coupling: Option<Coupling>,
+) -> Result<Decision, TransformError> {
+    let record = ev.source.to_string();
+    let t = System::Dataverse;
+    let number = text(&ev.fields, "number");
+    let deleted = ev.fields.get(DELETED).and_then(Value::as_bool) == Some(true);
+    if !number.is_empty() && !deleted {
+        // Posted invoices of an order deleted after posting name it by number only.
+        store.index_put(System::Bc, &m.erp_entity, "number", &number, &ev.source.id)?;
+    }
+    let skip = |status, target: Option<String>, reason: String| {
+        Decision::Skip(Outcome::for_event(
+            ev,
+            t,
+            &m.crm_entity,
+            target,
+            status,
+            Some(reason),
+        ))
+    };
+    let Some(c) = coupling else {
+        return Ok(skip(
+            OutcomeStatus::Filtered,
+            None,
+            format!(
+                "{record} did not come from Sales (it is not coupled by {}); only orders created from Dynamics 365 Sales are synchronised back",
+                m.name
+            ),
+        ));
+    };
+    if deleted && rows(&ev.fields, INVOICES).is_empty() {
+        return Ok(skip(
+            OutcomeStatus::Filtered,
+            Some(c.crm_id.clone()),
+            format!(
+                "{record} no longer exists in Business Central and has no posted invoice; the Dataverse order salesorders/{} is left as it is",
+                c.crm_id
+            ),
+        ));
+    }
+    // Always a command: apply compares with the Dataverse order as it is now (a user may have
+    // changed it since), writes only what differs and never posts twice.
+    let fields = desired(&ev.fields);
+    let hash = content_hash(&fields);
+    Ok(Decision::Write(WriteCommand {
+        command_id: Uuid::new_v4(),
+        event_id: ev.event_id,
+        correlation_id: ev.correlation_id,
+        mapping: m.name.clone(),
+        source: ev.source.clone(),
+        source_modified_on: ev.modified_on,
+        source_etag: ev.etag.clone(),
+        target_system: t,
+        target_entity: m.crm_entity.clone(),
+        target_id: Some(c.crm_id.clone()),
+        op: WriteOp::Update,
+        natural_key: Vec::new(),
+        content_hash: hash,
+        reverse_hash: None,
+        fields,
+        issued_at: now_millis(),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obj(v: Value) -> Fields {
+        v.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn states_posts_and_header() {
+        let open = obj(json!({"number": "S-ORD000001", "status": "Open",
+            "couplet_lines": [{"lineType": "Item", "quantity": 2, "shippedQuantity": 0}]}));
+        let d = desired(&open);
+        assert_eq!(d["statecode"], json!(1));
+        assert_eq!(d[POSTS], json!([]));
+        assert!(!d.contains_key("totalamount"));
+
+        let shipped = obj(json!({"number": "S-ORD000001", "status": "Released",
+            "fullyShipped": true, "lastShipmentDate": "2026-12-02",
+            "requestedDeliveryDate": "0001-01-01", "totalAmountIncludingTax": 30.0,
+            "couplet_lines": [{"lineType": "Item", "quantity": 2, "shippedQuantity": 2}],
+            "couplet_shipments": [{"number": "S-SHP000001"}, {"number": "S-SHP000002"}]}));
+        let d = desired(&shipped);
+        assert_eq!(
+            (d["statecode"].clone(), d["statuscode"].clone()),
+            (json!(3), json!(100001))
+        );
+        assert_eq!(d["datefulfilled"], json!("2026-12-02"));
+        assert!(!d.contains_key("requestdeliveryby"));
+        assert_eq!(d["totalamount"], json!(30.0));
+        let posts = d[POSTS].as_array().unwrap();
+        assert_eq!(posts.len(), 3);
+        assert!(posts[2].as_str().unwrap().contains("S-SHP000002"));
+
+        let gone = obj(
+            json!({"number": "S-ORD000001", "couplet_order_deleted": true,
+            "couplet_shipments": [{"number": "S-SHP000001"}],
+            "couplet_invoices": [{"number": "PS-INV103001"}]}),
+        );
+        let d = desired(&gone);
+        assert_eq!(d["statecode"], json!(4));
+        assert!(!d.contains_key("datefulfilled"));
+        assert!(d[POSTS][2].as_str().unwrap().starts_with(INVOICE_TEXT));
+    }
+}
