@@ -230,6 +230,19 @@ pub(crate) fn ship(
         let v = store.next_version();
         store.table_mut(SALES_SHIPMENT_LINE.set).put(&id, sl, v);
 
+        // A shipped item leaves stock: a Sale item ledger entry (the item's inventory, a
+        // FlowField, moves; the item itself is not modified).
+        let item = text(l, "lineObjectNumber");
+        if text(l, "lineType") == "Item" && super::inventory::tracks_stock(store, &item) {
+            let e = super::inventory::NewEntry {
+                item_number: &item,
+                entry_type: "Sale",
+                quantity: -q,
+                document_number: &shipment_no,
+                description: "",
+            };
+            super::inventory::post(store, &e, at)?;
+        }
         let mut ol = l.clone();
         let done = num(l, "shippedQuantity") + q;
         ol.insert("shippedQuantity".into(), json!(done));

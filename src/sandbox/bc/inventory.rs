@@ -37,6 +37,16 @@ fn next_entry_number(store: &Store) -> i64 {
         + 1
 }
 
+/// Whether `item_number` is an item of type Inventory (the only type with stock).
+pub(crate) fn tracks_stock(store: &Store, item_number: &str) -> bool {
+    store.table("items").is_some_and(|t| {
+        t.live().iter().any(|(_, r)| {
+            r.fields.get("number").and_then(Value::as_str) == Some(item_number)
+                && r.fields.get("type").and_then(Value::as_str) == Some("Inventory")
+        })
+    })
+}
+
 /// Posts `e` at `at`: returns the entry as stored.
 pub(crate) fn post(
     store: &mut Store,

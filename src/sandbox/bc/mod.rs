@@ -1,26 +1,17 @@
 //! The Business Central API v2.0 emulator: `companies`, and under the one company
 //! `customers`, `contacts` and `currencies` and the entities of `schema_sales`,
-<<<<<<< HEAD
-//! `schema_pricelists`, `schema_orders` and `schema_inventory`, with `If-Match`-guarded
-//! writes, BC ETags, `$filter`/`$orderby`/`$top`/`$skip` and server paging.
-
-pub(crate) mod inventory;
-=======
-//! `schema_pricelists`, `schema_orders` and `schema_shipments` (posted shipments,
-//! read-only), with `If-Match`-guarded writes, BC ETags,
-//! `$filter`/`$orderby`/`$top`/`$skip` and server paging.
+//! `schema_pricelists`, `schema_orders`, `schema_shipments` (posted shipments, read-only),
+//! `schema_invoices` and `schema_inventory` (item ledger entries, read-only), with
+//! `If-Match`-guarded writes, BC ETags, `$filter`/`$orderby`/`$top`/`$skip` and server paging.
 
 pub(crate) mod fulfil;
->>>>>>> i6-orderback
+pub(crate) mod inventory;
 pub(crate) mod metadata;
 pub(crate) mod query;
 pub(crate) mod routes;
 pub(crate) mod schema;
-<<<<<<< HEAD
 pub(crate) mod schema_inventory;
-=======
 pub(crate) mod schema_invoices;
->>>>>>> i6-orderback
 pub(crate) mod schema_orders;
 pub(crate) mod schema_pricelists;
 pub(crate) mod schema_sales;
