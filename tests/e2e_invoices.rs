@@ -94,15 +94,24 @@ fn bc_figures(h: &Harness, customer_id: &str) -> (f64, f64, f64, f64) {
 
 /// The account's statistics row, once it shows `balance`.
 async fn wait_statistics(h: &Harness, account: &str, balance: f64) -> Fields {
-    wait_until(WAIT, "the account statistics show the balance", || {
-        let acc = h.row(System::Dataverse, "accounts", account);
-        let sid = text(&acc, "_nav_accountstatisticsid_value");
-        let ok = !sid.is_empty()
-            && h.sb
-                .row(System::Dataverse, "nav_accountstatisticses", &sid)
-                .is_some_and(|s| num(&s, "nav_balancelcy") == balance);
-        async move { ok }
-    })
+    wait_statistic(h, account, "nav_balancelcy", balance).await
+}
+
+/// The account's statistics row, once its `field` is `value`.
+async fn wait_statistic(h: &Harness, account: &str, field: &str, value: f64) -> Fields {
+    wait_until(
+        WAIT,
+        &format!("the account statistics show {field} = {value}"),
+        || {
+            let acc = h.row(System::Dataverse, "accounts", account);
+            let sid = text(&acc, "_nav_accountstatisticsid_value");
+            let ok = !sid.is_empty()
+                && h.sb
+                    .row(System::Dataverse, "nav_accountstatisticses", &sid)
+                    .is_some_and(|s| num(&s, field) == value);
+            async move { ok }
+        },
+    )
     .await;
     let acc = h.row(System::Dataverse, "accounts", account);
     h.row(
@@ -216,6 +225,30 @@ async fn posted_invoices_payments_and_statistics() {
         sales >= 45.0 && outstanding >= 20.0,
         "{sales} {outstanding}"
     );
+
+    // An order changed in Business Central (a line's quantity, then its header): the
+    // outstanding orders follow within seconds.
+    let bc_order_id = text(&bc_order, "id");
+    let line = orders_support::bc_lines(&h, &bc_order_id).remove(0);
+    h.sb.update_row(
+        System::Bc,
+        "salesOrderLines",
+        &text(&line, "id"),
+        obj(json!({"quantity": 5})),
+    )
+    .unwrap();
+    h.sb.update_row(
+        System::Bc,
+        "salesOrders",
+        &bc_order_id,
+        obj(json!({"externalDocumentNumber": "PO 9001-B"})),
+    )
+    .unwrap();
+    let (_, _, outstanding_now, _) = bc_figures(&h, &customer);
+    assert_eq!(outstanding_now, outstanding + 30.0);
+    let t = std::time::Instant::now();
+    wait_statistic(&h, &account, "nav_outstandingorderslcy", outstanding_now).await;
+    eprintln!("order change in the statistics after {:?}", t.elapsed());
 
     // 3. A partial payment: Paid / Partial; the statistics follow within seconds.
     let t1 = std::time::Instant::now();

@@ -115,7 +115,8 @@ impl Writer {
         let t = cmd.target_system;
         if crate::orders::is_order_mapping(&m) && cmd.op == WriteOp::Create {
             let o = crate::orders::apply::execute(self.targets.get(t), &self.store, cmd).await?;
-            crate::invoices::statistics::after_order(
+            crate::invoices::triggers::after_order_created(
+                &self.catalogue,
                 &self.targets,
                 &self.store,
                 &self.currencies,

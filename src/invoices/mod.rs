@@ -16,6 +16,7 @@ pub mod decide;
 pub mod error;
 pub mod state;
 pub mod statistics;
+pub mod triggers;
 
 pub use error::InvoiceError;
 

@@ -295,31 +295,6 @@ pub async fn refresh_logged(
     }
 }
 
-/// After a sales order was created in Business Central (SALESORDER): refreshes the
-/// statistics of its customer, when that customer is coupled.
-pub async fn after_order(
-    targets: &Targets,
-    store: &crate::store::Store,
-    currencies: &CurrencyTable,
-    cmd: &crate::event::WriteCommand,
-    o: &crate::event::Outcome,
-) {
-    use crate::event::OutcomeStatus;
-    if !matches!(o.status, OutcomeStatus::Created | OutcomeStatus::Coupled) {
-        return;
-    }
-    let Some(customer) = cmd.fields.get("customerId").and_then(Value::as_str) else {
-        return;
-    };
-    match store.coupling(super::build::CUSTOMER_MAPPING, System::Bc, customer) {
-        Ok(Some(c)) => refresh_logged(targets, currencies, &cmd.mapping, customer, &c.crm_id).await,
-        Ok(None) => {}
-        Err(e) => {
-            tracing::warn!(error = %e, "Could not read the customer's coupling; its statistics are refreshed with its next change.")
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -136,6 +136,18 @@ impl TransformStage {
                 }
             })?;
         }
+        if let Some(m) = self.transformer.catalogue().get(&ev.mapping)
+            && crate::orders::is_order_mapping(m)
+        {
+            crate::invoices::triggers::after_bc_order_change(
+                self.transformer.catalogue(),
+                &self.survivors,
+                &self.store,
+                &self.currencies,
+                ev,
+            )
+            .await;
+        }
         let key = ev.source.to_string();
         let m = metrics();
         match d {
