@@ -167,6 +167,17 @@ async fn posted_invoices_payments_and_statistics() {
         1,
         json!({"productid@odata.bind": format!("/products({product})"), "quantity": 2, "priceperunit": 10}),
     );
+    let owner = text(
+        &h.sb.rows(System::Dataverse, "systemusers")[0],
+        "systemuserid",
+    );
+    h.sb.update_row(
+        System::Dataverse,
+        "salesorders",
+        &order,
+        obj(json!({"ownerid@odata.bind": format!("/systemusers({owner})")})),
+    )
+    .unwrap();
     submit(&h, &order);
     let ordernumber = order_number(&h, &order);
     wait_until(WAIT, "the order is created in BC", || {
@@ -197,6 +208,12 @@ async fn posted_invoices_payments_and_statistics() {
     let inv = dv_invoices(&h, &posted.number).remove(0);
     let inv_id = text(&inv, "invoiceid");
     assert_eq!(text(&inv, "_salesorderid_value"), order);
+    assert_eq!(text(&inv, "name"), "PO 9001", "named after its order");
+    assert_eq!(
+        text(&inv, "_ownerid_value"),
+        owner,
+        "owner copied from its order"
+    );
     assert_eq!(text(&inv, "_customerid_value"), account);
     assert_eq!(num(&inv, "totalamount"), 45.0);
     assert_eq!(

@@ -219,38 +219,96 @@ async fn update_state(dv: &DataverseClient, cmd: &WriteCommand, id: &str) -> Out
     o
 }
 
-/// The Dataverse order whose number is `reference`, when it sells to `account`.
+const ORDER_COLUMNS: &[&str] = &[
+    "salesorderid",
+    "name",
+    "_customerid_value",
+    "_ownerid_value",
+];
+
+/// The Dataverse order whose number is `reference`, when it sells to `account`; otherwise why
+/// the invoice is not linked.
 async fn order_by_reference(
     dv: &DataverseClient,
     reference: &str,
     account: Option<&str>,
-) -> Result<Result<(String, Option<String>), String>, SystemError> {
+) -> Result<Result<Fields, String>, SystemError> {
     let filter = format!("ordernumber eq {}", odata_literal(&json!(reference)));
-    let orders = dv
-        .query(
-            "salesorders",
-            &filter,
-            &["salesorderid", "name", "_customerid_value"],
-        )
-        .await?;
-    match orders.as_slice() {
-        [] => Ok(Err(format!(
+    let mut orders = dv.query("salesorders", &filter, ORDER_COLUMNS).await?;
+    match orders.len() {
+        0 => Ok(Err(format!(
             "no Dataverse order has ordernumber '{reference}'"
         ))),
-        [o] => {
-            let id = text(o, "salesorderid").unwrap_or_default().to_string();
-            if account.is_some() && text(o, "_customerid_value") != account {
+        1 => {
+            let o = orders.remove(0);
+            if account.is_some() && text(&o, "_customerid_value") != account {
                 return Ok(Err(format!(
                     "Dataverse order {reference} sells to another customer than the invoice; not linked"
                 )));
             }
-            Ok(Ok((id, text(o, "name").map(str::to_string))))
+            Ok(Ok(o))
         }
-        _ => Ok(Err(format!(
-            "{} Dataverse orders have ordernumber '{reference}'; not linked (never guessed)",
-            orders.len()
+        n => Ok(Err(format!(
+            "{n} Dataverse orders have ordernumber '{reference}'; not linked (never guessed)"
         ))),
     }
+}
+
+/// Links the header to the order it came from, as Business Central copies it: the order
+/// (through the SALESORDER coupling resolved in transform, else by Your Reference), its name
+/// and its owner. Why an order is not linked goes to `notes`.
+async fn link_order(
+    dv: &DataverseClient,
+    cmd: &WriteCommand,
+    header: &mut Fields,
+    notes: &mut Vec<String>,
+) -> Result<(), SystemError> {
+    const BIND: &str = "salesorderid@odata.bind";
+    let coupled = header
+        .get(BIND)
+        .and_then(Value::as_str)
+        .and_then(|b| b.strip_prefix("/salesorders("))
+        .and_then(|b| b.strip_suffix(')'))
+        .map(str::to_string);
+    let order = match coupled {
+        Some(id) => match dv.get("salesorders", &id, ORDER_COLUMNS).await? {
+            Some(o) => Some(o),
+            None => {
+                header.remove(BIND);
+                notes.push(format!(
+                    "the coupled Dataverse order {id} does not exist any more; not linked"
+                ));
+                None
+            }
+        },
+        None => match text(&cmd.fields, YOUR_REFERENCE) {
+            Some(reference) => {
+                match order_by_reference(dv, reference, text(&cmd.fields, ACCOUNT)).await? {
+                    Ok(o) => Some(o),
+                    Err(why) => {
+                        notes.push(why);
+                        None
+                    }
+                }
+            }
+            None => None,
+        },
+    };
+    if let Some(o) = order
+        && let Some(id) = text(&o, "salesorderid")
+    {
+        header.insert(BIND.into(), json!(format!("/salesorders({id})")));
+        if let Some(n) = text(&o, "name") {
+            header.insert("name".into(), json!(n));
+        }
+        if let Some(owner) = text(&o, "_ownerid_value") {
+            header.insert(
+                "ownerid@odata.bind".into(),
+                json!(format!("/systemusers({owner})")),
+            );
+        }
+    }
+    Ok(())
 }
 
 async fn create(dv: &DataverseClient, cmd: &WriteCommand, number: &str) -> Outcome {
@@ -281,22 +339,8 @@ async fn create(dv: &DataverseClient, cmd: &WriteCommand, number: &str) -> Outco
     };
     let (id, now, made_now) = match found.len() {
         0 => {
-            if !header.contains_key("salesorderid@odata.bind")
-                && let Some(reference) = text(&cmd.fields, YOUR_REFERENCE)
-            {
-                match order_by_reference(dv, reference, text(&cmd.fields, ACCOUNT)).await {
-                    Ok(Ok((order, name))) => {
-                        header.insert(
-                            "salesorderid@odata.bind".into(),
-                            json!(format!("/salesorders({order})")),
-                        );
-                        if let Some(n) = name {
-                            header.insert("name".into(), json!(n));
-                        }
-                    }
-                    Ok(Err(why)) => notes.push(why),
-                    Err(e) => return rejected(cmd, "the lookup of the order", &e),
-                }
+            if let Err(e) = link_order(dv, cmd, &mut header, &mut notes).await {
+                return rejected(cmd, "the lookup of the order", &e);
             }
             match dv.create(SET, &body(&header)).await {
                 Ok(w) => (w.id, (ACTIVE, BILLED), true),
