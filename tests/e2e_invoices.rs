@@ -314,6 +314,48 @@ async fn posted_invoices_payments_and_statistics() {
     let stats = wait_statistics(&h, &account, balance).await;
     assert_eq!(num(&stats, "nav_totalsaleslcy"), sales);
 
+    // An invoice whose order is not coupled is linked by Your Reference = ordernumber, when
+    // that order sells to the invoice's customer; never to another customer's order.
+    let draft = new_order(&h, &account, "PO 9002");
+    let draft_no = order_number(&h, &draft);
+    let by_ref =
+        h.sb.post_sales_invoice(
+            &customer_no,
+            &[InvoiceLine::item(&item_no, 1.0, 4.0)],
+            Some(&SourceOrder {
+                your_reference: draft_no.clone(),
+                ..Default::default()
+            }),
+        )
+        .unwrap();
+    wait_state(&h, &by_ref.number, (0, 4)).await;
+    let inv_ref = dv_invoices(&h, &by_ref.number).remove(0);
+    assert_eq!(text(&inv_ref, "_salesorderid_value"), draft);
+    assert_eq!(text(&inv_ref, "name"), "PO 9002");
+    let other_account = h
+        .store()
+        .couplings(Some("CUSTOMER"))
+        .unwrap()
+        .into_iter()
+        .map(|c| c.crm_id)
+        .find(|a| *a != account)
+        .expect("a second coupled account");
+    let foreign = new_order(&h, &other_account, "PO 9003");
+    let foreign_ref =
+        h.sb.post_sales_invoice(
+            &customer_no,
+            &[InvoiceLine::item(&item_no, 1.0, 4.0)],
+            Some(&SourceOrder {
+                your_reference: order_number(&h, &foreign),
+                ..Default::default()
+            }),
+        )
+        .unwrap();
+    wait_state(&h, &foreign_ref.number, (0, 4)).await;
+    let inv_foreign = dv_invoices(&h, &foreign_ref.number).remove(0);
+    assert!(text(&inv_foreign, "_salesorderid_value").is_empty());
+    assert_eq!(text(&inv_foreign, "_customerid_value"), account);
+
     // 7. A customer not coupled (blocked for shipping: outside CUSTOMER's filter): its invoice
     // is parked naming the customer, and created once the customer is coupled.
     let new_customer =
