@@ -11,6 +11,7 @@ pub mod config;
 pub mod error;
 pub mod event;
 pub mod fullsync;
+pub mod invoices;
 pub mod mapping;
 pub mod metrics;
 pub mod metrics_server;

@@ -24,8 +24,8 @@ async fn full_catalogue_couples_every_mapping() {
     let checks = h.check();
     assert_eq!(
         checks.len(),
-        17,
-        "every default mapping runs (SALESORDER and both price variants included)"
+        18,
+        "every default mapping runs (SALESORDER, POSTEDSALESINV-INV and both price variants included)"
     );
     let mut problems = String::new();
     for c in &checks {

@@ -114,7 +114,26 @@ impl Writer {
         let s = cmd.source.system;
         let t = cmd.target_system;
         if crate::orders::is_order_mapping(&m) && cmd.op == WriteOp::Create {
-            return crate::orders::apply::execute(self.targets.get(t), &self.store, cmd).await;
+            let o = crate::orders::apply::execute(self.targets.get(t), &self.store, cmd).await?;
+            crate::invoices::triggers::after_order_created(
+                &self.catalogue,
+                &self.targets,
+                &self.store,
+                &self.currencies,
+                cmd,
+                &o,
+            )
+            .await;
+            return Ok(o);
+        }
+        if crate::invoices::is_invoice_mapping(&m) {
+            return crate::invoices::apply::execute(
+                &self.targets,
+                &self.store,
+                &self.currencies,
+                cmd,
+            )
+            .await;
         }
         if crate::orders::is_order_mapping(&m) && t.is_crm() {
             return crate::orders::back::apply::execute(self.targets.get(t), cmd).await;

@@ -141,6 +141,13 @@ impl BcCapture {
                 if let Some(t) = lm {
                     ck.watermark = Some(ck.watermark.map_or(t, |w| w.max(t)));
                 }
+                let mut row = row;
+                if crate::invoices::is_invoice_mapping(&self.mapping)
+                    && let Err(e) =
+                        crate::invoices::aggregate::complete(&self.client, &mut row).await
+                {
+                    return Ok(Err(e));
+                }
                 let etag = row
                     .get("@odata.etag")
                     .and_then(|v| v.as_str())

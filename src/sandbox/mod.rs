@@ -15,6 +15,7 @@ pub(crate) mod http;
 pub(crate) mod invoices;
 mod names;
 mod seed;
+mod seed_invoices;
 mod seed_orders;
 mod seed_pricelists;
 mod seed_sales;

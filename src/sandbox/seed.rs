@@ -404,6 +404,9 @@ pub(crate) fn seed(
         now,
         dv,
     );
+    // Posted invoices after everything, on their own stream too.
+    let mut invoices_rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x1f0_1ce5);
+    super::seed_invoices::seed(&mut invoices_rng, cfg.records, now, bc);
     // Opening item ledger entries, on their own stream too.
     let mut inventory_rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x1ed6_e201);
     super::bc::inventory::seed_opening(&mut inventory_rng, bc);

@@ -217,6 +217,13 @@ impl Transformer {
             };
             return crate::orders::decide::decide(&cx, ev, &m, coupling, currencies_fresh, force);
         }
+        if crate::invoices::is_invoice_mapping(&m) {
+            let cx = crate::invoices::build::BuildContext {
+                store: &self.store,
+                currencies: &self.currencies,
+            };
+            return crate::invoices::decide::decide(&cx, ev, &m, coupling, currencies_fresh, force);
+        }
         if coupling.is_none()
             && m.sync_only_coupled
             && !crate::fullsync::state::is_full_sync_run(&self.store, ev.correlation_id)?

@@ -126,6 +126,25 @@ impl TransformStage {
                 completed = full;
                 &completed
             }
+            // A posted invoice read without its lines likewise.
+            Some(m)
+                if crate::invoices::is_invoice_mapping(m)
+                    && ev.op == crate::event::ChangeOp::Upsert
+                    && ev.source.system == crate::event::System::Bc
+                    && !crate::invoices::aggregate::is_complete(&ev.fields) =>
+            {
+                let mut full = ev.clone();
+                if let crate::systems::Target::Bc(bc) = self.survivors.get(ev.source.system) {
+                    crate::invoices::aggregate::complete(bc, &mut full.fields)
+                        .await
+                        .map_err(|e| PipelineError::Stage {
+                            stage: "transform".into(),
+                            reason: format!("reading the lines of {}: {e}", ev.source),
+                        })?;
+                }
+                completed = full;
+                &completed
+            }
             _ => ev,
         };
         let mut d = self
@@ -143,6 +162,18 @@ impl TransformStage {
                     reason: e.to_string(),
                 }
             })?;
+        }
+        if let Some(m) = self.transformer.catalogue().get(&ev.mapping)
+            && crate::orders::is_order_mapping(m)
+        {
+            crate::invoices::triggers::after_bc_order_change(
+                self.transformer.catalogue(),
+                &self.survivors,
+                &self.store,
+                &self.currencies,
+                ev,
+            )
+            .await;
         }
         let key = ev.source.to_string();
         let m = metrics();

@@ -280,6 +280,7 @@ fn post(req: &Req<'_>, body: &Bytes) -> Result<Response, DvError> {
         if store.table(req.def.set).and_then(|t| t.get(&id)).is_some() {
             return Err(exists_error());
         }
+        super::rules_invoices::check(&store, req.def, None, &changes)?;
         write::create(&mut store, req.def, &id, changes, &stamp(req));
         id
     };
@@ -324,6 +325,7 @@ fn patch(req: &Req<'_>, id: &str, body: &Bytes) -> Result<Response, DvError> {
         }
         check_if_match(req, id, cur.as_deref())?;
         let mut changes = write::validate(&store, req.def, &fields)?;
+        super::rules_invoices::check(&store, req.def, cur.is_some().then_some(id), &changes)?;
         if cur.is_some() {
             super::write_state::check_update(&store, req.def, id, &mut changes)?;
             write::update(&mut store, req.def, id, changes, &stamp(req));

@@ -165,6 +165,10 @@ pub(crate) static ACCOUNT: EntityDef = EntityDef {
             "address1_shippingmethodcode",
             Kind::Option(SHIPPING_METHODS),
         ),
+        w(
+            "nav_accountstatisticsid",
+            Kind::Lookup(super::schema_invoices::ACCOUNT_STATISTICS_REF),
+        ),
         ro("createdon", Kind::DateTime),
         ro("modifiedon", Kind::DateTime),
         ro("modifiedby", Kind::Lookup(MODIFIEDBY)),
@@ -254,6 +258,9 @@ pub(crate) static ENTITIES: &[&EntityDef] = &[
     &super::schema_orders::SALESORDER,
     &super::schema_orders::SALESORDERDETAIL,
     &super::schema_posts::POST,
+    &super::schema_invoices::INVOICE,
+    &super::schema_invoices::INVOICEDETAIL,
+    &super::schema_invoices::ACCOUNT_STATISTICS,
 ];
 
 /// The definition of an entity set.

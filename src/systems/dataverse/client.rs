@@ -37,6 +37,7 @@ pub fn id_column(set: &str) -> String {
         "contacts" => "contactid".into(),
         "transactioncurrencies" => "transactioncurrencyid".into(),
         "systemusers" => "systemuserid".into(),
+        "nav_accountstatisticses" => "nav_accountstatisticsid".into(),
         _ => {
             let singular = if let Some(stem) = set.strip_suffix("ies") {
                 format!("{stem}y")

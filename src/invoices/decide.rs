@@ -1,0 +1,171 @@
+//! The transform's decision for a captured posted invoice: create it (not coupled yet), set
+//! its state (coupled, and the payment status moved), skip it (stale, unchanged), park it (the
+//! customer is not coupled yet) or fail it.
+
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::build::{ACCOUNT, BuildContext, CUSTOMER_ID, CUSTOMER_MAPPING, build};
+use super::error::InvoiceError;
+use super::state::{InvoiceState, describe, of_bc_invoice};
+use crate::error::Classify;
+use crate::event::types::{OutcomeError, now_millis};
+use crate::event::{ChangeEvent, Fields, Outcome, OutcomeStatus, System, WriteCommand, WriteOp};
+use crate::mapping::model::TableMapping;
+use crate::store::{Coupling, ParkedEntry};
+use crate::transform::hash::content_hash;
+use crate::transform::{Decision, TransformError};
+
+/// The hash recorded for an invoice written to Dataverse: its state. The invoice's content is
+/// written once; only the state changes afterwards.
+pub fn state_hash(s: InvoiceState) -> String {
+    let mut f = Fields::new();
+    f.insert("statecode".into(), json!(s.0));
+    f.insert("statuscode".into(), json!(s.1));
+    content_hash(&f)
+}
+
+fn command(
+    ev: &ChangeEvent,
+    m: &TableMapping,
+    op: WriteOp,
+    target_id: Option<String>,
+    fields: Fields,
+    hash: String,
+) -> WriteCommand {
+    let natural_key = ev
+        .fields
+        .get("number")
+        .and_then(Value::as_str)
+        .map(|n| vec![("invoicenumber".to_string(), n.to_string())])
+        .unwrap_or_default();
+    WriteCommand {
+        command_id: Uuid::new_v4(),
+        event_id: ev.event_id,
+        correlation_id: ev.correlation_id,
+        mapping: m.name.clone(),
+        source: ev.source.clone(),
+        source_modified_on: ev.modified_on,
+        source_etag: ev.etag.clone(),
+        target_system: System::Dataverse,
+        target_entity: m.crm_entity.clone(),
+        target_id,
+        op,
+        natural_key,
+        content_hash: hash,
+        reverse_hash: None,
+        fields,
+        issued_at: now_millis(),
+    }
+}
+
+/// Decides for a captured posted invoice `ev` (the table filter has passed). `forced`
+/// (`couplet sync-now`) writes the state even when it equals the last one written.
+pub fn decide(
+    cx: &BuildContext<'_>,
+    ev: &ChangeEvent,
+    m: &TableMapping,
+    coupling: Option<Coupling>,
+    currencies_fresh: bool,
+    forced: bool,
+) -> Result<Decision, TransformError> {
+    let t = System::Dataverse;
+    let record = ev.source.to_string();
+    let outcome = |status, target: Option<String>, reason: String| {
+        Outcome::for_event(ev, t, &m.crm_entity, target, status, Some(reason))
+    };
+    let state = of_bc_invoice(&ev.fields);
+    let hash = state_hash(state);
+    if let Some(c) = coupling {
+        if !forced
+            && c.is_older(System::Bc, ev.modified_on, ev.etag.as_deref())
+            && let (Some(seen), Some(synced)) = (ev.modified_on, c.modified_on(System::Bc))
+        {
+            return Ok(Decision::Skip(outcome(
+                OutcomeStatus::Stale,
+                Some(c.crm_id.clone()),
+                format!("modified {seen}, older than the last synchronised version ({synced})"),
+            )));
+        }
+        if !forced && c.hash_to(t) == Some(hash.as_str()) {
+            return Ok(Decision::Skip(outcome(
+                OutcomeStatus::Unchanged,
+                Some(c.crm_id.clone()),
+                format!(
+                    "invoices/{} is {} already; a posted invoice is created once, then only its state follows",
+                    c.crm_id,
+                    describe(state)
+                ),
+            )));
+        }
+        let mut f = Fields::new();
+        f.insert("statecode".into(), json!(state.0));
+        f.insert("statuscode".into(), json!(state.1));
+        if let Some(customer) = ev.fields.get("customerId").and_then(Value::as_str) {
+            f.insert(CUSTOMER_ID.into(), json!(customer));
+            if let Some(a) = cx.store.coupling(CUSTOMER_MAPPING, System::Bc, customer)? {
+                f.insert(ACCOUNT.into(), json!(a.crm_id));
+            }
+        }
+        return Ok(Decision::Write(command(
+            ev,
+            m,
+            WriteOp::Update,
+            Some(c.crm_id.clone()),
+            f,
+            hash,
+        )));
+    }
+    let fields = match build(cx, &record, &ev.fields) {
+        Ok(f) => f,
+        Err(Err(e)) => return Err(e.into()),
+        Err(Ok(InvoiceError::Invalid {
+            class: "unknown_currency",
+            ..
+        })) if !currencies_fresh => return Ok(Decision::RefreshCurrencies),
+        Err(Ok(InvoiceError::Waiting {
+            waiting_for,
+            reason,
+        })) => {
+            let reason = format!(
+                "mapping {}: {record} is parked: {reason}; it is re-driven automatically when {waiting_for} is coupled",
+                m.name
+            );
+            let o = outcome(OutcomeStatus::Parked, None, reason.clone());
+            let p = ParkedEntry {
+                waiting_for,
+                record: record.clone(),
+                mapping: m.name.clone(),
+                reason,
+                parked_at: now_millis(),
+                event: ev.clone(),
+            };
+            return Ok(Decision::Park(o, p));
+        }
+        Err(Ok(e)) => {
+            let mut o = outcome(
+                OutcomeStatus::Failed,
+                None,
+                format!("mapping {}: {e}", m.name),
+            );
+            let field = match &e {
+                InvoiceError::Invalid { field, .. } => Some(field.clone()),
+                InvoiceError::Waiting { .. } => None,
+            };
+            o.error = Some(OutcomeError {
+                class: e.class().to_string(),
+                actor: e.actor().as_str().to_string(),
+                field,
+            });
+            return Ok(Decision::Fail(o));
+        }
+    };
+    Ok(Decision::Write(command(
+        ev,
+        m,
+        WriteOp::Create,
+        None,
+        fields,
+        hash,
+    )))
+}

@@ -1,0 +1,73 @@
+//! When the account statistics are refreshed besides an invoice write: after Couplet created
+//! a sales order in Business Central (SALESORDER), and when a Business Central sales order
+//! change is captured (SALESORDER's BC side, which it does not synchronise otherwise). Only
+//! when the posted-invoice mapping is configured (the statistics belong to it), and only for
+//! coupled customers.
+
+use serde_json::Value;
+
+use super::build::CUSTOMER_MAPPING;
+use super::statistics::refresh_logged;
+use crate::apply::Targets;
+use crate::event::{ChangeEvent, ChangeOp, Outcome, OutcomeStatus, System, WriteCommand};
+use crate::mapping::Catalogue;
+use crate::store::Store;
+use crate::transform::CurrencyTable;
+
+/// True when the catalogue runs the posted-invoice mapping.
+pub fn enabled(catalogue: &Catalogue) -> bool {
+    catalogue
+        .ordered()
+        .iter()
+        .any(|m| super::is_invoice_mapping(m))
+}
+
+/// Refreshes BC customer `customer`'s statistics when it is coupled.
+async fn for_customer(
+    targets: &Targets,
+    store: &Store,
+    currencies: &CurrencyTable,
+    mapping: &str,
+    customer: &str,
+) {
+    match store.coupling(CUSTOMER_MAPPING, System::Bc, customer) {
+        Ok(Some(c)) => refresh_logged(targets, currencies, mapping, customer, &c.crm_id).await,
+        Ok(None) => {}
+        Err(e) => {
+            tracing::warn!(error = %e, customer, "Could not read the customer's coupling; its statistics are refreshed with its next change.")
+        }
+    }
+}
+
+/// After a sales order was created in Business Central (SALESORDER).
+pub async fn after_order_created(
+    catalogue: &Catalogue,
+    targets: &Targets,
+    store: &Store,
+    currencies: &CurrencyTable,
+    cmd: &WriteCommand,
+    o: &Outcome,
+) {
+    if !enabled(catalogue) || !matches!(o.status, OutcomeStatus::Created | OutcomeStatus::Coupled) {
+        return;
+    }
+    if let Some(customer) = cmd.fields.get("customerId").and_then(Value::as_str) {
+        for_customer(targets, store, currencies, &cmd.mapping, customer).await;
+    }
+}
+
+/// After a Business Central sales order change of a sales-order mapping was captured.
+pub async fn after_bc_order_change(
+    catalogue: &Catalogue,
+    targets: &Targets,
+    store: &Store,
+    currencies: &CurrencyTable,
+    ev: &ChangeEvent,
+) {
+    if ev.source.system != System::Bc || ev.op != ChangeOp::Upsert || !enabled(catalogue) {
+        return;
+    }
+    if let Some(customer) = ev.fields.get("customerId").and_then(Value::as_str) {
+        for_customer(targets, store, currencies, &ev.mapping, customer).await;
+    }
+}
