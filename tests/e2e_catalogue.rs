@@ -24,7 +24,7 @@ async fn full_catalogue_couples_every_mapping() {
     let checks = h.check();
     assert_eq!(
         checks.len(),
-        17,
+        18,
         "every default mapping runs (SALESORDER and both price variants included)"
     );
     let mut problems = String::new();

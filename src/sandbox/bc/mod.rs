@@ -9,9 +9,11 @@ pub(crate) mod routes;
 pub(crate) mod schema;
 pub(crate) mod schema_orders;
 pub(crate) mod schema_pricelists;
+pub(crate) mod schema_quotes;
 pub(crate) mod schema_sales;
 pub(crate) mod write;
 pub(crate) mod write_orders;
+pub(crate) mod write_quotes;
 
 use axum::http::StatusCode;
 use axum::response::Response;

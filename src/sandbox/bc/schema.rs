@@ -157,6 +157,10 @@ pub(crate) static ENTITIES: &[&EntityDef] = &[
     &super::schema_sales::OPPORTUNITY,
     &super::schema_orders::SALES_ORDER,
     &super::schema_orders::SALES_ORDER_LINE,
+    &super::schema_quotes::SALES_QUOTE,
+    &super::schema_quotes::SALES_QUOTE_LINE,
+    &super::schema_quotes::SALES_QUOTE_ARCHIVE,
+    &super::schema_quotes::SALES_QUOTE_ARCHIVE_LINE,
 ];
 
 /// The definition of an entity set.

@@ -4,7 +4,7 @@
 //!
 //! Sandbox extensions, as a custom API page over the Sales Header would expose them (API v2.0
 //! has only ids for these): `yourReference`, `paymentTermsCode`, `shipmentMethodCode`,
-//! `shippingAgentCode`. `number` is assigned from the series `S-ORD`.
+//! `shippingAgentCode`, `quoteNumber` (Quote No.), `opportunityNumber` (Opportunity No.). `number` is assigned from the series `S-ORD`.
 
 use super::schema::{EntityDef, Kind, ro, w};
 
@@ -18,6 +18,8 @@ pub(crate) static SALES_ORDER: EntityDef = EntityDef {
         w("number", Kind::Text(20)),
         w("externalDocumentNumber", Kind::Text(35)),
         w("yourReference", Kind::Text(35)),
+        w("quoteNumber", Kind::Text(20)),
+        w("opportunityNumber", Kind::Text(20)),
         w("orderDate", Kind::DateTime),
         w("postingDate", Kind::DateTime),
         w("customerId", Kind::Guid),

@@ -3,12 +3,14 @@
 //! products, price lists, opportunities), with paging cookies, change tracking, conditional
 //! writes, the real error bodies and service-protection limits.
 
+pub(crate) mod actions;
 pub(crate) mod delta;
 pub(crate) mod metadata;
 pub(crate) mod query;
 pub(crate) mod routes;
 pub(crate) mod schema;
 pub(crate) mod schema_orders;
+pub(crate) mod schema_quotes;
 pub(crate) mod schema_sales;
 pub(crate) mod write;
 

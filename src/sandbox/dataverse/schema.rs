@@ -253,6 +253,10 @@ pub(crate) static ENTITIES: &[&EntityDef] = &[
     &super::schema_sales::OPPORTUNITY,
     &super::schema_orders::SALESORDER,
     &super::schema_orders::SALESORDERDETAIL,
+    &super::schema_quotes::QUOTE,
+    &super::schema_quotes::QUOTEDETAIL,
+    &super::schema_quotes::QUOTECLOSE,
+    &super::schema_quotes::OPPORTUNITYCLOSE,
 ];
 
 /// The definition of an entity set.
