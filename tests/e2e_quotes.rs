@@ -453,3 +453,141 @@ async fn won_opportunities_close_in_bc_and_their_orders_name_them() {
     );
     assert!(h.store().errors().unwrap().is_empty(), "{}", h.describe());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quote_parks_for_its_customer_and_a_rejected_revision_is_listed() {
+    let mut h = Harness::start_full_catalogue(3, 73).await;
+    h.wait_idle(IDLE_TIMEOUT).await;
+    let (_, _, product, uom, _) = coupled_refs(&h);
+
+    // 1. A customer Business Central refuses (name too long): the quote parks naming it, and
+    // is sent without anyone asking once the customer is corrected and coupled.
+    let long_name = format!("Quote Parked Co {}", "Very Long Name ".repeat(8))
+        .trim()
+        .to_string();
+    let account =
+        h.sb.insert_row(
+            System::Dataverse,
+            "accounts",
+            obj(json!({"name": long_name, "customertypecode": 3})),
+        )
+        .unwrap();
+    let account_key = format!("dataverse/accounts/{account}");
+    wait_until(WAIT, "the account fails", || {
+        let failed = h
+            .store()
+            .errors()
+            .unwrap()
+            .iter()
+            .any(|e| e.record == account_key);
+        async move { failed }
+    })
+    .await;
+    let q = new_quote(
+        &h,
+        &account,
+        "RFQ 950",
+        json!({"effectiveto": "2027-02-01"}),
+    );
+    add_quote_line(&h, &q, 1, product_line(&product, &uom, 3.0, 5.0));
+    activate(&h, &q);
+    let number = quote_number(&h, &q);
+    let key = format!("dataverse/quotes/{q}");
+    wait_until(WAIT, "the quote parks", || {
+        let parked = h
+            .store()
+            .parked()
+            .unwrap()
+            .into_iter()
+            .any(|p| p.record == key && p.waiting_for.contains(&account));
+        async move { parked }
+    })
+    .await;
+    assert!(bc_quotes_with_ref(&h, &number).is_empty());
+    h.sb.update_row(
+        System::Dataverse,
+        "accounts",
+        &account,
+        obj(json!({"name": "Quote Parked Co"})),
+    )
+    .unwrap();
+    wait_until(WAIT, "the parked quote is sent", || {
+        let n = bc_quotes_with_ref(&h, &number).len();
+        async move { n == 1 }
+    })
+    .await;
+    h.wait_idle(IDLE_TIMEOUT).await;
+    let customer = h.coupled_id("CUSTOMER", System::Dataverse, &account);
+    let bq = bc_quotes_with_ref(&h, &number).remove(0);
+    assert_eq!(text(&bq, "customerId"), customer);
+    assert_eq!(text(&bq, "validUntilDate"), "2027-02-01");
+
+    // 2. A revision BC rejects (a line of quantity 0): listed with BC's message and field;
+    // the BC quote keeps the archived version and nothing is half-built into a second quote.
+    let q2 =
+        h.sb.dataverse_action("ReviseQuote", json!({"QuoteId": q}))
+            .unwrap()
+            .expect("the new revision");
+    let bad_line = add_quote_line(&h, &q2, 2, product_line(&product, &uom, 0.0, 5.0));
+    activate(&h, &q2);
+    let key2 = format!("dataverse/quotes/{q2}");
+    wait_until(WAIT, "the revision fails", || {
+        let failed = h.store().errors().unwrap().iter().any(|e| e.record == key2);
+        async move { failed }
+    })
+    .await;
+    let err = h
+        .store()
+        .errors()
+        .unwrap()
+        .into_iter()
+        .find(|e| e.record == key2)
+        .unwrap();
+    let shown = format!("{err:?}");
+    assert!(
+        shown.contains("Quantity") && shown.contains("must be positive"),
+        "{shown}"
+    );
+    assert_eq!(bc_quotes_with_ref(&h, &number).len(), 1);
+    assert_eq!(archives(&h, &text(&bq, "id")).len(), 1);
+    assert_eq!(
+        h.coupled_id("QUOTE", System::Dataverse, &q),
+        text(&bq, "id"),
+        "the coupling stays with the sent revision until a revision is written"
+    );
+    let bq_id = text(&bq, "id");
+    assert_eq!(
+        quantities(&children(&h, "salesQuoteLines", "documentId", &bq_id)),
+        [3.0],
+        "the previous lines are put back"
+    );
+
+    // The line is corrected; `couplet errors retry` revises the quote once, without a second
+    // archived version.
+    h.sb.update_row(
+        System::Dataverse,
+        "quotedetails",
+        &bad_line,
+        obj(json!({"quantity": 2})),
+    )
+    .unwrap();
+    h.stop_engine().await;
+    let config = orders_support::config_file(&h, "");
+    couplet::cli::inspect::retry(&config, Some(&key2))
+        .await
+        .unwrap();
+    h.start_engine().await;
+    wait_until(WAIT, "the retried revision is written", || {
+        let c = h.coupling("QUOTE", System::Dataverse, &q2);
+        async move { c.is_some() }
+    })
+    .await;
+    h.wait_idle(IDLE_TIMEOUT).await;
+    assert_eq!(h.coupled_id("QUOTE", System::Dataverse, &q2), bq_id);
+    assert_eq!(
+        quantities(&children(&h, "salesQuoteLines", "documentId", &bq_id)),
+        [3.0, 2.0]
+    );
+    assert_eq!(archives(&h, &bq_id).len(), 1, "archived once");
+    assert!(h.store().errors().unwrap().iter().all(|e| e.record != key2));
+}

@@ -25,9 +25,9 @@ use crate::metrics::metrics;
 use crate::store::StoreError;
 use crate::systems::{BcClient, SystemError, Target, Written};
 
-const LINES: &str = "salesQuoteLines";
+pub(super) const LINES: &str = "salesQuoteLines";
 
-fn failed(
+pub(super) fn failed(
     cmd: &WriteCommand,
     class: &str,
     actor: &str,
@@ -45,7 +45,7 @@ fn failed(
     o
 }
 
-fn rejected(cmd: &WriteCommand, what: &str, e: &SystemError) -> Outcome {
+pub(super) fn rejected(cmd: &WriteCommand, what: &str, e: &SystemError) -> Outcome {
     let fallback = e.to_string().contains("Customer").then_some("customerid");
     failed(
         cmd,
@@ -61,7 +61,7 @@ fn rejected(cmd: &WriteCommand, what: &str, e: &SystemError) -> Outcome {
     )
 }
 
-fn sequence(f: &Fields) -> i64 {
+pub(super) fn sequence(f: &Fields) -> i64 {
     f.get("sequence").and_then(Value::as_f64).unwrap_or(0.0) as i64
 }
 
@@ -72,7 +72,7 @@ fn body(f: &Fields) -> Fields {
         .collect()
 }
 
-fn text<'a>(f: &'a Fields, k: &str) -> Option<&'a str> {
+pub(super) fn text<'a>(f: &'a Fields, k: &str) -> Option<&'a str> {
     f.get(k)
         .and_then(Value::as_str)
         .filter(|s| !s.trim().is_empty())
@@ -131,7 +131,7 @@ fn lines_of(fields: &mut Fields) -> Vec<Fields> {
     }
 }
 
-async fn add_lines(
+pub(super) async fn add_lines(
     bc: &BcClient,
     cmd: &WriteCommand,
     id: &str,
@@ -173,7 +173,7 @@ async fn write(bc: &BcClient, cmd: &WriteCommand, mode: &str) -> Outcome {
                     format!("{}: a revision without the quote to revise", cmd.source),
                 );
             };
-            match revise(bc, cmd, &id, &header, &lines).await {
+            match super::revise::revise(bc, cmd, &id, &header, &lines).await {
                 Ok(w) => {
                     let of = control
                         .get("revise_of")
@@ -317,57 +317,6 @@ async fn create(
             ),
         )),
     }
-}
-
-/// Archives quote `id`, reopens it, replaces its lines and updates its header.
-async fn revise(
-    bc: &BcClient,
-    cmd: &WriteCommand,
-    id: &str,
-    header: &Fields,
-    lines: &[Fields],
-) -> Result<Written, Outcome> {
-    let current = bc
-        .get(SET, id)
-        .await
-        .map_err(|e| rejected(cmd, "the lookup of the quote to revise", &e))?
-        .ok_or_else(|| {
-            failed(
-                cmd,
-                "deletion_conflict",
-                "user",
-                None,
-                format!(
-                    "mapping {}: {} revises salesQuotes/{id}, which no longer exists in Business Central; uncouple the previous revision (`couplet uncouple`), then `couplet errors retry` creates it anew",
-                    cmd.mapping, cmd.source
-                ),
-            )
-        })?;
-    bc.action(SET, id, "archive")
-        .await
-        .map_err(|e| rejected(cmd, "the archiving of the quote's previous version", &e))?;
-    if text(&current, "documentStatus") == Some("Released") {
-        bc.action(SET, id, "reopen")
-            .await
-            .map_err(|e| rejected(cmd, "the reopening of the quote", &e))?;
-    }
-    let old = bc
-        .query(&format!("{SET}({id})/{LINES}"), "sequence gt 0")
-        .await
-        .map_err(|e| rejected(cmd, "the lookup of the quote's lines", &e))?;
-    for l in &old {
-        if let Some(line) = text(l, "id") {
-            bc.delete(LINES, line, "*")
-                .await
-                .map_err(|e| rejected(cmd, "the deletion of the quote's previous lines", &e))?;
-        }
-    }
-    let w = bc
-        .update(SET, id, header, "*")
-        .await
-        .map_err(|e| rejected(cmd, "the quote header", &e))?;
-    add_lines(bc, cmd, id, lines, &[]).await?;
-    Ok(w)
 }
 
 /// The step after a quote is won: link its order, or release the quote.

@@ -9,6 +9,7 @@ pub mod aggregate;
 pub mod apply;
 pub mod decide;
 pub mod link;
+pub mod revise;
 
 use crate::mapping::model::TableMapping;
 use crate::orders::kind::DocKind;

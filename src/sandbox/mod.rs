@@ -15,6 +15,7 @@ mod names;
 mod seed;
 mod seed_orders;
 mod seed_pricelists;
+mod seed_quotes;
 mod seed_sales;
 mod shared;
 pub(crate) mod table;
