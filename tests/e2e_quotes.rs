@@ -289,8 +289,8 @@ async fn quotes_are_sent_revised_won_and_linked_to_their_orders_once() {
             .iter()
             .map(|q| text(q, "@odata.etag"))
             .collect();
-    h.sb.expire_change_tracking();
     h.stop_engine().await;
+    h.sb.expire_change_tracking();
     h.start_engine().await;
     wait_until(WAIT, "every capture read everything again", || {
         let done = h
@@ -433,8 +433,8 @@ async fn won_opportunities_close_in_bc_and_their_orders_name_them() {
         .is_err()
     );
     let etag = text(&h.row(System::Bc, "opportunities", &bc_opp), "@odata.etag");
-    h.sb.expire_change_tracking();
     h.stop_engine().await;
+    h.sb.expire_change_tracking();
     h.start_engine().await;
     wait_until(WAIT, "every capture read everything again", || {
         let done = h

@@ -120,7 +120,7 @@ impl Writer {
             return Ok(crate::opportunities::close::execute(self.targets.get(t), cmd).await);
         }
         if crate::quotes::is_quote_mapping(&m) {
-            return crate::quotes::apply::execute(self.targets.get(t), &self.store, cmd).await;
+            return Ok(crate::quotes::apply::execute(self.targets.get(t), cmd).await);
         }
         let coupling = self.store.coupling(&m.name, s, &cmd.source.id)?;
         let mut op = cmd.op;

@@ -22,7 +22,6 @@ use crate::error::Classify;
 use crate::event::types::{OutcomeError, now_millis};
 use crate::event::{Fields, Outcome, OutcomeStatus, WriteCommand};
 use crate::metrics::metrics;
-use crate::store::StoreError;
 use crate::systems::{BcClient, SystemError, Target, Written};
 
 pub(super) const LINES: &str = "salesQuoteLines";
@@ -78,12 +77,8 @@ pub(super) fn text<'a>(f: &'a Fields, k: &str) -> Option<&'a str> {
         .filter(|s| !s.trim().is_empty())
 }
 
-/// Executes a quote command. Only a broken projection is an error.
-pub async fn execute(
-    target: &Target,
-    _store: &crate::store::Store,
-    cmd: &WriteCommand,
-) -> Result<Outcome, StoreError> {
+/// Executes a quote command: the outcome says what was written, or why not.
+pub async fn execute(target: &Target, cmd: &WriteCommand) -> Outcome {
     let mode = cmd
         .fields
         .get(CONTROL)
@@ -115,7 +110,7 @@ pub async fn execute(
         .records
         .with_label_values(&[&cmd.mapping, stage, outcome.status.as_str()])
         .inc();
-    Ok(outcome)
+    outcome
 }
 
 fn lines_of(fields: &mut Fields) -> Vec<Fields> {

@@ -24,6 +24,31 @@ fn text<'a>(f: &'a Fields, k: &str) -> Option<&'a str> {
         .filter(|s| !s.trim().is_empty())
 }
 
+/// What follows a Won quote: `link` when the order made from it is submitted (its creation in
+/// Business Central, or the apply when it is there already, sets Quote No. and archives the
+/// quote), else `release`.
+fn won_step(cx: &BuildContext<'_>, quote: &Fields) -> Result<Value, crate::store::StoreError> {
+    let order = quote.get(ORDER).and_then(Value::as_object);
+    let submitted = order
+        .and_then(|o| o.get("statecode"))
+        .and_then(Value::as_i64)
+        == Some(1);
+    let order_id = order.and_then(|o| text(o, "salesorderid"));
+    let order_erp = match (submitted, order_id) {
+        (true, Some(id)) => cx
+            .store
+            .coupling(ORDER_MAPPING, System::Dataverse, id)?
+            .map(|c| c.erp_id),
+        _ => None,
+    };
+    Ok(json!({
+        "action": if submitted { "link" } else { "release" },
+        "order": order_id,
+        "ordernumber": order.and_then(|o| text(o, "ordernumber")),
+        "order_erp": order_erp,
+    }))
+}
+
 /// Decides for quote `ev`. `forced` (`couplet sync-now`) processes a Won quote again even when
 /// it was processed with the same values.
 pub fn decide(
@@ -123,34 +148,10 @@ pub fn decide(
         (None, Some((p, c))) => ("revise", Some(c.erp_id.clone()), Some(p.clone())),
         (None, None) => ("create", None, None),
     };
-    let won_step = won.then(|| {
-        let order = ev.fields.get(ORDER).and_then(Value::as_object);
-        let submitted = order
-            .and_then(|o| o.get("statecode"))
-            .and_then(Value::as_i64)
-            == Some(1);
-        let order_id = order.and_then(|o| text(o, "salesorderid"));
-        let order_erp = match (submitted, order_id) {
-            (true, Some(id)) => cx
-                .store
-                .coupling(ORDER_MAPPING, System::Dataverse, id)
-                .map(|c| c.map(|c| c.erp_id)),
-            _ => Ok(None),
-        };
-        order_erp.map(|erp| {
-            json!({
-                // An order on its way to Business Central is linked to the quote (its
-                // creation, or here when it exists already); otherwise the quote is released.
-                "action": if submitted { "link" } else { "release" },
-                "order": order_id,
-                "ordernumber": order.and_then(|o| text(o, "ordernumber")),
-                "order_erp": erp,
-            })
-        })
-    });
-    let won_step = match won_step {
-        Some(r) => Some(r?),
-        None => None,
+    let won_step = if won {
+        Some(won_step(cx, &ev.fields)?)
+    } else {
+        None
     };
     fields.insert(
         CONTROL.into(),
