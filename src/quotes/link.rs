@@ -45,9 +45,12 @@ pub async fn find_quote(bc: &BcClient, reference: &str) -> Result<Option<BcQuote
     }))
 }
 
-/// Archives `quote` (the quote's current version becomes an archived version).
+/// Archives `quote` (the quote's current version becomes an archived version), unless that
+/// version is archived already (a retry).
 pub async fn archive(bc: &BcClient, quote: &str) -> Result<(), SystemError> {
-    bc.action(SET, quote, "archive").await
+    super::revise::archive_current(bc, quote, None)
+        .await
+        .map(|_| ())
 }
 
 /// Links the existing Business Central order `order` to `quote`: sets Quote No. and archives
@@ -63,8 +66,8 @@ pub async fn link_existing_order(
     if text(&row, "quoteNumber") == quote.number {
         return Ok(false);
     }
-    // Archive first: a crash before the Quote No. is set archives once more on the retry
-    // (an extra archived version), never leaves the order linked to an unarchived quote.
+    // Archive first: a crash before the Quote No. is set finds the version archived on the
+    // retry (not archived twice), and an order is never linked to an unarchived quote.
     archive(bc, &quote.id).await?;
     let mut patch = Fields::new();
     patch.insert("quoteNumber".into(), json!(quote.number));

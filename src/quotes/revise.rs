@@ -59,6 +59,33 @@ async fn latest_archive(bc: &BcClient, id: &str) -> Result<Option<Vec<Fields>>, 
     ))
 }
 
+/// Archives the current version of quote `id` (its lines `current`, read by the caller, or
+/// read here), unless the latest archived version holds exactly these lines: a retry after a
+/// crash archives nothing twice. Returns true when it archived now.
+pub async fn archive_current(
+    bc: &BcClient,
+    id: &str,
+    current: Option<&[Fields]>,
+) -> Result<bool, SystemError> {
+    let read;
+    let current = match current {
+        Some(c) => c,
+        None => {
+            read = bc
+                .query(&format!("{SET}({id})/{LINES}"), "sequence gt 0")
+                .await?;
+            &read
+        }
+    };
+    let archived = latest_archive(bc, id).await?;
+    if archived.is_some_and(|a| signature(&a) == signature(current)) {
+        tracing::info!(quote = %id, "The quote's current version is archived already; not archiving it again.");
+        return Ok(false);
+    }
+    bc.action(SET, id, "archive").await?;
+    Ok(true)
+}
+
 async fn delete_lines(bc: &BcClient, lines: &[Fields]) -> Result<(), SystemError> {
     for l in lines {
         if let Some(line) = text(l, "id") {
@@ -97,16 +124,9 @@ pub async fn revise(
         .query(&lines_set, "sequence gt 0")
         .await
         .map_err(|e| rejected(cmd, "the lookup of the quote's lines", &e))?;
-    let archived = latest_archive(bc, id)
+    archive_current(bc, id, Some(&old))
         .await
-        .map_err(|e| rejected(cmd, "the lookup of the quote's archived versions", &e))?;
-    if archived.is_none_or(|a| signature(&a) != signature(&old)) {
-        bc.action(SET, id, "archive")
-            .await
-            .map_err(|e| rejected(cmd, "the archiving of the quote's previous version", &e))?;
-    } else {
-        tracing::info!(quote = %id, "The quote's current version is archived already; not archiving it again.");
-    }
+        .map_err(|e| rejected(cmd, "the archiving of the quote's previous version", &e))?;
     if text(&current, "documentStatus") == Some("Released") {
         bc.action(SET, id, "reopen")
             .await
