@@ -139,3 +139,75 @@ pub async fn execute(target: &Target, cmd: &WriteCommand) -> Outcome {
         .inc();
     o
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{ChangeOp, RecordKey};
+    use crate::mapping::Catalogue;
+
+    fn event(state: i64) -> ChangeEvent {
+        let mut f = Fields::new();
+        f.insert("statecode".into(), json!(state));
+        ChangeEvent::new(
+            "OPPORTUNITY",
+            RecordKey::new(System::Dataverse, "opportunities", "o1"),
+            ChangeOp::Upsert,
+            None,
+            None,
+            f,
+        )
+    }
+
+    fn coupling(hash: Option<String>) -> Coupling {
+        Coupling {
+            mapping: "OPPORTUNITY".into(),
+            crm_entity: "opportunities".into(),
+            crm_id: "o1".into(),
+            erp_entity: "opportunities".into(),
+            erp_id: "b1".into(),
+            crm_modified_on: None,
+            erp_modified_on: None,
+            crm_etag: None,
+            erp_etag: None,
+            hash_to_crm: None,
+            hash_to_erp: hash,
+            coupled_at: chrono::Utc::now(),
+            last_sync_at: None,
+            last_direction: None,
+            last_result: None,
+        }
+    }
+
+    #[test]
+    fn won_and_lost_close_the_coupled_opportunity_once() {
+        let cat = Catalogue::defaults().unwrap();
+        let m = cat.get(super::super::MAPPING).unwrap();
+        assert!(super::super::is_opportunity_mapping(m));
+        assert_eq!(closed_status(&event(0)), None);
+        assert_eq!(closed_status(&event(2)), Some("Lost"));
+        let won = event(1);
+        let status = closed_status(&won).unwrap();
+        // Not coupled: nothing is created.
+        assert!(matches!(
+            decide(&won, m, None, status, false),
+            Decision::Skip(o) if o.status == OutcomeStatus::Filtered
+        ));
+        let Decision::Write(cmd) = decide(&won, m, Some(coupling(None)), status, false) else {
+            panic!("a close command");
+        };
+        assert!(is_close(m, &cmd));
+        assert_eq!(cmd.target_id.as_deref(), Some("b1"));
+        assert_eq!(cmd.fields["status"], json!("Won"));
+        // Written already (the coupling holds the hash): unchanged, unless forced.
+        let done = coupling(Some(cmd.content_hash.clone()));
+        assert!(matches!(
+            decide(&won, m, Some(done.clone()), status, false),
+            Decision::Skip(o) if o.status == OutcomeStatus::Unchanged
+        ));
+        assert!(matches!(
+            decide(&won, m, Some(done), status, true),
+            Decision::Write(_)
+        ));
+    }
+}
