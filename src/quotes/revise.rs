@@ -1,7 +1,8 @@
 //! Revising a Business Central quote from a new Dataverse revision (§6.3: "The existing BC
 //! quote is archived first, its lines are deleted, it is reopened, and it is rebuilt"):
 //! - the quote's current version is archived, unless the latest archived version already
-//!   holds exactly its lines (a retry after a crash or a rejected line archives nothing twice);
+//!   holds exactly its header and lines (a retry after a crash or a rejected line archives
+//!   nothing twice);
 //! - a Released quote is reopened;
 //! - the lines are replaced, then the header is updated. A line Business Central rejects puts
 //!   the previous lines back (the quote stays as archived, its header untouched), so the retry
@@ -37,8 +38,25 @@ fn signature(lines: &[Fields]) -> Vec<(i64, String, String, String, String)> {
     v
 }
 
-/// The lines of the latest archived version of `id`, if it has one.
-async fn latest_archive(bc: &BcClient, id: &str) -> Result<Option<Vec<Fields>>, SystemError> {
+/// The header fields an archived version keeps, compared with the quote's.
+const ARCHIVED_HEADER: &[&str] = &[
+    "customerNumber",
+    "externalDocumentNumber",
+    "yourReference",
+    "validUntilDate",
+];
+
+fn same_header(archive: &Fields, quote: &Fields) -> bool {
+    ARCHIVED_HEADER
+        .iter()
+        .all(|k| text(archive, k).unwrap_or("") == text(quote, k).unwrap_or(""))
+}
+
+/// The latest archived version of `id` (its header and lines), if it has one.
+async fn latest_archive(
+    bc: &BcClient,
+    id: &str,
+) -> Result<Option<(Fields, Vec<Fields>)>, SystemError> {
     let archives = bc
         .query("salesQuoteArchives", &format!("quoteId eq {id}"))
         .await?;
@@ -50,35 +68,37 @@ async fn latest_archive(bc: &BcClient, id: &str) -> Result<Option<Vec<Fields>>, 
         };
         v(a).total_cmp(&v(b))
     });
-    let Some(archive) = latest.and_then(|a| text(a, "id")) else {
+    let Some((header, archive)) = latest.and_then(|a| text(a, "id").map(|id| (a, id))) else {
         return Ok(None);
     };
-    Ok(Some(
-        bc.query("salesQuoteArchiveLines", &format!("archiveId eq {archive}"))
-            .await?,
-    ))
+    let lines = bc
+        .query("salesQuoteArchiveLines", &format!("archiveId eq {archive}"))
+        .await?;
+    Ok(Some((header.clone(), lines)))
 }
 
-/// Archives the current version of quote `id` (its lines `current`, read by the caller, or
-/// read here), unless the latest archived version holds exactly these lines: a retry after a
-/// crash archives nothing twice. Returns true when it archived now.
+/// Archives the current version of quote `id` (header `quote`, lines `current`; read here
+/// when not given), unless the latest archived version holds exactly this header and these
+/// lines: a retry after a crash archives nothing twice. Returns true when it archived now.
 pub async fn archive_current(
     bc: &BcClient,
     id: &str,
-    current: Option<&[Fields]>,
+    current: Option<(&Fields, &[Fields])>,
 ) -> Result<bool, SystemError> {
     let read;
-    let current = match current {
+    let (quote, lines) = match current {
         Some(c) => c,
         None => {
-            read = bc
+            let quote = bc.get(SET, id).await?.unwrap_or_default();
+            let lines = bc
                 .query(&format!("{SET}({id})/{LINES}"), "sequence gt 0")
                 .await?;
-            &read
+            read = (quote, lines);
+            (&read.0, read.1.as_slice())
         }
     };
     let archived = latest_archive(bc, id).await?;
-    if archived.is_some_and(|a| signature(&a) == signature(current)) {
+    if archived.is_some_and(|(h, a)| same_header(&h, quote) && signature(&a) == signature(lines)) {
         tracing::info!(quote = %id, "The quote's current version is archived already; not archiving it again.");
         return Ok(false);
     }
@@ -124,7 +144,7 @@ pub async fn revise(
         .query(&lines_set, "sequence gt 0")
         .await
         .map_err(|e| rejected(cmd, "the lookup of the quote's lines", &e))?;
-    archive_current(bc, id, Some(&old))
+    archive_current(bc, id, Some((&current, &old)))
         .await
         .map_err(|e| rejected(cmd, "the archiving of the quote's previous version", &e))?;
     if text(&current, "documentStatus") == Some("Released") {
