@@ -24,8 +24,8 @@ async fn full_catalogue_couples_every_mapping() {
     let checks = h.check();
     assert_eq!(
         checks.len(),
-        18,
-        "every default mapping runs (SALESORDER, POSTEDSALESINV-INV and both price variants included)"
+        19,
+        "every default mapping runs (SALESORDER, QUOTE, POSTEDSALESINV-INV and both price variants included)"
     );
     let mut problems = String::new();
     for c in &checks {

@@ -138,6 +138,12 @@ impl Writer {
         if crate::orders::is_order_mapping(&m) && t.is_crm() {
             return crate::orders::back::apply::execute(self.targets.get(t), cmd).await;
         }
+        if crate::opportunities::close::is_close(&m, cmd) {
+            return Ok(crate::opportunities::close::execute(self.targets.get(t), cmd).await);
+        }
+        if crate::quotes::is_quote_mapping(&m) {
+            return Ok(crate::quotes::apply::execute(self.targets.get(t), cmd).await);
+        }
         let coupling = self.store.coupling(&m.name, s, &cmd.source.id)?;
         let mut op = cmd.op;
         let mut target_id = cmd.target_id.clone();

@@ -144,6 +144,11 @@ impl DataverseCapture {
                         .await
                         .map_err(PassError::System)?;
                 }
+                if crate::quotes::is_quote_mapping(&self.mapping) {
+                    crate::quotes::aggregate::complete(&self.client, &mut row)
+                        .await
+                        .map_err(PassError::System)?;
+                }
                 let Some(id) = row
                     .get(&id_col)
                     .and_then(|v| v.as_str())

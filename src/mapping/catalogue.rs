@@ -426,7 +426,7 @@ mod tests {
     fn defaults_are_valid_and_ordered() {
         let c = Catalogue::defaults().unwrap();
         let names: Vec<_> = c.ordered().iter().map(|m| m.name.as_str()).collect();
-        assert_eq!(names.len(), 18, "{names:?}");
+        assert_eq!(names.len(), 19, "{names:?}");
         for m in c.ordered() {
             let at = names.iter().position(|n| *n == m.name).unwrap();
             for d in &m.depends_on {

@@ -26,16 +26,28 @@ pub fn is_complete(order: &Fields) -> bool {
 /// Central). The customer is resolved, never guessed: a contact customer is read for its
 /// parent account; a contact without one leaves [`CUSTOMER_ACCOUNT`] empty.
 pub async fn complete(client: &DataverseClient, order: &mut Fields) -> Result<(), SystemError> {
-    if is_complete(order) || order.get("statecode").and_then(Value::as_i64) != Some(1) {
+    complete_doc(client, &super::kind::ORDER, order).await?;
+    // An order made from a quote names the quote's number (its Business Central quote's key).
+    crate::quotes::aggregate::add_quote_number(client, order).await
+}
+
+/// [`complete`] for a document of `kind` (an order or a quote), read whole in `kind.states`.
+pub async fn complete_doc(
+    client: &DataverseClient,
+    kind: &super::kind::DocKind,
+    order: &mut Fields,
+) -> Result<(), SystemError> {
+    let state = order.get("statecode").and_then(Value::as_i64);
+    if is_complete(order) || !state.is_some_and(|s| kind.states.contains(&s)) {
         return Ok(());
     }
-    let Some(id) = text(order, "salesorderid").map(str::to_string) else {
+    let Some(id) = text(order, kind.id).map(str::to_string) else {
         return Ok(());
     };
     let mut lines = client
         .query(
-            "salesorderdetails",
-            &format!("_salesorderid_value eq {id}"),
+            kind.lines_set,
+            &format!("{} eq {id}", kind.line_parent),
             &[],
         )
         .await?;
@@ -46,7 +58,7 @@ pub async fn complete(client: &DataverseClient, order: &mut Fields) -> Result<()
                 .unwrap_or(i64::MAX)
         };
         k(a).cmp(&k(b))
-            .then_with(|| text(a, "salesorderdetailid").cmp(&text(b, "salesorderdetailid")))
+            .then_with(|| text(a, kind.line_id).cmp(&text(b, kind.line_id)))
     });
     for line in &mut lines {
         if let Some(uom) = text(line, "_uomid_value").map(str::to_string)

@@ -122,6 +122,25 @@ async fn create(target: &Target, store: &Store, cmd: &WriteCommand) -> Result<Ou
         })
         .unwrap_or_default();
     let discount = header.remove("discountAmount");
+    // An order made from a quote: its Business Central quote gives the Quote No.
+    let quote = match header.remove(crate::quotes::link::QUOTE_REFERENCE) {
+        Some(Value::String(r)) => match crate::quotes::link::find_quote(bc, &r).await {
+            Ok(q) => q,
+            Err(e) => return Ok(rejected(cmd, "the lookup of the order's quote", &e, None)),
+        },
+        _ => None,
+    };
+    if let Some(q) = &quote {
+        header.insert("quoteNumber".into(), json!(q.number));
+    }
+    if let Err(e) = crate::opportunities::link::resolve(bc, &mut header).await {
+        return Ok(rejected(
+            cmd,
+            "the lookup of the order's opportunity",
+            &e,
+            None,
+        ));
+    }
 
     // The order made by an earlier attempt, if any.
     let mut found = Vec::new();
@@ -211,6 +230,16 @@ async fn create(target: &Target, store: &Store, cmd: &WriteCommand) -> Result<Ou
                 ));
             }
         }
+    }
+    if let Some(q) = &quote
+        && let Err(e) = crate::quotes::link::archive(bc, &q.id).await
+    {
+        return Ok(rejected(
+            cmd,
+            "the archiving of the order's quote",
+            &e,
+            None,
+        ));
     }
     let mut o = Outcome::for_command(
         cmd,

@@ -64,6 +64,17 @@ pub fn build(
     record: &str,
     order: &Fields,
 ) -> Result<Fields, Result<OrderError, StoreError>> {
+    build_doc(cx, &super::kind::ORDER, record, order)
+}
+
+/// [`build`] for a document of `kind` (an order or a quote): the same header and lines, the
+/// document number from `kind.number`, the lines under `kind.erp_lines`.
+pub fn build_doc(
+    cx: &BuildContext<'_>,
+    kind: &super::kind::DocKind,
+    record: &str,
+    order: &Fields,
+) -> Result<Fields, Result<OrderError, StoreError>> {
     let mut h = Fields::new();
     // Sell-to customer: the account (a contact customer's parent account), coupled.
     let account = match text(order, CUSTOMER_ACCOUNT) {
@@ -102,8 +113,16 @@ pub fn build(
     if let Some(name) = text(order, "name") {
         h.insert("externalDocumentNumber".into(), json!(truncate(name, 35)));
     }
-    if let Some(n) = text(order, "ordernumber") {
+    if let Some(n) = text(order, kind.number) {
         h.insert("yourReference".into(), json!(n));
+    }
+    if let Some(o) = crate::opportunities::link::coupled(cx.store, order).map_err(Err)? {
+        // Opportunity No. (read from Business Central by the apply).
+        h.insert(crate::opportunities::link::OPPORTUNITY.into(), json!(o));
+    }
+    if let Some(q) = text(order, crate::quotes::ORDER_QUOTE_NUMBER) {
+        // The order's quote (`src/quotes/link.rs`): Quote No. is set and the quote archived.
+        h.insert(crate::quotes::link::QUOTE_REFERENCE.into(), json!(q));
     }
     if let Some(cur) = text(order, "_transactioncurrencyid_value") {
         let code = cx.currencies.erp_code_for_id(cur).ok_or_else(|| {
@@ -190,8 +209,8 @@ pub fn build(
         let Some(line) = line.as_object() else {
             continue;
         };
-        let line_id = text(line, "salesorderdetailid").unwrap_or("?");
-        let at = format!("{record} line {} (salesorderdetail {line_id})", i + 1);
+        let line_id = text(line, kind.line_id).unwrap_or("?");
+        let at = format!("{record} line {} ({} {line_id})", i + 1, kind.line_entity);
         let qty = num(line, "quantity");
         let price = num(line, "priceperunit");
         let discount =
@@ -307,6 +326,6 @@ pub fn build(
     if discount > 0.0 {
         h.insert("discountAmount".into(), json!(discount));
     }
-    h.insert(ORDER_LINES.into(), Value::Array(out));
+    h.insert(kind.erp_lines.into(), Value::Array(out));
     Ok(h)
 }

@@ -10,6 +10,7 @@ pub mod build;
 pub mod config;
 pub mod decide;
 pub mod error;
+pub mod kind;
 pub mod lines;
 pub mod on_demand;
 

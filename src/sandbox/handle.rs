@@ -380,6 +380,23 @@ impl Sandbox {
         })
     }
 
+    /// Runs a Dataverse Sales action (`ReviseQuote`, `WinQuote`, `ConvertQuoteToSalesOrder`,
+    /// `WinOpportunity`) as a person would in the UI; `body` is the Web API request body.
+    /// Returns the id of the record the action returns (the new quote or order), if any.
+    pub fn dataverse_action(
+        &self,
+        name: &str,
+        body: serde_json::Value,
+    ) -> Result<Option<String>, SandboxError> {
+        let body = body.as_object().cloned().unwrap_or_default();
+        let mut store = self.shared.dv.store.lock();
+        match dataverse::actions::run(&mut store, name, &body, &self.human()) {
+            Ok(dataverse::actions::ActionResult::Record(_, id)) => Ok(Some(id)),
+            Ok(dataverse::actions::ActionResult::Nothing) => Ok(None),
+            Err(e) => Err(rejected(System::Dataverse, name, "", e.code, e.message)),
+        }
+    }
+
     /// Every Dataverse delta token issued so far now fails with `0x80044352`.
     pub fn expire_change_tracking(&self) {
         self.shared.dv.store.lock().epoch += 1;

@@ -18,6 +18,7 @@ mod seed;
 mod seed_invoices;
 mod seed_orders;
 mod seed_pricelists;
+mod seed_quotes;
 mod seed_sales;
 mod shared;
 pub(crate) mod table;

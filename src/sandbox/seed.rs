@@ -404,6 +404,16 @@ pub(crate) fn seed(
         now,
         dv,
     );
+    // Quotes after the orders, on their own stream too.
+    let mut quotes_rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x9_0073);
+    super::seed_quotes::seed(
+        &mut quotes_rng,
+        cfg.records,
+        &humans,
+        dv_cur.get("USD"),
+        now,
+        dv,
+    );
     // Posted invoices after everything, on their own stream too.
     let mut invoices_rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x1f0_1ce5);
     super::seed_invoices::seed(&mut invoices_rng, cfg.records, now, bc);

@@ -194,6 +194,14 @@ impl Transformer {
                 ),
             ));
         }
+        if crate::opportunities::is_opportunity_mapping(&m)
+            && s == System::Dataverse
+            && let Some(status) = crate::opportunities::close::closed_status(ev)
+        {
+            return Ok(crate::opportunities::close::decide(
+                ev, &m, coupling, status, force,
+            ));
+        }
         if let Some(f) = self.catalogue.filter(&m.name, s.is_crm())
             && !f.matches(&ev.fields)
         {
@@ -223,6 +231,15 @@ impl Transformer {
                 currencies: &self.currencies,
             };
             return crate::invoices::decide::decide(&cx, ev, &m, coupling, currencies_fresh, force);
+        }
+        if crate::quotes::is_quote_mapping(&m) {
+            let cx = crate::orders::build::BuildContext {
+                store: &self.store,
+                catalogue: &self.catalogue,
+                currencies: &self.currencies,
+                config: &self.orders,
+            };
+            return crate::quotes::decide::decide(&cx, ev, &m, coupling, currencies_fresh, force);
         }
         if coupling.is_none()
             && m.sync_only_coupled

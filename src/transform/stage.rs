@@ -109,19 +109,23 @@ impl TransformStage {
                 &completed
             }
             Some(m)
-                if crate::orders::is_order_mapping(m)
+                                if (crate::orders::is_order_mapping(m) || crate::quotes::is_quote_mapping(m))
                     && ev.op == crate::event::ChangeOp::Upsert
                     && !crate::orders::aggregate::is_complete(&ev.fields) =>
             {
                 let mut full = ev.clone();
+                let quote = crate::quotes::is_quote_mapping(m);
                 if let crate::systems::Target::Dataverse(dv) = self.survivors.get(ev.source.system)
                 {
-                    crate::orders::aggregate::complete(dv, &mut full.fields)
-                        .await
-                        .map_err(|e| PipelineError::Stage {
-                            stage: "transform".into(),
-                            reason: format!("reading the lines of {}: {e}", ev.source),
-                        })?;
+                    (if quote {
+                        crate::quotes::aggregate::complete(dv, &mut full.fields).await
+                    } else {
+                        crate::orders::aggregate::complete(dv, &mut full.fields).await
+                    })
+                    .map_err(|e| PipelineError::Stage {
+                        stage: "transform".into(),
+                        reason: format!("reading the lines of {}: {e}", ev.source),
+                    })?;
                 }
                 completed = full;
                 &completed

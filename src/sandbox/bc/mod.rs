@@ -14,11 +14,13 @@ pub(crate) mod schema_inventory;
 pub(crate) mod schema_invoices;
 pub(crate) mod schema_orders;
 pub(crate) mod schema_pricelists;
+pub(crate) mod schema_quotes;
 pub(crate) mod schema_sales;
 pub(crate) mod schema_shipments;
 pub(crate) mod write;
 pub(crate) mod write_invoices;
 pub(crate) mod write_orders;
+pub(crate) mod write_quotes;
 
 use axum::http::StatusCode;
 use axum::response::Response;

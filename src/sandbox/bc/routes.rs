@@ -200,8 +200,21 @@ fn route(
             if let ("salesOrders", Some(p), SHIP_AND_INVOICE) = (pset, &pkey, child) {
                 return ship_and_invoice(shared, method, p);
             }
+            if let ("salesQuotes", Some(p), action) = (pset, &pkey, child)
+                && action.starts_with("Microsoft.NAV.")
+            {
+                let r = super::write_quotes::respond(
+                    &mut shared.bc.store.lock(),
+                    method,
+                    p,
+                    action,
+                )?;
+                shared.bc.faults.count_write();
+                return Ok(r);
+            }
             match (pset, child.split('(').next()) {
                 ("salesOrders", Some("salesOrderLines"))
+                | ("salesQuotes", Some("salesQuoteLines"))
                 | ("salesShipments", Some("salesShipmentLines"))
                 | ("salesInvoices", Some("salesInvoiceLines")) => {}
                 _ => return Err(no_resource(&path)),
@@ -226,6 +239,13 @@ fn route(
     };
     let (set, key) = split_key(next).ok_or_else(|| no_resource(&path))?;
     let def = schema::entity(set).ok_or_else(|| no_resource(&path))?;
+    if super::write_quotes::is_read_only(def.set) && *method != Method::GET {
+        return Err(BcError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "BadRequest_MethodNotAllowed",
+            format!("'{method}' requests for '{}' are not allowed.", def.set),
+        ));
+    }
     let mut params = params;
     if let (Some(p), true, None) = (&parent, *method == Method::GET, &key) {
         // Only this document's lines.
@@ -277,13 +297,16 @@ fn route(
         }
         (Method::POST, None) => {
             let mut changes = write::validate(def, &parse_body(body)?)?;
-            if def.set == "salesOrderLines" {
-                // Lines are created under their order only.
+            if matches!(def.set, "salesOrderLines" | "salesQuoteLines") {
+                // Lines are created under their document only.
                 let Some(p) = &parent else {
                     return Err(BcError::new(
                         StatusCode::METHOD_NOT_ALLOWED,
                         "BadRequest_MethodNotAllowed",
-                        "'POST' requests for 'salesOrderLines' are allowed only under a sales order: salesOrders({id})/salesOrderLines.",
+                        format!(
+                            "'POST' requests for '{0}' are allowed only under their document: salesOrders({{id}})/salesOrderLines or salesQuotes({{id}})/salesQuoteLines.",
+                            def.set
+                        ),
                     ));
                 };
                 changes.insert("documentId".into(), json!(p));

@@ -162,6 +162,10 @@ pub(crate) static ENTITIES: &[&EntityDef] = &[
     &super::schema_shipments::SALES_SHIPMENT_LINE,
     &super::schema_invoices::SALES_INVOICE,
     &super::schema_invoices::SALES_INVOICE_LINE,
+    &super::schema_quotes::SALES_QUOTE,
+    &super::schema_quotes::SALES_QUOTE_LINE,
+    &super::schema_quotes::SALES_QUOTE_ARCHIVE,
+    &super::schema_quotes::SALES_QUOTE_ARCHIVE_LINE,
 ];
 
 /// The definition of an entity set.

@@ -4,7 +4,8 @@
 //!
 //! Sandbox extensions, as a custom API page over the Sales Header would expose them (API v2.0
 //! has only ids for these): `yourReference`, `paymentTermsCode`, `shipmentMethodCode`,
-//! `shippingAgentCode`, `lastShipmentDate` (the Sales Header's "Shipment Date" of the last
+//! `shippingAgentCode`, `quoteNumber` (Quote No.), `opportunityNumber` (Opportunity No.),
+//! `lastShipmentDate` (the Sales Header's "Shipment Date" of the last
 //! posted shipment, which Business Central's SALESORDER-ORDER mapping sends to
 //! `datefulfilled`). `number` is assigned from the series `S-ORD`.
 //!
@@ -27,6 +28,8 @@ pub(crate) static SALES_ORDER: EntityDef = EntityDef {
         w("number", Kind::Text(20)),
         w("externalDocumentNumber", Kind::Text(35)),
         w("yourReference", Kind::Text(35)),
+        w("quoteNumber", Kind::Text(20)),
+        w("opportunityNumber", Kind::Text(20)),
         w("orderDate", Kind::DateTime),
         w("postingDate", Kind::DateTime),
         w("customerId", Kind::Guid),

@@ -119,7 +119,7 @@ fn relate(
             "The field Code of table Currency must have a value.",
         ));
     }
-    if def.set != "salesOrderLines"
+    if !matches!(def.set, "salesOrderLines" | "salesQuoteLines")
         && let Some((other, _)) = find_by(store, def.set, num_field, &number)
         && other != id
     {
@@ -190,6 +190,8 @@ fn relate(
         }
         "salesOrders" => super::write_orders::relate_order(store, fields, changes)?,
         "salesOrderLines" => super::write_orders::relate_line(store, fields)?,
+        "salesQuotes" => super::write_quotes::relate_quote(store, id, fields, changes)?,
+        "salesQuoteLines" => super::write_quotes::relate_quote_line(store, fields)?,
         _ => {}
     }
     Ok(())

@@ -97,9 +97,19 @@ pub(crate) fn relate_order(
 
 /// The order, item and quantity of a sales order line.
 pub(crate) fn relate_line(store: &Store, fields: &mut Fields) -> Result<(), BcError> {
+    relate_line_in(store, fields, "salesOrders", "Order")
+}
+
+/// The document (in `header_set`, of Document Type `doc_type`), item and quantity of a line.
+pub(crate) fn relate_line_in(
+    store: &Store,
+    fields: &mut Fields,
+    header_set: &str,
+    doc_type: &str,
+) -> Result<(), BcError> {
     let doc = text(fields, "documentId");
     let order = store
-        .table("salesOrders")
+        .table(header_set)
         .and_then(|t| t.get(&doc))
         .map(|r| r.fields.clone())
         .ok_or_else(|| BcError::not_found("Sales Header", &doc))?;
@@ -109,7 +119,7 @@ pub(crate) fn relate_line(store: &Store, fields: &mut Fields) -> Result<(), BcEr
         .and_then(Value::as_f64)
         .unwrap_or(0.0);
     let at = format!(
-        "Sales Line: Document Type=Order, Document No.={}, Line No.={sequence}",
+        "Sales Line: Document Type={doc_type}, Document No.={}, Line No.={sequence}",
         text(&order, "number")
     );
     match line_type.as_str() {

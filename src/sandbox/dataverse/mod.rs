@@ -3,6 +3,7 @@
 //! products, price lists, opportunities), with paging cookies, change tracking, conditional
 //! writes, the real error bodies and service-protection limits.
 
+pub(crate) mod actions;
 pub(crate) mod delta;
 pub(crate) mod metadata;
 pub(crate) mod query;
@@ -12,6 +13,7 @@ pub(crate) mod schema;
 pub(crate) mod schema_invoices;
 pub(crate) mod schema_orders;
 pub(crate) mod schema_posts;
+pub(crate) mod schema_quotes;
 pub(crate) mod schema_sales;
 pub(crate) mod write;
 pub(crate) mod write_state;

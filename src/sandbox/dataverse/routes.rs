@@ -142,6 +142,9 @@ fn route(
     if rest.starts_with(super::metadata::ENTITY_DEFINITIONS) && method == Method::GET {
         return super::metadata::get(shared, rest, &parse_query(uri.query()));
     }
+    if super::actions::ACTIONS.contains(&rest) {
+        return super::actions::respond(shared, rest, method, body);
+    }
     let not_found = || {
         DvError::new(
             StatusCode::NOT_FOUND,

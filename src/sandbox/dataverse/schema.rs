@@ -261,6 +261,10 @@ pub(crate) static ENTITIES: &[&EntityDef] = &[
     &super::schema_invoices::INVOICE,
     &super::schema_invoices::INVOICEDETAIL,
     &super::schema_invoices::ACCOUNT_STATISTICS,
+    &super::schema_quotes::QUOTE,
+    &super::schema_quotes::QUOTEDETAIL,
+    &super::schema_quotes::QUOTECLOSE,
+    &super::schema_quotes::OPPORTUNITYCLOSE,
 ];
 
 /// The definition of an entity set.

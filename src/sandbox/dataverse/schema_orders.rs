@@ -47,6 +47,11 @@ pub(crate) static SALESORDER: EntityDef = EntityDef {
         w("name", Kind::Text(300)),
         w("ordernumber", Kind::Text(100)),
         w("customerid", Kind::Lookup(CUSTOMER)),
+        w("quoteid", Kind::Lookup(super::schema_quotes::QUOTE_REF)),
+        w(
+            "opportunityid",
+            Kind::Lookup(super::schema_quotes::OPPORTUNITY_REF),
+        ),
         w("transactioncurrencyid", Kind::Lookup(CURRENCY)),
         w("ownerid", Kind::Lookup(OWNER)),
         w("description", Kind::Text(2000)),

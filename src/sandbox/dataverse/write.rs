@@ -264,6 +264,9 @@ pub(crate) fn create(store: &mut Store, def: &EntityDef, id: &str, changes: Fiel
             Value::String(format!("ORD-{n:05}-{}", tail.to_ascii_uppercase())),
         );
     }
+    if def.set == "quotes" {
+        super::actions::number_quote(store, id, &mut fields);
+    }
     fields.insert(def.key.into(), Value::String(id.to_string()));
     if fields.contains_key("createdon") {
         fields.insert("createdon".into(), Value::String(timestamp(stamp.at)));

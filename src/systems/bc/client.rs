@@ -301,6 +301,20 @@ impl BcClient {
         written("update", value)
     }
 
+    /// Runs a bound action on a record (`POST {set}({id})/Microsoft.NAV.{action}`, 204), e.g.
+    /// a sales quote's `release` or `archive` (see the sandbox's `schema_quotes.rs`).
+    pub async fn action(&self, set: &str, id: &str, action: &str) -> Result<(), SystemError> {
+        let url = format!("{}/Microsoft.NAV.{action}", self.record_url(set, id));
+        self.api
+            .send("action", |c| {
+                Self::request(c, reqwest::Method::POST, &url)
+                    .header(CONTENT_TYPE, "application/json")
+                    .body("{}")
+            })
+            .await
+            .map(|_| ())
+    }
+
     /// Deletes a record (`DELETE` with `If-Match`); one already gone is success.
     pub async fn delete(&self, set: &str, id: &str, if_match: &str) -> Result<(), SystemError> {
         let url = self.record_url(set, id);

@@ -1,0 +1,201 @@
+//! The transform's decision for a quote change (the table filter has passed: Active or Won):
+//! skip (sent already, won and processed already), park (a reference not coupled yet), fail
+//! (cannot be built) or a command whose control object ([`super::CONTROL`]) tells the apply
+//! what to do: `create` the Business Central quote, `revise` the one a predecessor is coupled
+//! to, or leave the `existing` one; and for a Won quote, what follows (`won`).
+
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::{CONTROL, ORDER, ORDER_MAPPING, PREDECESSORS, QUOTE, WON};
+use crate::error::Classify;
+use crate::event::types::{OutcomeError, now_millis};
+use crate::event::{ChangeEvent, Fields, Outcome, OutcomeStatus, System, WriteCommand, WriteOp};
+use crate::mapping::model::TableMapping;
+use crate::orders::OrderError;
+use crate::orders::build::{BuildContext, build_doc};
+use crate::store::{Coupling, ParkedEntry};
+use crate::transform::hash::content_hash;
+use crate::transform::{Decision, TransformError};
+
+fn text<'a>(f: &'a Fields, k: &str) -> Option<&'a str> {
+    f.get(k)
+        .and_then(Value::as_str)
+        .filter(|s| !s.trim().is_empty())
+}
+
+/// What follows a Won quote: `link` when the order made from it is submitted (its creation in
+/// Business Central, or the apply when it is there already, sets Quote No. and archives the
+/// quote), else `release`.
+fn won_step(cx: &BuildContext<'_>, quote: &Fields) -> Result<Value, crate::store::StoreError> {
+    let order = quote.get(ORDER).and_then(Value::as_object);
+    let submitted = order
+        .and_then(|o| o.get("statecode"))
+        .and_then(Value::as_i64)
+        == Some(1);
+    let order_id = order.and_then(|o| text(o, "salesorderid"));
+    let order_erp = match (submitted, order_id) {
+        (true, Some(id)) => cx
+            .store
+            .coupling(ORDER_MAPPING, System::Dataverse, id)?
+            .map(|c| c.erp_id),
+        _ => None,
+    };
+    Ok(json!({
+        "action": if submitted { "link" } else { "release" },
+        "order": order_id,
+        "ordernumber": order.and_then(|o| text(o, "ordernumber")),
+        "order_erp": order_erp,
+    }))
+}
+
+/// Decides for quote `ev`. `forced` (`couplet sync-now`) processes a Won quote again even when
+/// it was processed with the same values.
+pub fn decide(
+    cx: &BuildContext<'_>,
+    ev: &ChangeEvent,
+    m: &TableMapping,
+    coupling: Option<Coupling>,
+    currencies_fresh: bool,
+    forced: bool,
+) -> Result<Decision, TransformError> {
+    let t = System::Bc;
+    let record = ev.source.to_string();
+    let outcome = |status, target: Option<String>, reason: String| {
+        Outcome::for_event(ev, t, &m.erp_entity, target, status, Some(reason))
+    };
+    let won = ev.fields.get("statecode").and_then(Value::as_i64) == Some(WON);
+    if let Some(c) = &coupling
+        && !won
+    {
+        return Ok(Decision::Skip(outcome(
+            OutcomeStatus::Unchanged,
+            Some(c.erp_id.clone()),
+            format!(
+                "{record} was sent to Business Central as salesQuotes/{} already; an active quote is read-only in Dataverse (a change is a new revision)",
+                c.erp_id
+            ),
+        )));
+    }
+    let mut fields = match build_doc(cx, &QUOTE, &record, &ev.fields) {
+        Ok(f) => f,
+        Err(Err(e)) => return Err(e.into()),
+        Err(Ok(OrderError::Invalid {
+            class: "unknown_currency",
+            ..
+        })) if !currencies_fresh => return Ok(Decision::RefreshCurrencies),
+        Err(Ok(OrderError::Waiting {
+            waiting_for,
+            reason,
+        })) => {
+            let reason = format!(
+                "mapping {}: {record} is parked: {reason}; it is re-driven automatically when {waiting_for} is coupled",
+                m.name
+            );
+            let o = outcome(OutcomeStatus::Parked, None, reason.clone());
+            let p = ParkedEntry {
+                waiting_for,
+                record: record.clone(),
+                mapping: m.name.clone(),
+                reason,
+                parked_at: now_millis(),
+                event: ev.clone(),
+            };
+            return Ok(Decision::Park(o, p));
+        }
+        Err(Ok(e)) => {
+            let mut o = outcome(
+                OutcomeStatus::Failed,
+                None,
+                format!("mapping {}: {e}", m.name),
+            );
+            let field = match &e {
+                OrderError::Invalid { field, .. } => Some(field.clone()),
+                OrderError::Waiting { .. } => None,
+            };
+            o.error = Some(OutcomeError {
+                class: e.class().to_string(),
+                actor: e.actor().as_str().to_string(),
+                field,
+            });
+            return Ok(Decision::Fail(o));
+        }
+    };
+    // Quote Valid Until = effectiveto.
+    if let Some(d) = text(&ev.fields, "effectiveto") {
+        fields.insert("validUntilDate".into(), json!(d));
+    }
+
+    // Which Business Central quote: this quote's, a coupled predecessor's, or a new one.
+    let mut predecessor = None;
+    if coupling.is_none() {
+        for p in ev
+            .fields
+            .get(PREDECESSORS)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+        {
+            if let Some(c) = cx.store.coupling(&m.name, System::Dataverse, p)? {
+                predecessor = Some((p.to_string(), c));
+                break;
+            }
+        }
+    }
+    let (mode, target_id, revise_of) = match (&coupling, &predecessor) {
+        (Some(c), _) => ("existing", Some(c.erp_id.clone()), None),
+        (None, Some((p, c))) => ("revise", Some(c.erp_id.clone()), Some(p.clone())),
+        (None, None) => ("create", None, None),
+    };
+    let won_step = if won {
+        Some(won_step(cx, &ev.fields)?)
+    } else {
+        None
+    };
+    fields.insert(
+        CONTROL.into(),
+        json!({"mode": mode, "revise_of": revise_of, "won": won_step}),
+    );
+    let hash = content_hash(&fields);
+    if let Some(c) = &coupling
+        && !forced
+        && c.hash_to(t) == Some(hash.as_str())
+    {
+        return Ok(Decision::Skip(outcome(
+            OutcomeStatus::Unchanged,
+            Some(c.erp_id.clone()),
+            format!(
+                "{record} is won and was processed already (salesQuotes/{})",
+                c.erp_id
+            ),
+        )));
+    }
+    let natural_key = fields
+        .get("yourReference")
+        .and_then(Value::as_str)
+        .map(|v| vec![("yourReference".to_string(), v.to_string())])
+        .unwrap_or_default();
+    Ok(Decision::Write(WriteCommand {
+        command_id: Uuid::new_v4(),
+        event_id: ev.event_id,
+        correlation_id: ev.correlation_id,
+        mapping: m.name.clone(),
+        source: ev.source.clone(),
+        source_modified_on: ev.modified_on,
+        source_etag: ev.etag.clone(),
+        target_system: t,
+        target_entity: m.erp_entity.clone(),
+        op: if target_id.is_some() {
+            WriteOp::Update
+        } else {
+            WriteOp::Create
+        },
+        target_id,
+        natural_key,
+        content_hash: hash,
+        reverse_hash: None,
+        fields,
+        issued_at: now_millis(),
+    }))
+}
