@@ -63,6 +63,10 @@ pub enum Command {
         /// Kafka bootstrap servers, e.g. `127.0.0.1:9092` (with --bus kafka).
         #[arg(long)]
         brokers: Option<String>,
+        /// Skip the lead-to-cash story (quote, opportunity, order, shipment, invoice,
+        /// payment) that follows the synchronisation demo.
+        #[arg(long)]
+        no_story: bool,
     },
     /// Run the engine against the configured systems until Ctrl-C.
     Run {

@@ -42,6 +42,8 @@ pub struct DemoOptions {
     pub bus: String,
     /// Kafka bootstrap servers.
     pub brokers: Option<String>,
+    /// Play the lead-to-cash story after the synchronisation demo.
+    pub story: bool,
 }
 
 /// One live edit and when it was made.
@@ -50,6 +52,32 @@ struct Edit {
     system: System,
     id: String,
     at: DateTime<Utc>,
+}
+
+/// The engine's config for a demo sandbox: fast polls, and the log the demo was asked for.
+fn engine_config(
+    o: &DemoOptions,
+    sb: &Sandbox,
+    dir: &std::path::Path,
+) -> anyhow::Result<crate::config::Config> {
+    let mut cfg = build::sandbox_config(sb, dir)?;
+    cfg.capture.poll_interval_ms = 250;
+    cfg.capture.bc_overlap_ms = 2000;
+    if o.bus != "embedded" {
+        let brokers = o
+            .brokers
+            .clone()
+            .ok_or_else(|| anyhow::anyhow!("--bus {} needs --brokers HOST:PORT", o.bus))?;
+        cfg.bus.backend = o.bus.clone();
+        cfg.bus.kafka = Some(toml::from_str(&format!("brokers = {brokers:?}"))?);
+        // A fresh prefix per run, so a shared broker's older topics are not mixed in.
+        cfg.bus.topic_prefix = format!(
+            "couplet-demo-{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        );
+        cfg.check()?;
+    }
+    Ok(cfg)
 }
 
 /// Runs the demo; returns whether every check passed.
@@ -90,23 +118,7 @@ pub async fn run(o: DemoOptions) -> anyhow::Result<bool> {
         o.seed,
         dir.display()
     );
-    let mut cfg = build::sandbox_config(&sb, &dir)?;
-    cfg.capture.poll_interval_ms = 250;
-    cfg.capture.bc_overlap_ms = 2000;
-    if o.bus != "embedded" {
-        let brokers = o
-            .brokers
-            .clone()
-            .ok_or_else(|| anyhow::anyhow!("--bus {} needs --brokers HOST:PORT", o.bus))?;
-        cfg.bus.backend = o.bus.clone();
-        cfg.bus.kafka = Some(toml::from_str(&format!("brokers = {brokers:?}"))?);
-        // A fresh prefix per run, so a shared broker's older topics are not mixed in.
-        cfg.bus.topic_prefix = format!(
-            "couplet-demo-{}",
-            &uuid::Uuid::new_v4().simple().to_string()[..8]
-        );
-        cfg.check()?;
-    }
+    let cfg = engine_config(&o, &sb, &dir)?;
     let parts = build::connect_parts(&cfg).await?;
     let (catalogue, store) = (parts.catalogue.clone(), parts.store.clone());
     crate::metrics::metrics().prime(&parts.catalogue, &parts.topics);
@@ -162,11 +174,19 @@ pub async fn run(o: DemoOptions) -> anyhow::Result<bool> {
     let latencies = latencies(&store, &edits)?;
 
     let checks = verify(&sb, &store, &catalogue)?;
-    let ok = settled && settled_live && report(&store, &catalogue, &checks, &latencies)?;
+    let mut ok = settled && settled_live && report(&store, &catalogue, &checks, &latencies)?;
+    if o.story {
+        let story_dir = dir.join("lead-to-cash");
+        ok &= super::story::run(o.seed, &story_dir, |sb, d| engine_config(&o, sb, d)).await?;
+    }
     println!(
         "{}",
         if ok {
-            "RESULT: OK: every record is coupled and equal on both sides, no duplicates, no errors."
+            if o.story {
+                "RESULT: OK: every record is coupled and equal on both sides, no duplicates, no errors; every lead-to-cash hop arrived."
+            } else {
+                "RESULT: OK: every record is coupled and equal on both sides, no duplicates, no errors."
+            }
         } else {
             "RESULT: FAILED (see above)."
         }

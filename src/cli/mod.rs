@@ -11,6 +11,7 @@ pub mod mappings;
 pub mod orders;
 pub mod replay;
 pub mod report;
+pub mod story;
 pub mod sync_now;
 
 use std::process::ExitCode;
@@ -75,6 +76,7 @@ async fn dispatch(cmd: Command) -> anyhow::Result<bool> {
             metrics_listen,
             bus,
             brokers,
+            no_story,
         } => {
             demo::run(demo::DemoOptions {
                 records,
@@ -87,6 +89,7 @@ async fn dispatch(cmd: Command) -> anyhow::Result<bool> {
                 metrics_listen,
                 bus,
                 brokers,
+                story: !no_story,
             })
             .await
         }

@@ -109,7 +109,7 @@ impl TransformStage {
                 &completed
             }
             Some(m)
-                                if (crate::orders::is_order_mapping(m) || crate::quotes::is_quote_mapping(m))
+                if (crate::orders::is_order_mapping(m) || crate::quotes::is_quote_mapping(m))
                     && ev.op == crate::event::ChangeOp::Upsert
                     && !crate::orders::aggregate::is_complete(&ev.fields) =>
             {

@@ -203,12 +203,8 @@ fn route(
             if let ("salesQuotes", Some(p), action) = (pset, &pkey, child)
                 && action.starts_with("Microsoft.NAV.")
             {
-                let r = super::write_quotes::respond(
-                    &mut shared.bc.store.lock(),
-                    method,
-                    p,
-                    action,
-                )?;
+                let r =
+                    super::write_quotes::respond(&mut shared.bc.store.lock(), method, p, action)?;
                 shared.bc.faults.count_write();
                 return Ok(r);
             }
