@@ -267,6 +267,18 @@ async fn posted_invoices_payments_and_statistics() {
     wait_statistic(&h, &account, "nav_outstandingorderslcy", outstanding_now).await;
     eprintln!("order change in the statistics after {:?}", t.elapsed());
 
+    // A new credit limit on the customer in Business Central: the statistics follow.
+    h.sb.update_row(
+        System::Bc,
+        "customers",
+        &customer,
+        obj(json!({"creditLimit": credit + 5000.0})),
+    )
+    .unwrap();
+    let t = std::time::Instant::now();
+    wait_statistic(&h, &account, "nav_creditlimitlcy", credit + 5000.0).await;
+    eprintln!("credit limit in the statistics after {:?}", t.elapsed());
+
     // 3. A partial payment: Paid / Partial; the statistics follow within seconds.
     let t1 = std::time::Instant::now();
     assert_eq!(

@@ -1,6 +1,7 @@
 //! When the account statistics are refreshed besides an invoice write: after Couplet created
-//! a sales order in Business Central (SALESORDER), and when a Business Central sales order
-//! change is captured (SALESORDER's BC side, which it does not synchronise otherwise). Only
+//! a sales order in Business Central (SALESORDER), when a Business Central sales order change
+//! is captured (SALESORDER's BC side), and when a Business Central customer change is
+//! captured (CUSTOMER's BC side: a new credit limit, a balance moved by a payment). Only
 //! when the posted-invoice mapping is configured (the statistics belong to it), and only for
 //! coupled customers.
 
@@ -70,4 +71,22 @@ pub async fn after_bc_order_change(
     if let Some(customer) = ev.fields.get("customerId").and_then(Value::as_str) {
         for_customer(targets, store, currencies, &ev.mapping, customer).await;
     }
+}
+
+/// After a Business Central customer change of the customer mapping was captured.
+pub async fn after_bc_customer_change(
+    catalogue: &Catalogue,
+    targets: &Targets,
+    store: &Store,
+    currencies: &CurrencyTable,
+    ev: &ChangeEvent,
+) {
+    if ev.source.system != System::Bc
+        || ev.op != ChangeOp::Upsert
+        || ev.mapping != CUSTOMER_MAPPING
+        || !enabled(catalogue)
+    {
+        return;
+    }
+    for_customer(targets, store, currencies, &ev.mapping, &ev.source.id).await;
 }

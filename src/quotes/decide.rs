@@ -8,13 +8,12 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::{CONTROL, ORDER, ORDER_MAPPING, PREDECESSORS, QUOTE, WON};
-use crate::error::Classify;
-use crate::event::types::{OutcomeError, now_millis};
+use crate::event::types::now_millis;
 use crate::event::{ChangeEvent, Fields, Outcome, OutcomeStatus, System, WriteCommand, WriteOp};
 use crate::mapping::model::TableMapping;
 use crate::orders::OrderError;
 use crate::orders::build::{BuildContext, build_doc};
-use crate::store::{Coupling, ParkedEntry};
+use crate::store::Coupling;
 use crate::transform::hash::content_hash;
 use crate::transform::{Decision, TransformError};
 
@@ -88,37 +87,20 @@ pub fn decide(
             waiting_for,
             reason,
         })) => {
-            let reason = format!(
-                "mapping {}: {record} is parked: {reason}; it is re-driven automatically when {waiting_for} is coupled",
-                m.name
-            );
-            let o = outcome(OutcomeStatus::Parked, None, reason.clone());
-            let p = ParkedEntry {
+            return Ok(crate::transform::document::park(
+                ev,
+                m,
                 waiting_for,
-                record: record.clone(),
-                mapping: m.name.clone(),
-                reason,
-                parked_at: now_millis(),
-                event: ev.clone(),
-            };
-            return Ok(Decision::Park(o, p));
+                &reason,
+                outcome,
+            ));
         }
         Err(Ok(e)) => {
-            let mut o = outcome(
-                OutcomeStatus::Failed,
-                None,
-                format!("mapping {}: {e}", m.name),
-            );
             let field = match &e {
                 OrderError::Invalid { field, .. } => Some(field.clone()),
                 OrderError::Waiting { .. } => None,
             };
-            o.error = Some(OutcomeError {
-                class: e.class().to_string(),
-                actor: e.actor().as_str().to_string(),
-                field,
-            });
-            return Ok(Decision::Fail(o));
+            return Ok(crate::transform::document::fail(m, &e, field, outcome));
         }
     };
     // Quote Valid Until = effectiveto.

@@ -4,6 +4,7 @@
 pub mod compare;
 pub mod currency;
 pub mod decide;
+pub mod document;
 pub mod error;
 pub mod fields;
 pub mod hash;

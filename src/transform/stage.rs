@@ -167,6 +167,14 @@ impl TransformStage {
                 }
             })?;
         }
+        crate::invoices::triggers::after_bc_customer_change(
+            self.transformer.catalogue(),
+            &self.survivors,
+            &self.store,
+            &self.currencies,
+            ev,
+        )
+        .await;
         if let Some(m) = self.transformer.catalogue().get(&ev.mapping)
             && crate::orders::is_order_mapping(m)
         {
