@@ -268,6 +268,24 @@ async fn release_shipments_and_invoice_flow_back_to_sales() {
     let mut unique = p.clone();
     unique.dedup();
     assert_eq!(unique, p, "each post once");
+    // The account's wall: "Order '…' has been posted in Business Central", once per posted
+    // invoice.
+    let on_account: Vec<String> =
+        h.sb.rows(System::Dataverse, "posts")
+            .into_iter()
+            .filter(|r| text(r, "_regardingobjectid_value") == account)
+            .map(|r| text(&r, "text"))
+            .collect();
+    assert_eq!(on_account.len(), 2, "{on_account:?}");
+    for inv in [&i1.number, &i2] {
+        assert!(
+            on_account
+                .iter()
+                .any(|t| t.contains("has been posted in Business Central")
+                    && t.contains(inv.as_str())),
+            "{on_account:?}"
+        );
+    }
     // Couplet's own writes to the Dataverse order never went back to Business Central: the
     // order was created there once, and nothing else was written to BC for it.
     let to_bc: Vec<OutcomeStatus> = h

@@ -8,7 +8,7 @@
 use serde_json::{Value, json};
 use tracing::Instrument;
 
-use super::{POSTS, STAGE};
+use super::{ACCOUNT_POSTS, POSTS, STAGE};
 use crate::error::Classify;
 use crate::event::types::{OutcomeError, now_millis};
 use crate::event::{Fields, Outcome, OutcomeStatus, WriteCommand};
@@ -102,7 +102,7 @@ async fn write(dv: &DataverseClient, cmd: &WriteCommand) -> Outcome {
         return o;
     };
     let mut select: Vec<&str> = HEADER.to_vec();
-    select.extend(["statecode", "statuscode"]);
+    select.extend(["statecode", "statuscode", "_customerid_value"]);
     let current = match dv.get(SET, &id, &select).await {
         Ok(Some(f)) => f,
         Ok(None) => {
@@ -159,53 +159,34 @@ async fn write(dv: &DataverseClient, cmd: &WriteCommand) -> Outcome {
         done.push(header.keys().cloned().collect::<Vec<_>>().join(", "));
     }
 
-    // 2. Posts not on the timeline yet.
-    let wanted: Vec<String> = cmd
-        .fields
-        .get(POSTS)
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default();
-    if !wanted.is_empty() {
-        let existing = match dv
-            .query(
-                "posts",
-                &format!("_regardingobjectid_value eq {id}"),
-                &["text"],
+    // 2. Posts not on the order's timeline yet, then the account's wall ("Order … has been
+    // posted in Business Central", once per posted invoice).
+    let wanted = strings(cmd.fields.get(POSTS));
+    match super::posts::ensure(dv, super::posts::ORDER_WALL, &id, &wanted, &cmd.mapping).await {
+        Ok(0) => {}
+        Ok(n) => done.push(format!("{n} post(s)")),
+        Err(e) => return failed(cmd, &e, "a post on the order's timeline"),
+    }
+    let on_account = strings(cmd.fields.get(ACCOUNT_POSTS));
+    if !on_account.is_empty() {
+        let account = match super::posts::account_of(dv, &current).await {
+            Ok(a) => a,
+            Err(e) => return failed(cmd, &e, "the read of the order's account"),
+        };
+        if let Some(account) = account {
+            match super::posts::ensure(
+                dv,
+                super::posts::ACCOUNT_WALL,
+                &account,
+                &on_account,
+                &cmd.mapping,
             )
             .await
-        {
-            Ok(rows) => rows
-                .iter()
-                .filter_map(|r| r.get("text").and_then(Value::as_str).map(str::to_string))
-                .collect::<Vec<_>>(),
-            Err(e) => return failed(cmd, &e, "the read of the posts"),
-        };
-        let mut posted = 0;
-        for text in wanted.iter().filter(|t| !existing.contains(t)) {
-            let body = as_fields(json!({
-                "text": text,
-                "source": 1,
-                "type": 7,
-                "regardingobjectid_salesorder@odata.bind": format!("/salesorders({id})"),
-            }));
-            if let Err(e) = dv.create("posts", &body).await {
-                return failed(cmd, &e, "a post");
+            {
+                Ok(0) => {}
+                Ok(n) => done.push(format!("{n} post(s) on the account")),
+                Err(e) => return failed(cmd, &e, "a post on the account's wall"),
             }
-            metrics()
-                .records
-                .with_label_values(&[&cmd.mapping, "order_post", "created"])
-                .inc();
-            tracing::info!(post = %text, "Posted on the order's timeline.");
-            posted += 1;
-        }
-        if posted > 0 {
-            done.push(format!("{posted} post(s)"));
         }
     }
 
@@ -241,6 +222,18 @@ async fn write(dv: &DataverseClient, cmd: &WriteCommand) -> Outcome {
         .map(|t| (chrono::Utc::now() - t).num_milliseconds().max(0));
     o.at = now_millis();
     o
+}
+
+/// The texts of a command field holding a list of posts.
+fn strings(v: Option<&Value>) -> Vec<String> {
+    v.and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn as_fields(v: Value) -> Fields {

@@ -5,11 +5,12 @@
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{DELETED, INVOICES, LINES, POSTS, SHIPMENTS};
+use super::{ACCOUNT_POSTS, DELETED, INVOICES, LINES, POSTS, SHIPMENTS};
 use crate::event::types::now_millis;
 use crate::event::{ChangeEvent, Fields, Outcome, OutcomeStatus, System, WriteCommand, WriteOp};
 use crate::mapping::model::TableMapping;
 use crate::store::{Coupling, Store};
+use crate::transform::fields::waiting_key;
 use crate::transform::hash::content_hash;
 use crate::transform::{Decision, TransformError};
 
@@ -87,6 +88,21 @@ pub fn posts(order: &Fields) -> Vec<String> {
     out
 }
 
+/// The posts on the account's wall: one per posted invoice of the order, as Business Central
+/// posts "Order '…' has been posted in Business Central" on the customer's account.
+pub fn account_posts(order: &Fields) -> Vec<String> {
+    let number = text(order, "number");
+    rows(order, INVOICES)
+        .into_iter()
+        .map(|i| {
+            format!(
+                "Order '{number}' has been posted in Business Central (posted invoice {}).",
+                text(i, "number")
+            )
+        })
+        .collect()
+}
+
 /// The Dataverse state the order follows: Invoiced once posted invoices cover every line (or
 /// the order was deleted after posting), else Fulfilled when completely shipped, else
 /// Submitted.
@@ -136,6 +152,7 @@ pub fn desired(order: &Fields) -> Fields {
         }
     }
     out.insert(POSTS.into(), json!(posts(order)));
+    out.insert(ACCOUNT_POSTS.into(), json!(account_posts(order)));
     let (statecode, statuscode) = target_state(order);
     out.insert("statecode".into(), json!(statecode));
     out.insert("statuscode".into(), json!(statuscode));
@@ -169,6 +186,30 @@ pub fn decide(
         ))
     };
     let Some(c) = coupling else {
+        // An order Couplet is creating right now, whose coupling is not recorded yet (a
+        // shipment posted seconds after the order was made): its Your Reference is the number
+        // of a Dataverse order Couplet captured. It waits for the coupling instead of being
+        // taken for an order that did not come from Sales.
+        let your_ref = text(&ev.fields, "yourReference");
+        if !your_ref.is_empty()
+            && !deleted
+            && let Some(key) = m.key(System::Dataverse)
+            && let Some(dv_order) = store.index_id(t, &m.crm_entity, key, &your_ref)?
+        {
+            let outcome = |status, target: Option<String>, reason: String| {
+                Outcome::for_event(ev, t, &m.crm_entity, target, status, Some(reason))
+            };
+            return Ok(crate::transform::document::park(
+                ev,
+                m,
+                waiting_key(&m.name, System::Bc, None, &ev.source.id),
+                &format!(
+                    "its Your Reference {your_ref} is the Dataverse order {}/{dv_order}, whose coupling to this order is not recorded yet",
+                    m.crm_entity
+                ),
+                outcome,
+            ));
+        }
         return Ok(skip(
             OutcomeStatus::Filtered,
             None,

@@ -11,11 +11,13 @@
 //!   Fulfilled when completely shipped, else Submitted).
 //! - **apply** ([`apply`]): writes that to Dataverse idempotently: only values that differ
 //!   (the order set Active for the edit, as only Active orders can be edited), only posts not
-//!   on the order's timeline yet, and the state.
+//!   on the order's timeline yet, the account's "Order '…' has been posted" posts, and the
+//!   state.
 
 pub mod apply;
 pub mod capture;
 pub mod decide;
+pub mod posts;
 pub mod read;
 
 /// Aggregate field: the order's lines (`salesOrderLines`), in `sequence` order.
@@ -29,5 +31,8 @@ pub const INVOICES: &str = "couplet_invoices";
 pub const DELETED: &str = "couplet_order_deleted";
 /// Command field: the timeline posts the Dataverse order must carry (texts).
 pub const POSTS: &str = "couplet_posts";
+/// Command field: the posts the order's account must carry (texts): "Order '…' has been posted
+/// in Business Central", one per posted invoice.
+pub const ACCOUNT_POSTS: &str = "couplet_account_posts";
 /// The stage name in metrics (`couplet_records_total{stage=...}`).
 pub const STAGE: &str = "order_status";
