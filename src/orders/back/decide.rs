@@ -296,5 +296,58 @@ mod tests {
         assert_eq!(d["statecode"], json!(4));
         assert!(!d.contains_key("datefulfilled"));
         assert!(d[POSTS][2].as_str().unwrap().starts_with(INVOICE_TEXT));
+        let on_account = d[ACCOUNT_POSTS].as_array().unwrap();
+        assert_eq!(on_account.len(), 1);
+        assert!(
+            on_account[0]
+                .as_str()
+                .unwrap()
+                .contains("Order 'S-ORD000001' has been posted in Business Central")
+        );
+    }
+
+    #[test]
+    fn an_uncoupled_order_waits_when_it_names_a_captured_sales_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let m = crate::mapping::Catalogue::defaults()
+            .unwrap()
+            .get("SALESORDER")
+            .unwrap()
+            .clone();
+        let ev = |your_ref: &str| {
+            ChangeEvent::new(
+                "SALESORDER",
+                crate::event::RecordKey::new(System::Bc, "salesOrders", "b1"),
+                crate::event::ChangeOp::Upsert,
+                None,
+                None,
+                obj(json!({"id": "b1", "number": "S-ORD000009", "yourReference": your_ref})),
+            )
+        };
+        // Not a number Couplet captured in Dataverse: a Business Central order of its own.
+        let d = decide(&store, &ev("PO-77"), &m, None).unwrap();
+        assert!(matches!(d, Decision::Skip(ref o) if o.status == OutcomeStatus::Filtered));
+        // The number of a captured Dataverse order: Couplet is creating it; wait.
+        store
+            .index_put(
+                System::Dataverse,
+                "salesorders",
+                "ordernumber",
+                "ORD-1",
+                "d1",
+            )
+            .unwrap();
+        match decide(&store, &ev("ORD-1"), &m, None).unwrap() {
+            Decision::Park(o, p) => {
+                assert_eq!(o.status, OutcomeStatus::Parked);
+                assert_eq!(
+                    p.waiting_for,
+                    waiting_key("SALESORDER", System::Bc, None, "b1")
+                );
+                assert!(p.reason.contains("salesorders/d1"), "{}", p.reason);
+            }
+            other => panic!("not parked: {other:?}"),
+        }
     }
 }
