@@ -85,9 +85,14 @@ async fn release_shipments_and_invoice_flow_back_to_sales() {
     add_line(&h, &order, 2, product_line(&product, &uom, 2.0, 5.0));
     submit(&h, &order);
     let number = orders_support::order_number(&h, &order);
+    // The header appears before its lines: wait for the whole order (the coupling is recorded
+    // once every line is in).
     wait_until(WAIT, "the order is created in BC", || {
         let n = bc_orders_with_ref(&h, &number).len();
-        async move { n == 1 }
+        let coupled = h
+            .coupling("SALESORDER", System::Dataverse, &order)
+            .is_some();
+        async move { n == 1 && coupled }
     })
     .await;
     let bc = bc_orders_with_ref(&h, &number).remove(0);
