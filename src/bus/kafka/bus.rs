@@ -122,12 +122,18 @@ impl KafkaBus {
         self.inner.producer.lock().clone()
     }
 
-    /// After a failed send on `used`: when librdkafka reports a fatal error on it, it is
-    /// replaced by a new producer (a new producer id), unless another caller already did.
+    /// After a failed send on `used`: when librdkafka reports a fatal error on it (or the send
+    /// failed as fenced or fatal), it is replaced by a new producer (a new producer id), unless another caller already did.
     /// Messages whose send failed are sent again by their callers, so a message may be stored
     /// twice; every consumer of Couplet's topics is idempotent.
-    fn replace_if_fatal(&self, used: &Arc<FutureProducer<Ctx>>) {
-        self.replace_after(used, used.client().fatal_error());
+    fn replace_if_fatal(&self, used: &Arc<FutureProducer<Ctx>>, e: &rdkafka::error::KafkaError) {
+        let fenced = match e.rdkafka_error_code() {
+            Some(code @ (RDKafkaErrorCode::ProducerFenced | RDKafkaErrorCode::Fatal)) => {
+                Some((code, e.to_string()))
+            }
+            _ => None,
+        };
+        self.replace_after(used, used.client().fatal_error().or(fenced));
     }
 
     /// Replaces `used` when `fatal` (the fatal error librdkafka reports on it) is set.
@@ -385,7 +391,7 @@ impl Bus for KafkaBus {
                 if is_unknown_topic(&e) {
                     self.inner.known.lock().remove(topic);
                 }
-                self.replace_if_fatal(&producer);
+                self.replace_if_fatal(&producer, &e);
                 map_err(self.brokers(), topic, "producing", &e)
             })?;
         let corrupt = |what: &str| BusError::Corrupt {
