@@ -254,9 +254,10 @@ async fn release_shipments_and_invoice_flow_back_to_sales() {
     let i2 =
         h.sb.rows(System::Bc, "salesInvoices")
             .into_iter()
+            .filter(|i| text(i, "orderNumber") == bc_no)
             .map(|i| text(&i, "number"))
             .find(|n| *n != i1.number)
-            .expect("the second posted invoice");
+            .expect("the second posted invoice of the order");
     wait_until(WAIT, "the order is Invoiced", || {
         let s = state(&h, &order);
         async move { s == (4, 100003) }
