@@ -6,7 +6,6 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::build::{ACCOUNT, BuildContext, CUSTOMER_ID, CUSTOMER_MAPPING, build};
-use super::error::InvoiceError;
 use super::state::{InvoiceState, describe, of_bc_invoice};
 use crate::event::types::now_millis;
 use crate::event::{ChangeEvent, Fields, Outcome, OutcomeStatus, System, WriteCommand, WriteOp};
@@ -118,28 +117,14 @@ pub fn decide(
     let fields = match build(cx, &record, &ev.fields) {
         Ok(f) => f,
         Err(Err(e)) => return Err(e.into()),
-        Err(Ok(InvoiceError::Invalid {
-            class: "unknown_currency",
-            ..
-        })) if !currencies_fresh => return Ok(Decision::RefreshCurrencies),
-        Err(Ok(InvoiceError::Waiting {
-            waiting_for,
-            reason,
-        })) => {
-            return Ok(crate::transform::document::park(
+        Err(Ok(e)) => {
+            return Ok(crate::transform::document::not_built(
                 ev,
                 m,
-                waiting_for,
-                &reason,
+                e,
+                currencies_fresh,
                 outcome,
             ));
-        }
-        Err(Ok(e)) => {
-            let field = match &e {
-                InvoiceError::Invalid { field, .. } => Some(field.clone()),
-                InvoiceError::Waiting { .. } => None,
-            };
-            return Ok(crate::transform::document::fail(m, &e, field, outcome));
         }
     };
     Ok(Decision::Write(command(

@@ -4,7 +4,6 @@
 use uuid::Uuid;
 
 use super::build::{BuildContext, build};
-use super::error::OrderError;
 use super::on_demand_marker;
 use crate::event::types::now_millis;
 use crate::event::{ChangeEvent, Outcome, OutcomeStatus, System, WriteCommand, WriteOp};
@@ -58,30 +57,14 @@ pub fn decide(
     let fields = match build(cx, &record, &ev.fields) {
         Ok(f) => f,
         Err(Err(e)) => return Err(e.into()),
-        Err(Ok(OrderError::Invalid {
-            class: "unknown_currency",
-            ..
-        })) if !currencies_fresh => {
-            return Ok(Decision::RefreshCurrencies);
-        }
-        Err(Ok(OrderError::Waiting {
-            waiting_for,
-            reason,
-        })) => {
-            return Ok(crate::transform::document::park(
+        Err(Ok(e)) => {
+            return Ok(crate::transform::document::not_built(
                 ev,
                 m,
-                waiting_for,
-                &reason,
+                e,
+                currencies_fresh,
                 outcome,
             ));
-        }
-        Err(Ok(e)) => {
-            let field = match &e {
-                OrderError::Invalid { field, .. } => Some(field.clone()),
-                OrderError::Waiting { .. } => None,
-            };
-            return Ok(crate::transform::document::fail(m, &e, field, outcome));
         }
     };
     let natural_key = fields

@@ -11,7 +11,6 @@ use super::{CONTROL, ORDER, ORDER_MAPPING, PREDECESSORS, QUOTE, WON};
 use crate::event::types::now_millis;
 use crate::event::{ChangeEvent, Fields, Outcome, OutcomeStatus, System, WriteCommand, WriteOp};
 use crate::mapping::model::TableMapping;
-use crate::orders::OrderError;
 use crate::orders::build::{BuildContext, build_doc};
 use crate::store::Coupling;
 use crate::transform::hash::content_hash;
@@ -79,28 +78,14 @@ pub fn decide(
     let mut fields = match build_doc(cx, &QUOTE, &record, &ev.fields) {
         Ok(f) => f,
         Err(Err(e)) => return Err(e.into()),
-        Err(Ok(OrderError::Invalid {
-            class: "unknown_currency",
-            ..
-        })) if !currencies_fresh => return Ok(Decision::RefreshCurrencies),
-        Err(Ok(OrderError::Waiting {
-            waiting_for,
-            reason,
-        })) => {
-            return Ok(crate::transform::document::park(
+        Err(Ok(e)) => {
+            return Ok(crate::transform::document::not_built(
                 ev,
                 m,
-                waiting_for,
-                &reason,
+                e,
+                currencies_fresh,
                 outcome,
             ));
-        }
-        Err(Ok(e)) => {
-            let field = match &e {
-                OrderError::Invalid { field, .. } => Some(field.clone()),
-                OrderError::Waiting { .. } => None,
-            };
-            return Ok(crate::transform::document::fail(m, &e, field, outcome));
         }
     };
     // Quote Valid Until = effectiveto.
