@@ -120,6 +120,64 @@ fn obj(v: Value) -> Fields {
     }
 }
 
+/// The lines of order `number` to post and how much of each: `quantities` as `(line sequence,
+/// quantity)`, or every line's `open` quantity when empty. Business Central's errors: an
+/// unknown line, more than a line's open quantity (`You cannot {verb} more than N units.`),
+/// nothing to post.
+fn pick(
+    lines: &[(String, Fields)],
+    number: &str,
+    quantities: &[(i64, f64)],
+    open: impl Fn(&Fields) -> f64,
+    verb: &str,
+) -> Result<Vec<(String, Fields, f64)>, BcError> {
+    for (seq, _) in quantities {
+        if !lines
+            .iter()
+            .any(|(_, l)| num(l, "sequence") as i64 == *seq && has_quantity(l))
+        {
+            return Err(BcError::not_found(
+                "Sales Line",
+                &format!("Document Type=Order, Document No.={number}, Line No.={seq}"),
+            ));
+        }
+    }
+    let mut picked: Vec<(String, Fields, f64)> = Vec::new();
+    for (id, l) in lines.iter().filter(|(_, l)| has_quantity(l)) {
+        let seq = num(l, "sequence") as i64;
+        let open = open(l);
+        let q = if quantities.is_empty() {
+            open
+        } else {
+            quantities
+                .iter()
+                .filter(|(s, _)| *s == seq)
+                .map(|(_, q)| *q)
+                .sum()
+        };
+        if q > open + 1e-9 {
+            return Err(BcError::new(
+                StatusCode::BAD_REQUEST,
+                "Application_FieldValidationException",
+                format!(
+                    "You cannot {verb} more than {open} units. Sales Line: Document Type=Order, Document No.={number}, Line No.={seq}"
+                ),
+            ));
+        }
+        if q > 0.0 {
+            picked.push((id.clone(), l.clone(), q));
+        }
+    }
+    if picked.is_empty() {
+        return Err(BcError::new(
+            StatusCode::BAD_REQUEST,
+            "Application_DialogException",
+            "There is nothing to post.",
+        ));
+    }
+    Ok(picked)
+}
+
 /// Posts a shipment of the order: `quantities` as `(line sequence, quantity)`, or every
 /// line's remaining quantity when empty. Returns the posted shipment's id. Business Central's
 /// errors: more than the remaining quantity of a line, an unknown line, nothing to post.
@@ -132,50 +190,13 @@ pub(crate) fn ship(
     let header = order_row(store, order)?;
     let number = text(&header, "number");
     let lines = order_lines(store, order);
-    for (seq, _) in quantities {
-        if !lines
-            .iter()
-            .any(|(_, l)| num(l, "sequence") as i64 == *seq && has_quantity(l))
-        {
-            return Err(BcError::not_found(
-                "Sales Line",
-                &format!("Document Type=Order, Document No.={number}, Line No.={seq}"),
-            ));
-        }
-    }
-    let mut shipped: Vec<(String, Fields, f64)> = Vec::new();
-    for (id, l) in lines.iter().filter(|(_, l)| has_quantity(l)) {
-        let seq = num(l, "sequence") as i64;
-        let remaining = num(l, "quantity") - num(l, "shippedQuantity");
-        let q = if quantities.is_empty() {
-            remaining
-        } else {
-            quantities
-                .iter()
-                .filter(|(s, _)| *s == seq)
-                .map(|(_, q)| *q)
-                .sum()
-        };
-        if q > remaining + 1e-9 {
-            return Err(BcError::new(
-                StatusCode::BAD_REQUEST,
-                "Application_FieldValidationException",
-                format!(
-                    "You cannot ship more than {remaining} units. Sales Line: Document Type=Order, Document No.={number}, Line No.={seq}"
-                ),
-            ));
-        }
-        if q > 0.0 {
-            shipped.push((id.clone(), l.clone(), q));
-        }
-    }
-    if shipped.is_empty() {
-        return Err(BcError::new(
-            StatusCode::BAD_REQUEST,
-            "Application_DialogException",
-            "There is nothing to post.",
-        ));
-    }
+    let shipped = pick(
+        &lines,
+        &number,
+        quantities,
+        |l| num(l, "quantity") - num(l, "shippedQuantity"),
+        "ship",
+    )?;
     if text(&header, "status") != "Released" {
         release(store, order, at)?;
     }
@@ -279,50 +300,13 @@ pub(crate) fn invoice(
     let header = order_row(store, order)?;
     let number = text(&header, "number");
     let lines = order_lines(store, order);
-    for (seq, _) in quantities {
-        if !lines
-            .iter()
-            .any(|(_, l)| num(l, "sequence") as i64 == *seq && has_quantity(l))
-        {
-            return Err(BcError::not_found(
-                "Sales Line",
-                &format!("Document Type=Order, Document No.={number}, Line No.={seq}"),
-            ));
-        }
-    }
-    let mut billed: Vec<(String, Fields, f64)> = Vec::new();
-    for (id, l) in lines.iter().filter(|(_, l)| has_quantity(l)) {
-        let seq = num(l, "sequence") as i64;
-        let open = num(l, "shippedQuantity") - num(l, "invoicedQuantity");
-        let q = if quantities.is_empty() {
-            open
-        } else {
-            quantities
-                .iter()
-                .filter(|(s, _)| *s == seq)
-                .map(|(_, q)| *q)
-                .sum()
-        };
-        if q > open + 1e-9 {
-            return Err(BcError::new(
-                StatusCode::BAD_REQUEST,
-                "Application_FieldValidationException",
-                format!(
-                    "You cannot invoice more than {open} units. Sales Line: Document Type=Order, Document No.={number}, Line No.={seq}"
-                ),
-            ));
-        }
-        if q > 0.0 {
-            billed.push((id.clone(), l.clone(), q));
-        }
-    }
-    if billed.is_empty() {
-        return Err(BcError::new(
-            StatusCode::BAD_REQUEST,
-            "Application_DialogException",
-            "There is nothing to post.",
-        ));
-    }
+    let billed = pick(
+        &lines,
+        &number,
+        quantities,
+        |l| num(l, "shippedQuantity") - num(l, "invoicedQuantity"),
+        "invoice",
+    )?;
     let to_post = InvoiceToPost {
         customer_number: text(&header, "customerNumber"),
         lines: billed
