@@ -116,10 +116,16 @@ async fn scenario(broker: &str, signal: &str, restart_a: bool) {
     let mut a = Instance::spawn(&a_cfg, &a_log);
     let mut b = Instance::spawn(&b_cfg, &b_log);
 
-    // Stop A once the synchronisation is well under way.
+    // Stop A once the synchronisation is well under way and A holds capture leases (B alone
+    // can reach the write count before A's join has been assigned anything).
     let writes = || sb.stats(System::Dataverse).writes + sb.stats(System::Bc).writes;
+    let a_leased = || {
+        std::fs::read_to_string(&a_log)
+            .unwrap_or_default()
+            .contains("Capture leases assigned")
+    };
     let deadline = Instant::now() + Duration::from_secs(180);
-    while writes() < 120 {
+    while writes() < 120 || !a_leased() {
         assert!(
             Instant::now() < deadline,
             "no progress on {broker}; logs in {}",
