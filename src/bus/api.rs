@@ -144,6 +144,17 @@ pub trait Bus: Send + Sync + 'static {
         headers: &[(String, String)],
     ) -> Result<Produced, BusError>;
 
+    /// Appends a message to one chosen partition (the state log's barrier markers, one per
+    /// partition). `partition` must be below the topic's partition count.
+    async fn produce_to(
+        &self,
+        topic: &str,
+        partition: u32,
+        key: &str,
+        value: &[u8],
+        headers: &[(String, String)],
+    ) -> Result<Produced, BusError>;
+
     /// Joins consumer group `group` on `topics`. Partitions are shared between the members of
     /// a group; each partition is read by one member at a time.
     async fn subscribe(

@@ -58,7 +58,20 @@ impl Bus for EmbeddedBus {
         value: &[u8],
         headers: &[(String, String)],
     ) -> Result<Produced, BusError> {
-        self.log.append(topic, key, value, headers).await
+        self.log.append(topic, None, key, value, headers).await
+    }
+
+    async fn produce_to(
+        &self,
+        topic: &str,
+        partition: u32,
+        key: &str,
+        value: &[u8],
+        headers: &[(String, String)],
+    ) -> Result<Produced, BusError> {
+        self.log
+            .append(topic, Some(partition), key, value, headers)
+            .await
     }
 
     async fn subscribe(

@@ -213,12 +213,25 @@ impl Log {
     pub(super) async fn append(
         &self,
         topic: &str,
+        partition: Option<u32>,
         key: &str,
         value: &[u8],
         headers: &[(String, String)],
     ) -> Result<Produced, BusError> {
         let t = self.topic(topic)?;
-        let partition = partition_for(key, t.partitions());
+        let partition = match partition {
+            None => partition_for(key, t.partitions()),
+            Some(p) if p < t.partitions() => p,
+            Some(p) => {
+                return Err(BusError::Topic {
+                    topic: topic.to_string(),
+                    reason: format!(
+                        "partition {p} does not exist (the topic has {})",
+                        t.partitions()
+                    ),
+                });
+            }
+        };
         let part = &t.parts[partition as usize];
         let (offset, seq) = {
             let mut tail = part.tail.lock();

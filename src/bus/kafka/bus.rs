@@ -308,6 +308,48 @@ fn headers(hs: &[(String, String)]) -> Option<OwnedHeaders> {
     }))
 }
 
+impl KafkaBus {
+    /// Sends one message (to `partition`, else by the key's hash) and waits for its delivery.
+    async fn send(
+        &self,
+        topic: &str,
+        partition: Option<i32>,
+        key: &str,
+        value: &[u8],
+        headers_in: &[(String, String)],
+    ) -> Result<Produced, BusError> {
+        self.existing(topic).await?;
+        let mut record = FutureRecord::to(topic).key(key).payload(value);
+        if let Some(p) = partition {
+            record = record.partition(p);
+        }
+        if let Some(h) = headers(headers_in) {
+            record = record.headers(h);
+        }
+        let producer = self.producer();
+        let delivery = producer
+            .send(record, Timeout::After(DELIVERY_TIMEOUT))
+            .await
+            .map_err(|(e, _)| {
+                if is_unknown_topic(&e) {
+                    self.inner.known.lock().remove(topic);
+                }
+                self.replace_if_fatal(&producer, &e);
+                map_err(self.brokers(), topic, "producing", &e)
+            })?;
+        let corrupt = |what: &str| BusError::Corrupt {
+            location: format!("{topic} on {}", self.brokers()),
+            reason: format!("the broker acknowledged a message with {what}"),
+        };
+        Ok(Produced {
+            partition: u32::try_from(delivery.partition)
+                .map_err(|_| corrupt(&format!("partition {}", delivery.partition)))?,
+            // -1: acknowledged as a duplicate of a message already stored (see `Produced`).
+            offset: u64::try_from(delivery.offset).ok(),
+        })
+    }
+}
+
 #[async_trait]
 impl Bus for KafkaBus {
     fn backend(&self) -> &'static str {
@@ -378,32 +420,22 @@ impl Bus for KafkaBus {
         value: &[u8],
         headers_in: &[(String, String)],
     ) -> Result<Produced, BusError> {
-        self.existing(topic).await?;
-        let mut record = FutureRecord::to(topic).key(key).payload(value);
-        if let Some(h) = headers(headers_in) {
-            record = record.headers(h);
-        }
-        let producer = self.producer();
-        let delivery = producer
-            .send(record, Timeout::After(DELIVERY_TIMEOUT))
-            .await
-            .map_err(|(e, _)| {
-                if is_unknown_topic(&e) {
-                    self.inner.known.lock().remove(topic);
-                }
-                self.replace_if_fatal(&producer, &e);
-                map_err(self.brokers(), topic, "producing", &e)
-            })?;
-        let corrupt = |what: &str| BusError::Corrupt {
-            location: format!("{topic} on {}", self.brokers()),
-            reason: format!("the broker acknowledged a message with {what}"),
-        };
-        Ok(Produced {
-            partition: u32::try_from(delivery.partition)
-                .map_err(|_| corrupt(&format!("partition {}", delivery.partition)))?,
-            // -1: acknowledged as a duplicate of a message already stored (see `Produced`).
-            offset: u64::try_from(delivery.offset).ok(),
-        })
+        self.send(topic, None, key, value, headers_in).await
+    }
+
+    async fn produce_to(
+        &self,
+        topic: &str,
+        partition: u32,
+        key: &str,
+        value: &[u8],
+        headers_in: &[(String, String)],
+    ) -> Result<Produced, BusError> {
+        let p = i32::try_from(partition).map_err(|_| BusError::Topic {
+            topic: topic.to_string(),
+            reason: format!("partition {partition} does not exist"),
+        })?;
+        self.send(topic, Some(p), key, value, headers_in).await
     }
 
     async fn subscribe(
