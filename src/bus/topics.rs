@@ -21,6 +21,9 @@ pub struct Topics {
     pub checkpoints: String,
     /// Parked changes changelog (compacted).
     pub parked: String,
+    /// Create intents changelog (compacted): a create about to be sent, so a retry after a
+    /// crash, or another instance capturing the new record, finds the record it made.
+    pub intents: String,
     /// Capture leases: one partition per capture task, shared by the instances' group.
     pub leases: String,
 }
@@ -44,6 +47,7 @@ impl Topics {
             couplings: t("couplings"),
             checkpoints: t("checkpoints"),
             parked: t("parked"),
+            intents: t("intents"),
             leases: t("leases"),
         }
     }
@@ -69,6 +73,7 @@ impl Topics {
             TopicSpec::new(&self.couplings, partitions, true),
             TopicSpec::new(&self.checkpoints, 1, true),
             TopicSpec::new(&self.parked, partitions, true),
+            TopicSpec::new(&self.intents, partitions, true),
             TopicSpec::new(&self.leases, captures.max(1), false),
         ]
     }

@@ -1,5 +1,6 @@
-//! Avro codecs of the state changelogs: couplings, checkpoints and parked changes
-//! (`schemas/coupling.avsc`, `checkpoint.avsc`, `parked.avsc`). An empty value is a tombstone.
+//! Avro codecs of the state changelogs: couplings, checkpoints, parked changes and create
+//! intents (`schemas/coupling.avsc`, `checkpoint.avsc`, `parked.avsc`, `create_intent.avsc`).
+//! An empty value is a tombstone.
 
 use std::sync::OnceLock;
 
@@ -9,7 +10,8 @@ use chrono::{DateTime, Utc};
 use super::avro::{
     CodecError, Compiled, compile, decode, decode_change, encode, encode_change, opt_str, opt_ts,
 };
-use crate::store::{Coupling, ParkedEntry};
+use crate::event::{RecordKey, System};
+use crate::store::{Coupling, CreateIntent, ParkedEntry};
 
 /// `schemas/coupling.avsc`.
 pub const COUPLING_SCHEMA: &str = include_str!("../../schemas/coupling.avsc");
@@ -18,6 +20,13 @@ pub const CHECKPOINT_SCHEMA: &str = include_str!("../../schemas/checkpoint.avsc"
 /// `schemas/parked.avsc`.
 pub const PARKED_SCHEMA: &str = include_str!("../../schemas/parked.avsc");
 
+/// `schemas/create_intent.avsc`.
+pub const INTENT_SCHEMA: &str = include_str!("../../schemas/create_intent.avsc");
+
+fn intent_schema() -> &'static Compiled {
+    static S: OnceLock<Compiled> = OnceLock::new();
+    S.get_or_init(|| compile(INTENT_SCHEMA))
+}
 fn coupling_schema() -> &'static Compiled {
     static S: OnceLock<Compiled> = OnceLock::new();
     S.get_or_init(|| compile(COUPLING_SCHEMA))
@@ -136,6 +145,56 @@ pub fn decode_parked(bytes: &[u8]) -> Result<ParkedEntry, CodecError> {
     })
 }
 
+/// Encodes a create intent.
+pub fn encode_intent(i: &CreateIntent) -> Result<Vec<u8>, CodecError> {
+    let s = |v: &str| Avro::String(v.to_string());
+    let v = Avro::Record(vec![
+        ("mapping".into(), s(&i.mapping)),
+        ("source_system".into(), s(i.source.system.as_str())),
+        ("source_entity".into(), s(&i.source.entity)),
+        ("source_id".into(), s(&i.source.id)),
+        ("target_system".into(), s(i.target_system.as_str())),
+        ("target_entity".into(), s(&i.target_entity)),
+        (
+            "fields_json".into(),
+            s(&serde_json::Value::Object(i.fields.clone()).to_string()),
+        ),
+        ("instance".into(), s(&i.instance)),
+        ("at".into(), ts(i.at)),
+    ]);
+    encode(intent_schema(), "CreateIntent", v)
+}
+
+/// Decodes a create intent.
+pub fn decode_intent(bytes: &[u8]) -> Result<CreateIntent, CodecError> {
+    let mut r = decode(intent_schema(), "CreateIntent", bytes)?;
+    let mut system = |field: &str| -> Result<System, CodecError> {
+        let text = r.string(field)?;
+        text.parse::<System>()
+            .map_err(|_| r.bad(field, format!("unknown system '{text}'")))
+    };
+    let (source_system, target_system) = (system("source_system")?, system("target_system")?);
+    let text = r.string("fields_json")?;
+    let fields = match serde_json::from_str::<serde_json::Value>(&text) {
+        Ok(serde_json::Value::Object(f)) => f,
+        Ok(other) => return Err(r.bad("fields_json", format!("not an object: {other}"))),
+        Err(e) => return Err(r.bad("fields_json", e.to_string())),
+    };
+    Ok(CreateIntent {
+        mapping: r.string("mapping")?,
+        source: RecordKey::new(
+            source_system,
+            r.string("source_entity")?,
+            r.string("source_id")?,
+        ),
+        target_system,
+        target_entity: r.string("target_entity")?,
+        fields,
+        instance: r.string("instance")?,
+        at: r.ts("at")?,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -184,6 +243,19 @@ mod tests {
             event: ev,
         };
         assert_eq!(decode_parked(&encode_parked(&p).unwrap()).unwrap(), p);
+        let i = CreateIntent {
+            mapping: "CUSTOMER".into(),
+            source: RecordKey::new(System::Dataverse, "accounts", "a"),
+            target_system: System::Bc,
+            target_entity: "customers".into(),
+            fields: serde_json::json!({"displayName": "Contoso", "creditLimit": 5})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+            instance: "i".into(),
+            at: now_millis(),
+        };
+        assert_eq!(decode_intent(&encode_intent(&i).unwrap()).unwrap(), i);
         assert!(decode_coupling(b"junk").is_err());
         // Fingerprints as the Avro specification (and fastavro) compute them.
         for (bytes, spec) in [

@@ -1,12 +1,12 @@
-//! Following the state changelogs: applies couplings, checkpoints and parked changes that
-//! other instances appended (couplings are a global table), and rebuilds them on
+//! Following the state changelogs: applies couplings, checkpoints, parked changes and create
+//! intents that other instances appended (couplings are a global table), and rebuilds them on
 //! `replay --rebuild`.
 
 use super::error::PipelineError;
 use super::state::INSTANCE_HEADER;
 use crate::bus::{Message, Topics};
 use crate::event::System;
-use crate::event::state_codec::{decode_checkpoint, decode_coupling, decode_parked};
+use crate::event::state_codec::{decode_checkpoint, decode_coupling, decode_intent, decode_parked};
 use crate::store::Store;
 
 /// True when `msg` was appended by `instance`.
@@ -23,8 +23,22 @@ pub fn apply_state_message(
     topics: &Topics,
     msg: &Message,
 ) -> Result<(), PipelineError> {
+    if super::barrier::is_barrier(msg) {
+        return Ok(());
+    }
     let tomb = msg.value.is_empty();
-    if msg.topic == topics.couplings {
+    if msg.topic == topics.intents {
+        if tomb {
+            store.remove_intent_by_log_key(&msg.key)?;
+        } else {
+            match decode_intent(&msg.value) {
+                Ok(i) => store.put_intent(&i)?,
+                Err(e) => {
+                    tracing::error!(key = %msg.key, offset = msg.offset, error = %e, "Undecodable create intent in the changelog; skipped.")
+                }
+            }
+        }
+    } else if msg.topic == topics.couplings {
         if tomb {
             if let Some((mapping, crm_id)) = msg.key.split_once('/') {
                 store.remove_coupling(mapping, System::Dataverse, crm_id)?;

@@ -96,7 +96,12 @@ pub async fn rebuild(
         store.save_checkpoint("_instance", &i)?;
     }
     let mut report = RebuildReport::default();
-    for t in [&topics.couplings, &topics.checkpoints, &topics.parked] {
+    for t in [
+        &topics.couplings,
+        &topics.checkpoints,
+        &topics.parked,
+        &topics.intents,
+    ] {
         report.state_messages += read_topic(bus, t, StartFrom::Earliest, |m| {
             apply_state_message(store, topics, m)
         })

@@ -1,5 +1,5 @@
 //! The state log: every change of the projection's shared state (couplings, checkpoints,
-//! parked changes) is appended to its compacted changelog first, then applied to the local
+//! parked changes, create intents) is appended to its compacted changelog first, then applied to the local
 //! store. Other instances follow the changelogs ([`super::follow`]), and
 //! `couplet replay --rebuild` rebuilds the store from them.
 
@@ -7,12 +7,12 @@ use std::sync::Arc;
 
 use super::error::PipelineError;
 use crate::bus::{Bus, Topics};
-use crate::event::state_codec::{encode_checkpoint, encode_coupling, encode_parked};
+use crate::event::state_codec::{encode_checkpoint, encode_coupling, encode_intent, encode_parked};
 use crate::event::types::now_millis;
 use crate::event::{ChangeEvent, Outcome, System};
 use crate::metrics::metrics;
 use crate::store::project::{Plan, apply_errors, plan_outcome};
-use crate::store::{Coupling, ParkedEntry, Store};
+use crate::store::{Coupling, CreateIntent, ParkedEntry, Store};
 
 /// The header naming the instance that appended a state change.
 pub const INSTANCE_HEADER: &str = "couplet-instance";
@@ -141,6 +141,29 @@ impl StateLog {
     /// Puts a claimed change back in the local store (its re-drive failed).
     pub fn unclaim_parked(&self, p: &ParkedEntry) -> Result<(), PipelineError> {
         Ok(self.store.park(p)?)
+    }
+
+    /// Logs a create about to be sent: durable in the changelog before the request goes out.
+    pub async fn put_intent(&self, i: &CreateIntent) -> Result<(), PipelineError> {
+        let bytes = encode_intent(i).map_err(Self::encoding)?;
+        self.append(&self.topics.intents, &i.log_key(), &bytes)
+            .await?;
+        self.store.put_intent(i)?;
+        Ok(())
+    }
+
+    /// Closes the intent to copy `source` in `mapping` (its create completed or failed; a
+    /// completed one's coupling is appended first).
+    pub async fn remove_intent(
+        &self,
+        mapping: &str,
+        source: &crate::event::RecordKey,
+    ) -> Result<(), PipelineError> {
+        let key = crate::store::intents::intent_log_key(mapping, source.system, &source.id);
+        self.append(&self.topics.intents, &key, &[]).await?;
+        self.store
+            .remove_intent(mapping, source.system, &source.id)?;
+        Ok(())
     }
 
     /// Applies what an outcome changes: couplings through the changelog, the errors list

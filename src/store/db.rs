@@ -72,6 +72,7 @@ pub(crate) struct Inner {
     pub(crate) errors: sled::Tree,
     pub(crate) audit: sled::Tree,
     pub(crate) index: sled::Tree,
+    pub(crate) intents: sled::Tree,
     pub(crate) coupled_tx: broadcast::Sender<Coupling>,
 }
 
@@ -98,6 +99,7 @@ impl Store {
         let errors = tree("errors")?;
         let audit = tree("audit")?;
         let index = tree("index")?;
+        let intents = tree("intents")?;
         let (coupled_tx, _) = broadcast::channel(WATCH_CAPACITY);
         Ok(Store {
             inner: Arc::new(Inner {
@@ -109,6 +111,7 @@ impl Store {
                 errors,
                 audit,
                 index,
+                intents,
                 coupled_tx,
             }),
         })
@@ -135,6 +138,7 @@ impl Store {
             &i.errors,
             &i.audit,
             &i.index,
+            &i.intents,
         ] {
             tree.clear().map_err(|e| self.io(e))?;
         }

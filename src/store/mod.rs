@@ -8,6 +8,7 @@ pub mod couplings;
 pub mod db;
 pub mod errors_list;
 pub mod index;
+pub mod intents;
 pub mod parked;
 pub mod project;
 #[cfg(test)]
@@ -17,4 +18,5 @@ pub use audit::AuditEntry;
 pub use couplings::{CoupleResult, Coupling};
 pub use db::{Store, StoreError};
 pub use errors_list::ErrorEntry;
+pub use intents::CreateIntent;
 pub use parked::ParkedEntry;
