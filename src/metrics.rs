@@ -36,6 +36,12 @@ pub struct Metrics {
     pub e2e_seconds: HistogramVec,
     /// Messages appended to the log, by topic.
     pub produced: IntCounterVec,
+    /// Create intents, by mapping and outcome (`logged`; `adopted_retry`: a retry found the
+    /// record an earlier attempt made; `adopted_capture`: a captured record was recognised as
+    /// another create's product).
+    pub create_intents: IntCounterVec,
+    /// Seconds a read-your-writes barrier over the state changelogs took, by outcome.
+    pub barrier_seconds: HistogramVec,
 
     /// Consumer lag in messages, by group, topic and partition.
     pub consumer_lag: IntGaugeVec,
@@ -210,6 +216,21 @@ impl Metrics {
                 e2e,
             ),
             produced: counter(&r, "bus_produced_total", "Messages appended.", &["topic"]),
+            create_intents: counter(
+                &r,
+                "create_intents_total",
+                "Create intents logged, and records found through them instead of created twice.",
+                &["mapping", "outcome"],
+            ),
+            barrier_seconds: histogram(
+                &r,
+                "state_barrier_seconds",
+                "Seconds until the state changelogs were read back to a barrier.",
+                &["outcome"],
+                vec![
+                    0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0, 30.0,
+                ],
+            ),
 
             consumer_lag: gauge(
                 &r,

@@ -1,6 +1,7 @@
 //! Wiring: builds the stages and runs them as one engine.
 
 pub mod audit;
+pub mod barrier;
 pub mod consume;
 pub mod dlq;
 pub mod engine;
