@@ -1,6 +1,7 @@
 //! Apply: idempotent writes to the target systems.
 
 pub mod conflict;
+pub mod intent;
 pub mod locks;
 pub mod stage;
 pub mod writer;

@@ -6,8 +6,8 @@ use tracing::Instrument;
 
 use super::writer::Writer;
 use crate::bus::{Bus, Message, Topics};
-use crate::event::OutcomeStatus;
 use crate::event::avro::{decode_command, encode_outcome};
+use crate::event::{OutcomeStatus, RecordKey};
 use crate::metrics::metrics;
 use crate::pipeline::PipelineError;
 use crate::pipeline::dlq::{dead_letter, undecodable};
@@ -45,6 +45,23 @@ impl ApplyStage {
             let _serialised = self.writer.lock(&cmd).await;
             let o = self.writer.execute_with(&cmd, force).await?;
             self.state.apply_outcome(&o, None).await?;
+            // A create that failed on a fault of the target (a time-out, a 5xx, an unreadable
+            // answer) may have happened all the same: its intent stays open, so the retry
+            // looks for the record first.
+            let unsettled = o.status == OutcomeStatus::Failed
+                && o.error.as_ref().is_some_and(|e| {
+                    matches!(e.class.as_str(), "throttled" | "unavailable" | "malformed")
+                });
+            if let Some(intents) = self.writer.intents().filter(|_| !unsettled) {
+                // After the coupling: an instance that sees the intent closed sees the
+                // coupling too (the barrier reads both changelogs).
+                let target = o.target_id.as_ref().map(|id| {
+                    RecordKey::new(cmd.target_system, cmd.target_entity.clone(), id.clone())
+                });
+                intents
+                    .close(&cmd.mapping, &cmd.source, target.as_ref())
+                    .await?;
+            }
             let m = metrics();
             m.records
                 .with_label_values(&[&o.mapping, "apply", o.status.as_str()])

@@ -5,12 +5,14 @@ use std::sync::Arc;
 
 use chrono::Utc;
 
+use super::intent::{Found, Intents};
 use super::locks::KeyLocks;
 use crate::error::Classify;
 use crate::event::types::{OutcomeError, now_millis};
 use crate::event::{Fields, Outcome, OutcomeStatus, System, WriteCommand, WriteOp};
 use crate::mapping::Catalogue;
 use crate::mapping::model::{DeletionPolicy, Direction, TableMapping};
+use crate::pipeline::PipelineError;
 use crate::store::Coupling;
 use crate::store::project::index_record;
 use crate::store::{Store, StoreError};
@@ -46,6 +48,7 @@ pub struct Writer {
     catalogue: Arc<Catalogue>,
     locks: Arc<KeyLocks>,
     currencies: CurrencyTable,
+    intents: Option<Intents>,
 }
 
 /// The id column of a record returned by `system` for `entity`.
@@ -67,6 +70,7 @@ impl Writer {
             catalogue,
             locks: Arc::new(KeyLocks::default()),
             currencies: CurrencyTable::new(""),
+            intents: None,
         }
     }
 
@@ -75,6 +79,19 @@ impl Writer {
     pub fn with_currencies(mut self, currencies: CurrencyTable) -> Self {
         self.currencies = currencies;
         self
+    }
+
+    /// Logs a create intent before every create and checks the open ones first (see
+    /// [`super::intent`]); without it (one-off tools), a crash between a create and its
+    /// coupling can leave a record that a retry does not find.
+    pub fn with_intents(mut self, intents: Intents) -> Self {
+        self.intents = Some(intents);
+        self
+    }
+
+    /// The create-intent log, when there is one.
+    pub fn intents(&self) -> Option<&Intents> {
+        self.intents.as_ref()
     }
 
     /// Serialises commands of the same natural key: hold the guard from before [`Writer::execute`]
@@ -86,7 +103,7 @@ impl Writer {
 
     /// Executes `cmd` and says what happened. Only a broken projection is an error; every
     /// failure of the target is an outcome with status `failed`.
-    pub async fn execute(&self, cmd: &WriteCommand) -> Result<Outcome, StoreError> {
+    pub async fn execute(&self, cmd: &WriteCommand) -> Result<Outcome, PipelineError> {
         self.execute_with(cmd, false).await
     }
 
@@ -97,7 +114,7 @@ impl Writer {
         &self,
         cmd: &WriteCommand,
         force: bool,
-    ) -> Result<Outcome, StoreError> {
+    ) -> Result<Outcome, PipelineError> {
         let Some(m) = self.catalogue.get(&cmd.mapping).cloned() else {
             return Ok(failed(
                 cmd,
@@ -127,16 +144,16 @@ impl Writer {
             return Ok(o);
         }
         if crate::invoices::is_invoice_mapping(&m) {
-            return crate::invoices::apply::execute(
+            return Ok(crate::invoices::apply::execute(
                 &self.targets,
                 &self.store,
                 &self.currencies,
                 cmd,
             )
-            .await;
+            .await?);
         }
         if crate::orders::is_order_mapping(&m) && t.is_crm() {
-            return crate::orders::back::apply::execute(self.targets.get(t), cmd).await;
+            return Ok(crate::orders::back::apply::execute(self.targets.get(t), cmd).await?);
         }
         if crate::opportunities::close::is_close(&m, cmd) {
             return Ok(crate::opportunities::close::execute(self.targets.get(t), cmd).await);
@@ -241,7 +258,7 @@ impl Writer {
         cmd: &WriteCommand,
         m: &TableMapping,
         force: bool,
-    ) -> Result<Result<Outcome, SystemError>, StoreError> {
+    ) -> Result<Result<Outcome, SystemError>, PipelineError> {
         let s = cmd.source.system;
         let t = cmd.target_system;
         let entity = cmd.target_entity.as_str();
@@ -288,38 +305,8 @@ impl Writer {
                             ),
                         )));
                     }
-                    index_record(&self.store, &self.catalogue, m, t, &id, rec)?;
-                    if force || m.on_match.winner() == s {
-                        let etag = rec
-                            .get("@odata.etag")
-                            .and_then(|v| v.as_str())
-                            .map(str::to_string);
-                        let reason = format!(
-                            "matched existing {t}/{entity}/{id} by {field} = '{value}'; {s} values win{}",
-                            if force { " (sync-now)" } else { "" }
-                        );
-                        return Ok(
-                            match target
-                                .update(entity, &id, &cmd.fields, etag.as_deref())
-                                .await
-                            {
-                                Ok(w) => Ok(self.written(
-                                    cmd,
-                                    m,
-                                    OutcomeStatus::Updated,
-                                    w,
-                                    Some(reason),
-                                )?),
-                                Err(e) => Err(e),
-                            },
-                        );
-                    }
-                    let mut o = Outcome::for_command(cmd, OutcomeStatus::Coupled);
-                    o.target_id = Some(id.clone());
-                    o.reason = Some(format!(
-                        "matched existing {t}/{entity}/{id} by {field} = '{value}'; coupled without writing ({t} values win on match)"
-                    ));
-                    return Ok(Ok(o));
+                    let how = format!("matched existing {t}/{entity}/{id} by {field} = '{value}'");
+                    return Ok(self.matched(cmd, m, force, &id, rec, how).await?);
                 }
                 n => {
                     return Ok(Ok(failed(
@@ -335,10 +322,69 @@ impl Writer {
                 }
             }
         }
+        if let Some(intents) = &self.intents {
+            match intents
+                .before_create(cmd, m, target, self.targets.get(s))
+                .await?
+            {
+                Err(e) => return Ok(Err(e)),
+                Ok(Found::Record { id, rec, how }) => {
+                    return Ok(self.matched(cmd, m, force, &id, &rec, how).await?);
+                }
+                Ok(Found::Ambiguous(reason)) => {
+                    return Ok(Ok(failed(cmd, "ambiguous", "user", None, reason)));
+                }
+                Ok(Found::Nothing) => {}
+            }
+            intents.log(cmd).await?;
+        }
         Ok(match target.create(entity, &cmd.fields).await {
             Ok(w) => Ok(self.written(cmd, m, OutcomeStatus::Created, w, None)?),
             Err(e) => Err(e),
         })
+    }
+
+    /// Couples `cmd`'s source with the existing target record `id` found instead of creating
+    /// one (`how` says how it was found): the mapping's `on_match` side wins, or the source's
+    /// values when `force`.
+    async fn matched(
+        &self,
+        cmd: &WriteCommand,
+        m: &TableMapping,
+        force: bool,
+        id: &str,
+        rec: &Fields,
+        how: String,
+    ) -> Result<Result<Outcome, SystemError>, StoreError> {
+        let (s, t) = (cmd.source.system, cmd.target_system);
+        let entity = cmd.target_entity.as_str();
+        let target = self.targets.get(t);
+        index_record(&self.store, &self.catalogue, m, t, id, rec)?;
+        if force || m.on_match.winner() == s {
+            let etag = rec
+                .get("@odata.etag")
+                .and_then(|v| v.as_str())
+                .map(str::to_string);
+            let reason = format!(
+                "{how}; {s} values win{}",
+                if force { " (sync-now)" } else { "" }
+            );
+            return Ok(
+                match target
+                    .update(entity, id, &cmd.fields, etag.as_deref())
+                    .await
+                {
+                    Ok(w) => Ok(self.written(cmd, m, OutcomeStatus::Updated, w, Some(reason))?),
+                    Err(e) => Err(e),
+                },
+            );
+        }
+        let mut o = Outcome::for_command(cmd, OutcomeStatus::Coupled);
+        o.target_id = Some(id.to_string());
+        o.reason = Some(format!(
+            "{how}; coupled without writing ({t} values win on match)"
+        ));
+        Ok(Ok(o))
     }
 
     fn written(

@@ -9,11 +9,13 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::audit::{index_message, index_natural_keys};
+use super::barrier::Barrier;
 use super::consume::consume;
 use super::error::PipelineError;
 use super::follow::{apply_state_message, is_own};
 use super::lease::{LEASE_GROUP, LeaseKeeper};
 use super::state::StateLog;
+use crate::apply::intent::Intents;
 use crate::apply::{ApplyStage, Targets, Writer};
 use crate::bus::{Bus, StartFrom, Topics};
 use crate::capture::{BcCapture, CaptureStatus, DataverseCapture};
@@ -32,6 +34,8 @@ pub const APPLY_GROUP: &str = "apply";
 pub const AUDIT_GROUP_PREFIX: &str = "audit-";
 /// Prefix of the per-instance state follower group.
 pub const STATE_GROUP_PREFIX: &str = "state-";
+/// A state barrier not read back within this is retried as an unavailable log.
+const BARRIER_TIMEOUT: Duration = Duration::from_secs(30);
 /// On the first start, the item ledger read goes back this far (stock moved while the first
 /// read of the items was under way).
 const AVAILABILITY_FIRST_LOOKBACK: Duration = Duration::from_secs(600);
@@ -159,7 +163,10 @@ impl Engine {
         let mut tasks = Vec::new();
         let mut captures = Vec::new();
 
-        // Other instances' couplings, checkpoints and parked changes.
+        // Other instances' couplings, checkpoints, parked changes and create intents, and this
+        // instance's barrier markers read back.
+        let barrier = Barrier::new(p.bus.clone(), &p.topics, &instance, BARRIER_TIMEOUT);
+        let fbarrier = barrier.clone();
         let (fstore, ftopics, finst) = (p.store.clone(), p.topics.clone(), instance.clone());
         tasks.push((
             "state-follower".into(),
@@ -170,14 +177,16 @@ impl Engine {
                     p.topics.couplings.clone(),
                     p.topics.checkpoints.clone(),
                     p.topics.parked.clone(),
+                    p.topics.intents.clone(),
                 ],
                 StartFrom::Committed,
                 4,
                 rx.clone(),
                 move |msg| {
                     let (store, topics, me) = (fstore.clone(), ftopics.clone(), finst.clone());
+                    let barrier = fbarrier.clone();
                     async move {
-                        if is_own(&msg, &me) {
+                        if barrier.observe(&msg) || is_own(&msg, &me) {
                             return Ok(());
                         }
                         apply_state_message(&store, &topics, &msg)
@@ -300,23 +309,28 @@ impl Engine {
         };
         tasks.push((
             "transform".into(),
-            tokio::spawn(consume(
-                p.bus.clone(),
-                p.topics.group(TRANSFORM_GROUP),
-                vec![p.topics.changes.clone()],
-                StartFrom::Committed,
-                p.partitions as usize,
+            tokio::spawn(after_catch_up(
+                barrier.clone(),
                 rx.clone(),
-                move |msg| {
-                    let t = transform.clone();
-                    async move { t.handle(msg).await }
-                },
+                consume(
+                    p.bus.clone(),
+                    p.topics.group(TRANSFORM_GROUP),
+                    vec![p.topics.changes.clone()],
+                    StartFrom::Committed,
+                    p.partitions as usize,
+                    rx.clone(),
+                    move |msg| {
+                        let t = transform.clone();
+                        async move { t.handle(msg).await }
+                    },
+                ),
             )),
         ));
 
         let apply = ApplyStage {
             writer: Writer::new(targets, p.store.clone(), p.catalogue.clone())
-                .with_currencies(currencies),
+                .with_currencies(currencies)
+                .with_intents(Intents::new(state.clone(), barrier.clone())),
             bus: p.bus.clone(),
             topics: p.topics.clone(),
             store: p.store.clone(),
@@ -324,17 +338,21 @@ impl Engine {
         };
         tasks.push((
             "apply".into(),
-            tokio::spawn(consume(
-                p.bus.clone(),
-                p.topics.group(APPLY_GROUP),
-                vec![p.topics.commands.clone()],
-                StartFrom::Committed,
-                p.apply_concurrency,
+            tokio::spawn(after_catch_up(
+                barrier.clone(),
                 rx.clone(),
-                move |msg| {
-                    let a = apply.clone();
-                    async move { a.handle(msg).await }
-                },
+                consume(
+                    p.bus.clone(),
+                    p.topics.group(APPLY_GROUP),
+                    vec![p.topics.commands.clone()],
+                    StartFrom::Committed,
+                    p.apply_concurrency,
+                    rx.clone(),
+                    move |msg| {
+                        let a = apply.clone();
+                        async move { a.handle(msg).await }
+                    },
+                ),
             )),
         ));
 
@@ -461,7 +479,12 @@ impl Engine {
             ),
             (
                 state.as_str(),
-                vec![&p.topics.couplings, &p.topics.checkpoints, &p.topics.parked],
+                vec![
+                    &p.topics.couplings,
+                    &p.topics.checkpoints,
+                    &p.topics.parked,
+                    &p.topics.intents,
+                ],
             ),
         ] {
             for t in topics {
@@ -548,6 +571,29 @@ impl Engine {
             None => Ok(()),
         }
     }
+}
+
+/// Runs `stage` once the state follower has caught up with the changelogs (couplings and
+/// intents other instances appended while this one was down are in the store before it
+/// decides anything).
+async fn after_catch_up(
+    barrier: Barrier,
+    mut shutdown: watch::Receiver<bool>,
+    stage: impl std::future::Future<Output = Result<(), PipelineError>>,
+) -> Result<(), PipelineError> {
+    loop {
+        match barrier.sync().await {
+            Ok(()) => break,
+            Err(e) if e.is_transient() => {
+                tracing::warn!(error = %e, "The state changelogs are not read back yet; waiting before starting the stage.");
+                if super::consume::pause(&mut shutdown, Duration::from_secs(1)).await {
+                    return Ok(());
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    stage.await
 }
 
 async fn update_gauges(p: &EngineParts) {
