@@ -145,6 +145,14 @@ impl Harness {
     /// Starts an engine on the data directory (after a [`Harness::stop_engine`]).
     pub async fn start_engine(&mut self) {
         assert!(self.engine.is_none(), "an engine is already running");
+        let parts = self.open_parts().await;
+        self.engine = Some(Engine::start(parts).await.expect("engine starts"));
+    }
+
+    /// Opens the engine's parts (projection, log, clients) on the data directory without
+    /// starting it, e.g. to prepare state while the engine is stopped; drop them before
+    /// [`Harness::start_engine`].
+    pub async fn open_parts(&self) -> couplet::pipeline::engine::EngineParts {
         let mut cfg = build::sandbox_config(&self.sb, self.dir.path()).expect("sandbox config");
         cfg.capture.poll_interval_ms = POLL_MS;
         cfg.sync.mapping_file = self.mapping_file.clone();
@@ -155,17 +163,16 @@ impl Harness {
         // The projection and the log are sled databases: a just-closed one may still be
         // locked for a moment by its background flusher, so opening is retried briefly.
         let deadline = Instant::now() + Duration::from_secs(10);
-        let parts = loop {
+        loop {
             match build::parts(&cfg) {
-                Ok(p) => break p,
+                Ok(p) => return p,
                 Err(e) if Instant::now() < deadline => {
                     eprintln!("opening the data directory again: {e:#}");
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
                 Err(e) => panic!("cannot open the engine's parts: {e:#}"),
             }
-        };
-        self.engine = Some(Engine::start(parts).await.expect("engine starts"));
+        }
     }
 
     /// Shuts the engine down (every task stopped, the projection flushed).
