@@ -114,6 +114,11 @@ impl Intents {
         })
     }
 
+    /// The barrier over the state changelogs.
+    pub fn barrier(&self) -> &Barrier {
+        &self.barrier
+    }
+
     /// Logs the intent to create `cmd`; durable before the request is sent.
     pub async fn log(&self, cmd: &WriteCommand) -> Result<(), PipelineError> {
         let i = CreateIntent {

@@ -54,8 +54,10 @@ pub struct Produced {
     /// Partition.
     pub partition: u32,
     /// Offset, when the broker reported it. A Kafka broker acknowledges a message that the
-    /// idempotent producer re-sent after a connection loss (already stored, de-duplicated by
-    /// its sequence number) without an offset; the message is durable all the same.
+    /// idempotent producer re-sent after a connection loss (de-duplicated by its sequence
+    /// number) without an offset; the Kafka bus then sends it once more on a new producer,
+    /// because a broker that lost it across a restart answers the same (Tansu does), and
+    /// reports the second acknowledgement.
     pub offset: Option<u64>,
 }
 

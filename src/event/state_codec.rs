@@ -265,6 +265,7 @@ mod tests {
                 "965fe50f1ba7f871",
             ),
             (encode_parked(&p).unwrap(), "4c5d0352700958ee"),
+            (encode_intent(&i).unwrap(), "b78b7624efffda06"),
         ] {
             assert_eq!(hex::encode(&bytes[2..10]), spec);
         }

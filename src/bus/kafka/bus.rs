@@ -155,7 +155,7 @@ impl KafkaBus {
             .create_with_context::<_, FutureProducer<Ctx>>(self.inner.ctx.clone())
         {
             Ok(p) => {
-                tracing::warn!(brokers = %self.brokers(), error = ?code, reason = %reason, "The Kafka producer hit a fatal error; it is replaced by a new one and the sends are retried.");
+                tracing::warn!(brokers = %self.brokers(), error = ?code, reason = %reason, "The Kafka producer is replaced by a new one (fatal error, fencing, or a doubtful duplicate acknowledgement); the affected sends are retried.");
                 *current = Arc::new(p);
             }
             Err(e) => {
@@ -310,6 +310,12 @@ fn headers(hs: &[(String, String)]) -> Option<OwnedHeaders> {
 
 impl KafkaBus {
     /// Sends one message (to `partition`, else by the key's hash) and waits for its delivery.
+    ///
+    /// A message acknowledged as a duplicate, without an offset, is sent once more on a new
+    /// producer: Tansu answers "duplicate sequence number" for a batch re-sent across its
+    /// restart that it did not keep (seen in `kafka_broker_restart`: a command acknowledged
+    /// so was never stored). On a broker that did keep it, the message is stored twice, which
+    /// every consumer of Couplet's topics tolerates.
     async fn send(
         &self,
         topic: &str,
@@ -319,6 +325,40 @@ impl KafkaBus {
         headers_in: &[(String, String)],
     ) -> Result<Produced, BusError> {
         self.existing(topic).await?;
+        let producer = self.producer();
+        let first = self
+            .send_on(&producer, topic, partition, key, value, headers_in)
+            .await?;
+        if first.offset.is_some() {
+            return Ok(first);
+        }
+        tracing::warn!(
+            topic,
+            partition = first.partition,
+            key,
+            "The broker acknowledged a message as a duplicate without an offset; it is sent again on a new producer so that it is stored for certain."
+        );
+        self.replace_after(
+            &producer,
+            Some((
+                RDKafkaErrorCode::DuplicateSequenceNumber,
+                "a message was acknowledged as a duplicate without an offset".into(),
+            )),
+        );
+        let again = self.producer();
+        self.send_on(&again, topic, partition, key, value, headers_in)
+            .await
+    }
+
+    async fn send_on(
+        &self,
+        producer: &Arc<FutureProducer<Ctx>>,
+        topic: &str,
+        partition: Option<i32>,
+        key: &str,
+        value: &[u8],
+        headers_in: &[(String, String)],
+    ) -> Result<Produced, BusError> {
         let mut record = FutureRecord::to(topic).key(key).payload(value);
         if let Some(p) = partition {
             record = record.partition(p);
@@ -326,7 +366,6 @@ impl KafkaBus {
         if let Some(h) = headers(headers_in) {
             record = record.headers(h);
         }
-        let producer = self.producer();
         let delivery = producer
             .send(record, Timeout::After(DELIVERY_TIMEOUT))
             .await
@@ -334,7 +373,7 @@ impl KafkaBus {
                 if is_unknown_topic(&e) {
                     self.inner.known.lock().remove(topic);
                 }
-                self.replace_if_fatal(&producer, &e);
+                self.replace_if_fatal(producer, &e);
                 map_err(self.brokers(), topic, "producing", &e)
             })?;
         let corrupt = |what: &str| BusError::Corrupt {
@@ -344,7 +383,7 @@ impl KafkaBus {
         Ok(Produced {
             partition: u32::try_from(delivery.partition)
                 .map_err(|_| corrupt(&format!("partition {}", delivery.partition)))?,
-            // -1: acknowledged as a duplicate of a message already stored (see `Produced`).
+            // -1: acknowledged as a duplicate (see `send`).
             offset: u64::try_from(delivery.offset).ok(),
         })
     }
