@@ -40,6 +40,7 @@ pub const RECENT: Duration = Duration::from_secs(300);
 pub struct Intents {
     state: StateLog,
     barrier: Barrier,
+    started: chrono::DateTime<Utc>,
 }
 
 /// What the checks before a create found.
@@ -64,7 +65,16 @@ pub enum Found {
 impl Intents {
     /// Intents appended through `state`, with `barrier` over the state changelogs.
     pub fn new(state: StateLog, barrier: Barrier) -> Self {
-        Intents { state, barrier }
+        Intents {
+            state,
+            barrier,
+            started: Utc::now(),
+        }
+    }
+
+    /// When this instance's apply stage started.
+    pub fn started(&self) -> chrono::DateTime<Utc> {
+        self.started
     }
 
     /// Checks before creating `cmd` in `target` (the source lives in `source_side`): the record

@@ -14,9 +14,6 @@ use crate::pipeline::dlq::{dead_letter, undecodable};
 use crate::pipeline::state::StateLog;
 use crate::store::Store;
 
-/// A command older than this when it is applied waits for a state barrier first.
-const LATE: chrono::Duration = chrono::Duration::seconds(2);
-
 /// The apply stage.
 #[derive(Clone)]
 pub struct ApplyStage {
@@ -46,12 +43,13 @@ impl ApplyStage {
         let span = tracing::info_span!("apply", record = %cmd.source, mapping = %cmd.mapping, correlation_id = %cmd.correlation_id, target = %cmd.target_system, force);
         async {
             if let Some(intents) = self.writer.intents()
-                && chrono::Utc::now() - cmd.issued_at > LATE
+                && cmd.issued_at < intents.started()
             {
-                // Issued a while ago: re-delivered after a restart or a rebalance, or queued
-                // behind a backlog. Other instances may have written the pair meanwhile; their
-                // couplings must be in the store before the staleness checks read it, or an
-                // old command would overwrite a newer write.
+                // Issued before this instance started: re-delivered after its restart. Other
+                // instances may have written the pair since, and this instance's state
+                // follower may still be catching up with them: their couplings must be in
+                // the store before the staleness checks read it, or an old command would
+                // overwrite a newer write.
                 intents.barrier().sync().await?;
             }
             let _serialised = self.writer.lock(&cmd).await;
