@@ -33,6 +33,7 @@ pub async fn run_all(bus: &dyn Bus, prefix: &str) {
     start_from_offset_and_timestamp(bus, prefix).await;
     poll_wakes_on_produce(bus, prefix).await;
     unknown_topic_is_an_error(bus, prefix).await;
+    produce_to_a_chosen_partition(bus, prefix).await;
 }
 
 /// A fresh topic with `partitions` partitions.
@@ -419,4 +420,39 @@ pub async fn unknown_topic_is_an_error(bus: &dyn Bus, prefix: &str) {
         }
         other => panic!("producing to {name} should fail with a topic error, got {other:?}"),
     }
+}
+
+/// `produce_to` stores one key on every partition asked for (the state barrier's markers).
+pub async fn produce_to_a_chosen_partition(bus: &dyn Bus, prefix: &str) {
+    let t = topic(bus, prefix, "chosen", 3).await;
+    let hdr = [("h".to_string(), "v".to_string())];
+    for p in [2u32, 0, 1] {
+        let stored = bus
+            .produce_to(&t, p, "same-key", format!("to {p}").as_bytes(), &hdr)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(stored.partition, p);
+    }
+    let mut c = bus
+        .subscribe(
+            &group("chosen"),
+            std::slice::from_ref(&t),
+            StartFrom::Earliest,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut got: Vec<(u32, String)> = drain(c.as_mut(), 3)
+        .await
+        .iter()
+        .map(|m| (m.partition, String::from_utf8_lossy(&m.value).to_string()))
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            (0, "to 0".to_string()),
+            (1, "to 1".to_string()),
+            (2, "to 2".to_string())
+        ]
+    );
 }
