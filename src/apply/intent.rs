@@ -57,6 +57,9 @@ pub enum Found {
         rec: Fields,
         /// How it was found.
         how: String,
+        /// It is a copy of this command's own source (made by an earlier attempt), so the
+        /// source's values win whatever `on_match` says.
+        ours: bool,
     },
     /// Several records could be the one; the reason names them.
     Ambiguous(String),
@@ -118,6 +121,7 @@ impl Intents {
                 ),
                 id,
                 rec,
+                ours: false,
             }),
             Ok(None) => Ok(Found::Nothing),
             Err(e) => Err(e),
@@ -203,6 +207,7 @@ async fn made_by_earlier_attempt(
             Found::Record {
                 id,
                 rec,
+                ours: true,
                 how: format!(
                     "found {t}/{entity} made by an earlier attempt (create intent of {}, instance {}), which had not been coupled",
                     earlier.at.to_rfc3339(),
@@ -261,6 +266,7 @@ async fn product_of_other_create(
             Ok(Ok(Found::Record {
                 id: maker.source.id.clone(),
                 rec,
+                ours: false,
                 how: format!(
                     "{} was created from {t}/{}/{} (create intent of {}, instance {}), whose coupling had not been recorded yet",
                     cmd.source,

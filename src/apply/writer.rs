@@ -305,8 +305,12 @@ impl Writer {
                             ),
                         )));
                     }
-                    let how = format!("matched existing {t}/{entity}/{id} by {field} = '{value}'");
-                    return Ok(self.matched(cmd, m, force, &id, rec, how).await?);
+                    let how = format!(
+                        "matched existing {t}/{entity}/{id} by {field} = '{value}'{}",
+                        if force { " (sync-now)" } else { "" }
+                    );
+                    let source_wins = force || m.on_match.winner() == s;
+                    return Ok(self.matched(cmd, m, source_wins, &id, rec, how).await?);
                 }
                 n => {
                     return Ok(Ok(failed(
@@ -328,8 +332,11 @@ impl Writer {
                 .await?
             {
                 Err(e) => return Ok(Err(e)),
-                Ok(Found::Record { id, rec, how }) => {
-                    return Ok(self.matched(cmd, m, force, &id, &rec, how).await?);
+                Ok(Found::Record { id, rec, how, ours }) => {
+                    // A copy this very source made wins over nothing: it gets the source's
+                    // current values. Otherwise matching rules apply, as for a natural key.
+                    let source_wins = ours || force || m.on_match.winner() == s;
+                    return Ok(self.matched(cmd, m, source_wins, &id, &rec, how).await?);
                 }
                 Ok(Found::Ambiguous(reason)) => {
                     return Ok(Ok(failed(cmd, "ambiguous", "user", None, reason)));
@@ -351,7 +358,7 @@ impl Writer {
         &self,
         cmd: &WriteCommand,
         m: &TableMapping,
-        force: bool,
+        source_wins: bool,
         id: &str,
         rec: &Fields,
         how: String,
@@ -360,15 +367,12 @@ impl Writer {
         let entity = cmd.target_entity.as_str();
         let target = self.targets.get(t);
         index_record(&self.store, &self.catalogue, m, t, id, rec)?;
-        if force || m.on_match.winner() == s {
+        if source_wins {
             let etag = rec
                 .get("@odata.etag")
                 .and_then(|v| v.as_str())
                 .map(str::to_string);
-            let reason = format!(
-                "{how}; {s} values win{}",
-                if force { " (sync-now)" } else { "" }
-            );
+            let reason = format!("{how}; {s} values win");
             return Ok(
                 match target
                     .update(entity, id, &cmd.fields, etag.as_deref())
