@@ -116,3 +116,63 @@ async fn a_record_a_dead_instance_created_is_coupled_not_twinned() {
     );
     h.assert_in_sync();
 }
+
+/// Another instance completed a create and closed its intent, but its coupling has not reached
+/// this instance yet (the close and the coupling travel on two changelogs, and a follower may
+/// apply the close first). The new record captured in that moment is still recognised through
+/// the recently closed intent, not copied back. The account is outside CUSTOMER's filter, so
+/// only the new customer's capture can find the pair.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_whose_coupling_is_still_on_its_way_is_not_twinned() {
+    let mut h = Harness::start(5, 73).await;
+    h.wait_idle(IDLE_TIMEOUT).await;
+    h.stop_engine().await;
+    let parts = h.open_parts().await;
+    let other = StateLog::new(
+        parts.bus.clone(),
+        parts.topics.clone(),
+        parts.store.clone(),
+        "other-instance".to_string(),
+    );
+    let name = "Coupling In Flight AS";
+    let account = h
+        .sb
+        .insert_row(
+            System::Dataverse,
+            "accounts",
+            fields(json!({"name": name, "address1_city": "Bodø", "customertypecode": 1})),
+        )
+        .unwrap();
+    let sent = fields(json!({"displayName": name, "city": "Bodø"}));
+    let source = RecordKey::new(System::Dataverse, "accounts", account.clone());
+    other
+        .put_intent(&CreateIntent {
+            mapping: "CUSTOMER".into(),
+            source: source.clone(),
+            target_system: System::Bc,
+            target_entity: "customers".into(),
+            fields: sent.clone(),
+            instance: "other-instance".into(),
+            at: chrono::Utc::now(),
+        })
+        .await
+        .unwrap();
+    let customer = h.sb.insert_row(System::Bc, "customers", sent).unwrap();
+    // The create completed: the intent is closed; its coupling is still on its way.
+    other.remove_intent("CUSTOMER", &source).await.unwrap();
+    drop(other);
+    drop(parts);
+    h.start_engine().await;
+    h.wait_idle(IDLE_TIMEOUT).await;
+
+    let accounts = h
+        .sb
+        .rows(System::Dataverse, "accounts")
+        .into_iter()
+        .filter(|r| text(r, "name") == name)
+        .count();
+    assert_eq!(accounts, 1, "no twin account");
+    assert_eq!(h.coupled_id("CUSTOMER", System::Bc, &customer), account);
+    let trail = h.audit(&format!("bc/customers/{customer}")).join("\n");
+    assert!(trail.contains("was created from"), "{trail}");
+}

@@ -35,6 +35,10 @@ use super::writer::record_id;
 /// up at start-up), so no barrier is needed for it.
 pub const RECENT: Duration = Duration::from_secs(300);
 
+/// A closed intent still recognises its product this long (the coupling that closed it may
+/// reach another instance's store a moment after the close does).
+pub const CLOSED_GRACE: Duration = Duration::from_secs(60);
+
 /// The create-intent log of one instance.
 #[derive(Clone, Debug)]
 pub struct Intents {
@@ -235,7 +239,25 @@ async fn product_of_other_create(
     source_side: &Target,
 ) -> Result<Result<Found, SystemError>, PipelineError> {
     let s = cmd.source.system;
-    let open = store.intents_creating_on(&cmd.mapping, s)?;
+    // Open intents, and the ones closed a moment ago: the coupling that closed one may not
+    // have reached this store yet (it travels on another changelog than the close).
+    let since = Utc::now() - chrono::Duration::from_std(CLOSED_GRACE).unwrap_or_default();
+    let mut candidates = store.intents_creating_on(&cmd.mapping, s)?;
+    for closed in store.recently_closed_creating_on(&cmd.mapping, s, since)? {
+        if !candidates.iter().any(|i| i.source == closed.source) {
+            candidates.push(closed);
+        }
+    }
+    // An intent whose source is coupled here already made (or found) its record.
+    let mut open = Vec::new();
+    for i in candidates {
+        if store
+            .coupling(&cmd.mapping, i.source.system, &i.source.id)?
+            .is_none()
+        {
+            open.push(i);
+        }
+    }
     if open.is_empty() {
         return Ok(Ok(Found::Nothing));
     }

@@ -73,6 +73,7 @@ pub(crate) struct Inner {
     pub(crate) audit: sled::Tree,
     pub(crate) index: sled::Tree,
     pub(crate) intents: sled::Tree,
+    pub(crate) intents_closed: sled::Tree,
     pub(crate) coupled_tx: broadcast::Sender<Coupling>,
 }
 
@@ -100,6 +101,7 @@ impl Store {
         let audit = tree("audit")?;
         let index = tree("index")?;
         let intents = tree("intents")?;
+        let intents_closed = tree("intents_closed")?;
         let (coupled_tx, _) = broadcast::channel(WATCH_CAPACITY);
         Ok(Store {
             inner: Arc::new(Inner {
@@ -112,6 +114,7 @@ impl Store {
                 audit,
                 index,
                 intents,
+                intents_closed,
                 coupled_tx,
             }),
         })
@@ -139,6 +142,7 @@ impl Store {
             &i.audit,
             &i.index,
             &i.intents,
+            &i.intents_closed,
         ] {
             tree.clear().map_err(|e| self.io(e))?;
         }

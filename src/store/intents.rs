@@ -3,6 +3,11 @@
 //! crash looks for the record the first attempt made before creating again; another instance
 //! that captures the new record before its coupling is known recognises it as this create's
 //! product instead of copying it back as a twin.
+//!
+//! A closed intent is kept a little longer, apart from the open ones: the close and the
+//! coupling that completed the create travel on two changelogs, so another instance's
+//! follower may apply the close first; for that moment the closed intent still recognises
+//! the new record.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -12,6 +17,14 @@ use super::db::{Store, StoreError};
 use crate::event::{Fields, RecordKey, System};
 
 const TREE: &str = "intents";
+const CLOSED: &str = "intents_closed";
+
+/// An intent closed at `closed_at` (kept for [`Store::recently_closed_creating_on`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Closed {
+    intent: CreateIntent,
+    closed_at: DateTime<Utc>,
+}
 
 /// A create about to be sent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -57,13 +70,49 @@ impl Store {
         Ok(())
     }
 
-    /// Removes the intent to copy `id` of `system` in `mapping`, if any.
+    /// Closes the intent to copy `id` of `system` in `mapping`, if any: it leaves the open
+    /// ones and is kept among the recently closed.
     pub fn remove_intent(&self, mapping: &str, system: System, id: &str) -> Result<(), StoreError> {
+        let k = tree_key(mapping, system.other(), system, id);
+        let Some(v) = self.inner.intents.remove(&k).map_err(|e| self.io(e))? else {
+            return Ok(());
+        };
+        let closed = Closed {
+            intent: decode(TREE, &k, &v)?,
+            closed_at: Utc::now(),
+        };
+        let v = encode(CLOSED, &k, &closed)?;
         self.inner
-            .intents
-            .remove(tree_key(mapping, system.other(), system, id))
+            .intents_closed
+            .insert(k, v)
             .map_err(|e| self.io(e))?;
         Ok(())
+    }
+
+    /// The intents of `mapping` that create on `target` and were closed after `since`;
+    /// older closed ones are forgotten on the way.
+    pub fn recently_closed_creating_on(
+        &self,
+        mapping: &str,
+        target: System,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<CreateIntent>, StoreError> {
+        let mut prefix = key(&[mapping, target.as_str()]);
+        prefix.push(SEP);
+        let mut out = Vec::new();
+        for item in self.inner.intents_closed.scan_prefix(&prefix) {
+            let (k, v) = item.map_err(|e| self.io(e))?;
+            let c: Closed = decode(CLOSED, &k, &v)?;
+            if c.closed_at < since {
+                self.inner
+                    .intents_closed
+                    .remove(&k)
+                    .map_err(|e| self.io(e))?;
+            } else {
+                out.push(c.intent);
+            }
+        }
+        Ok(out)
     }
 
     /// Removes the intent a changelog key names (`<mapping>/<system>/<id>`); false when the
