@@ -135,9 +135,8 @@ async fn a_record_whose_coupling_is_still_on_its_way_is_not_twinned() {
         "other-instance".to_string(),
     );
     let name = "Coupling In Flight AS";
-    let account = h
-        .sb
-        .insert_row(
+    let account =
+        h.sb.insert_row(
             System::Dataverse,
             "accounts",
             fields(json!({"name": name, "address1_city": "Bodø", "customertypecode": 1})),
@@ -165,12 +164,11 @@ async fn a_record_whose_coupling_is_still_on_its_way_is_not_twinned() {
     h.start_engine().await;
     h.wait_idle(IDLE_TIMEOUT).await;
 
-    let accounts = h
-        .sb
-        .rows(System::Dataverse, "accounts")
-        .into_iter()
-        .filter(|r| text(r, "name") == name)
-        .count();
+    let accounts =
+        h.sb.rows(System::Dataverse, "accounts")
+            .into_iter()
+            .filter(|r| text(r, "name") == name)
+            .count();
     assert_eq!(accounts, 1, "no twin account");
     assert_eq!(h.coupled_id("CUSTOMER", System::Bc, &customer), account);
     let trail = h.audit(&format!("bc/customers/{customer}")).join("\n");
