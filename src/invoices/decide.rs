@@ -2,12 +2,11 @@
 //! its state (coupled, and the payment status moved), skip it (stale, unchanged), park it (the
 //! customer is not coupled yet) or fail it.
 
+use crate::transform::decide::write_command;
 use serde_json::{Value, json};
-use uuid::Uuid;
 
 use super::build::{ACCOUNT, BuildContext, CUSTOMER_ID, CUSTOMER_MAPPING, build};
 use super::state::{InvoiceState, describe, of_bc_invoice};
-use crate::event::types::now_millis;
 use crate::event::{ChangeEvent, Fields, Outcome, OutcomeStatus, System, WriteCommand, WriteOp};
 use crate::mapping::model::TableMapping;
 use crate::store::Coupling;
@@ -38,22 +37,8 @@ fn command(
         .map(|n| vec![("invoicenumber".to_string(), n.to_string())])
         .unwrap_or_default();
     WriteCommand {
-        command_id: Uuid::new_v4(),
-        event_id: ev.event_id,
-        correlation_id: ev.correlation_id,
-        mapping: m.name.clone(),
-        source: ev.source.clone(),
-        source_modified_on: ev.modified_on,
-        source_etag: ev.etag.clone(),
-        target_system: System::Dataverse,
-        target_entity: m.crm_entity.clone(),
-        target_id,
-        op,
         natural_key,
-        content_hash: hash,
-        reverse_hash: None,
-        fields,
-        issued_at: now_millis(),
+        ..write_command(ev, m, System::Dataverse, target_id, op, fields, hash)
     }
 }
 

@@ -5,9 +5,9 @@
 //! Dataverse opportunities out of the field mappings, so the close is its own command: one
 //! PATCH of `status`, written once (the coupling's hash), never creating an opportunity.
 
+use crate::transform::decide::write_command;
 use serde_json::{Value, json};
 use tracing::Instrument;
-use uuid::Uuid;
 
 use crate::error::Classify;
 use crate::event::types::{OutcomeError, now_millis};
@@ -71,24 +71,15 @@ pub fn decide(
             ),
         ));
     }
-    Decision::Write(WriteCommand {
-        command_id: Uuid::new_v4(),
-        event_id: ev.event_id,
-        correlation_id: ev.correlation_id,
-        mapping: m.name.clone(),
-        source: ev.source.clone(),
-        source_modified_on: ev.modified_on,
-        source_etag: ev.etag.clone(),
-        target_system: System::Bc,
-        target_entity: m.erp_entity.clone(),
-        target_id: Some(c.erp_id.clone()),
-        op: WriteOp::Update,
-        natural_key: Vec::new(),
-        content_hash: hash,
-        reverse_hash: None,
+    Decision::Write(write_command(
+        ev,
+        m,
+        System::Bc,
+        Some(c.erp_id.clone()),
+        WriteOp::Update,
         fields,
-        issued_at: now_millis(),
-    })
+        hash,
+    ))
 }
 
 /// Writes a close command: `status` on the coupled Business Central opportunity.

@@ -1,11 +1,10 @@
 //! The transform's decision for an order change: skip (already created, automatic creation
 //! off), park (a reference not coupled yet), fail (cannot be built) or a create command.
 
-use uuid::Uuid;
+use crate::transform::decide::write_command;
 
 use super::build::{BuildContext, build};
 use super::on_demand_marker;
-use crate::event::types::now_millis;
 use crate::event::{ChangeEvent, Outcome, OutcomeStatus, System, WriteCommand, WriteOp};
 use crate::mapping::model::TableMapping;
 use crate::store::Coupling;
@@ -72,22 +71,9 @@ pub fn decide(
         .and_then(|v| v.as_str())
         .map(|v| vec![("yourReference".to_string(), v.to_string())])
         .unwrap_or_default();
+    let hash = content_hash(&fields);
     Ok(Decision::Write(WriteCommand {
-        command_id: Uuid::new_v4(),
-        event_id: ev.event_id,
-        correlation_id: ev.correlation_id,
-        mapping: m.name.clone(),
-        source: ev.source.clone(),
-        source_modified_on: ev.modified_on,
-        source_etag: ev.etag.clone(),
-        target_system: t,
-        target_entity: m.erp_entity.clone(),
-        target_id: None,
-        op: WriteOp::Create,
         natural_key,
-        content_hash: content_hash(&fields),
-        reverse_hash: None,
-        fields,
-        issued_at: now_millis(),
+        ..write_command(ev, m, t, None, WriteOp::Create, fields, hash)
     }))
 }

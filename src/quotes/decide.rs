@@ -4,11 +4,10 @@
 //! what to do: `create` the Business Central quote, `revise` the one a predecessor is coupled
 //! to, or leave the `existing` one; and for a Won quote, what follows (`won`).
 
+use crate::transform::decide::write_command;
 use serde_json::{Value, json};
-use uuid::Uuid;
 
 use super::{CONTROL, ORDER, ORDER_MAPPING, PREDECESSORS, QUOTE, WON};
-use crate::event::types::now_millis;
 use crate::event::{ChangeEvent, Fields, Outcome, OutcomeStatus, System, WriteCommand, WriteOp};
 use crate::mapping::model::TableMapping;
 use crate::orders::build::{BuildContext, build_doc};
@@ -143,26 +142,13 @@ pub fn decide(
         .and_then(Value::as_str)
         .map(|v| vec![("yourReference".to_string(), v.to_string())])
         .unwrap_or_default();
+    let op = if target_id.is_some() {
+        WriteOp::Update
+    } else {
+        WriteOp::Create
+    };
     Ok(Decision::Write(WriteCommand {
-        command_id: Uuid::new_v4(),
-        event_id: ev.event_id,
-        correlation_id: ev.correlation_id,
-        mapping: m.name.clone(),
-        source: ev.source.clone(),
-        source_modified_on: ev.modified_on,
-        source_etag: ev.etag.clone(),
-        target_system: t,
-        target_entity: m.erp_entity.clone(),
-        op: if target_id.is_some() {
-            WriteOp::Update
-        } else {
-            WriteOp::Create
-        },
-        target_id,
         natural_key,
-        content_hash: hash,
-        reverse_hash: None,
-        fields,
-        issued_at: now_millis(),
+        ..write_command(ev, m, t, target_id, op, fields, hash)
     }))
 }

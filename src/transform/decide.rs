@@ -40,6 +40,37 @@ pub enum Decision {
     Restore(Outcome, RecordKey),
 }
 
+/// A write command following `ev` in mapping `m`: `fields` to `t`'s entity of the mapping,
+/// with no natural key (callers that look one up set it) and no reverse hash.
+pub fn write_command(
+    ev: &ChangeEvent,
+    m: &TableMapping,
+    t: System,
+    target_id: Option<String>,
+    op: WriteOp,
+    fields: crate::event::Fields,
+    content_hash: String,
+) -> WriteCommand {
+    WriteCommand {
+        command_id: Uuid::new_v4(),
+        event_id: ev.event_id,
+        correlation_id: ev.correlation_id,
+        mapping: m.name.clone(),
+        source: ev.source.clone(),
+        source_modified_on: ev.modified_on,
+        source_etag: ev.etag.clone(),
+        target_system: t,
+        target_entity: m.entity(t).to_string(),
+        target_id,
+        op,
+        natural_key: Vec::new(),
+        content_hash,
+        reverse_hash: None,
+        fields,
+        issued_at: now_millis(),
+    }
+}
+
 /// Applies the mappings to changes.
 #[derive(Debug, Clone)]
 pub struct Transformer {
@@ -410,22 +441,8 @@ impl Transformer {
             natural_key.push((tk.to_string(), v));
         }
         WriteCommand {
-            command_id: Uuid::new_v4(),
-            event_id: ev.event_id,
-            correlation_id: ev.correlation_id,
-            mapping: m.name.clone(),
-            source: ev.source.clone(),
-            source_modified_on: ev.modified_on,
-            source_etag: ev.etag.clone(),
-            target_system: t,
-            target_entity: m.entity(t).to_string(),
-            target_id,
-            op,
             natural_key,
-            content_hash: String::new(),
-            reverse_hash: None,
-            fields,
-            issued_at: now_millis(),
+            ..write_command(ev, m, t, target_id, op, fields, String::new())
         }
     }
 

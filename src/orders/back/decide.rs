@@ -2,12 +2,11 @@
 //! Sales, deleted without posting, nothing new), or a command that brings the coupled
 //! Dataverse order in step: header values, timeline posts and state.
 
+use crate::transform::decide::write_command;
 use serde_json::{Value, json};
-use uuid::Uuid;
 
 use super::{ACCOUNT_POSTS, DELETED, INVOICES, LINES, POSTS, SHIPMENTS};
-use crate::event::types::now_millis;
-use crate::event::{ChangeEvent, Fields, Outcome, OutcomeStatus, System, WriteCommand, WriteOp};
+use crate::event::{ChangeEvent, Fields, Outcome, OutcomeStatus, System, WriteOp};
 use crate::mapping::model::TableMapping;
 use crate::store::{Coupling, Store};
 use crate::transform::fields::waiting_key;
@@ -233,24 +232,15 @@ pub fn decide(
     // changed it since), writes only what differs and never posts twice.
     let fields = desired(&ev.fields);
     let hash = content_hash(&fields);
-    Ok(Decision::Write(WriteCommand {
-        command_id: Uuid::new_v4(),
-        event_id: ev.event_id,
-        correlation_id: ev.correlation_id,
-        mapping: m.name.clone(),
-        source: ev.source.clone(),
-        source_modified_on: ev.modified_on,
-        source_etag: ev.etag.clone(),
-        target_system: t,
-        target_entity: m.crm_entity.clone(),
-        target_id: Some(c.crm_id.clone()),
-        op: WriteOp::Update,
-        natural_key: Vec::new(),
-        content_hash: hash,
-        reverse_hash: None,
+    Ok(Decision::Write(write_command(
+        ev,
+        m,
+        t,
+        Some(c.crm_id.clone()),
+        WriteOp::Update,
         fields,
-        issued_at: now_millis(),
-    }))
+        hash,
+    )))
 }
 
 #[cfg(test)]
