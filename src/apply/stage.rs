@@ -59,9 +59,9 @@ impl ApplyStage {
             // answer) may have happened all the same: its intent stays open, so the retry
             // looks for the record first.
             let unsettled = o.status == OutcomeStatus::Failed
-                && o.error.as_ref().is_some_and(|e| {
-                    matches!(e.class.as_str(), "throttled" | "unavailable" | "malformed")
-                });
+                && o.error
+                    .as_ref()
+                    .is_some_and(|e| crate::systems::error::is_transient_class(&e.class));
             if let Some(intents) = self.writer.intents().filter(|_| !unsettled) {
                 // After the coupling: an instance that sees the intent closed sees the
                 // coupling too (the barrier reads both changelogs).

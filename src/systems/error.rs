@@ -299,6 +299,12 @@ fn auth_hint(system: System, status: u16) -> String {
     }
 }
 
+/// True for the class of an error worth retrying (`retry()` is not `Never`), for code that
+/// only has an outcome's error class: a write that failed so may have been carried out.
+pub fn is_transient_class(class: &str) -> bool {
+    matches!(class, "throttled" | "unavailable" | "malformed")
+}
+
 /// A URL without its query string and fragment (which could carry secrets or tokens).
 pub fn redact_url(url: &str) -> String {
     let end = url.find(['?', '#']).unwrap_or(url.len());
@@ -308,6 +314,72 @@ pub fn redact_url(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn transient_classes_are_the_retried_errors() {
+        let (system, operation) = (System::Bc, "create");
+        let message = String::new();
+        let all = [
+            SystemError::Throttled {
+                system,
+                operation,
+                status: 429,
+                retry_after: Duration::from_secs(1),
+                message: message.clone(),
+            },
+            SystemError::Unavailable {
+                system,
+                operation,
+                status: Some(503),
+                message: message.clone(),
+            },
+            SystemError::Auth {
+                system,
+                message: message.clone(),
+            },
+            SystemError::NotFound {
+                system,
+                operation,
+                message: message.clone(),
+            },
+            SystemError::Conflict {
+                system,
+                operation,
+                status: 412,
+                message: message.clone(),
+            },
+            SystemError::Rejected {
+                system,
+                operation,
+                status: 400,
+                code: String::new(),
+                message: message.clone(),
+                field: None,
+            },
+            SystemError::DeltaExpired {
+                system,
+                message: message.clone(),
+            },
+            SystemError::Malformed {
+                system,
+                operation,
+                reason: message.clone(),
+            },
+            SystemError::Request {
+                system,
+                operation,
+                reason: message,
+            },
+        ];
+        for e in all {
+            assert_eq!(
+                is_transient_class(e.class()),
+                e.retry() != Retry::Never,
+                "{}",
+                e.class()
+            );
+        }
+    }
 
     #[test]
     fn redacts_query_strings_and_classifies() {
