@@ -48,6 +48,23 @@ fn rows_where(sb: &Sandbox, system: System, set: &str, field: &str, value: &str)
         .collect()
 }
 
+/// The Business Central document (`header_set`) made from the Sales document numbered
+/// `your_ref`, once it has `lines` lines in `lines_set`.
+fn bc_document(
+    sb: &Sandbox,
+    header_set: &str,
+    lines_set: &str,
+    your_ref: &str,
+    lines: usize,
+) -> Option<Fields> {
+    rows_where(sb, System::Bc, header_set, "yourReference", your_ref)
+        .into_iter()
+        .next()
+        .filter(|h| {
+            rows_where(sb, System::Bc, lines_set, "documentId", &text(h, "id")).len() == lines
+        })
+}
+
 /// Waits until `done` holds (checked every 5 ms), returning the time since `since`.
 async fn until<F, Fut>(what: &str, since: Instant, mut done: F) -> anyhow::Result<Duration>
 where
@@ -208,21 +225,7 @@ async fn play(sb: &Sandbox, store: &Store) -> anyhow::Result<Vec<Hop>> {
         obj(json!({"statecode": 1, "statuscode": 2})),
     )?;
     let latency = until("the quote in Business Central", t, || async {
-        Ok(
-            rows_where(sb, System::Bc, "salesQuotes", "yourReference", &number)
-                .first()
-                .is_some_and(|q| {
-                    rows_where(
-                        sb,
-                        System::Bc,
-                        "salesQuoteLines",
-                        "documentId",
-                        &text(q, "id"),
-                    )
-                    .len()
-                        == 2
-                }),
-        )
+        Ok(bc_document(sb, "salesQuotes", "salesQuoteLines", &number, 2).is_some())
     })
     .await?;
     let bc_quote = rows_where(sb, System::Bc, "salesQuotes", "yourReference", &number)
@@ -310,21 +313,7 @@ async fn play(sb: &Sandbox, store: &Store) -> anyhow::Result<Vec<Hop>> {
         obj(json!({"statecode": 1, "statuscode": 3})),
     )?;
     let latency = until("the order in Business Central", t, || async {
-        Ok(
-            rows_where(sb, System::Bc, "salesOrders", "yourReference", &order_no)
-                .first()
-                .is_some_and(|o| {
-                    rows_where(
-                        sb,
-                        System::Bc,
-                        "salesOrderLines",
-                        "documentId",
-                        &text(o, "id"),
-                    )
-                    .len()
-                        == 3
-                }),
-        )
+        Ok(bc_document(sb, "salesOrders", "salesOrderLines", &order_no, 3).is_some())
     })
     .await?;
     let bc_order = rows_where(sb, System::Bc, "salesOrders", "yourReference", &order_no)
