@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::error::{Actor, Classify, Retry};
-use crate::systems::{BcConfig, DataverseConfig, HttpConfig};
+use crate::event::{Side, System};
+use crate::systems::HttpConfig;
+use crate::systems::registry::{self, Registered};
 
 /// A configuration that cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -50,19 +52,19 @@ impl Classify for ConfigError {
     }
 }
 
-/// The whole configuration.
+/// The whole configuration. Besides the sections below, each system has its own section
+/// named after it (`[dataverse]`, `[bc]`, …), read by its connector; an unknown section is
+/// an error (see [`Config::check`]).
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Config {
     /// Where the embedded log and the projection live.
     #[serde(default = "default_data_dir")]
     pub data_dir: PathBuf,
-    /// Entra ID app registration used for Dataverse and Business Central.
+    /// Entra ID app registration used for the Microsoft systems.
     pub auth: AuthConfig,
-    /// The Dataverse environment.
-    pub dataverse: DataverseConfig,
-    /// The Business Central environment and company.
-    pub bc: BcConfig,
+    /// Which ERP this instance keeps in step with the CRM.
+    #[serde(default)]
+    pub erp: ErpSection,
     /// The log.
     #[serde(default)]
     pub bus: BusSection,
@@ -81,6 +83,27 @@ pub struct Config {
     /// Sales orders from Dataverse to Business Central.
     #[serde(default)]
     pub orders: crate::orders::OrdersConfig,
+    /// The systems' own sections, by system name (checked by their connectors).
+    #[serde(flatten)]
+    pub systems: std::collections::BTreeMap<String, toml::Value>,
+}
+
+/// `[erp]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErpSection {
+    /// The ERP's system name (`bc`); its own section (`[bc]`) configures it. One CRM↔ERP
+    /// pair per instance: several pairs are several instances with their own topic prefix.
+    #[serde(default = "default_erp")]
+    pub system: String,
+}
+
+impl Default for ErpSection {
+    fn default() -> Self {
+        ErpSection {
+            system: default_erp(),
+        }
+    }
 }
 
 /// `[auth]`.
@@ -266,32 +289,74 @@ impl Config {
         if self.bus.partitions == 0 || self.bus.partitions > 256 {
             return bad("bus.partitions", "use 1 to 256");
         }
-        if self.dataverse.page_size == 0 || self.dataverse.page_size > 5000 {
-            return bad("dataverse.page_size", "Dataverse pages hold 1 to 5000 rows");
-        }
-        if self.bc.page_size == 0 || self.bc.page_size > 20000 {
-            return bad(
-                "bc.page_size",
-                "Business Central pages hold 1 to 20000 rows",
-            );
-        }
-        for (setting, url) in [
-            ("auth.authority", &self.auth.authority),
-            ("dataverse.url", &self.dataverse.url),
-            ("bc.api_url", &self.bc.api_url),
-        ] {
-            if url::Url::parse(url).is_err() || !url.ends_with('/') {
+        registry::check_url("auth.authority", &self.auth.authority).map_err(invalid)?;
+        for name in self.systems.keys() {
+            if name.parse::<System>().ok().map(|s| s.as_str()) != Some(name.as_str()) {
                 return bad(
-                    setting,
-                    &format!("'{url}' is not an absolute URL ending in '/'"),
+                    name,
+                    &format!(
+                        "unknown section [{name}]: the systems are {}; check the spelling",
+                        registry::names()
+                    ),
                 );
             }
+        }
+        for side in [Side::Crm, Side::Erp] {
+            let (r, section) = self.system_section(side)?;
+            (r.check)(section).map_err(invalid)?;
         }
         if self.sync.apply_concurrency == 0 {
             return bad("sync.apply_concurrency", "use at least 1");
         }
         Ok(())
     }
+}
+
+impl Config {
+    /// The registered system on `side` (the CRM, or `[erp] system`) and its section.
+    pub fn system_section(
+        &self,
+        side: Side,
+    ) -> Result<(&'static Registered, &toml::Value), ConfigError> {
+        let (name, setting) = match side {
+            Side::Crm => (registry::default_pair().crm.as_str(), "crm"),
+            Side::Erp => (self.erp.system.as_str(), "erp.system"),
+        };
+        let r = name
+            .parse::<System>()
+            .ok()
+            .filter(|s| s.side() == side)
+            .and_then(registry::registered)
+            .ok_or_else(|| ConfigError::Invalid {
+                setting: setting.into(),
+                reason: format!(
+                    "'{name}' is not a registered {side} system; the systems are {}",
+                    registry::names()
+                ),
+            })?;
+        let section = self
+            .systems
+            .get(r.system.as_str())
+            .ok_or_else(|| ConfigError::Invalid {
+                setting: r.system.as_str().into(),
+                reason: format!(
+                    "missing section [{}]: it configures the {side} system",
+                    r.system
+                ),
+            })?;
+        Ok((r, section))
+    }
+}
+
+fn invalid(e: registry::SectionError) -> ConfigError {
+    ConfigError::Invalid {
+        setting: e.setting,
+        reason: e.reason,
+    }
+}
+
+fn default_erp() -> String {
+    "bc".into()
 }
 
 fn default_data_dir() -> PathBuf {

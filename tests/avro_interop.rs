@@ -10,7 +10,6 @@ use std::process::Command;
 
 use common::*;
 use couplet::bus::Message;
-use couplet::event::System;
 use couplet::event::avro::{decode_change, decode_command, decode_outcome};
 use serde_json::{Value, json};
 
@@ -43,20 +42,22 @@ async fn log_values_decode_with_fastavro() {
     let mut h = Harness::start(20, 61).await;
     h.wait_idle(IDLE_TIMEOUT).await;
     // Live edits, a deletion and a failure, so updates, skips and failures are on the log too.
-    let acc = coupled(&h, "CUSTOMER", System::Dataverse, "accounts", 0);
+    let acc = coupled(&h, "CUSTOMER", couplet::systems::DATAVERSE, "accounts", 0);
     h.sb.update_row(
-        System::Dataverse,
+        couplet::systems::DATAVERSE,
         "accounts",
         &acc,
         patch("telephone1", json!("+1 555 0161")),
     )
     .unwrap();
-    let gone = coupled(&h, "CUSTOMER", System::Bc, "customers", 1);
-    h.sb.delete_row(System::Bc, "customers", &gone).unwrap();
+    let gone = coupled(&h, "CUSTOMER", couplet::systems::BC, "customers", 1);
+    h.sb.delete_row(couplet::systems::BC, "customers", &gone)
+        .unwrap();
     let long = patch("name", json!("N".repeat(120)));
     let mut a = long.clone();
     a.insert("customertypecode".into(), json!(3));
-    h.sb.insert_row(System::Dataverse, "accounts", a).unwrap();
+    h.sb.insert_row(couplet::systems::DATAVERSE, "accounts", a)
+        .unwrap();
     h.wait_idle(IDLE_TIMEOUT).await;
 
     let topics = h.topics().clone();

@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use cli_support::Cli;
 use common::{Harness, wait_until};
-use couplet::event::System;
 use couplet::pipeline::engine::instance_id;
 use couplet::pipeline::manual_coupling::{Coupled, CouplingError, couple, uncouple};
 use couplet::pipeline::state::StateLog;
@@ -36,7 +35,7 @@ async fn couple_by_hand_refuse_a_second_partner_uncouple_and_survive_rebuild() {
     )));
     // Nothing written by coupling.
     assert_eq!(
-        cli.text(System::Dataverse, "accounts", &crm, "name"),
+        cli.text(couplet::systems::DATAVERSE, "accounts", &crm, "name"),
         "Hand Coupled (CRM name)"
     );
 
@@ -108,11 +107,11 @@ async fn couple_by_hand_refuse_a_second_partner_uncouple_and_survive_rebuild() {
     assert!(coupled_lines(&r.out, &crm).is_empty(), "{}", r.out);
     // Both records are still there.
     assert_eq!(
-        cli.text(System::Bc, "customers", &erp, "displayName"),
+        cli.text(couplet::systems::BC, "customers", &erp, "displayName"),
         "Hand Coupled Ltd"
     );
     assert_eq!(
-        cli.text(System::Dataverse, "accounts", &crm, "name"),
+        cli.text(couplet::systems::DATAVERSE, "accounts", &crm, "name"),
         "Hand Coupled (CRM name)"
     );
 
@@ -172,7 +171,7 @@ async fn match_based_coupling_matched_ambiguous_unmatched_and_create_missing() {
 
     // --create-missing creates the unmatched one in Dataverse and couples it; the ambiguous
     // one is never created (that would make a twin).
-    let before = cli.sb.rows(System::Dataverse, "accounts").len();
+    let before = cli.sb.rows(couplet::systems::DATAVERSE, "accounts").len();
     let r = cli
         .run(
             &[
@@ -192,10 +191,13 @@ async fn match_based_coupling_matched_ambiguous_unmatched_and_create_missing() {
         "{}",
         r.out
     );
-    assert_eq!(cli.sb.rows(System::Dataverse, "accounts").len(), before + 1);
+    assert_eq!(
+        cli.sb.rows(couplet::systems::DATAVERSE, "accounts").len(),
+        before + 1
+    );
     let created = cli
         .sb
-        .rows(System::Dataverse, "accounts")
+        .rows(couplet::systems::DATAVERSE, "accounts")
         .into_iter()
         .find(|a| a["name"] == "Lonely Ltd")
         .expect("Lonely Ltd created in Dataverse");
@@ -288,10 +290,10 @@ async fn couplings_made_beside_a_running_instance_reach_it_through_the_changelog
     // The scratch projection knows the running instance's couplings.
     assert_eq!(
         p.store
-            .coupling("CUSTOMER", System::Dataverse, &c.crm_id)
+            .coupling("CUSTOMER", couplet::systems::DATAVERSE, &c.crm_id)
             .unwrap(),
         h.store()
-            .coupling("CUSTOMER", System::Dataverse, &c.crm_id)
+            .coupling("CUSTOMER", couplet::systems::DATAVERSE, &c.crm_id)
             .unwrap()
     );
     let state = StateLog::new(
@@ -316,7 +318,7 @@ async fn couplings_made_beside_a_running_instance_reach_it_through_the_changelog
     .unwrap_err();
     assert!(matches!(e, CouplingError::AlreadyCoupled { .. }), "{e}");
 
-    uncouple(&state, &p.bus, &p.topics, &c, "test")
+    uncouple(&state, &p.bus, &p.topics, m.pair, &c, "test")
         .await
         .unwrap();
     wait_until(
@@ -324,7 +326,7 @@ async fn couplings_made_beside_a_running_instance_reach_it_through_the_changelog
         "the running instance drops the coupling",
         || async {
             h.store()
-                .coupling("CUSTOMER", System::Dataverse, &c.crm_id)
+                .coupling("CUSTOMER", couplet::systems::DATAVERSE, &c.crm_id)
                 .unwrap()
                 .is_none()
         },
@@ -339,7 +341,7 @@ async fn couplings_made_beside_a_running_instance_reach_it_through_the_changelog
         "the running instance has the coupling again",
         || async {
             h.store()
-                .coupling("CUSTOMER", System::Bc, &c.erp_id)
+                .coupling("CUSTOMER", couplet::systems::BC, &c.erp_id)
                 .unwrap()
                 .is_some_and(|x| x.crm_id == c.crm_id)
         },

@@ -8,7 +8,7 @@
 mod common;
 
 use common::*;
-use couplet::event::{Fields, RecordKey, System};
+use couplet::event::{Fields, RecordKey};
 use couplet::pipeline::state::StateLog;
 use couplet::store::CreateIntent;
 use serde_json::json;
@@ -44,7 +44,7 @@ async fn a_record_a_dead_instance_created_is_coupled_not_twinned() {
         // The account, then the intent, then the customer its create made.
         let account =
             h.sb.insert_row(
-                System::Dataverse,
+                couplet::systems::DATAVERSE,
                 "accounts",
                 fields(json!({
                     "name": name, "address1_city": city, "address1_country": "NO",
@@ -55,8 +55,8 @@ async fn a_record_a_dead_instance_created_is_coupled_not_twinned() {
         let sent = fields(json!({"displayName": name, "city": city, "country": "NO"}));
         dead.put_intent(&CreateIntent {
             mapping: "CUSTOMER".into(),
-            source: RecordKey::new(System::Dataverse, "accounts", account.clone()),
-            target_system: System::Bc,
+            source: RecordKey::new(couplet::systems::DATAVERSE, "accounts", account.clone()),
+            target_system: couplet::systems::BC,
             target_entity: "customers".into(),
             fields: sent.clone(),
             instance: "dead-instance".into(),
@@ -64,7 +64,9 @@ async fn a_record_a_dead_instance_created_is_coupled_not_twinned() {
         })
         .await
         .unwrap();
-        let customer = h.sb.insert_row(System::Bc, "customers", sent).unwrap();
+        let customer =
+            h.sb.insert_row(couplet::systems::BC, "customers", sent)
+                .unwrap();
         made.push((name, account, customer, kind));
     }
     drop(dead);
@@ -74,12 +76,12 @@ async fn a_record_a_dead_instance_created_is_coupled_not_twinned() {
 
     for (name, account, customer, kind) in &made {
         let accounts: Vec<_> =
-            h.sb.rows(System::Dataverse, "accounts")
+            h.sb.rows(couplet::systems::DATAVERSE, "accounts")
                 .into_iter()
                 .filter(|r| text(r, "name") == *name)
                 .collect();
         let customers: Vec<_> =
-            h.sb.rows(System::Bc, "customers")
+            h.sb.rows(couplet::systems::BC, "customers")
                 .into_iter()
                 .filter(|r| text(r, "displayName") == *name)
                 .collect();
@@ -90,7 +92,7 @@ async fn a_record_a_dead_instance_created_is_coupled_not_twinned() {
             "one customer named {name}: {customers:?}"
         );
         assert_eq!(
-            h.coupled_id("CUSTOMER", System::Dataverse, account),
+            h.coupled_id("CUSTOMER", couplet::systems::DATAVERSE, account),
             *customer
         );
         // The number Business Central gave the customer reached the account.
@@ -109,7 +111,7 @@ async fn a_record_a_dead_instance_created_is_coupled_not_twinned() {
     }
     assert!(
         h.store()
-            .intents_creating_on("CUSTOMER", System::Bc)
+            .intents_creating_on("CUSTOMER", couplet::systems::BC)
             .unwrap()
             .is_empty(),
         "every intent closed"
@@ -137,18 +139,18 @@ async fn a_record_whose_coupling_is_still_on_its_way_is_not_twinned() {
     let name = "Coupling In Flight AS";
     let account =
         h.sb.insert_row(
-            System::Dataverse,
+            couplet::systems::DATAVERSE,
             "accounts",
             fields(json!({"name": name, "address1_city": "Bodø", "customertypecode": 1})),
         )
         .unwrap();
     let sent = fields(json!({"displayName": name, "city": "Bodø"}));
-    let source = RecordKey::new(System::Dataverse, "accounts", account.clone());
+    let source = RecordKey::new(couplet::systems::DATAVERSE, "accounts", account.clone());
     other
         .put_intent(&CreateIntent {
             mapping: "CUSTOMER".into(),
             source: source.clone(),
-            target_system: System::Bc,
+            target_system: couplet::systems::BC,
             target_entity: "customers".into(),
             fields: sent.clone(),
             instance: "other-instance".into(),
@@ -156,7 +158,9 @@ async fn a_record_whose_coupling_is_still_on_its_way_is_not_twinned() {
         })
         .await
         .unwrap();
-    let customer = h.sb.insert_row(System::Bc, "customers", sent).unwrap();
+    let customer =
+        h.sb.insert_row(couplet::systems::BC, "customers", sent)
+            .unwrap();
     // The create completed: the intent is closed; its coupling is still on its way.
     other.remove_intent("CUSTOMER", &source).await.unwrap();
     drop(other);
@@ -165,12 +169,15 @@ async fn a_record_whose_coupling_is_still_on_its_way_is_not_twinned() {
     h.wait_idle(IDLE_TIMEOUT).await;
 
     let accounts =
-        h.sb.rows(System::Dataverse, "accounts")
+        h.sb.rows(couplet::systems::DATAVERSE, "accounts")
             .into_iter()
             .filter(|r| text(r, "name") == name)
             .count();
     assert_eq!(accounts, 1, "no twin account");
-    assert_eq!(h.coupled_id("CUSTOMER", System::Bc, &customer), account);
+    assert_eq!(
+        h.coupled_id("CUSTOMER", couplet::systems::BC, &customer),
+        account
+    );
     let trail = h.audit(&format!("bc/customers/{customer}")).join("\n");
     assert!(trail.contains("was created from"), "{trail}");
 }

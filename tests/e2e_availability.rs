@@ -8,7 +8,6 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use couplet::event::System;
 use serde_json::json;
 
 const IDLE: Duration = Duration::from_secs(120);
@@ -26,7 +25,7 @@ async fn stock_and_price_changes_reach_sales() {
 
     // Two coupled inventory items.
     let items: Vec<_> =
-        h.sb.rows(System::Bc, "items")
+        h.sb.rows(couplet::systems::BC, "items")
             .into_iter()
             .filter(|r| r.get("blocked") == Some(&json!(false)) && text(r, "type") == "Inventory")
             .take(2)
@@ -38,17 +37,17 @@ async fn stock_and_price_changes_reach_sales() {
     );
     let products: Vec<String> = items
         .iter()
-        .map(|i| h.coupled_id("ITEM-PRODUCT", System::Bc, &text(i, "id")))
+        .map(|i| h.coupled_id("ITEM-PRODUCT", couplet::systems::BC, &text(i, "id")))
         .collect();
     for (i, p) in items.iter().zip(&products) {
-        let product = h.row(System::Dataverse, "products", p);
+        let product = h.row(couplet::systems::DATAVERSE, "products", p);
         assert_eq!(
             number(&product, "quantityonhand"),
             number(i, "inventory"),
             "the initial synchronisation carried the stock"
         );
     }
-    let ledger_before = h.sb.rows(System::Bc, "itemLedgerEntries").len();
+    let ledger_before = h.sb.rows(couplet::systems::BC, "itemLedgerEntries").len();
     assert!(ledger_before > 0, "the sandbox seeds opening entries");
 
     // A positive adjustment on one item, a sale on the other.
@@ -63,7 +62,7 @@ async fn stock_and_price_changes_reach_sales() {
     ];
     // FlowField: the items themselves did not change.
     for i in &items {
-        let now = h.row(System::Bc, "items", &text(i, "id"));
+        let now = h.row(couplet::systems::BC, "items", &text(i, "id"));
         assert_eq!(
             text(&now, "lastModifiedDateTime"),
             text(i, "lastModifiedDateTime"),
@@ -74,7 +73,7 @@ async fn stock_and_price_changes_reach_sales() {
     let sb = &h.sb;
     wait_until(WITHIN, "both products show the new stock", || async {
         products.iter().zip(want).all(|(p, q)| {
-            sb.row(System::Dataverse, "products", p)
+            sb.row(couplet::systems::DATAVERSE, "products", p)
                 .is_some_and(|r| number(&r, "quantityonhand") == q)
         })
     })
@@ -84,35 +83,35 @@ async fn stock_and_price_changes_reach_sales() {
     assert!(h.store().errors().unwrap().is_empty(), "{}", h.describe());
 
     // Posting again moves it again; the items nobody posted to were not written.
-    let writes_before = h.sb.stats(System::Dataverse).writes;
+    let writes_before = h.sb.stats(couplet::systems::DATAVERSE).writes;
     h.sb.bc_post_item_entry(&text(&items[0], "number"), "Negative Adjmt.", -1.5, "ADJ-2")
         .expect("entry posted");
     let (sb, p0) = (&h.sb, products[0].clone());
     wait_until(WITHIN, "the second adjustment reached Sales", || async {
-        sb.row(System::Dataverse, "products", &p0)
+        sb.row(couplet::systems::DATAVERSE, "products", &p0)
             .is_some_and(|r| number(&r, "quantityonhand") == want[0] - 1.5)
     })
     .await;
     h.wait_idle(IDLE).await;
     assert_eq!(
-        h.sb.stats(System::Dataverse).writes - writes_before,
+        h.sb.stats(couplet::systems::DATAVERSE).writes - writes_before,
         1,
         "one entry, one product written"
     );
 
     // A new price on a coupled price list line reaches its product price.
     let line =
-        h.sb.rows(System::Bc, "priceListLines")
+        h.sb.rows(couplet::systems::BC, "priceListLines")
             .into_iter()
             .find(|l| {
-                h.coupling("PLLINE-PRODPRICE", System::Bc, &text(l, "id"))
+                h.coupling("PLLINE-PRODPRICE", couplet::systems::BC, &text(l, "id"))
                     .is_some()
             })
             .expect("a coupled price list line");
-    let price_id = h.coupled_id("PLLINE-PRODPRICE", System::Bc, &text(&line, "id"));
+    let price_id = h.coupled_id("PLLINE-PRODPRICE", couplet::systems::BC, &text(&line, "id"));
     let new_price = ((number(&line, "unitPrice") + 1.25) * 100.0).round() / 100.0;
     h.sb.update_row(
-        System::Bc,
+        couplet::systems::BC,
         "priceListLines",
         &text(&line, "id"),
         patch("unitPrice", json!(new_price)),
@@ -120,14 +119,14 @@ async fn stock_and_price_changes_reach_sales() {
     .expect("price updated");
     let sb = &h.sb;
     wait_until(WITHIN, "the new price reached Sales", || async {
-        sb.row(System::Dataverse, "productpricelevels", &price_id)
+        sb.row(couplet::systems::DATAVERSE, "productpricelevels", &price_id)
             .is_some_and(|r| number(&r, "amount") == new_price)
     })
     .await;
     h.wait_idle(IDLE).await;
     assert!(h.store().errors().unwrap().is_empty(), "{}", h.describe());
     assert!(
-        h.sb.rows(System::Bc, "itemLedgerEntries").len() == ledger_before + 3,
+        h.sb.rows(couplet::systems::BC, "itemLedgerEntries").len() == ledger_before + 3,
         "the ledger holds the three entries posted"
     );
 }

@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use couplet::event::{Fields, System};
+use couplet::event::Fields;
 use couplet::sandbox::Fault;
 use serde_json::json;
 
@@ -33,23 +33,28 @@ async fn bad_records_are_listed_and_the_rest_flows() {
     a.insert("name".into(), json!(long_name));
     a.insert("customertypecode".into(), json!(3));
     a.insert("address1_city".into(), json!("Seattle"));
-    let bad_acc = h.sb.insert_row(System::Dataverse, "accounts", a).unwrap();
+    let bad_acc =
+        h.sb.insert_row(couplet::systems::DATAVERSE, "accounts", a)
+            .unwrap();
 
     // (b) A currency that exists in Business Central but not in Dataverse.
     let mut cur = Fields::new();
     cur.insert("code".into(), json!("NOK"));
     cur.insert("displayName".into(), json!("Norwegian Krone"));
-    h.sb.insert_row(System::Bc, "currencies", cur).unwrap();
+    h.sb.insert_row(couplet::systems::BC, "currencies", cur)
+        .unwrap();
     let mut c = Fields::new();
     c.insert("displayName".into(), json!("Fjord Shipping AS"));
     c.insert("country".into(), json!("NO"));
     c.insert("currencyCode".into(), json!("NOK"));
-    let bad_cust = h.sb.insert_row(System::Bc, "customers", c).unwrap();
+    let bad_cust =
+        h.sb.insert_row(couplet::systems::BC, "customers", c)
+            .unwrap();
 
     // And a good edit at the same time.
-    let acc = coupled(&h, "CUSTOMER", System::Dataverse, "accounts", 0);
+    let acc = coupled(&h, "CUSTOMER", couplet::systems::DATAVERSE, "accounts", 0);
     h.sb.update_row(
-        System::Dataverse,
+        couplet::systems::DATAVERSE,
         "accounts",
         &acc,
         patch("telephone1", json!("+1 555 0101")),
@@ -57,9 +62,12 @@ async fn bad_records_are_listed_and_the_rest_flows() {
     .unwrap();
     h.wait_idle(IDLE_TIMEOUT).await;
 
-    let cust = h.coupled_id("CUSTOMER", System::Dataverse, &acc);
+    let cust = h.coupled_id("CUSTOMER", couplet::systems::DATAVERSE, &acc);
     assert_eq!(
-        text(&h.row(System::Bc, "customers", &cust), "phoneNumber"),
+        text(
+            &h.row(couplet::systems::BC, "customers", &cust),
+            "phoneNumber"
+        ),
         "+1 555 0101"
     );
     let e = error_of(&h, &format!("dataverse/accounts/{bad_acc}"))
@@ -73,7 +81,7 @@ async fn bad_records_are_listed_and_the_rest_flows() {
         e.reason
     );
     assert!(
-        h.coupling("CUSTOMER", System::Dataverse, &bad_acc)
+        h.coupling("CUSTOMER", couplet::systems::DATAVERSE, &bad_acc)
             .is_none()
     );
 
@@ -94,16 +102,19 @@ async fn bad_records_are_listed_and_the_rest_flows() {
 
     // Correcting the name in Dataverse: the next change synchronises and clears the error.
     h.sb.update_row(
-        System::Dataverse,
+        couplet::systems::DATAVERSE,
         "accounts",
         &bad_acc,
         patch("name", json!("Contoso Short Name")),
     )
     .unwrap();
     h.wait_idle(IDLE_TIMEOUT).await;
-    let fixed = h.coupled_id("CUSTOMER", System::Dataverse, &bad_acc);
+    let fixed = h.coupled_id("CUSTOMER", couplet::systems::DATAVERSE, &bad_acc);
     assert_eq!(
-        text(&h.row(System::Bc, "customers", &fixed), "displayName"),
+        text(
+            &h.row(couplet::systems::BC, "customers", &fixed),
+            "displayName"
+        ),
         "Contoso Short Name"
     );
     assert!(error_of(&h, &format!("dataverse/accounts/{bad_acc}")).is_none());
@@ -116,7 +127,10 @@ async fn a_malformed_page_is_retried() {
     let mut h = Harness::start(20, 52).await;
     h.wait_idle(IDLE_TIMEOUT).await;
     // Idle: the only collection GETs now are the Dataverse captures' delta reads.
-    h.sb.inject(System::Dataverse, Fault::MalformedPage { count: 1 });
+    h.sb.inject(
+        couplet::systems::DATAVERSE,
+        Fault::MalformedPage { count: 1 },
+    );
     let captures = h.engine().captures().to_vec();
     wait_until(
         Duration::from_secs(10),
@@ -129,17 +143,17 @@ async fn a_malformed_page_is_retried() {
         },
     )
     .await;
-    let acc = coupled(&h, "CUSTOMER", System::Dataverse, "accounts", 1);
+    let acc = coupled(&h, "CUSTOMER", couplet::systems::DATAVERSE, "accounts", 1);
     h.sb.update_row(
-        System::Dataverse,
+        couplet::systems::DATAVERSE,
         "accounts",
         &acc,
         patch("telephone1", json!("+1 555 0102")),
     )
     .unwrap();
-    let contact = coupled(&h, "CONTACT", System::Dataverse, "contacts", 1);
+    let contact = coupled(&h, "CONTACT", couplet::systems::DATAVERSE, "contacts", 1);
     h.sb.update_row(
-        System::Dataverse,
+        couplet::systems::DATAVERSE,
         "contacts",
         &contact,
         patch("jobtitle", json!("Buyer")),
@@ -147,14 +161,20 @@ async fn a_malformed_page_is_retried() {
     .unwrap();
     h.wait_idle(IDLE_TIMEOUT).await;
     assert!(captures.iter().all(|c| c.last_error().is_none()));
-    let cust = h.coupled_id("CUSTOMER", System::Dataverse, &acc);
+    let cust = h.coupled_id("CUSTOMER", couplet::systems::DATAVERSE, &acc);
     assert_eq!(
-        text(&h.row(System::Bc, "customers", &cust), "phoneNumber"),
+        text(
+            &h.row(couplet::systems::BC, "customers", &cust),
+            "phoneNumber"
+        ),
         "+1 555 0102"
     );
-    let bc_contact = h.coupled_id("CONTACT", System::Dataverse, &contact);
+    let bc_contact = h.coupled_id("CONTACT", couplet::systems::DATAVERSE, &contact);
     assert_eq!(
-        text(&h.row(System::Bc, "contacts", &bc_contact), "jobTitle"),
+        text(
+            &h.row(couplet::systems::BC, "contacts", &bc_contact),
+            "jobTitle"
+        ),
         "Buyer"
     );
     h.assert_in_sync();
@@ -211,18 +231,21 @@ async fn an_undecodable_change_is_dead_lettered() {
     );
 
     // Later changes still flow.
-    let cust = coupled(&h, "CUSTOMER", System::Bc, "customers", 0);
+    let cust = coupled(&h, "CUSTOMER", couplet::systems::BC, "customers", 0);
     h.sb.update_row(
-        System::Bc,
+        couplet::systems::BC,
         "customers",
         &cust,
         patch("displayName", json!("Still Flowing Inc")),
     )
     .unwrap();
     h.wait_idle(IDLE_TIMEOUT).await;
-    let acc = h.coupled_id("CUSTOMER", System::Bc, &cust);
+    let acc = h.coupled_id("CUSTOMER", couplet::systems::BC, &cust);
     assert_eq!(
-        text(&h.row(System::Dataverse, "accounts", &acc), "name"),
+        text(
+            &h.row(couplet::systems::DATAVERSE, "accounts", &acc),
+            "name"
+        ),
         "Still Flowing Inc"
     );
     let checks = h.check();

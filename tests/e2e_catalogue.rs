@@ -9,7 +9,6 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use couplet::event::System;
 use serde_json::json;
 
 const CATALOGUE_IDLE: Duration = Duration::from_secs(240);
@@ -36,13 +35,13 @@ async fn full_catalogue_couples_every_mapping() {
         problems += &describe_check(c);
         // Every record of a mapping's source side(s) is coupled.
         let m = h.catalogue().get(&c.mapping).unwrap().clone();
-        if m.direction.allows_from(System::Bc) && c.coupled != c.erp_records {
+        if m.direction.allows_from(couplet::systems::BC) && c.coupled != c.erp_records {
             problems += &format!(
                 "  {}: {} ERP records, {} coupled\n",
                 c.mapping, c.erp_records, c.coupled
             );
         }
-        if m.direction.allows_from(System::Dataverse) && c.coupled != c.crm_records {
+        if m.direction.allows_from(couplet::systems::DATAVERSE) && c.coupled != c.crm_records {
             problems += &format!(
                 "  {}: {} CRM records, {} coupled\n",
                 c.mapping, c.crm_records, c.coupled
@@ -71,56 +70,56 @@ async fn full_catalogue_couples_every_mapping() {
     // Lookups through couplings of the new mappings landed: a customer's salesperson is the
     // account's owner, a product has its item's unit group and unit, a price its price list.
     let cust =
-        h.sb.rows(System::Bc, "customers")
+        h.sb.rows(couplet::systems::BC, "customers")
             .into_iter()
             .find(|r| text(r, "salespersonCode") == "MJ")
             .unwrap();
-    let account = h.coupled_id("CUSTOMER", System::Bc, &text(&cust, "id"));
-    let users = h.sb.rows(System::Dataverse, "systemusers");
+    let account = h.coupled_id("CUSTOMER", couplet::systems::BC, &text(&cust, "id"));
+    let users = h.sb.rows(couplet::systems::DATAVERSE, "systemusers");
     let maria = users
         .iter()
         .find(|u| text(u, "fullname") == "Maria Jensen")
         .unwrap();
     assert_eq!(
         text(
-            &h.row(System::Dataverse, "accounts", &account),
+            &h.row(couplet::systems::DATAVERSE, "accounts", &account),
             "_ownerid_value"
         ),
         text(maria, "systemuserid")
     );
     // The Dataverse user who was no salesperson became one in Business Central.
     assert!(
-        h.sb.rows(System::Bc, "salespeoplePurchasers")
+        h.sb.rows(couplet::systems::BC, "salespeoplePurchasers")
             .iter()
             .any(|s| text(s, "displayName") == "Chris Tremblay"
                 && text(s, "code").starts_with("SP NO. "))
     );
     let item =
-        h.sb.rows(System::Bc, "items")
+        h.sb.rows(couplet::systems::BC, "items")
             .into_iter()
             .find(|r| r["blocked"] == json!(false))
             .unwrap();
-    let product = h.coupled_id("ITEM-PRODUCT", System::Bc, &text(&item, "id"));
-    let product = h.row(System::Dataverse, "products", &product);
-    let schedule = h.coupled_id("UNIT GROUP", System::Bc, &text(&item, "id"));
-    let uom = h.coupled_id("ITEM UOM", System::Bc, &text(&item, "id"));
+    let product = h.coupled_id("ITEM-PRODUCT", couplet::systems::BC, &text(&item, "id"));
+    let product = h.row(couplet::systems::DATAVERSE, "products", &product);
+    let schedule = h.coupled_id("UNIT GROUP", couplet::systems::BC, &text(&item, "id"));
+    let uom = h.coupled_id("ITEM UOM", couplet::systems::BC, &text(&item, "id"));
     assert_eq!(text(&product, "_defaultuomscheduleid_value"), schedule);
     assert_eq!(text(&product, "_defaultuomid_value"), uom);
-    let schedule = h.row(System::Dataverse, "uomschedules", &schedule);
+    let schedule = h.row(couplet::systems::DATAVERSE, "uomschedules", &schedule);
     assert_eq!(
         text(&schedule, "name"),
         format!("ITEM {} UOM GR", text(&item, "number"))
     );
     assert_eq!(
-        text(&h.row(System::Dataverse, "uoms", &uom), "name"),
+        text(&h.row(couplet::systems::DATAVERSE, "uoms", &uom), "name"),
         text(&item, "baseUnitOfMeasureCode")
     );
 
     // Extended pricing: a price list line's price is in its header's price level, with the
     // header's currency; a blank ending date (0001-01-01) is an empty end date; lines outside
     // the filter (quantity prices, discounts, purchase prices, resources) stay uncoupled.
-    let headers = h.sb.rows(System::Bc, "priceListHeaders");
-    let lines = h.sb.rows(System::Bc, "priceListLines");
+    let headers = h.sb.rows(couplet::systems::BC, "priceListHeaders");
+    let lines = h.sb.rows(couplet::systems::BC, "priceListLines");
     let carried = |l: &couplet::event::Fields| {
         text(l, "priceType") == "Sale"
             && text(l, "amountType") == "Price"
@@ -131,10 +130,10 @@ async fn full_catalogue_couples_every_mapping() {
         .iter()
         .find(|r| text(r, "currencyCode") == "EUR" && text(r, "priceType") == "Sale")
         .unwrap();
-    let level = h.coupled_id("PLHEADER-PRICE", System::Bc, &text(eur, "id"));
-    let level = h.row(System::Dataverse, "pricelevels", &level);
+    let level = h.coupled_id("PLHEADER-PRICE", couplet::systems::BC, &text(eur, "id"));
+    let level = h.row(couplet::systems::DATAVERSE, "pricelevels", &level);
     let euro =
-        h.sb.rows(System::Dataverse, "transactioncurrencies")
+        h.sb.rows(couplet::systems::DATAVERSE, "transactioncurrencies")
             .into_iter()
             .find(|c| text(c, "isocurrencycode") == "EUR")
             .unwrap();
@@ -152,14 +151,14 @@ async fn full_catalogue_couples_every_mapping() {
                 && text(r, "amountType") == "Price"
         })
         .unwrap();
-    let open = h.coupled_id("PLHEADER-PRICE", System::Bc, &text(open, "id"));
-    assert!(h.row(System::Dataverse, "pricelevels", &open)["enddate"].is_null());
+    let open = h.coupled_id("PLHEADER-PRICE", couplet::systems::BC, &text(open, "id"));
+    assert!(h.row(couplet::systems::DATAVERSE, "pricelevels", &open)["enddate"].is_null());
     let line = lines
         .iter()
         .find(|l| carried(l) && text(l, "priceListCode") == text(eur, "code"))
         .unwrap();
-    let price = h.coupled_id("PLLINE-PRODPRICE", System::Bc, &text(line, "id"));
-    let price = h.row(System::Dataverse, "productpricelevels", &price);
+    let price = h.coupled_id("PLLINE-PRODPRICE", couplet::systems::BC, &text(line, "id"));
+    let price = h.row(couplet::systems::DATAVERSE, "productpricelevels", &price);
     assert_eq!(
         text(&price, "_pricelevelid_value"),
         text(&level, "pricelevelid")
@@ -167,7 +166,7 @@ async fn full_catalogue_couples_every_mapping() {
     assert_eq!(text(&price, "productnumber"), text(line, "assetNo"));
     for l in lines.iter().filter(|l| !carried(l)) {
         assert!(
-            h.coupling("PLLINE-PRODPRICE", System::Bc, &text(l, "id"))
+            h.coupling("PLLINE-PRODPRICE", couplet::systems::BC, &text(l, "id"))
                 .is_none(),
             "{l:?} is outside PLLINE-PRODPRICE's filter"
         );
@@ -181,13 +180,16 @@ async fn an_unmapped_option_value_lands_in_the_errors_list() {
     let mut h = Harness::start_full_catalogue(60, 22).await;
     h.wait_idle(CATALOGUE_IDLE).await;
     let cust =
-        h.sb.rows(System::Bc, "customers")
+        h.sb.rows(couplet::systems::BC, "customers")
             .into_iter()
-            .find(|r| h.coupling("CUSTOMER", System::Bc, &text(r, "id")).is_some())
+            .find(|r| {
+                h.coupling("CUSTOMER", couplet::systems::BC, &text(r, "id"))
+                    .is_some()
+            })
             .unwrap();
     let id = text(&cust, "id");
     h.sb.update_row(
-        System::Bc,
+        couplet::systems::BC,
         "customers",
         &id,
         patch("shippingAgentCode", json!("PIGEON")),

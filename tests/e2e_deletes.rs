@@ -5,7 +5,6 @@
 mod common;
 
 use common::*;
-use couplet::event::System;
 use serde_json::json;
 
 /// The contacts of the deleted account are kept, coupled, on both sides (the sandbox, like a
@@ -13,15 +12,15 @@ use serde_json::json;
 /// parent no longer resolves, which is the only difference the comparison may report.
 fn contacts_kept(h: &Harness, check: &couplet::transform::compare::MappingCheck, acc: &str) {
     let orphans: Vec<String> =
-        h.sb.rows(System::Dataverse, "contacts")
+        h.sb.rows(couplet::systems::DATAVERSE, "contacts")
             .iter()
             .filter(|r| text(r, "_parentcustomerid_value") == acc)
             .map(|r| text(r, "contactid"))
             .collect();
     assert!(!orphans.is_empty());
     for c in &orphans {
-        let erp = h.coupled_id("CONTACT", System::Dataverse, c);
-        assert!(h.sb.row(System::Bc, "contacts", &erp).is_some());
+        let erp = h.coupled_id("CONTACT", couplet::systems::DATAVERSE, c);
+        assert!(h.sb.row(couplet::systems::BC, "contacts", &erp).is_some());
     }
     assert!(
         check.uncoupled_crm.is_empty()
@@ -38,30 +37,45 @@ fn contacts_kept(h: &Harness, check: &couplet::transform::compare::MappingCheck,
 async fn a_dataverse_deletion_removes_the_coupling_only() {
     let mut h = Harness::start(25, 31).await;
     h.wait_idle(IDLE_TIMEOUT).await;
-    let acc = coupled(&h, "CUSTOMER", System::Dataverse, "accounts", 2);
-    let cust = h.coupled_id("CUSTOMER", System::Dataverse, &acc);
-    let accounts = h.sb.rows(System::Dataverse, "accounts").len();
-    let customers = h.sb.rows(System::Bc, "customers").len();
-    let bc_contacts = h.sb.rows(System::Bc, "contacts").len();
+    let acc = coupled(&h, "CUSTOMER", couplet::systems::DATAVERSE, "accounts", 2);
+    let cust = h.coupled_id("CUSTOMER", couplet::systems::DATAVERSE, &acc);
+    let accounts = h.sb.rows(couplet::systems::DATAVERSE, "accounts").len();
+    let customers = h.sb.rows(couplet::systems::BC, "customers").len();
+    let bc_contacts = h.sb.rows(couplet::systems::BC, "contacts").len();
     let couplings = h.store().coupling_count("CUSTOMER").unwrap();
-    let bc_writes = h.sb.stats(System::Bc).writes;
+    let bc_writes = h.sb.stats(couplet::systems::BC).writes;
 
-    h.sb.delete_row(System::Dataverse, "accounts", &acc)
+    h.sb.delete_row(couplet::systems::DATAVERSE, "accounts", &acc)
         .unwrap();
     h.wait_idle(IDLE_TIMEOUT).await;
 
-    assert!(h.coupling("CUSTOMER", System::Dataverse, &acc).is_none());
-    assert!(h.coupling("CUSTOMER", System::Bc, &cust).is_none());
     assert!(
-        h.sb.row(System::Bc, "customers", &cust).is_some(),
+        h.coupling("CUSTOMER", couplet::systems::DATAVERSE, &acc)
+            .is_none()
+    );
+    assert!(
+        h.coupling("CUSTOMER", couplet::systems::BC, &cust)
+            .is_none()
+    );
+    assert!(
+        h.sb.row(couplet::systems::BC, "customers", &cust).is_some(),
         "the BC customer was deleted"
     );
     assert_eq!(h.store().coupling_count("CUSTOMER").unwrap(), couplings - 1);
-    assert_eq!(h.sb.rows(System::Dataverse, "accounts").len(), accounts - 1);
-    assert_eq!(h.sb.rows(System::Bc, "customers").len(), customers);
-    assert_eq!(h.sb.rows(System::Bc, "contacts").len(), bc_contacts);
     assert_eq!(
-        h.sb.stats(System::Bc).writes,
+        h.sb.rows(couplet::systems::DATAVERSE, "accounts").len(),
+        accounts - 1
+    );
+    assert_eq!(
+        h.sb.rows(couplet::systems::BC, "customers").len(),
+        customers
+    );
+    assert_eq!(
+        h.sb.rows(couplet::systems::BC, "contacts").len(),
+        bc_contacts
+    );
+    assert_eq!(
+        h.sb.stats(couplet::systems::BC).writes,
         bc_writes,
         "nothing written to BC"
     );
@@ -86,10 +100,10 @@ async fn a_dataverse_deletion_removes_the_coupling_only() {
 async fn an_expired_delta_token_leaves_no_gap() {
     let mut h = Harness::start(25, 32).await;
     h.wait_idle(IDLE_TIMEOUT).await;
-    let gone = coupled(&h, "CUSTOMER", System::Dataverse, "accounts", 0);
-    let gone_cust = h.coupled_id("CUSTOMER", System::Dataverse, &gone);
-    let edited = coupled(&h, "CUSTOMER", System::Dataverse, "accounts", 1);
-    let edited_cust = h.coupled_id("CUSTOMER", System::Dataverse, &edited);
+    let gone = coupled(&h, "CUSTOMER", couplet::systems::DATAVERSE, "accounts", 0);
+    let gone_cust = h.coupled_id("CUSTOMER", couplet::systems::DATAVERSE, &gone);
+    let edited = coupled(&h, "CUSTOMER", couplet::systems::DATAVERSE, "accounts", 1);
+    let edited_cust = h.coupled_id("CUSTOMER", couplet::systems::DATAVERSE, &edited);
     let full_reads: Vec<u64> = h
         .engine()
         .captures()
@@ -97,10 +111,10 @@ async fn an_expired_delta_token_leaves_no_gap() {
         .map(|c| c.full_reads())
         .collect();
 
-    h.sb.delete_row(System::Dataverse, "accounts", &gone)
+    h.sb.delete_row(couplet::systems::DATAVERSE, "accounts", &gone)
         .unwrap();
     h.sb.update_row(
-        System::Dataverse,
+        couplet::systems::DATAVERSE,
         "accounts",
         &edited,
         patch("telephone1", json!("+1 312 555 0177")),
@@ -118,11 +132,20 @@ async fn an_expired_delta_token_leaves_no_gap() {
         }
     }
     assert_eq!(
-        text(&h.row(System::Bc, "customers", &edited_cust), "phoneNumber"),
+        text(
+            &h.row(couplet::systems::BC, "customers", &edited_cust),
+            "phoneNumber"
+        ),
         "+1 312 555 0177"
     );
-    assert!(h.coupling("CUSTOMER", System::Dataverse, &gone).is_none());
-    assert!(h.sb.row(System::Bc, "customers", &gone_cust).is_some());
+    assert!(
+        h.coupling("CUSTOMER", couplet::systems::DATAVERSE, &gone)
+            .is_none()
+    );
+    assert!(
+        h.sb.row(couplet::systems::BC, "customers", &gone_cust)
+            .is_some()
+    );
     let trail = h.audit(&format!("dataverse/accounts/{gone}"));
     assert!(
         trail

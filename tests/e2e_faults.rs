@@ -6,7 +6,6 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use couplet::event::System;
 use couplet::sandbox::Fault;
 use serde_json::json;
 
@@ -15,9 +14,9 @@ fn edit_both_sides(h: &Harness, round: u32, n: usize) {
     // Different pairs on each side: a pair edited on both sides is an update conflict.
     let mut edited = Vec::new();
     for i in 0..n {
-        let acc = coupled(h, "CUSTOMER", System::Dataverse, "accounts", i);
+        let acc = coupled(h, "CUSTOMER", couplet::systems::DATAVERSE, "accounts", i);
         h.sb.update_row(
-            System::Dataverse,
+            couplet::systems::DATAVERSE,
             "accounts",
             &acc,
             patch("telephone1", json!(format!("+1 555 {round:02}{i:02}"))),
@@ -28,14 +27,14 @@ fn edit_both_sides(h: &Harness, round: u32, n: usize) {
     let mut skip = 0;
     for i in 0..n {
         let cust = loop {
-            let c = coupled(h, "CUSTOMER", System::Bc, "customers", skip);
+            let c = coupled(h, "CUSTOMER", couplet::systems::BC, "customers", skip);
             skip += 1;
-            if !edited.contains(&h.coupled_id("CUSTOMER", System::Bc, &c)) {
+            if !edited.contains(&h.coupled_id("CUSTOMER", couplet::systems::BC, &c)) {
                 break c;
             }
         };
         h.sb.update_row(
-            System::Bc,
+            couplet::systems::BC,
             "customers",
             &cust,
             patch("phoneNumber", json!(format!("+45 70 {round:02} {i:02}"))),
@@ -56,12 +55,12 @@ async fn a_429_storm_is_ridden_out() {
     let baseline = t.elapsed();
 
     let throttled = (
-        h.sb.stats(System::Dataverse).throttled,
-        h.sb.stats(System::Bc).throttled,
+        h.sb.stats(couplet::systems::DATAVERSE).throttled,
+        h.sb.stats(couplet::systems::BC).throttled,
     );
     let t = Instant::now();
     edit_both_sides(&h, 2, 4);
-    for s in [System::Dataverse, System::Bc] {
+    for s in [couplet::systems::DATAVERSE, couplet::systems::BC] {
         h.sb.inject(
             s,
             Fault::Throttle {
@@ -74,8 +73,8 @@ async fn a_429_storm_is_ridden_out() {
     let stormy = t.elapsed();
     eprintln!("edits settled in {baseline:?} without faults, {stormy:?} in the 429 storm");
 
-    assert!(h.sb.stats(System::Dataverse).throttled - throttled.0 >= 20);
-    assert!(h.sb.stats(System::Bc).throttled - throttled.1 >= 20);
+    assert!(h.sb.stats(couplet::systems::DATAVERSE).throttled - throttled.0 >= 20);
+    assert!(h.sb.stats(couplet::systems::BC).throttled - throttled.1 >= 20);
     // Every 429 said Retry-After: 1; honouring it costs at least that second.
     assert!(
         stormy >= Duration::from_secs(1) && stormy >= baseline + Duration::from_millis(800),
@@ -84,12 +83,12 @@ async fn a_429_storm_is_ridden_out() {
     assert_eq!(
         text(
             &h.row(
-                System::Bc,
+                couplet::systems::BC,
                 "customers",
                 &h.coupled_id(
                     "CUSTOMER",
-                    System::Dataverse,
-                    &coupled(&h, "CUSTOMER", System::Dataverse, "accounts", 3)
+                    couplet::systems::DATAVERSE,
+                    &coupled(&h, "CUSTOMER", couplet::systems::DATAVERSE, "accounts", 3)
                 )
             ),
             "phoneNumber"
@@ -105,17 +104,17 @@ async fn a_503_burst_is_ridden_out() {
     let mut h = Harness::start(25, 42).await;
     h.wait_idle(IDLE_TIMEOUT).await;
     edit_both_sides(&h, 3, 4);
-    for s in [System::Dataverse, System::Bc] {
+    for s in [couplet::systems::DATAVERSE, couplet::systems::BC] {
         h.sb.inject(s, Fault::Unavailable { count: 4 });
     }
     h.wait_idle(IDLE_TIMEOUT).await;
-    let acc = coupled(&h, "CUSTOMER", System::Dataverse, "accounts", 2);
+    let acc = coupled(&h, "CUSTOMER", couplet::systems::DATAVERSE, "accounts", 2);
     assert_eq!(
         text(
             &h.row(
-                System::Bc,
+                couplet::systems::BC,
                 "customers",
-                &h.coupled_id("CUSTOMER", System::Dataverse, &acc)
+                &h.coupled_id("CUSTOMER", couplet::systems::DATAVERSE, &acc)
             ),
             "phoneNumber"
         ),

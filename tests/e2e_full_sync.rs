@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use couplet::cli::build;
-use couplet::event::System;
 use couplet::event::avro::decode_outcome;
 use couplet::fullsync::{FullSyncOptions, JobStatus, full_sync};
 use couplet::mapping::Catalogue;
@@ -20,10 +19,20 @@ use couplet::store::Store;
 
 fn no_duplicates(sb: &Sandbox) {
     for (system, set, field, lower) in [
-        (System::Dataverse, "accounts", "accountnumber", false),
-        (System::Bc, "customers", "number", false),
-        (System::Dataverse, "contacts", "emailaddress1", true),
-        (System::Bc, "contacts", "email", true),
+        (
+            couplet::systems::DATAVERSE,
+            "accounts",
+            "accountnumber",
+            false,
+        ),
+        (couplet::systems::BC, "customers", "number", false),
+        (
+            couplet::systems::DATAVERSE,
+            "contacts",
+            "emailaddress1",
+            true,
+        ),
+        (couplet::systems::BC, "contacts", "email", true),
     ] {
         let d = repeated(&sb.rows(system, set), field, lower);
         assert!(d.is_empty(), "duplicate {system}/{set} {field}: {d:?}");
@@ -61,11 +70,11 @@ async fn full_sync_couples_everything_in_dependency_order() {
     );
     let records: usize = ["accounts", "contacts"]
         .iter()
-        .map(|s| sb.rows(System::Dataverse, s).len())
+        .map(|s| sb.rows(couplet::systems::DATAVERSE, s).len())
         .sum::<usize>()
         + ["customers", "contacts"]
             .iter()
-            .map(|s| sb.rows(System::Bc, s).len())
+            .map(|s| sb.rows(couplet::systems::BC, s).len())
             .sum::<usize>();
     let log = Arc::new(std::sync::Mutex::new(Vec::new()));
     let started = Instant::now();

@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use couplet::cli::build;
-use couplet::event::System;
 use couplet::event::avro::decode_outcome;
 use couplet::fullsync::{FullSyncOptions, JobStatus, full_sync};
 use couplet::mapping::Catalogue;
@@ -46,8 +45,8 @@ async fn full_sync_of_the_whole_catalogue_couples_everything_in_dependency_order
     );
     let mut records = 0;
     for m in catalogue.ordered() {
-        records += sb.rows(System::Dataverse, &m.crm_entity).len();
-        records += sb.rows(System::Bc, &m.erp_entity).len();
+        records += sb.rows(couplet::systems::DATAVERSE, &m.crm_entity).len();
+        records += sb.rows(couplet::systems::BC, &m.erp_entity).len();
     }
     let started = Instant::now();
     let jobs = full_sync(
@@ -87,8 +86,10 @@ async fn full_sync_of_the_whole_catalogue_couples_everything_in_dependency_order
         .zip(checks(&sb, &store, &catalogue))
     {
         assert!(check.ok(), "{}", describe_check(&check));
-        let seeded = !sb.rows(System::Dataverse, &m.crm_entity).is_empty()
-            || !sb.rows(System::Bc, &m.erp_entity).is_empty();
+        let seeded = !sb
+            .rows(couplet::systems::DATAVERSE, &m.crm_entity)
+            .is_empty()
+            || !sb.rows(couplet::systems::BC, &m.erp_entity).is_empty();
         assert!(
             !seeded || store.coupling_count(&m.name).unwrap() > 0,
             "{} coupled nothing",

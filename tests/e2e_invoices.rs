@@ -12,7 +12,7 @@ mod orders_support;
 use std::time::Duration;
 
 use common::{Harness, IDLE_TIMEOUT, text, wait_until};
-use couplet::event::{Fields, RecordKey, System};
+use couplet::event::{Fields, RecordKey};
 use couplet::sandbox::{InvoiceLine, SourceOrder};
 use orders_support::{bc_orders_with_ref, coupled_refs, new_order, obj, order_number, submit};
 use serde_json::{Value, json};
@@ -28,7 +28,7 @@ fn int(f: &Fields, k: &str) -> i64 {
 }
 
 fn dv_invoices(h: &Harness, number: &str) -> Vec<Fields> {
-    h.sb.rows(System::Dataverse, "invoices")
+    h.sb.rows(couplet::systems::DATAVERSE, "invoices")
         .into_iter()
         .filter(|i| text(i, "invoicenumber") == number)
         .collect()
@@ -36,7 +36,7 @@ fn dv_invoices(h: &Harness, number: &str) -> Vec<Fields> {
 
 fn dv_lines(h: &Harness, invoice: &str) -> Vec<Fields> {
     let mut l: Vec<Fields> =
-        h.sb.rows(System::Dataverse, "invoicedetails")
+        h.sb.rows(couplet::systems::DATAVERSE, "invoicedetails")
             .into_iter()
             .filter(|l| text(l, "_invoiceid_value") == invoice)
             .collect();
@@ -46,7 +46,7 @@ fn dv_lines(h: &Harness, invoice: &str) -> Vec<Fields> {
 
 async fn wait_coupled(h: &Harness, bc_id: &str) {
     wait_until(WAIT, "the invoice is coupled", || {
-        let c = h.coupling("POSTEDSALESINV-INV", System::Bc, bc_id);
+        let c = h.coupling("POSTEDSALESINV-INV", couplet::systems::BC, bc_id);
         async move { c.is_some() }
     })
     .await;
@@ -64,22 +64,22 @@ async fn wait_state(h: &Harness, number: &str, state: (i64, i64)) {
 
 /// Business Central's figures for customer `number`, computed here from its rows.
 fn bc_figures(h: &Harness, customer_id: &str) -> (f64, f64, f64, f64) {
-    let customer = h.row(System::Bc, "customers", customer_id);
+    let customer = h.row(couplet::systems::BC, "customers", customer_id);
     let number = text(&customer, "number");
     let sales: f64 =
-        h.sb.rows(System::Bc, "salesInvoices")
+        h.sb.rows(couplet::systems::BC, "salesInvoices")
             .iter()
             .filter(|i| text(i, "customerNumber") == number && text(i, "status") != "Canceled")
             .map(|i| num(i, "totalAmountExcludingTax"))
             .sum();
     let orders: Vec<String> =
-        h.sb.rows(System::Bc, "salesOrders")
+        h.sb.rows(couplet::systems::BC, "salesOrders")
             .iter()
             .filter(|o| text(o, "customerNumber") == number)
             .map(|o| text(o, "id"))
             .collect();
     let outstanding: f64 =
-        h.sb.rows(System::Bc, "salesOrderLines")
+        h.sb.rows(couplet::systems::BC, "salesOrderLines")
             .iter()
             .filter(|l| orders.contains(&text(l, "documentId")))
             .map(|l| num(l, "amountExcludingTax"))
@@ -103,19 +103,19 @@ async fn wait_statistic(h: &Harness, account: &str, field: &str, value: f64) -> 
         WAIT,
         &format!("the account statistics show {field} = {value}"),
         || {
-            let acc = h.row(System::Dataverse, "accounts", account);
+            let acc = h.row(couplet::systems::DATAVERSE, "accounts", account);
             let sid = text(&acc, "_nav_accountstatisticsid_value");
             let ok = !sid.is_empty()
                 && h.sb
-                    .row(System::Dataverse, "nav_accountstatisticses", &sid)
+                    .row(couplet::systems::DATAVERSE, "nav_accountstatisticses", &sid)
                     .is_some_and(|s| num(&s, field) == value);
             async move { ok }
         },
     )
     .await;
-    let acc = h.row(System::Dataverse, "accounts", account);
+    let acc = h.row(couplet::systems::DATAVERSE, "accounts", account);
     h.row(
-        System::Dataverse,
+        couplet::systems::DATAVERSE,
         "nav_accountstatisticses",
         &text(&acc, "_nav_accountstatisticsid_value"),
     )
@@ -125,7 +125,7 @@ async fn replay(h: &Harness, row: Fields) {
     let id = text(&row, "id");
     let ev = couplet::capture::emit::upsert_event(
         "POSTEDSALESINV-INV",
-        RecordKey::new(System::Bc, "salesInvoices", id.clone()),
+        RecordKey::new(couplet::systems::BC, "salesInvoices", id.clone()),
         row,
     );
     let bytes = couplet::event::avro::encode_change(&ev).unwrap();
@@ -147,15 +147,18 @@ async fn posted_invoices_payments_and_statistics() {
     h.wait_idle(IDLE_TIMEOUT).await;
     eprintln!("catalogue idle after {:?}", started.elapsed());
     let (account, customer, product, _uom, item_no) = coupled_refs(&h);
-    let customer_no = text(&h.row(System::Bc, "customers", &customer), "number");
+    let customer_no = text(
+        &h.row(couplet::systems::BC, "customers", &customer),
+        "number",
+    );
 
     // The seeded posted invoices are in Dataverse already, each once and coupled.
-    let seeded = h.sb.rows(System::Bc, "salesInvoices");
+    let seeded = h.sb.rows(couplet::systems::BC, "salesInvoices");
     assert!(!seeded.is_empty());
     for inv in &seeded {
         let rows = dv_invoices(&h, &text(inv, "number"));
         assert_eq!(rows.len(), 1, "seeded invoice {}", text(inv, "number"));
-        h.coupled_id("POSTEDSALESINV-INV", System::Bc, &text(inv, "id"));
+        h.coupled_id("POSTEDSALESINV-INV", couplet::systems::BC, &text(inv, "id"));
     }
 
     // 1. An order made in Dataverse, created in BC, then invoiced in BC: one Dataverse
@@ -168,11 +171,11 @@ async fn posted_invoices_payments_and_statistics() {
         json!({"productid@odata.bind": format!("/products({product})"), "quantity": 2, "priceperunit": 10}),
     );
     let owner = text(
-        &h.sb.rows(System::Dataverse, "systemusers")[0],
+        &h.sb.rows(couplet::systems::DATAVERSE, "systemusers")[0],
         "systemuserid",
     );
     h.sb.update_row(
-        System::Dataverse,
+        couplet::systems::DATAVERSE,
         "salesorders",
         &order,
         obj(json!({"ownerid@odata.bind": format!("/systemusers({owner})")})),
@@ -201,7 +204,7 @@ async fn posted_invoices_payments_and_statistics() {
             }),
         )
         .unwrap();
-    let bc_snapshot = h.row(System::Bc, "salesInvoices", &posted.id);
+    let bc_snapshot = h.row(couplet::systems::BC, "salesInvoices", &posted.id);
     wait_state(&h, &posted.number, (0, 4)).await;
     eprintln!("posted invoice in Dataverse after {:?}", t0.elapsed());
     wait_coupled(&h, &posted.id).await;
@@ -217,7 +220,7 @@ async fn posted_invoices_payments_and_statistics() {
     assert_eq!(text(&inv, "_customerid_value"), account);
     assert_eq!(num(&inv, "totalamount"), 45.0);
     assert_eq!(
-        h.coupled_id("POSTEDSALESINV-INV", System::Bc, &posted.id),
+        h.coupled_id("POSTEDSALESINV-INV", couplet::systems::BC, &posted.id),
         inv_id
     );
     let lines = dv_lines(&h, &inv_id);
@@ -248,14 +251,14 @@ async fn posted_invoices_payments_and_statistics() {
     let bc_order_id = text(&bc_order, "id");
     let line = orders_support::bc_lines(&h, &bc_order_id).remove(0);
     h.sb.update_row(
-        System::Bc,
+        couplet::systems::BC,
         "salesOrderLines",
         &text(&line, "id"),
         obj(json!({"quantity": 5})),
     )
     .unwrap();
     h.sb.update_row(
-        System::Bc,
+        couplet::systems::BC,
         "salesOrders",
         &bc_order_id,
         obj(json!({"externalDocumentNumber": "PO 9001-B"})),
@@ -269,7 +272,7 @@ async fn posted_invoices_payments_and_statistics() {
 
     // A new credit limit on the customer in Business Central: the statistics follow.
     h.sb.update_row(
-        System::Bc,
+        couplet::systems::BC,
         "customers",
         &customer,
         obj(json!({"creditLimit": credit + 5000.0})),
@@ -301,7 +304,7 @@ async fn posted_invoices_payments_and_statistics() {
     let (balance, ..) = bc_figures(&h, &customer);
     wait_statistics(&h, &account, balance).await;
     // A replay of the current version changes nothing and makes no twin.
-    replay(&h, h.row(System::Bc, "salesInvoices", &posted.id)).await;
+    replay(&h, h.row(couplet::systems::BC, "salesInvoices", &posted.id)).await;
     h.wait_idle(IDLE_TIMEOUT).await;
     assert_eq!(dv_invoices(&h, &posted.number).len(), 1);
     assert_eq!(dv_lines(&h, &inv_id).len(), 2);
@@ -372,12 +375,15 @@ async fn posted_invoices_payments_and_statistics() {
     // is parked naming the customer, and created once the customer is coupled.
     let new_customer =
         h.sb.insert_row(
-            System::Bc,
+            couplet::systems::BC,
             "customers",
             obj(json!({"displayName": "Invoice Only Ltd", "blocked": "Ship"})),
         )
         .unwrap();
-    let new_no = text(&h.row(System::Bc, "customers", &new_customer), "number");
+    let new_no = text(
+        &h.row(couplet::systems::BC, "customers", &new_customer),
+        "number",
+    );
     let third =
         h.sb.post_sales_invoice(&new_no, &[InvoiceLine::item(&item_no, 3.0, 2.0)], None)
             .unwrap();
@@ -405,14 +411,14 @@ async fn posted_invoices_payments_and_statistics() {
     );
     assert!(dv_invoices(&h, &third.number).is_empty());
     h.sb.update_row(
-        System::Bc,
+        couplet::systems::BC,
         "customers",
         &new_customer,
         obj(json!({"blocked": " "})),
     )
     .unwrap();
     wait_state(&h, &third.number, (0, 4)).await;
-    let new_account = h.coupled_id("CUSTOMER", System::Bc, &new_customer);
+    let new_account = h.coupled_id("CUSTOMER", couplet::systems::BC, &new_customer);
     let inv3 = dv_invoices(&h, &third.number).remove(0);
     assert_eq!(text(&inv3, "_customerid_value"), new_account);
 
@@ -431,7 +437,7 @@ async fn posted_invoices_payments_and_statistics() {
         .unwrap();
     let made =
         h.sb.insert_row(
-            System::Dataverse,
+            couplet::systems::DATAVERSE,
             "invoices",
             obj(json!({
                 "invoicenumber": fourth.number,
@@ -443,14 +449,14 @@ async fn posted_invoices_payments_and_statistics() {
         .unwrap();
     h.start_engine().await;
     wait_until(WAIT, "the made invoice is coupled", || {
-        let c = h.coupling("POSTEDSALESINV-INV", System::Bc, &fourth.id);
+        let c = h.coupling("POSTEDSALESINV-INV", couplet::systems::BC, &fourth.id);
         async move { c.is_some() }
     })
     .await;
     h.wait_idle(IDLE_TIMEOUT).await;
     assert_eq!(dv_invoices(&h, &fourth.number).len(), 1, "no twin");
     assert_eq!(
-        h.coupled_id("POSTEDSALESINV-INV", System::Bc, &fourth.id),
+        h.coupled_id("POSTEDSALESINV-INV", couplet::systems::BC, &fourth.id),
         made
     );
     let lines = dv_lines(&h, &made);
@@ -461,7 +467,7 @@ async fn posted_invoices_payments_and_statistics() {
     );
 
     // Every BC posted invoice is in Dataverse once; nothing failed or is parked.
-    for inv in h.sb.rows(System::Bc, "salesInvoices") {
+    for inv in h.sb.rows(couplet::systems::BC, "salesInvoices") {
         assert_eq!(dv_invoices(&h, &text(&inv, "number")).len(), 1);
     }
     let errors = h.store().errors().unwrap();

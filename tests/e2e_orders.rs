@@ -9,7 +9,6 @@ mod orders_support;
 use std::time::Duration;
 
 use common::{Harness, IDLE_TIMEOUT, text, wait_until};
-use couplet::event::System;
 use orders_support::{
     add_line, bc_lines, bc_orders_with_ref, coupled_refs, new_order, obj, submit,
 };
@@ -55,7 +54,10 @@ async fn submitted_orders_become_bc_orders_once() {
         .find(|e| e.record == format!("dataverse/salesorders/{o1}"))
         .unwrap();
     assert!(format!("{err:?}").contains("write_in_product"), "{err:?}");
-    let ordernumber = text(&h.row(System::Dataverse, "salesorders", &o1), "ordernumber");
+    let ordernumber = text(
+        &h.row(couplet::systems::DATAVERSE, "salesorders", &o1),
+        "ordernumber",
+    );
     assert!(bc_orders_with_ref(&h, &ordernumber).is_empty());
 
     // 2. With one configured, the order (re-read by a restart's full read) is created whole:
@@ -63,7 +65,7 @@ async fn submitted_orders_become_bc_orders_once() {
     h.stop_engine().await;
     h.orders.write_in_product = Some(item_no.clone());
     h.sb.update_row(
-        System::Dataverse,
+        couplet::systems::DATAVERSE,
         "salesorders",
         &o1,
         obj(json!({"description": "retry"})),
@@ -104,7 +106,7 @@ async fn submitted_orders_become_bc_orders_once() {
     assert_eq!(text(&lines[4], "description"), "Installation");
     assert_eq!(text(&lines[4], "lineObjectNumber"), item_no);
     assert_eq!(
-        h.coupled_id("SALESORDER", System::Dataverse, &o1),
+        h.coupled_id("SALESORDER", couplet::systems::DATAVERSE, &o1),
         text(bc, "id")
     );
 
@@ -123,29 +125,35 @@ async fn submitted_orders_become_bc_orders_once() {
         2,
         json!({"productid@odata.bind": format!("/products({product})"), "quantity": 2, "priceperunit": 5}),
     );
-    let n2 = text(&h.row(System::Dataverse, "salesorders", &o2), "ordernumber");
+    let n2 = text(
+        &h.row(couplet::systems::DATAVERSE, "salesorders", &o2),
+        "ordernumber",
+    );
     let made = h
         .sb
         .insert_row(
-            System::Bc,
+            couplet::systems::BC,
             "salesOrders",
             obj(json!({"customerId": customer, "yourReference": n2, "externalDocumentNumber": "PO 4712"})),
         )
         .unwrap();
     submit(&h, &o2);
     wait_until(Duration::from_secs(30), "the made order is coupled", || {
-        let c = h.coupling("SALESORDER", System::Dataverse, &o2);
+        let c = h.coupling("SALESORDER", couplet::systems::DATAVERSE, &o2);
         async move { c.is_some() }
     })
     .await;
     h.wait_idle(IDLE_TIMEOUT).await;
     assert_eq!(bc_orders_with_ref(&h, &n2).len(), 1, "no twin");
-    assert_eq!(h.coupled_id("SALESORDER", System::Dataverse, &o2), made);
+    assert_eq!(
+        h.coupled_id("SALESORDER", couplet::systems::DATAVERSE, &o2),
+        made
+    );
     assert_eq!(bc_lines(&h, &made).len(), 2);
 
     // 4. BC rejects an order of a blocked customer: in the errors list with BC's message.
     h.sb.update_row(
-        System::Bc,
+        couplet::systems::BC,
         "customers",
         &customer,
         obj(json!({"blocked": "All"})),
@@ -175,6 +183,9 @@ async fn submitted_orders_become_bc_orders_once() {
         .unwrap();
     let shown = format!("{err:?}");
     assert!(shown.contains("is blocked with type All"), "{shown}");
-    let n3 = text(&h.row(System::Dataverse, "salesorders", &o3), "ordernumber");
+    let n3 = text(
+        &h.row(couplet::systems::DATAVERSE, "salesorders", &o3),
+        "ordernumber",
+    );
     assert!(bc_orders_with_ref(&h, &n3).is_empty());
 }

@@ -10,7 +10,7 @@ mod orders_support;
 use std::time::Duration;
 
 use common::{Harness, IDLE_TIMEOUT, text, wait_until};
-use couplet::event::{Fields, OutcomeStatus, System};
+use couplet::event::{Fields, OutcomeStatus};
 use couplet::orders::back::decide::{INVOICE_TEXT, RELEASED_TEXT, SHIPMENT_TEXT};
 use orders_support::{add_line, bc_orders_with_ref, coupled_refs, obj, product_line, submit};
 use serde_json::json;
@@ -19,7 +19,7 @@ const WAIT: Duration = Duration::from_secs(30);
 
 fn posts(h: &Harness, order: &str) -> Vec<String> {
     let mut p: Vec<String> =
-        h.sb.rows(System::Dataverse, "posts")
+        h.sb.rows(couplet::systems::DATAVERSE, "posts")
             .into_iter()
             .filter(|p| text(p, "_regardingobjectid_value") == order)
             .map(|p| text(&p, "text"))
@@ -29,7 +29,7 @@ fn posts(h: &Harness, order: &str) -> Vec<String> {
 }
 
 fn state(h: &Harness, order: &str) -> (i64, i64) {
-    let o = h.row(System::Dataverse, "salesorders", order);
+    let o = h.row(couplet::systems::DATAVERSE, "salesorders", order);
     (
         o["statecode"].as_i64().unwrap_or(-1),
         o["statuscode"].as_i64().unwrap_or(-1),
@@ -37,7 +37,7 @@ fn state(h: &Harness, order: &str) -> (i64, i64) {
 }
 
 fn dv_order(h: &Harness, order: &str) -> Fields {
-    h.row(System::Dataverse, "salesorders", order)
+    h.row(couplet::systems::DATAVERSE, "salesorders", order)
 }
 
 /// The outcomes of a BC order, for failure messages.
@@ -90,7 +90,7 @@ async fn release_shipments_and_invoice_flow_back_to_sales() {
     wait_until(WAIT, "the order is created in BC", || {
         let n = bc_orders_with_ref(&h, &number).len();
         let coupled = h
-            .coupling("SALESORDER", System::Dataverse, &order)
+            .coupling("SALESORDER", couplet::systems::DATAVERSE, &order)
             .is_some();
         async move { n == 1 && coupled }
     })
@@ -126,7 +126,7 @@ async fn release_shipments_and_invoice_flow_back_to_sales() {
     // A new requested delivery date in BC flows back (the Submitted order set Active for the
     // edit, then Submitted again).
     h.sb.update_row(
-        System::Bc,
+        couplet::systems::BC,
         "salesOrders",
         &bc_id,
         obj(json!({"requestedDeliveryDate": "2027-02-01"})),
@@ -152,7 +152,7 @@ async fn release_shipments_and_invoice_flow_back_to_sales() {
             .any(|t| t.starts_with(SHIPMENT_TEXT) && t.contains(&s1) && t.contains(&bc_no)),
         "{p:?}"
     );
-    let bc = h.row(System::Bc, "salesOrders", &bc_id);
+    let bc = h.row(couplet::systems::BC, "salesOrders", &bc_id);
     assert_eq!(bc["fullyShipped"], json!(false));
     let shipped_on = text(&bc, "lastShipmentDate");
     assert_eq!(text(&dv_order(&h, &order), "datefulfilled"), shipped_on);
@@ -193,7 +193,7 @@ async fn release_shipments_and_invoice_flow_back_to_sales() {
 
     // 5. A change of the BC order that brings nothing new posts nothing twice.
     h.sb.update_row(
-        System::Bc,
+        couplet::systems::BC,
         "salesOrders",
         &bc_id,
         obj(json!({"externalDocumentNumber": "PO 8100 (rev)"})),
@@ -203,7 +203,7 @@ async fn release_shipments_and_invoice_flow_back_to_sales() {
         .outcomes()
         .await
         .iter()
-        .filter(|o| o.source.id == bc_id && o.target_system == System::Dataverse)
+        .filter(|o| o.source.id == bc_id && o.target_system == couplet::systems::DATAVERSE)
         .count();
     wait_until(WAIT, "the BC change is handled", || {
         let h = &h;
@@ -212,7 +212,7 @@ async fn release_shipments_and_invoice_flow_back_to_sales() {
             h.outcomes()
                 .await
                 .iter()
-                .filter(|o| o.source.id == id && o.target_system == System::Dataverse)
+                .filter(|o| o.source.id == id && o.target_system == couplet::systems::DATAVERSE)
                 .count()
                 > before
         }
@@ -225,13 +225,20 @@ async fn release_shipments_and_invoice_flow_back_to_sales() {
         .outcomes()
         .await
         .into_iter()
-        .rfind(|o| o.source.id == bc_id && o.target_system == System::Dataverse)
+        .rfind(|o| o.source.id == bc_id && o.target_system == couplet::systems::DATAVERSE)
         .unwrap();
     assert_eq!(last.status, OutcomeStatus::Unchanged, "{last:?}");
 
     // 6. The rest invoiced through the API's bound action: BC deletes the order after
     // posting; its posted invoice brings the last post and Invoiced.
-    let bc_client = h.engine().parts().bc.clone();
+    let bc_client = h
+        .engine()
+        .parts()
+        .targets
+        .erp
+        .client::<couplet::systems::BcClient>()
+        .unwrap()
+        .clone();
     let url = format!(
         "{}companies({})/salesOrders({bc_id})/Microsoft.NAV.shipAndInvoice",
         h.sb.bc_api_url(),
@@ -248,11 +255,12 @@ async fn release_shipments_and_invoice_flow_back_to_sales() {
         .unwrap();
     assert_eq!(resp.status().as_u16(), 204);
     assert!(
-        h.sb.row(System::Bc, "salesOrders", &bc_id).is_none(),
+        h.sb.row(couplet::systems::BC, "salesOrders", &bc_id)
+            .is_none(),
         "deleted after posting"
     );
     let i2 =
-        h.sb.rows(System::Bc, "salesInvoices")
+        h.sb.rows(couplet::systems::BC, "salesInvoices")
             .into_iter()
             .filter(|i| text(i, "orderNumber") == bc_no)
             .map(|i| text(&i, "number"))
@@ -277,7 +285,7 @@ async fn release_shipments_and_invoice_flow_back_to_sales() {
     // The account's wall: "Order '…' has been posted in Business Central", once per posted
     // invoice.
     let on_account: Vec<String> =
-        h.sb.rows(System::Dataverse, "posts")
+        h.sb.rows(couplet::systems::DATAVERSE, "posts")
             .into_iter()
             .filter(|r| text(r, "_regardingobjectid_value") == account)
             .map(|r| text(&r, "text"))
@@ -298,7 +306,7 @@ async fn release_shipments_and_invoice_flow_back_to_sales() {
         .outcomes()
         .await
         .into_iter()
-        .filter(|o| o.source.id == order && o.target_system == System::Bc)
+        .filter(|o| o.source.id == order && o.target_system == couplet::systems::BC)
         .map(|o| o.status)
         .filter(|s| !matches!(s, OutcomeStatus::Filtered | OutcomeStatus::Unchanged))
         .collect();
@@ -307,7 +315,8 @@ async fn release_shipments_and_invoice_flow_back_to_sales() {
     let e = h
         .engine()
         .parts()
-        .dataverse
+        .targets
+        .crm
         .update(
             "salesorders",
             &order,
@@ -320,10 +329,13 @@ async fn release_shipments_and_invoice_flow_back_to_sales() {
 
     // 7. A BC order not from Sales is not synchronised back.
     let cust = h.store().couplings(Some("CUSTOMER")).unwrap().remove(0);
-    let customer_no = text(&h.row(System::Bc, "customers", &cust.erp_id), "number");
+    let customer_no = text(
+        &h.row(couplet::systems::BC, "customers", &cust.erp_id),
+        "number",
+    );
     let native =
         h.sb.insert_row(
-            System::Bc,
+            couplet::systems::BC,
             "salesOrders",
             obj(json!({"customerNumber": customer_no})),
         )
@@ -332,7 +344,8 @@ async fn release_shipments_and_invoice_flow_back_to_sales() {
         "lineObjectNumber": "6120", "quantity": 1, "unitPrice": 9}));
     h.engine()
         .parts()
-        .bc
+        .targets
+        .erp
         .create(&format!("salesOrders({native})/salesOrderLines"), &line)
         .await
         .unwrap();

@@ -11,7 +11,6 @@ use std::time::Duration;
 
 use common::{Harness, IDLE_TIMEOUT, text, wait_until};
 use couplet::cli::args::CreateInErpArgs;
-use couplet::event::System;
 use orders_support::{
     add_line, bc_lines, bc_orders_with_ref, config_file, coupled_refs, error_of, new_order,
     new_order_for, obj, order_number, product_line, submit,
@@ -53,7 +52,7 @@ async fn create_in_erp_creates_an_order_once_when_automatic_creation_is_off() {
         "created without the command"
     );
     assert!(
-        h.coupling("SALESORDER", System::Dataverse, &order)
+        h.coupling("SALESORDER", couplet::systems::DATAVERSE, &order)
             .is_none()
     );
 
@@ -116,7 +115,10 @@ async fn create_in_erp_creates_an_order_once_when_automatic_creation_is_off() {
     h.start_engine().await;
     h.wait_idle(IDLE_TIMEOUT).await;
     assert_eq!(bc_orders_with_ref(&h, &number).len(), 1);
-    assert_eq!(h.coupled_id("SALESORDER", System::Dataverse, &order), bc_id);
+    assert_eq!(
+        h.coupled_id("SALESORDER", couplet::systems::DATAVERSE, &order),
+        bc_id
+    );
     let audit = h.audit(&key);
     assert!(audit.iter().any(|a| a.contains("created")), "{audit:?}");
 
@@ -136,7 +138,7 @@ async fn create_in_erp_creates_an_order_once_when_automatic_creation_is_off() {
     // couples, though automatic creation is off (the request is kept by order id).
     let account =
         h.sb.insert_row(
-            System::Dataverse,
+            couplet::systems::DATAVERSE,
             "accounts",
             obj(json!({"name": "Late Customer Inc", "customertypecode": 3})),
         )
@@ -167,7 +169,7 @@ async fn create_in_erp_creates_an_order_once_when_automatic_creation_is_off() {
     assert_eq!(made.len(), 1);
     assert_eq!(
         text(&made[0], "customerId"),
-        h.coupled_id("CUSTOMER", System::Dataverse, &account)
+        h.coupled_id("CUSTOMER", couplet::systems::DATAVERSE, &account)
     );
 }
 
@@ -183,7 +185,7 @@ async fn an_order_waits_for_its_customer_and_a_rejected_order_is_retried() {
         .to_string();
     let account =
         h.sb.insert_row(
-            System::Dataverse,
+            couplet::systems::DATAVERSE,
             "accounts",
             obj(json!({"name": long_name, "customertypecode": 3})),
         )
@@ -224,7 +226,7 @@ async fn an_order_waits_for_its_customer_and_a_rejected_order_is_retried() {
 
     // The customer is corrected and coupled: the order is created without anyone asking.
     h.sb.update_row(
-        System::Dataverse,
+        couplet::systems::DATAVERSE,
         "accounts",
         &account,
         obj(json!({"name": "Parked Co"})),
@@ -240,7 +242,7 @@ async fn an_order_waits_for_its_customer_and_a_rejected_order_is_retried() {
     )
     .await;
     h.wait_idle(IDLE_TIMEOUT).await;
-    let customer = h.coupled_id("CUSTOMER", System::Dataverse, &account);
+    let customer = h.coupled_id("CUSTOMER", couplet::systems::DATAVERSE, &account);
     let made = bc_orders_with_ref(&h, &number);
     assert_eq!(made.len(), 1);
     assert_eq!(text(&made[0], "customerId"), customer);
@@ -251,7 +253,7 @@ async fn an_order_waits_for_its_customer_and_a_rejected_order_is_retried() {
     let order = new_order(&h, &account, "PO 6002");
     add_line(&h, &order, 1, product_line(&product, &uom, 2.0, 4.0));
     let bad_line =
-        h.sb.insert_row(System::Dataverse, "salesorderdetails", {
+        h.sb.insert_row(couplet::systems::DATAVERSE, "salesorderdetails", {
             let mut l = obj(product_line(&product, &uom, 0.0, 4.0));
             l.insert(
                 "salesorderid@odata.bind".into(),
@@ -288,7 +290,7 @@ async fn an_order_waits_for_its_customer_and_a_rejected_order_is_retried() {
 
     // The line is corrected; `couplet errors retry` creates the order once.
     h.sb.update_row(
-        System::Dataverse,
+        couplet::systems::DATAVERSE,
         "salesorderdetails",
         &bad_line,
         obj(json!({"quantity": 3})),
@@ -331,7 +333,7 @@ async fn a_contact_customer_resolves_to_its_account_with_freight_and_discount() 
     let (account, customer, product, uom, item_no) = coupled_refs(&h);
     let contact =
         h.sb.insert_row(
-            System::Dataverse,
+            couplet::systems::DATAVERSE,
             "contacts",
             obj(json!({
                 "firstname": "Dana", "lastname": "Buyer",

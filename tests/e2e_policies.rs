@@ -3,7 +3,6 @@
 mod common;
 
 use common::*;
-use couplet::event::System;
 use serde_json::json;
 
 /// The default mappings with `line` added to the CUSTOMER mapping (after its `deletion`).
@@ -19,18 +18,18 @@ fn customer_with(line: &str) -> String {
 /// changes are captured before either is written: an update conflict.
 async fn edit_both_sides(h: &mut Harness) -> (String, String) {
     h.wait_idle(IDLE_TIMEOUT).await;
-    let acc = coupled(h, "CUSTOMER", System::Dataverse, "accounts", 3);
-    let cust = h.coupled_id("CUSTOMER", System::Dataverse, &acc);
+    let acc = coupled(h, "CUSTOMER", couplet::systems::DATAVERSE, "accounts", 3);
+    let cust = h.coupled_id("CUSTOMER", couplet::systems::DATAVERSE, &acc);
     h.stop_engine().await;
     h.sb.update_row(
-        System::Dataverse,
+        couplet::systems::DATAVERSE,
         "accounts",
         &acc,
         patch("telephone1", json!("+1 206 555 0101")),
     )
     .unwrap();
     h.sb.update_row(
-        System::Bc,
+        couplet::systems::BC,
         "customers",
         &cust,
         patch("phoneNumber", json!("+1 206 555 0202")),
@@ -69,17 +68,23 @@ async fn an_update_conflict_fails_into_the_errors_list_and_retry_resolves_it() {
     );
     // Neither side was overwritten.
     assert_eq!(
-        text(&h.row(System::Dataverse, "accounts", &acc), "telephone1"),
+        text(
+            &h.row(couplet::systems::DATAVERSE, "accounts", &acc),
+            "telephone1"
+        ),
         "+1 206 555 0101"
     );
     assert_eq!(
-        text(&h.row(System::Bc, "customers", &cust), "phoneNumber"),
+        text(
+            &h.row(couplet::systems::BC, "customers", &cust),
+            "phoneNumber"
+        ),
         "+1 206 555 0202"
     );
 
     // A user makes the two sides agree; the next change synchronises and clears the error.
     h.sb.update_row(
-        System::Bc,
+        couplet::systems::BC,
         "customers",
         &cust,
         patch("phoneNumber", json!("+1 206 555 0101")),
@@ -119,11 +124,17 @@ async fn crm_wins_writes_the_crm_values_on_a_conflict() {
             .await;
     let (acc, cust) = edit_both_sides(&mut h).await;
     assert_eq!(
-        text(&h.row(System::Dataverse, "accounts", &acc), "telephone1"),
+        text(
+            &h.row(couplet::systems::DATAVERSE, "accounts", &acc),
+            "telephone1"
+        ),
         "+1 206 555 0101"
     );
     assert_eq!(
-        text(&h.row(System::Bc, "customers", &cust), "phoneNumber"),
+        text(
+            &h.row(couplet::systems::BC, "customers", &cust),
+            "phoneNumber"
+        ),
         "+1 206 555 0101"
     );
     assert!(h.store().errors().unwrap().is_empty(), "{}", h.describe());
@@ -138,11 +149,17 @@ async fn erp_wins_writes_the_erp_values_on_a_conflict() {
             .await;
     let (acc, cust) = edit_both_sides(&mut h).await;
     assert_eq!(
-        text(&h.row(System::Dataverse, "accounts", &acc), "telephone1"),
+        text(
+            &h.row(couplet::systems::DATAVERSE, "accounts", &acc),
+            "telephone1"
+        ),
         "+1 206 555 0202"
     );
     assert_eq!(
-        text(&h.row(System::Bc, "customers", &cust), "phoneNumber"),
+        text(
+            &h.row(couplet::systems::BC, "customers", &cust),
+            "phoneNumber"
+        ),
         "+1 206 555 0202"
     );
     assert!(h.store().errors().unwrap().is_empty(), "{}", h.describe());
@@ -168,23 +185,29 @@ async fn restore_recreates_a_deleted_record_and_couples_it() {
     )
     .await;
     h.wait_idle(IDLE_TIMEOUT).await;
-    let acc = coupled(&h, "CUSTOMER", System::Dataverse, "accounts", 2);
-    let cust = h.coupled_id("CUSTOMER", System::Dataverse, &acc);
-    let accounts = h.sb.rows(System::Dataverse, "accounts").len();
-    h.sb.delete_row(System::Dataverse, "accounts", &acc)
+    let acc = coupled(&h, "CUSTOMER", couplet::systems::DATAVERSE, "accounts", 2);
+    let cust = h.coupled_id("CUSTOMER", couplet::systems::DATAVERSE, &acc);
+    let accounts = h.sb.rows(couplet::systems::DATAVERSE, "accounts").len();
+    h.sb.delete_row(couplet::systems::DATAVERSE, "accounts", &acc)
         .unwrap();
     h.wait_idle(IDLE_TIMEOUT).await;
 
     let c = h
-        .coupling("CUSTOMER", System::Bc, &cust)
+        .coupling("CUSTOMER", couplet::systems::BC, &cust)
         .expect("the customer is coupled again");
     assert_ne!(c.crm_id, acc, "coupled to the deleted account");
-    let restored = h.row(System::Dataverse, "accounts", &c.crm_id);
+    let restored = h.row(couplet::systems::DATAVERSE, "accounts", &c.crm_id);
     assert_eq!(
         text(&restored, "name"),
-        text(&h.row(System::Bc, "customers", &cust), "displayName")
+        text(
+            &h.row(couplet::systems::BC, "customers", &cust),
+            "displayName"
+        )
     );
-    assert_eq!(h.sb.rows(System::Dataverse, "accounts").len(), accounts);
+    assert_eq!(
+        h.sb.rows(couplet::systems::DATAVERSE, "accounts").len(),
+        accounts
+    );
     let trail = h.audit(&format!("dataverse/accounts/{acc}"));
     assert!(
         trail.iter().any(|l| l.contains("restoring it from")),
@@ -207,19 +230,20 @@ async fn deletion_none_keeps_the_coupling_and_fails_the_survivors_next_change() 
     )
     .await;
     h.wait_idle(IDLE_TIMEOUT).await;
-    let acc = coupled(&h, "CUSTOMER", System::Dataverse, "accounts", 2);
-    let cust = h.coupled_id("CUSTOMER", System::Dataverse, &acc);
-    h.sb.delete_row(System::Dataverse, "accounts", &acc)
+    let acc = coupled(&h, "CUSTOMER", couplet::systems::DATAVERSE, "accounts", 2);
+    let cust = h.coupled_id("CUSTOMER", couplet::systems::DATAVERSE, &acc);
+    h.sb.delete_row(couplet::systems::DATAVERSE, "accounts", &acc)
         .unwrap();
     h.wait_idle(IDLE_TIMEOUT).await;
     assert!(
-        h.coupling("CUSTOMER", System::Bc, &cust).is_some(),
+        h.coupling("CUSTOMER", couplet::systems::BC, &cust)
+            .is_some(),
         "the coupling was removed"
     );
     assert!(h.store().errors().unwrap().is_empty(), "{}", h.describe());
 
     h.sb.update_row(
-        System::Bc,
+        couplet::systems::BC,
         "customers",
         &cust,
         patch("phoneNumber", json!("+1 206 555 0303")),
@@ -238,6 +262,9 @@ async fn deletion_none_keeps_the_coupling_and_fails_the_survivors_next_change() 
         e.reason
     );
     // Nothing was recreated.
-    assert!(h.sb.row(System::Dataverse, "accounts", &acc).is_none());
+    assert!(
+        h.sb.row(couplet::systems::DATAVERSE, "accounts", &acc)
+            .is_none()
+    );
     h.stop_engine().await;
 }

@@ -12,7 +12,7 @@ mod orders_support;
 use std::time::Duration;
 
 use common::{Harness, IDLE_TIMEOUT, text, wait_until};
-use couplet::event::{Fields, System};
+use couplet::event::Fields;
 use orders_support::{coupled_refs, obj, order_number, product_line, submit};
 use serde_json::{Value, json};
 
@@ -25,7 +25,8 @@ fn new_quote(h: &Harness, account: &str, name: &str, extra: Value) -> String {
         "customerid_account@odata.bind".into(),
         json!(format!("/accounts({account})")),
     );
-    h.sb.insert_row(System::Dataverse, "quotes", body).unwrap()
+    h.sb.insert_row(couplet::systems::DATAVERSE, "quotes", body)
+        .unwrap()
 }
 
 fn add_quote_line(h: &Harness, quote: &str, seq: i64, line: Value) -> String {
@@ -35,13 +36,13 @@ fn add_quote_line(h: &Harness, quote: &str, seq: i64, line: Value) -> String {
         json!(format!("/quotes({quote})")),
     );
     body.insert("sequencenumber".into(), json!(seq));
-    h.sb.insert_row(System::Dataverse, "quotedetails", body)
+    h.sb.insert_row(couplet::systems::DATAVERSE, "quotedetails", body)
         .unwrap()
 }
 
 fn activate(h: &Harness, quote: &str) {
     h.sb.update_row(
-        System::Dataverse,
+        couplet::systems::DATAVERSE,
         "quotes",
         quote,
         obj(json!({"statecode": 1, "statuscode": 2})),
@@ -50,11 +51,14 @@ fn activate(h: &Harness, quote: &str) {
 }
 
 fn quote_number(h: &Harness, quote: &str) -> String {
-    text(&h.row(System::Dataverse, "quotes", quote), "quotenumber")
+    text(
+        &h.row(couplet::systems::DATAVERSE, "quotes", quote),
+        "quotenumber",
+    )
 }
 
 fn bc_quotes_with_ref(h: &Harness, reference: &str) -> Vec<Fields> {
-    h.sb.rows(System::Bc, "salesQuotes")
+    h.sb.rows(couplet::systems::BC, "salesQuotes")
         .into_iter()
         .filter(|q| text(q, "yourReference") == reference)
         .collect()
@@ -62,7 +66,7 @@ fn bc_quotes_with_ref(h: &Harness, reference: &str) -> Vec<Fields> {
 
 fn children(h: &Harness, set: &str, parent_field: &str, parent: &str) -> Vec<Fields> {
     let mut l: Vec<Fields> =
-        h.sb.rows(System::Bc, set)
+        h.sb.rows(couplet::systems::BC, set)
             .into_iter()
             .filter(|l| text(l, parent_field) == parent)
             .collect();
@@ -72,7 +76,7 @@ fn children(h: &Harness, set: &str, parent_field: &str, parent: &str) -> Vec<Fie
 
 fn archives(h: &Harness, bc_quote: &str) -> Vec<Fields> {
     let mut a: Vec<Fields> =
-        h.sb.rows(System::Bc, "salesQuoteArchives")
+        h.sb.rows(couplet::systems::BC, "salesQuoteArchives")
             .into_iter()
             .filter(|a| text(a, "quoteId") == bc_quote)
             .collect();
@@ -89,7 +93,7 @@ fn counts(h: &Harness) -> [usize; 5] {
         "salesOrders",
         "salesOrderLines",
     ]
-    .map(|set| h.sb.rows(System::Bc, set).len())
+    .map(|set| h.sb.rows(couplet::systems::BC, set).len())
 }
 
 fn quantities(lines: &[Fields]) -> Vec<f64> {
@@ -120,7 +124,7 @@ async fn quotes_are_sent_revised_won_and_linked_to_their_orders_once() {
     assert!(bc_quotes_with_ref(&h, &number).is_empty());
     activate(&h, &q1);
     wait_until(WAIT, "the quote is in BC", || {
-        let c = h.coupling("QUOTE", System::Dataverse, &q1);
+        let c = h.coupling("QUOTE", couplet::systems::DATAVERSE, &q1);
         async move { c.is_some() }
     })
     .await;
@@ -137,7 +141,10 @@ async fn quotes_are_sent_revised_won_and_linked_to_their_orders_once() {
     let lines = children(&h, "salesQuoteLines", "documentId", &bq_id);
     assert_eq!(quantities(&lines), [4.0, 1.0], "sequencenumber order");
     assert_eq!(text(&lines[0], "lineObjectNumber"), item_no);
-    assert_eq!(h.coupled_id("QUOTE", System::Dataverse, &q1), bq_id);
+    assert_eq!(
+        h.coupled_id("QUOTE", couplet::systems::DATAVERSE, &q1),
+        bq_id
+    );
 
     // 2. A revision: the previous version is archived with its lines, the same BC quote is
     // rebuilt with the new lines and coupled to the new revision.
@@ -148,20 +155,24 @@ async fn quotes_are_sent_revised_won_and_linked_to_their_orders_once() {
         )
         .unwrap()
         .expect("the new revision");
-    let rev = h.row(System::Dataverse, "quotes", &q2);
+    let rev = h.row(couplet::systems::DATAVERSE, "quotes", &q2);
     assert_eq!(text(&rev, "quotenumber"), number);
     assert_eq!(rev["revisionnumber"], json!(1));
     add_quote_line(&h, &q2, 3, product_line(&product, &uom, 7.0, 3.0));
     activate(&h, &q2);
     wait_until(WAIT, "the revision is coupled to the same BC quote", || {
-        let c = h.coupling("QUOTE", System::Dataverse, &q2);
+        let c = h.coupling("QUOTE", couplet::systems::DATAVERSE, &q2);
         async move { c.is_some() }
     })
     .await;
     h.wait_idle(IDLE_TIMEOUT).await;
-    assert_eq!(h.coupled_id("QUOTE", System::Dataverse, &q2), bq_id);
+    assert_eq!(
+        h.coupled_id("QUOTE", couplet::systems::DATAVERSE, &q2),
+        bq_id
+    );
     assert!(
-        h.coupling("QUOTE", System::Dataverse, &q1).is_none(),
+        h.coupling("QUOTE", couplet::systems::DATAVERSE, &q1)
+            .is_none(),
         "the revised quote's coupling moved to the revision"
     );
     assert_eq!(bc_quotes_with_ref(&h, &number).len(), 1, "no second quote");
@@ -188,16 +199,19 @@ async fn quotes_are_sent_revised_won_and_linked_to_their_orders_once() {
         .unwrap()
         .expect("the order");
     assert_eq!(
-        h.row(System::Dataverse, "quotes", &q2)["statecode"],
+        h.row(couplet::systems::DATAVERSE, "quotes", &q2)["statecode"],
         json!(2),
         "converting wins the quote"
     );
     submit(&h, &order);
     let onum = order_number(&h, &order);
-    let bc_quote_no = text(&h.row(System::Bc, "salesQuotes", &bq_id), "number");
+    let bc_quote_no = text(
+        &h.row(couplet::systems::BC, "salesQuotes", &bq_id),
+        "number",
+    );
     wait_until(WAIT, "the BC order carries the quote number", || {
         let linked =
-            h.sb.rows(System::Bc, "salesOrders")
+            h.sb.rows(couplet::systems::BC, "salesOrders")
                 .iter()
                 .any(|o| text(o, "yourReference") == onum && text(o, "quoteNumber") == bc_quote_no);
         async move { linked }
@@ -205,7 +219,7 @@ async fn quotes_are_sent_revised_won_and_linked_to_their_orders_once() {
     .await;
     h.wait_idle(IDLE_TIMEOUT).await;
     let orders: Vec<Fields> =
-        h.sb.rows(System::Bc, "salesOrders")
+        h.sb.rows(couplet::systems::BC, "salesOrders")
             .into_iter()
             .filter(|o| text(o, "yourReference") == onum)
             .collect();
@@ -236,7 +250,7 @@ async fn quotes_are_sent_revised_won_and_linked_to_their_orders_once() {
     activate(&h, &q3);
     let n3 = quote_number(&h, &q3);
     wait_until(WAIT, "the second quote is in BC", || {
-        let c = h.coupling("QUOTE", System::Dataverse, &q3);
+        let c = h.coupling("QUOTE", couplet::systems::DATAVERSE, &q3);
         async move { c.is_some() }
     })
     .await;
@@ -262,19 +276,22 @@ async fn quotes_are_sent_revised_won_and_linked_to_their_orders_once() {
     let n4 = quote_number(&h, &q4);
     let made =
         h.sb.insert_row(
-            System::Bc,
+            couplet::systems::BC,
             "salesQuotes",
             obj(json!({"customerId": customer, "yourReference": n4})),
         )
         .unwrap();
     activate(&h, &q4);
     wait_until(WAIT, "the made quote is coupled", || {
-        let c = h.coupling("QUOTE", System::Dataverse, &q4);
+        let c = h.coupling("QUOTE", couplet::systems::DATAVERSE, &q4);
         async move { c.is_some() }
     })
     .await;
     h.wait_idle(IDLE_TIMEOUT).await;
-    assert_eq!(h.coupled_id("QUOTE", System::Dataverse, &q4), made);
+    assert_eq!(
+        h.coupled_id("QUOTE", couplet::systems::DATAVERSE, &q4),
+        made
+    );
     assert_eq!(bc_quotes_with_ref(&h, &n4).len(), 1, "no twin");
     assert_eq!(
         children(&h, "salesQuoteLines", "documentId", &made).len(),
@@ -285,7 +302,7 @@ async fn quotes_are_sent_revised_won_and_linked_to_their_orders_once() {
     // created, archived or released twice.
     let before = counts(&h);
     let versions: Vec<String> =
-        h.sb.rows(System::Bc, "salesQuotes")
+        h.sb.rows(couplet::systems::BC, "salesQuotes")
             .iter()
             .map(|q| text(q, "@odata.etag"))
             .collect();
@@ -309,7 +326,7 @@ async fn quotes_are_sent_revised_won_and_linked_to_their_orders_once() {
         "quotes, lines, archives, orders, order lines"
     );
     let versions_after: Vec<String> =
-        h.sb.rows(System::Bc, "salesQuotes")
+        h.sb.rows(couplet::systems::BC, "salesQuotes")
             .iter()
             .map(|q| text(q, "@odata.etag"))
             .collect();
@@ -342,20 +359,25 @@ async fn won_opportunities_close_in_bc_and_their_orders_name_them() {
                 .into_iter()
                 .next()
                 .expect("a coupled contact");
-            let contact_no = text(&h.row(System::Bc, "contacts", &contact.erp_id), "number");
+            let contact_no = text(
+                &h.row(couplet::systems::BC, "contacts", &contact.erp_id),
+                "number",
+            );
             let mut body = obj(
                 json!({"description": "Glass for the new hall", "contactNumber": contact_no, "status": "In Progress", "estimatedValue": 5000}),
             );
             if let Some(sp) = h.store().couplings(Some("SALESPEOPLE")).unwrap().first() {
                 let code = text(
-                    &h.row(System::Bc, "salespeoplePurchasers", &sp.erp_id),
+                    &h.row(couplet::systems::BC, "salespeoplePurchasers", &sp.erp_id),
                     "code",
                 );
                 body.insert("salespersonCode".into(), json!(code));
             }
-            let id = h.sb.insert_row(System::Bc, "opportunities", body).unwrap();
+            let id =
+                h.sb.insert_row(couplet::systems::BC, "opportunities", body)
+                    .unwrap();
             wait_until(WAIT, "the opportunity is coupled", || {
-                let c = h.coupling("OPPORTUNITY", System::Bc, &id);
+                let c = h.coupling("OPPORTUNITY", couplet::systems::BC, &id);
                 async move { c.is_some() }
             })
             .await;
@@ -363,8 +385,11 @@ async fn won_opportunities_close_in_bc_and_their_orders_name_them() {
             id
         }
     };
-    let opp = h.coupled_id("OPPORTUNITY", System::Bc, &bc_opp);
-    let bc_opp_no = text(&h.row(System::Bc, "opportunities", &bc_opp), "number");
+    let opp = h.coupled_id("OPPORTUNITY", couplet::systems::BC, &bc_opp);
+    let bc_opp_no = text(
+        &h.row(couplet::systems::BC, "opportunities", &bc_opp),
+        "number",
+    );
 
     // An order for the opportunity carries its number.
     let order = orders_support::new_order_for(
@@ -386,26 +411,29 @@ async fn won_opportunities_close_in_bc_and_their_orders_name_them() {
         json!({"OpportunityClose": {"subject": "Won", "opportunityid@odata.bind": format!("/opportunities({opp})"), "actualrevenue": 5000}, "Status": 3}),
     )
     .unwrap();
-    let row = h.row(System::Dataverse, "opportunities", &opp);
+    let row = h.row(couplet::systems::DATAVERSE, "opportunities", &opp);
     assert_eq!(
         (row["statecode"].clone(), row["statuscode"].clone()),
         (json!(1), json!(3))
     );
     assert_eq!(
-        h.sb.rows(System::Dataverse, "opportunitycloses")
+        h.sb.rows(couplet::systems::DATAVERSE, "opportunitycloses")
             .iter()
             .filter(|c| text(c, "_opportunityid_value") == opp)
             .count(),
         1
     );
     wait_until(WAIT, "the BC opportunity is won", || {
-        let won = text(&h.row(System::Bc, "opportunities", &bc_opp), "status") == "Won";
+        let won = text(
+            &h.row(couplet::systems::BC, "opportunities", &bc_opp),
+            "status",
+        ) == "Won";
         async move { won }
     })
     .await;
     wait_until(WAIT, "the order is in BC", || {
         let n =
-            h.sb.rows(System::Bc, "salesOrders")
+            h.sb.rows(couplet::systems::BC, "salesOrders")
                 .iter()
                 .filter(|o| text(o, "yourReference") == onum)
                 .count();
@@ -414,14 +442,17 @@ async fn won_opportunities_close_in_bc_and_their_orders_name_them() {
     .await;
     h.wait_idle(IDLE_TIMEOUT).await;
     let bc_order =
-        h.sb.rows(System::Bc, "salesOrders")
+        h.sb.rows(couplet::systems::BC, "salesOrders")
             .into_iter()
             .find(|o| text(o, "yourReference") == onum)
             .unwrap();
     assert_eq!(text(&bc_order, "opportunityNumber"), bc_opp_no);
     // Still coupled; the closed BC opportunity is outside BC's filter, so nothing flows back.
-    assert_eq!(h.coupled_id("OPPORTUNITY", System::Dataverse, &opp), bc_opp);
-    let row = h.row(System::Dataverse, "opportunities", &opp);
+    assert_eq!(
+        h.coupled_id("OPPORTUNITY", couplet::systems::DATAVERSE, &opp),
+        bc_opp
+    );
+    let row = h.row(couplet::systems::DATAVERSE, "opportunities", &opp);
     assert_eq!(row["statecode"], json!(1));
 
     // A second win is refused by Dataverse; a re-read writes nothing again.
@@ -432,7 +463,10 @@ async fn won_opportunities_close_in_bc_and_their_orders_name_them() {
         )
         .is_err()
     );
-    let etag = text(&h.row(System::Bc, "opportunities", &bc_opp), "@odata.etag");
+    let etag = text(
+        &h.row(couplet::systems::BC, "opportunities", &bc_opp),
+        "@odata.etag",
+    );
     h.stop_engine().await;
     h.sb.expire_change_tracking();
     h.start_engine().await;
@@ -448,7 +482,10 @@ async fn won_opportunities_close_in_bc_and_their_orders_name_them() {
     .await;
     h.wait_idle(IDLE_TIMEOUT).await;
     assert_eq!(
-        text(&h.row(System::Bc, "opportunities", &bc_opp), "@odata.etag"),
+        text(
+            &h.row(couplet::systems::BC, "opportunities", &bc_opp),
+            "@odata.etag"
+        ),
         etag
     );
     assert!(h.store().errors().unwrap().is_empty(), "{}", h.describe());
@@ -467,7 +504,7 @@ async fn a_quote_parks_for_its_customer_and_a_rejected_revision_is_listed() {
         .to_string();
     let account =
         h.sb.insert_row(
-            System::Dataverse,
+            couplet::systems::DATAVERSE,
             "accounts",
             obj(json!({"name": long_name, "customertypecode": 3})),
         )
@@ -505,7 +542,7 @@ async fn a_quote_parks_for_its_customer_and_a_rejected_revision_is_listed() {
     .await;
     assert!(bc_quotes_with_ref(&h, &number).is_empty());
     h.sb.update_row(
-        System::Dataverse,
+        couplet::systems::DATAVERSE,
         "accounts",
         &account,
         obj(json!({"name": "Quote Parked Co"})),
@@ -517,7 +554,7 @@ async fn a_quote_parks_for_its_customer_and_a_rejected_revision_is_listed() {
     })
     .await;
     h.wait_idle(IDLE_TIMEOUT).await;
-    let customer = h.coupled_id("CUSTOMER", System::Dataverse, &account);
+    let customer = h.coupled_id("CUSTOMER", couplet::systems::DATAVERSE, &account);
     let bq = bc_quotes_with_ref(&h, &number).remove(0);
     assert_eq!(text(&bq, "customerId"), customer);
     assert_eq!(text(&bq, "validUntilDate"), "2027-02-01");
@@ -551,7 +588,7 @@ async fn a_quote_parks_for_its_customer_and_a_rejected_revision_is_listed() {
     assert_eq!(bc_quotes_with_ref(&h, &number).len(), 1);
     assert_eq!(archives(&h, &text(&bq, "id")).len(), 1);
     assert_eq!(
-        h.coupled_id("QUOTE", System::Dataverse, &q),
+        h.coupled_id("QUOTE", couplet::systems::DATAVERSE, &q),
         text(&bq, "id"),
         "the coupling stays with the sent revision until a revision is written"
     );
@@ -565,7 +602,7 @@ async fn a_quote_parks_for_its_customer_and_a_rejected_revision_is_listed() {
     // The line is corrected; `couplet errors retry` revises the quote once, without a second
     // archived version.
     h.sb.update_row(
-        System::Dataverse,
+        couplet::systems::DATAVERSE,
         "quotedetails",
         &bad_line,
         obj(json!({"quantity": 2})),
@@ -578,12 +615,15 @@ async fn a_quote_parks_for_its_customer_and_a_rejected_revision_is_listed() {
         .unwrap();
     h.start_engine().await;
     wait_until(WAIT, "the retried revision is written", || {
-        let c = h.coupling("QUOTE", System::Dataverse, &q2);
+        let c = h.coupling("QUOTE", couplet::systems::DATAVERSE, &q2);
         async move { c.is_some() }
     })
     .await;
     h.wait_idle(IDLE_TIMEOUT).await;
-    assert_eq!(h.coupled_id("QUOTE", System::Dataverse, &q2), bq_id);
+    assert_eq!(
+        h.coupled_id("QUOTE", couplet::systems::DATAVERSE, &q2),
+        bq_id
+    );
     assert_eq!(
         quantities(&children(&h, "salesQuoteLines", "documentId", &bq_id)),
         [3.0, 2.0]

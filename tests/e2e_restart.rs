@@ -7,15 +7,14 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use common::*;
-use couplet::event::System;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restart_in_the_middle_of_the_initial_sync() {
     let mut h = Harness::start(300, 21).await;
     let dv_accounts = customer_accounts(&h.sb).len();
-    let dv_contacts = h.sb.rows(System::Dataverse, "contacts").len();
-    let bc_customers = h.sb.rows(System::Bc, "customers");
-    let bc_contacts = h.sb.rows(System::Bc, "contacts").len();
+    let dv_contacts = h.sb.rows(couplet::systems::DATAVERSE, "contacts").len();
+    let bc_customers = h.sb.rows(couplet::systems::BC, "customers");
+    let bc_contacts = h.sb.rows(couplet::systems::BC, "contacts").len();
     let numbers: HashSet<String> = bc_customers.iter().map(|r| text(r, "number")).collect();
     let dv_rows = customer_accounts(&h.sb);
     let both = dv_rows
@@ -24,11 +23,11 @@ async fn restart_in_the_middle_of_the_initial_sync() {
         .count();
     let companies = dv_accounts + bc_customers.len() - both;
     let emails: HashSet<String> =
-        h.sb.rows(System::Dataverse, "contacts")
+        h.sb.rows(couplet::systems::DATAVERSE, "contacts")
             .iter()
             .map(|r| text(r, "emailaddress1").to_lowercase())
             .chain(
-                h.sb.rows(System::Bc, "contacts")
+                h.sb.rows(couplet::systems::BC, "contacts")
                     .iter()
                     .map(|r| text(r, "email").to_lowercase()),
             )
@@ -45,7 +44,8 @@ async fn restart_in_the_middle_of_the_initial_sync() {
     .await;
     drop(store);
     h.stop_engine().await;
-    let writes_before = h.sb.stats(System::Dataverse).writes + h.sb.stats(System::Bc).writes;
+    let writes_before =
+        h.sb.stats(couplet::systems::DATAVERSE).writes + h.sb.stats(couplet::systems::BC).writes;
     h.start_engine().await;
     let at_restart = h.store().coupling_count("CUSTOMER").unwrap();
     assert!(
@@ -58,24 +58,35 @@ async fn restart_in_the_middle_of_the_initial_sync() {
     assert_no_duplicates(&h);
     // Every company and every person once on each side, nothing extra.
     assert_eq!(customer_accounts(&h.sb).len(), companies);
-    assert_eq!(h.sb.rows(System::Bc, "customers").len(), companies);
+    assert_eq!(
+        h.sb.rows(couplet::systems::BC, "customers").len(),
+        companies
+    );
     assert_eq!(h.store().coupling_count("CUSTOMER").unwrap(), companies);
-    assert_eq!(h.sb.rows(System::Dataverse, "contacts").len(), people);
-    assert_eq!(h.sb.rows(System::Bc, "contacts").len(), people);
+    assert_eq!(
+        h.sb.rows(couplet::systems::DATAVERSE, "contacts").len(),
+        people
+    );
+    assert_eq!(h.sb.rows(couplet::systems::BC, "contacts").len(), people);
     assert_eq!(h.store().coupling_count("CONTACT").unwrap(), people);
     // Every seeded record is still there.
     for r in &dv_rows {
         let id = text(r, "accountid");
         assert!(
-            h.coupling("CUSTOMER", System::Dataverse, &id).is_some(),
+            h.coupling("CUSTOMER", couplet::systems::DATAVERSE, &id)
+                .is_some(),
             "{id}"
         );
     }
     for r in &bc_customers {
         let id = text(r, "id");
-        assert!(h.coupling("CUSTOMER", System::Bc, &id).is_some(), "{id}");
+        assert!(
+            h.coupling("CUSTOMER", couplet::systems::BC, &id).is_some(),
+            "{id}"
+        );
     }
-    let writes = h.sb.stats(System::Dataverse).writes + h.sb.stats(System::Bc).writes;
+    let writes =
+        h.sb.stats(couplet::systems::DATAVERSE).writes + h.sb.stats(couplet::systems::BC).writes;
     assert!(writes > writes_before, "the second engine wrote nothing");
     h.stop_engine().await;
 }

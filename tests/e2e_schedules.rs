@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use common::*;
 use couplet::capture::scheduled::{ScheduleCheckpoint, checkpoint_name};
-use couplet::event::System;
 use couplet::fullsync::{FullSyncOptions, full_sync};
 use serde_json::json;
 
@@ -63,13 +62,13 @@ async fn a_scheduled_mapping_is_read_on_its_schedule() {
     h.wait_idle(IDLE_TIMEOUT).await;
     h.assert_in_sync();
 
-    let acc = coupled(&h, "CUSTOMER", System::Dataverse, "accounts", 1);
-    let cust = h.coupled_id("CUSTOMER", System::Dataverse, &acc);
+    let acc = coupled(&h, "CUSTOMER", couplet::systems::DATAVERSE, "accounts", 1);
+    let cust = h.coupled_id("CUSTOMER", couplet::systems::DATAVERSE, &acc);
     let before = schedule_checkpoint(&h).unwrap();
     let next = before.next_run.unwrap();
     assert!(next > before.last_run.unwrap());
     h.sb.update_row(
-        System::Bc,
+        couplet::systems::BC,
         "customers",
         &cust,
         patch("phoneNumber", json!("+1 312 555 0404")),
@@ -78,7 +77,7 @@ async fn a_scheduled_mapping_is_read_on_its_schedule() {
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while h
         .sb
-        .row(System::Dataverse, "accounts", &acc)
+        .row(couplet::systems::DATAVERSE, "accounts", &acc)
         .is_none_or(|r| text(&r, "telephone1") != "+1 312 555 0404")
     {
         assert!(
@@ -134,13 +133,21 @@ async fn sync_only_coupled_creates_new_records_only_by_full_sync() {
     h.assert_in_sync();
 
     // A new customer is not created in Dataverse by capture.
-    let accounts = h.sb.rows(System::Dataverse, "accounts").len();
+    let accounts = h.sb.rows(couplet::systems::DATAVERSE, "accounts").len();
     let mut c = couplet::event::Fields::new();
     c.insert("displayName".into(), json!("Only Coupled Ltd"));
     c.insert("currencyCode".into(), json!(""));
-    let new_cust = h.sb.insert_row(System::Bc, "customers", c).unwrap();
+    let new_cust =
+        h.sb.insert_row(couplet::systems::BC, "customers", c)
+            .unwrap();
     h.wait_idle(IDLE_TIMEOUT).await;
-    assert_eq!(h.sb.rows(System::Dataverse, "accounts").len(), accounts);
-    assert!(h.coupling("CUSTOMER", System::Bc, &new_cust).is_none());
+    assert_eq!(
+        h.sb.rows(couplet::systems::DATAVERSE, "accounts").len(),
+        accounts
+    );
+    assert!(
+        h.coupling("CUSTOMER", couplet::systems::BC, &new_cust)
+            .is_none()
+    );
     h.stop_engine().await;
 }

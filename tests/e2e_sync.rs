@@ -6,18 +6,17 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use couplet::event::System;
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn initial_sync_couples_every_record_once() {
     let mut h = Harness::start(40, 11).await;
     let dv_accounts = customer_accounts(&h.sb).len();
-    let bc_customers = h.sb.rows(System::Bc, "customers").len();
-    let dv_contacts = h.sb.rows(System::Dataverse, "contacts").len();
-    let bc_contacts = h.sb.rows(System::Bc, "contacts").len();
+    let bc_customers = h.sb.rows(couplet::systems::BC, "customers").len();
+    let dv_contacts = h.sb.rows(couplet::systems::DATAVERSE, "contacts").len();
+    let bc_contacts = h.sb.rows(couplet::systems::BC, "contacts").len();
     let numbers: std::collections::HashSet<String> =
-        h.sb.rows(System::Bc, "customers")
+        h.sb.rows(couplet::systems::BC, "customers")
             .iter()
             .map(|r| text(r, "number"))
             .collect();
@@ -37,7 +36,7 @@ async fn initial_sync_couples_every_record_once() {
     assert_eq!(contact.mapping, "CONTACT");
     // Each side got the other's missing companies, and nothing else.
     let accounts = customer_accounts(&h.sb).len();
-    let customers = h.sb.rows(System::Bc, "customers").len();
+    let customers = h.sb.rows(couplet::systems::BC, "customers").len();
     assert_eq!(
         accounts, customers,
         "accounts and customers differ in number"
@@ -63,8 +62,8 @@ async fn initial_sync_couples_every_record_once() {
     );
     assert_eq!(
         created("CONTACT"),
-        (h.sb.rows(System::Dataverse, "contacts").len() - dv_contacts)
-            + (h.sb.rows(System::Bc, "contacts").len() - bc_contacts)
+        (h.sb.rows(couplet::systems::DATAVERSE, "contacts").len() - dv_contacts)
+            + (h.sb.rows(couplet::systems::BC, "contacts").len() - bc_contacts)
     );
     let counts = count_by_status(&outcomes);
     assert!(!counts.contains_key("failed"), "{counts:?}");
@@ -76,8 +75,8 @@ async fn initial_sync_couples_every_record_once() {
         contact.coupled
     );
     assert_eq!(
-        h.sb.rows(System::Dataverse, "contacts").len(),
-        h.sb.rows(System::Bc, "contacts").len()
+        h.sb.rows(couplet::systems::DATAVERSE, "contacts").len(),
+        h.sb.rows(couplet::systems::BC, "contacts").len()
     );
     h.stop_engine().await;
 }
@@ -88,29 +87,29 @@ async fn edits_and_new_records_flow_both_ways() {
     h.wait_idle(IDLE_TIMEOUT).await;
 
     // Edits of coupled records on each side.
-    let acc = coupled(&h, "CUSTOMER", System::Dataverse, "accounts", 0);
+    let acc = coupled(&h, "CUSTOMER", couplet::systems::DATAVERSE, "accounts", 0);
     h.sb.update_row(
-        System::Dataverse,
+        couplet::systems::DATAVERSE,
         "accounts",
         &acc,
         patch("telephone1", json!("+1 425 555 0199")),
     )
     .unwrap();
-    let acc_cust = h.coupled_id("CUSTOMER", System::Dataverse, &acc);
-    let cust = ids(&h.sb.rows(System::Bc, "customers"), "id")
+    let acc_cust = h.coupled_id("CUSTOMER", couplet::systems::DATAVERSE, &acc);
+    let cust = ids(&h.sb.rows(couplet::systems::BC, "customers"), "id")
         .into_iter()
-        .find(|id| *id != acc_cust && h.coupling("CUSTOMER", System::Bc, id).is_some())
+        .find(|id| *id != acc_cust && h.coupling("CUSTOMER", couplet::systems::BC, id).is_some())
         .unwrap();
     h.sb.update_row(
-        System::Bc,
+        couplet::systems::BC,
         "customers",
         &cust,
         patch("displayName", json!("Renamed In Business Central Ltd")),
     )
     .unwrap();
-    let dv_contact = coupled(&h, "CONTACT", System::Dataverse, "contacts", 0);
+    let dv_contact = coupled(&h, "CONTACT", couplet::systems::DATAVERSE, "contacts", 0);
     h.sb.update_row(
-        System::Dataverse,
+        couplet::systems::DATAVERSE,
         "contacts",
         &dv_contact,
         patch("jobtitle", json!("Head of Purchasing")),
@@ -119,11 +118,11 @@ async fn edits_and_new_records_flow_both_ways() {
     // Another pair than the one edited in Dataverse (a pair edited on both sides is an update
     // conflict).
     let bc_contact = (3..)
-        .map(|skip| coupled(&h, "CONTACT", System::Bc, "contacts", skip))
-        .find(|id| h.coupled_id("CONTACT", System::Bc, id) != dv_contact)
+        .map(|skip| coupled(&h, "CONTACT", couplet::systems::BC, "contacts", skip))
+        .find(|id| h.coupled_id("CONTACT", couplet::systems::BC, id) != dv_contact)
         .unwrap();
     h.sb.update_row(
-        System::Bc,
+        couplet::systems::BC,
         "contacts",
         &bc_contact,
         patch("jobTitle", json!("Controller")),
@@ -139,7 +138,9 @@ async fn edits_and_new_records_flow_both_ways() {
     // Outside the CUSTOMER filter at first (customertypecode 1 = competitor), so its contact
     // deterministically parks until the account is brought into the filter below.
     a.insert("customertypecode".into(), json!(1));
-    let new_acc = h.sb.insert_row(System::Dataverse, "accounts", a).unwrap();
+    let new_acc =
+        h.sb.insert_row(couplet::systems::DATAVERSE, "accounts", a)
+            .unwrap();
     let mut p = couplet::event::Fields::new();
     p.insert("firstname".into(), json!("Dana"));
     p.insert("lastname".into(), json!("Birkby"));
@@ -151,21 +152,30 @@ async fn edits_and_new_records_flow_both_ways() {
         "parentcustomerid_account@odata.bind".into(),
         json!(format!("/accounts({new_acc})")),
     );
-    let new_dv_contact = h.sb.insert_row(System::Dataverse, "contacts", p).unwrap();
+    let new_dv_contact =
+        h.sb.insert_row(couplet::systems::DATAVERSE, "contacts", p)
+            .unwrap();
 
     let mut c = couplet::event::Fields::new();
     c.insert("displayName".into(), json!("Fabrikam Test Supplies"));
     c.insert("city".into(), json!("Aarhus"));
     c.insert("country".into(), json!("DK"));
     c.insert("currencyCode".into(), json!("DKK"));
-    let new_cust = h.sb.insert_row(System::Bc, "customers", c).unwrap();
-    let number = text(&h.row(System::Bc, "customers", &new_cust), "number");
+    let new_cust =
+        h.sb.insert_row(couplet::systems::BC, "customers", c)
+            .unwrap();
+    let number = text(
+        &h.row(couplet::systems::BC, "customers", &new_cust),
+        "number",
+    );
     let mut q = couplet::event::Fields::new();
     q.insert("displayName".into(), json!("Jonas Kvist"));
     q.insert("type".into(), json!("Person"));
     q.insert("email".into(), json!("jonas.kvist@fabrikam-test.example"));
     q.insert("companyNumber".into(), json!(number));
-    let new_bc_contact = h.sb.insert_row(System::Bc, "contacts", q).unwrap();
+    let new_bc_contact =
+        h.sb.insert_row(couplet::systems::BC, "contacts", q)
+            .unwrap();
 
     // The DV contact parks on its parent, which is filtered out.
     let parked_key = format!("dataverse/contacts/{new_dv_contact}");
@@ -200,12 +210,12 @@ async fn edits_and_new_records_flow_both_ways() {
         );
     }
     assert!(
-        h.coupling("CUSTOMER", System::Dataverse, &new_acc)
+        h.coupling("CUSTOMER", couplet::systems::DATAVERSE, &new_acc)
             .is_none()
     );
     // Into the filter: the account couples, and the contact is re-driven.
     h.sb.update_row(
-        System::Dataverse,
+        couplet::systems::DATAVERSE,
         "accounts",
         &new_acc,
         patch("customertypecode", json!(3)),
@@ -215,50 +225,59 @@ async fn edits_and_new_records_flow_both_ways() {
 
     // The edits arrived.
     assert_eq!(
-        text(&h.row(System::Bc, "customers", &acc_cust), "phoneNumber"),
+        text(
+            &h.row(couplet::systems::BC, "customers", &acc_cust),
+            "phoneNumber"
+        ),
         "+1 425 555 0199"
     );
-    let cust_acc = h.coupled_id("CUSTOMER", System::Bc, &cust);
+    let cust_acc = h.coupled_id("CUSTOMER", couplet::systems::BC, &cust);
     assert_eq!(
-        text(&h.row(System::Dataverse, "accounts", &cust_acc), "name"),
+        text(
+            &h.row(couplet::systems::DATAVERSE, "accounts", &cust_acc),
+            "name"
+        ),
         "Renamed In Business Central Ltd"
     );
-    let c1 = h.coupled_id("CONTACT", System::Dataverse, &dv_contact);
+    let c1 = h.coupled_id("CONTACT", couplet::systems::DATAVERSE, &dv_contact);
     assert_eq!(
-        text(&h.row(System::Bc, "contacts", &c1), "jobTitle"),
+        text(&h.row(couplet::systems::BC, "contacts", &c1), "jobTitle"),
         "Head of Purchasing"
     );
-    let c2 = h.coupled_id("CONTACT", System::Bc, &bc_contact);
+    let c2 = h.coupled_id("CONTACT", couplet::systems::BC, &bc_contact);
     assert_eq!(
-        text(&h.row(System::Dataverse, "contacts", &c2), "jobtitle"),
+        text(
+            &h.row(couplet::systems::DATAVERSE, "contacts", &c2),
+            "jobtitle"
+        ),
         "Controller"
     );
 
     // The new records exist on the other side, coupled, with their parents.
-    let acc_in_bc = h.coupled_id("CUSTOMER", System::Dataverse, &new_acc);
-    let bc_row = h.row(System::Bc, "customers", &acc_in_bc);
+    let acc_in_bc = h.coupled_id("CUSTOMER", couplet::systems::DATAVERSE, &new_acc);
+    let bc_row = h.row(couplet::systems::BC, "customers", &acc_in_bc);
     assert_eq!(text(&bc_row, "displayName"), "Northwind Test Traders");
     let bc_number = text(&bc_row, "number");
     assert!(!bc_number.is_empty());
     // The number BC assigned flowed back to the account.
     assert_eq!(
         text(
-            &h.row(System::Dataverse, "accounts", &new_acc),
+            &h.row(couplet::systems::DATAVERSE, "accounts", &new_acc),
             "accountnumber"
         ),
         bc_number
     );
-    let contact_in_bc = h.coupled_id("CONTACT", System::Dataverse, &new_dv_contact);
-    let row = h.row(System::Bc, "contacts", &contact_in_bc);
+    let contact_in_bc = h.coupled_id("CONTACT", couplet::systems::DATAVERSE, &new_dv_contact);
+    let row = h.row(couplet::systems::BC, "contacts", &contact_in_bc);
     assert_eq!(text(&row, "companyNumber"), bc_number);
     assert_eq!(text(&row, "email"), "dana.birkby@northwind-test.example");
 
-    let cust_in_dv = h.coupled_id("CUSTOMER", System::Bc, &new_cust);
-    let dv_row = h.row(System::Dataverse, "accounts", &cust_in_dv);
+    let cust_in_dv = h.coupled_id("CUSTOMER", couplet::systems::BC, &new_cust);
+    let dv_row = h.row(couplet::systems::DATAVERSE, "accounts", &cust_in_dv);
     assert_eq!(text(&dv_row, "name"), "Fabrikam Test Supplies");
     assert_eq!(text(&dv_row, "accountnumber"), number);
-    let contact_in_dv = h.coupled_id("CONTACT", System::Bc, &new_bc_contact);
-    let row = h.row(System::Dataverse, "contacts", &contact_in_dv);
+    let contact_in_dv = h.coupled_id("CONTACT", couplet::systems::BC, &new_bc_contact);
+    let row = h.row(couplet::systems::DATAVERSE, "contacts", &contact_in_dv);
     assert_eq!(text(&row, "_parentcustomerid_value"), cust_in_dv);
 
     // The parked contact's trail: parked, then re-driven and created.
@@ -290,14 +309,14 @@ async fn own_writes_do_not_echo_back() {
     let mut h = Harness::start(20, 13).await;
     h.wait_idle(IDLE_TIMEOUT).await;
 
-    let acc = coupled(&h, "CUSTOMER", System::Dataverse, "accounts", 1);
-    let cust = h.coupled_id("CUSTOMER", System::Dataverse, &acc);
+    let acc = coupled(&h, "CUSTOMER", couplet::systems::DATAVERSE, "accounts", 1);
+    let cust = h.coupled_id("CUSTOMER", couplet::systems::DATAVERSE, &acc);
     let (dv0, bc0) = (
-        h.sb.stats(System::Dataverse).writes,
-        h.sb.stats(System::Bc).writes,
+        h.sb.stats(couplet::systems::DATAVERSE).writes,
+        h.sb.stats(couplet::systems::BC).writes,
     );
     h.sb.update_row(
-        System::Dataverse,
+        couplet::systems::DATAVERSE,
         "accounts",
         &acc,
         patch("telephone1", json!("+1 206 555 0142")),
@@ -305,12 +324,15 @@ async fn own_writes_do_not_echo_back() {
     .unwrap();
     h.wait_idle(IDLE_TIMEOUT).await;
     assert_eq!(
-        text(&h.row(System::Bc, "customers", &cust), "phoneNumber"),
+        text(
+            &h.row(couplet::systems::BC, "customers", &cust),
+            "phoneNumber"
+        ),
         "+1 206 555 0142"
     );
     let (dv1, bc1) = (
-        h.sb.stats(System::Dataverse).writes,
-        h.sb.stats(System::Bc).writes,
+        h.sb.stats(couplet::systems::DATAVERSE).writes,
+        h.sb.stats(couplet::systems::BC).writes,
     );
     assert_eq!(bc1 - bc0, 1, "one write to Business Central for one edit");
     assert_eq!(
@@ -321,13 +343,13 @@ async fn own_writes_do_not_echo_back() {
     );
 
     // The same the other way: an edit in Business Central is one write to Dataverse.
-    let cust2 = ids(&h.sb.rows(System::Bc, "customers"), "id")
+    let cust2 = ids(&h.sb.rows(couplet::systems::BC, "customers"), "id")
         .into_iter()
-        .find(|id| *id != cust && h.coupling("CUSTOMER", System::Bc, id).is_some())
+        .find(|id| *id != cust && h.coupling("CUSTOMER", couplet::systems::BC, id).is_some())
         .unwrap();
-    let acc2 = h.coupled_id("CUSTOMER", System::Bc, &cust2);
+    let acc2 = h.coupled_id("CUSTOMER", couplet::systems::BC, &cust2);
     h.sb.update_row(
-        System::Bc,
+        couplet::systems::BC,
         "customers",
         &cust2,
         patch("phoneNumber", json!("+45 70 20 30 40")),
@@ -335,12 +357,15 @@ async fn own_writes_do_not_echo_back() {
     .unwrap();
     h.wait_idle(IDLE_TIMEOUT).await;
     assert_eq!(
-        text(&h.row(System::Dataverse, "accounts", &acc2), "telephone1"),
+        text(
+            &h.row(couplet::systems::DATAVERSE, "accounts", &acc2),
+            "telephone1"
+        ),
         "+45 70 20 30 40"
     );
     let (dv2, bc2) = (
-        h.sb.stats(System::Dataverse).writes,
-        h.sb.stats(System::Bc).writes,
+        h.sb.stats(couplet::systems::DATAVERSE).writes,
+        h.sb.stats(couplet::systems::BC).writes,
     );
     assert_eq!(
         dv2 - dv1,
@@ -367,8 +392,8 @@ async fn own_writes_do_not_echo_back() {
         async move { done }
     })
     .await;
-    assert_eq!(h.sb.stats(System::Dataverse).writes, dv1);
-    assert_eq!(h.sb.stats(System::Bc).writes, bc1);
+    assert_eq!(h.sb.stats(couplet::systems::DATAVERSE).writes, dv1);
+    assert_eq!(h.sb.stats(couplet::systems::BC).writes, bc1);
 
     // The trail shows the write to BC and its echo suppressed, not a write back.
     let trail = h.audit(&format!("dataverse/accounts/{acc}"));

@@ -133,7 +133,8 @@ async fn a_broker_restart_mid_sync_loses_nothing() {
     let mut instance = Instance::spawn(&config, &log);
 
     // Restart the broker once the synchronisation is well under way.
-    let writes = || sb.stats(System::Dataverse).writes + sb.stats(System::Bc).writes;
+    let writes =
+        || sb.stats(couplet::systems::DATAVERSE).writes + sb.stats(couplet::systems::BC).writes;
     let deadline = Instant::now() + Duration::from_secs(180);
     while writes() < 60 {
         assert!(
@@ -171,7 +172,7 @@ async fn a_broker_restart_mid_sync_loses_nothing() {
     let deadline = Instant::now() + Duration::from_secs(180);
     let account = loop {
         let done = unnumbered.iter().find(|id| {
-            sb.row(System::Dataverse, "accounts", id)
+            sb.row(couplet::systems::DATAVERSE, "accounts", id)
                 .is_some_and(|r| !field(&r, "accountnumber").is_empty())
         });
         if let Some(id) = done {
@@ -187,7 +188,7 @@ async fn a_broker_restart_mid_sync_loses_nothing() {
     };
     let accounts = &seeded_accounts;
     sb.update_row(
-        System::Dataverse,
+        couplet::systems::DATAVERSE,
         "accounts",
         &account,
         patch("telephone1", "+1 555 0100 restart"),
@@ -195,13 +196,13 @@ async fn a_broker_restart_mid_sync_loses_nothing() {
     .unwrap();
     let numbers: Vec<String> = accounts.iter().map(|r| field(r, "accountnumber")).collect();
     let customer = sb
-        .rows(System::Bc, "customers")
+        .rows(couplet::systems::BC, "customers")
         .iter()
         .find(|r| !numbers.contains(&field(r, "number")))
         .map(|r| field(r, "id"))
         .expect("the seed has customers without an account");
     sb.update_row(
-        System::Bc,
+        couplet::systems::BC,
         "customers",
         &customer,
         patch("phoneNumber", "+1 555 0199 restart"),
@@ -210,7 +211,7 @@ async fn a_broker_restart_mid_sync_loses_nothing() {
     let mut new_account = patch("name", "Restart Survivors Ltd");
     new_account.insert("statecode".into(), serde_json::json!(0));
     new_account.insert("customertypecode".into(), serde_json::json!(3));
-    sb.insert_row(System::Dataverse, "accounts", new_account)
+    sb.insert_row(couplet::systems::DATAVERSE, "accounts", new_account)
         .unwrap();
     target[0] += 1;
     target[1] += 1;
@@ -228,15 +229,27 @@ async fn a_broker_restart_mid_sync_loses_nothing() {
 
     // The edits were not lost (nor reverted by the other side's older values).
     assert_eq!(
-        text(&sb, System::Dataverse, "accounts", &account, "telephone1"),
+        text(
+            &sb,
+            couplet::systems::DATAVERSE,
+            "accounts",
+            &account,
+            "telephone1"
+        ),
         "+1 555 0100 restart"
     );
     assert_eq!(
-        text(&sb, System::Bc, "customers", &customer, "phoneNumber"),
+        text(
+            &sb,
+            couplet::systems::BC,
+            "customers",
+            &customer,
+            "phoneNumber"
+        ),
         "+1 555 0199 restart"
     );
     let survivors: Vec<_> = sb
-        .rows(System::Bc, "customers")
+        .rows(couplet::systems::BC, "customers")
         .into_iter()
         .filter(|r| r.get("displayName").and_then(|v| v.as_str()) == Some("Restart Survivors Ltd"))
         .collect();

@@ -11,7 +11,7 @@ use std::process::Command;
 use couplet::bus::{Bus, KafkaBus, KafkaConfig, Produced, TopicSpec};
 use couplet::event::avro::{encode_change, encode_command, encode_outcome};
 use couplet::event::{
-    ChangeEvent, ChangeOp, Outcome, OutcomeStatus, RecordKey, System, WriteCommand, WriteOp,
+    ChangeEvent, ChangeOp, Outcome, OutcomeStatus, RecordKey, WriteCommand, WriteOp,
 };
 use serde_json::{Value, json};
 
@@ -35,7 +35,7 @@ fn events() -> (ChangeEvent, WriteCommand, Outcome) {
     let change = ChangeEvent::new(
         "CUSTOMER",
         RecordKey::new(
-            System::Dataverse,
+            couplet::systems::DATAVERSE,
             "accounts",
             uuid::Uuid::new_v4().to_string(),
         ),
@@ -54,7 +54,7 @@ fn events() -> (ChangeEvent, WriteCommand, Outcome) {
         source: change.source.clone(),
         source_modified_on: change.modified_on,
         source_etag: change.etag.clone(),
-        target_system: System::Bc,
+        target_system: couplet::systems::BC,
         target_entity: "customers".into(),
         target_id: None,
         op: WriteOp::Create,

@@ -19,7 +19,6 @@ use common::instances::{
     Instance, assert_projection_in_sync, counts, expected, unique_prefix, wait_converged,
     write_config,
 };
-use couplet::event::System;
 use couplet::sandbox::{Sandbox, SandboxConfig};
 
 /// How long a SIGKILLed instance stays down: past the consumer groups' session timeout (10 s).
@@ -124,7 +123,8 @@ async fn scenario(broker: &str, signal: &str, restart_a: bool) {
 
     // Stop A once the synchronisation is well under way and A holds capture leases (B alone
     // can reach the write count before A's join has been assigned anything).
-    let writes = || sb.stats(System::Dataverse).writes + sb.stats(System::Bc).writes;
+    let writes =
+        || sb.stats(couplet::systems::DATAVERSE).writes + sb.stats(couplet::systems::BC).writes;
     let a_leased = || {
         std::fs::read_to_string(&a_log)
             .unwrap_or_default()

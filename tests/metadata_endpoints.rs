@@ -15,7 +15,12 @@ async fn every_sandbox_entity_is_described_with_its_fields() {
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let cfg = build::sandbox_config(&sb, dir.path()).unwrap();
-    let (dv, bc) = build::clients(&cfg).unwrap();
+    let targets = build::targets(&cfg).unwrap();
+    let dv = targets
+        .crm
+        .client::<couplet::systems::DataverseClient>()
+        .unwrap();
+    let bc = targets.erp.client::<couplet::systems::BcClient>().unwrap();
 
     for (set, logical, key) in [
         ("accounts", "account", "accountid"),
@@ -32,11 +37,7 @@ async fn every_sandbox_entity_is_described_with_its_fields() {
         assert!(s.field(key).is_some(), "{set}: {}", s.names());
         // Every column the sandbox returns on a GET is an attribute (lookups by their
         // attribute name, not `_x_value`).
-        for row in sb
-            .rows(couplet::event::System::Dataverse, set)
-            .iter()
-            .take(1)
-        {
+        for row in sb.rows(couplet::systems::DATAVERSE, set).iter().take(1) {
             for col in row
                 .keys()
                 .filter(|k| !k.starts_with('@') && !k.contains('@'))

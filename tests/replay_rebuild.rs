@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use couplet::bus::StartFrom;
 use couplet::cli::build;
-use couplet::event::System;
 use couplet::pipeline::Engine;
 use couplet::pipeline::replay::{ReplayFilter, rebuild, replay};
 use couplet::sandbox::{Sandbox, SandboxConfig};
@@ -42,10 +41,10 @@ fn snapshot(store: &Store) -> Snapshot {
 
 fn counts(sb: &Sandbox) -> [usize; 4] {
     [
-        sb.rows(System::Dataverse, "accounts").len(),
-        sb.rows(System::Dataverse, "contacts").len(),
-        sb.rows(System::Bc, "customers").len(),
-        sb.rows(System::Bc, "contacts").len(),
+        sb.rows(couplet::systems::DATAVERSE, "accounts").len(),
+        sb.rows(couplet::systems::DATAVERSE, "contacts").len(),
+        sb.rows(couplet::systems::BC, "customers").len(),
+        sb.rows(couplet::systems::BC, "contacts").len(),
     ]
 }
 
@@ -75,13 +74,13 @@ async fn rebuild_restores_the_projection_and_replay_never_duplicates() {
         "initial sync did not settle"
     );
     // Some updates after the initial sync, so the log holds more than creates.
-    let account = sb.rows(System::Dataverse, "accounts")[0]["accountid"]
+    let account = sb.rows(couplet::systems::DATAVERSE, "accounts")[0]["accountid"]
         .as_str()
         .unwrap()
         .to_string();
     let mut patch = couplet::event::Fields::new();
     patch.insert("telephone1".into(), json!("+1 555 0199"));
-    sb.update_row(System::Dataverse, "accounts", &account, patch)
+    sb.update_row(couplet::systems::DATAVERSE, "accounts", &account, patch)
         .unwrap();
     assert!(
         engine.wait_idle(Duration::from_secs(60)).await.unwrap(),
@@ -112,7 +111,8 @@ async fn rebuild_restores_the_projection_and_replay_never_duplicates() {
     // Replay every captured change through transform and apply: nothing is created twice,
     // and nothing is even rewritten (each replayed change is stale, unchanged or an echo).
     let rows_before = counts(&sb);
-    let writes_before = sb.stats(System::Dataverse).writes + sb.stats(System::Bc).writes;
+    let writes_before =
+        sb.stats(couplet::systems::DATAVERSE).writes + sb.stats(couplet::systems::BC).writes;
     let (read, sent) = replay(
         &bus,
         &topics,
@@ -134,7 +134,8 @@ async fn rebuild_restores_the_projection_and_replay_never_duplicates() {
     );
     engine.shutdown().await.unwrap();
     assert_eq!(counts(&sb), rows_before, "a replay created records");
-    let writes_after = sb.stats(System::Dataverse).writes + sb.stats(System::Bc).writes;
+    let writes_after =
+        sb.stats(couplet::systems::DATAVERSE).writes + sb.stats(couplet::systems::BC).writes;
     assert_eq!(writes_after, writes_before, "a replay rewrote records");
     assert_eq!(store.couplings(None).unwrap().len(), before.0.len());
     assert!(

@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use couplet::event::System;
 use couplet::sandbox::{Fault, Sandbox, SandboxConfig};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
@@ -133,7 +132,7 @@ async fn sandbox_over_http() {
     };
 
     // --- DV paging
-    let total = sb.rows(System::Dataverse, "accounts").len();
+    let total = sb.rows(couplet::systems::DATAVERSE, "accounts").len();
     assert!(total > 5);
     let mut url = format!("{dv}accounts?$select=name,accountnumber");
     let mut seen = 0;
@@ -216,11 +215,11 @@ async fn sandbox_over_http() {
     assert_eq!(v["value"], json!([]));
     assert!(v["@odata.context"].as_str().unwrap().ends_with("/$delta"));
     // change one, delete one, create+delete one
-    let accounts = sb.rows(System::Dataverse, "accounts");
+    let accounts = sb.rows(couplet::systems::DATAVERSE, "accounts");
     let a0 = accounts[0]["accountid"].as_str().unwrap().to_string();
     let a1 = accounts[1]["accountid"].as_str().unwrap().to_string();
     sb.update_row(
-        System::Dataverse,
+        couplet::systems::DATAVERSE,
         "accounts",
         &a0,
         json!({"telephone1":"+1 555-0100"})
@@ -230,7 +229,7 @@ async fn sandbox_over_http() {
     )
     .unwrap();
     sb.update_row(
-        System::Dataverse,
+        couplet::systems::DATAVERSE,
         "accounts",
         &a0,
         json!({"telephone1":"+1 555-0101"})
@@ -240,18 +239,21 @@ async fn sandbox_over_http() {
     )
     .unwrap();
     assert_ne!(
-        sb.row(System::Dataverse, "accounts", &a0).unwrap()["_modifiedby_value"],
+        sb.row(couplet::systems::DATAVERSE, "accounts", &a0)
+            .unwrap()["_modifiedby_value"],
         Value::Null
     );
-    sb.delete_row(System::Dataverse, "accounts", &a1).unwrap();
+    sb.delete_row(couplet::systems::DATAVERSE, "accounts", &a1)
+        .unwrap();
     let tmp = sb
         .insert_row(
-            System::Dataverse,
+            couplet::systems::DATAVERSE,
             "accounts",
             json!({"name":"Temp"}).as_object().unwrap().clone(),
         )
         .unwrap();
-    sb.delete_row(System::Dataverse, "accounts", &tmp).unwrap();
+    sb.delete_row(couplet::systems::DATAVERSE, "accounts", &tmp)
+        .unwrap();
     let mut url = delta_link.clone();
     let mut entries = Vec::new();
     let next_delta = loop {
@@ -308,8 +310,10 @@ async fn sandbox_over_http() {
         .1
         .trim_end_matches(')')
         .to_string();
-    let row = sb.row(System::Dataverse, "accounts", &id).unwrap();
-    let users = sb.rows(System::Dataverse, "systemusers");
+    let row = sb
+        .row(couplet::systems::DATAVERSE, "accounts", &id)
+        .unwrap();
+    let users = sb.rows(couplet::systems::DATAVERSE, "systemusers");
     let app = users
         .iter()
         .find(|u| u["applicationid"] == json!(cr.client_id))
@@ -444,7 +448,7 @@ async fn sandbox_over_http() {
         .await
         .unwrap();
     assert_eq!(v["value"].as_array().unwrap().len(), 1);
-    let bc_total = sb.rows(System::Bc, "customers").len();
+    let bc_total = sb.rows(couplet::systems::BC, "customers").len();
     let mut url = format!("{bc}customers");
     let mut n = 0;
     loop {
@@ -532,7 +536,7 @@ async fn sandbox_over_http() {
 
     // --- faults
     sb.inject(
-        System::Bc,
+        couplet::systems::BC,
         Fault::Throttle {
             count: 1,
             retry_after: Duration::from_secs(7),
@@ -547,7 +551,7 @@ async fn sandbox_over_http() {
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(r.headers()["retry-after"], "7");
     sb.inject(
-        System::Dataverse,
+        couplet::systems::DATAVERSE,
         Fault::Throttle {
             count: 1,
             retry_after: Duration::from_secs(2),
@@ -560,13 +564,16 @@ async fn sandbox_over_http() {
         r.json::<Value>().await.unwrap()["error"]["code"],
         "0x80072322"
     );
-    sb.inject(System::Dataverse, Fault::MalformedPage { count: 1 });
+    sb.inject(
+        couplet::systems::DATAVERSE,
+        Fault::MalformedPage { count: 1 },
+    );
     let r = dvget(format!("{dv}accounts"), None).await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert!(serde_json::from_str::<Value>(&r.text().await.unwrap()).is_err());
     let r = dvget(format!("{dv}accounts"), None).await.unwrap();
     assert!(r.json::<Value>().await.is_ok());
-    sb.inject(System::Bc, Fault::Unavailable { count: 1 });
+    sb.inject(couplet::systems::BC, Fault::Unavailable { count: 1 });
     let r = c
         .get(format!("{bc}customers"))
         .bearer_auth(&bc_tok)
@@ -575,8 +582,8 @@ async fn sandbox_over_http() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(r.headers()["retry-after"], "1");
-    assert_eq!(sb.stats(System::Bc).throttled, 1);
-    assert!(sb.stats(System::Dataverse).writes >= 5);
+    assert_eq!(sb.stats(couplet::systems::BC).throttled, 1);
+    assert!(sb.stats(couplet::systems::DATAVERSE).writes >= 5);
 
     sb.shutdown().await;
 }
@@ -644,7 +651,7 @@ async fn delta_paging_stays_consistent_while_rows_change() {
         .map(|r| r["contactid"].clone())
         .collect();
     // While paging: edit a row already sent and delete one not yet sent.
-    let all = sb.rows(System::Dataverse, "contacts");
+    let all = sb.rows(couplet::systems::DATAVERSE, "contacts");
     let unseen = all
         .iter()
         .find(|r| !seen_first.contains(&r["contactid"]))
@@ -654,13 +661,13 @@ async fn delta_paging_stays_consistent_while_rows_change() {
         .to_string();
     let seen = seen_first[0].as_str().unwrap().to_string();
     sb.update_row(
-        System::Dataverse,
+        couplet::systems::DATAVERSE,
         "contacts",
         &seen,
         json!({"lastname":"Changed"}).as_object().unwrap().clone(),
     )
     .unwrap();
-    sb.delete_row(System::Dataverse, "contacts", &unseen)
+    sb.delete_row(couplet::systems::DATAVERSE, "contacts", &unseen)
         .unwrap();
     let mut ids: Vec<Value> = seen_first;
     let mut url = v["@odata.nextLink"].as_str().unwrap().to_string();

@@ -2,7 +2,6 @@
 //! `WinQuote`, `ConvertQuoteToSalesOrder`, `WinOpportunity`) and Business Central's
 //! `salesQuotes` with lines, the release guard and the archive extension.
 
-use couplet::event::System;
 use couplet::sandbox::{Sandbox, SandboxConfig};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
@@ -48,7 +47,7 @@ async fn quote_actions_and_bc_quote_archives_over_http() {
     let bc_tok = bearer(&c, &sb, &sb.bc_resource()).await;
 
     // --- Dataverse: a quote, activated with a PATCH, revised, won, converted.
-    let account = sb.rows(System::Dataverse, "accounts")[0]["accountid"]
+    let account = sb.rows(couplet::systems::DATAVERSE, "accounts")[0]["accountid"]
         .as_str()
         .unwrap()
         .to_string();
@@ -98,7 +97,7 @@ async fn quote_actions_and_bc_quote_archives_over_http() {
     assert_eq!(q2["quotenumber"], q["quotenumber"]);
     assert_eq!(q2["revisionnumber"], json!(1));
     let q2 = q2["quoteid"].as_str().unwrap().to_string();
-    let old = sb.row(System::Dataverse, "quotes", &q1).unwrap();
+    let old = sb.row(couplet::systems::DATAVERSE, "quotes", &q1).unwrap();
     assert_eq!(
         (old["statecode"].clone(), old["statuscode"].clone()),
         (json!(3), json!(7))
@@ -110,7 +109,7 @@ async fn quote_actions_and_bc_quote_archives_over_http() {
         StatusCode::BAD_REQUEST
     );
     sb.update_row(
-        System::Dataverse,
+        couplet::systems::DATAVERSE,
         "quotes",
         &q2,
         json!({"statecode": 1, "statuscode": 3})
@@ -131,7 +130,7 @@ async fn quote_actions_and_bc_quote_archives_over_http() {
     assert_eq!(order["_quoteid_value"], json!(q2));
     assert!(order["ordernumber"].as_str().unwrap().starts_with("ORD-"));
     assert_eq!(
-        sb.rows(System::Dataverse, "quotecloses").len(),
+        sb.rows(couplet::systems::DATAVERSE, "quotecloses").len(),
         1,
         "one close activity"
     );
@@ -141,11 +140,11 @@ async fn quote_actions_and_bc_quote_archives_over_http() {
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
 
     // --- Business Central: a quote with a line, archived, released (then read-only).
-    let customer = sb.rows(System::Bc, "customers")[0]["id"]
+    let customer = sb.rows(couplet::systems::BC, "customers")[0]["id"]
         .as_str()
         .unwrap()
         .to_string();
-    let item = sb.rows(System::Bc, "items")[0]["id"]
+    let item = sb.rows(couplet::systems::BC, "items")[0]["id"]
         .as_str()
         .unwrap()
         .to_string();

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use cli_support::{Cli, fields};
 use common::Harness;
-use couplet::event::{OutcomeStatus, RecordKey, System};
+use couplet::event::{OutcomeStatus, RecordKey};
 use couplet::pipeline::sync_now::{read_change, request, wait_outcomes};
 use serde_json::json;
 
@@ -45,11 +45,11 @@ async fn sync_now_overwrites_a_deliberately_different_target_in_each_direction()
     assert!(r.out.contains("now holds:"), "{}", r.out);
     assert!(r.out.contains("\"Sync Now Co\""), "{}", r.out);
     assert_eq!(
-        cli.text(System::Dataverse, "accounts", &crm, "name"),
+        cli.text(couplet::systems::DATAVERSE, "accounts", &crm, "name"),
         "Sync Now Co"
     );
     assert_eq!(
-        cli.text(System::Dataverse, "accounts", &crm, "telephone1"),
+        cli.text(couplet::systems::DATAVERSE, "accounts", &crm, "telephone1"),
         "+1 555 0100"
     );
 
@@ -67,7 +67,7 @@ async fn sync_now_overwrites_a_deliberately_different_target_in_each_direction()
     // Dataverse key.
     cli.sb
         .update_row(
-            System::Dataverse,
+            couplet::systems::DATAVERSE,
             "accounts",
             &crm,
             fields(json!({"telephone1": "+1 555 0777"})),
@@ -75,7 +75,7 @@ async fn sync_now_overwrites_a_deliberately_different_target_in_each_direction()
         .unwrap();
     cli.sb
         .update_row(
-            System::Bc,
+            couplet::systems::BC,
             "customers",
             &erp,
             fields(json!({"phoneNumber": "+1 555 0333"})),
@@ -102,14 +102,14 @@ async fn sync_now_overwrites_a_deliberately_different_target_in_each_direction()
         r.out
     );
     assert_eq!(
-        cli.text(System::Bc, "customers", &erp, "phoneNumber"),
+        cli.text(couplet::systems::BC, "customers", &erp, "phoneNumber"),
         "+1 555 0777"
     );
 
     // The target side's id stands for its coupled source: ERP -> CRM named by the CRM id.
     cli.sb
         .update_row(
-            System::Dataverse,
+            couplet::systems::DATAVERSE,
             "accounts",
             &crm,
             fields(json!({"name": "Renamed in CRM"})),
@@ -123,7 +123,7 @@ async fn sync_now_overwrites_a_deliberately_different_target_in_each_direction()
         .await;
     assert_eq!(r.code, 0, "{r:?}");
     assert_eq!(
-        cli.text(System::Dataverse, "accounts", &crm, "name"),
+        cli.text(couplet::systems::DATAVERSE, "accounts", &crm, "name"),
         "Sync Now Co"
     );
 
@@ -155,7 +155,7 @@ async fn sync_now_overwrites_a_deliberately_different_target_in_each_direction()
 async fn sync_now_of_an_uncoupled_record_creates_and_couples_once() {
     let cli = Cli::start(0).await;
     let erp = cli.customer("Fresh Start Ltd", "+1 555 0123");
-    let before = cli.sb.rows(System::Dataverse, "accounts").len();
+    let before = cli.sb.rows(couplet::systems::DATAVERSE, "accounts").len();
     let r = cli
         .run(
             &["sync-now", "CUSTOMER", &erp, "--direction", "to-crm"],
@@ -164,7 +164,10 @@ async fn sync_now_of_an_uncoupled_record_creates_and_couples_once() {
         .await;
     assert_eq!(r.code, 0, "{r:?}");
     assert!(r.out.contains(": created"), "{}", r.out);
-    assert_eq!(cli.sb.rows(System::Dataverse, "accounts").len(), before + 1);
+    assert_eq!(
+        cli.sb.rows(couplet::systems::DATAVERSE, "accounts").len(),
+        before + 1
+    );
     // Again: the coupled account is updated, no twin.
     let r = cli
         .run(
@@ -174,7 +177,10 @@ async fn sync_now_of_an_uncoupled_record_creates_and_couples_once() {
         .await;
     assert_eq!(r.code, 0, "{r:?}");
     assert!(r.out.contains(": updated"), "{}", r.out);
-    assert_eq!(cli.sb.rows(System::Dataverse, "accounts").len(), before + 1);
+    assert_eq!(
+        cli.sb.rows(couplet::systems::DATAVERSE, "accounts").len(),
+        before + 1
+    );
     // A record that does not exist is named.
     let r = cli
         .run(
@@ -198,16 +204,13 @@ async fn a_running_engine_handles_a_forced_change() {
     h.wait_idle(common::IDLE_TIMEOUT).await;
     let c = h.store().couplings(Some("CUSTOMER")).unwrap().remove(0);
     let cfg = couplet::cli::build::sandbox_config(&h.sb, h.dir.path()).unwrap();
-    let (dv, bc) = couplet::cli::build::clients(&cfg).unwrap();
-    let key = RecordKey::new(System::Dataverse, "accounts", c.crm_id.clone());
+    let crm = couplet::cli::build::targets(&cfg).unwrap().crm;
+    let key = RecordKey::new(couplet::systems::DATAVERSE, "accounts", c.crm_id.clone());
     let topics = h.topics().clone();
     let bus = h.bus().clone();
 
     // Not forced: the current CRM record maps to what was last written: unchanged.
-    let ev = read_change(&dv, &bc, "CUSTOMER", &key)
-        .await
-        .unwrap()
-        .unwrap();
+    let ev = read_change(&crm, "CUSTOMER", &key).await.unwrap().unwrap();
     let since = chrono::Utc::now() - chrono::Duration::seconds(5);
     let bytes = couplet::event::avro::encode_change(&ev).unwrap();
     bus.produce(&topics.changes, &key.to_string(), &bytes, &[])
@@ -227,10 +230,7 @@ async fn a_running_engine_handles_a_forced_change() {
     );
 
     // Forced: written, whatever was synchronised before.
-    let ev = read_change(&dv, &bc, "CUSTOMER", &key)
-        .await
-        .unwrap()
-        .unwrap();
+    let ev = read_change(&crm, "CUSTOMER", &key).await.unwrap().unwrap();
     request(&bus, &topics, &ev).await.unwrap();
     let ids: HashSet<uuid::Uuid> = [ev.correlation_id].into();
     let got = wait_outcomes(&bus, &topics, &ids, since, Duration::from_secs(30))
@@ -257,7 +257,7 @@ async fn a_replayed_change_is_not_forced_again() {
     let ev = couplet::event::ChangeEvent::new(
         "CUSTOMER",
         RecordKey::new(
-            System::Bc,
+            couplet::systems::BC,
             "customers",
             "00000000-0000-0000-0000-000000000009",
         ),

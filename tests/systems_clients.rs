@@ -271,7 +271,7 @@ async fn dataverse_writes_are_update_only_and_deletes_idempotent() {
         }
     })
     .await;
-    let dv = Target::Dataverse(dataverse(&srv));
+    let dv = Target::new(std::sync::Arc::new(dataverse(&srv)));
     let body = Fields::new();
     let w = dv
         .update("accounts", ID, &body, None)

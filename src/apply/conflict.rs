@@ -104,12 +104,12 @@ mod tests {
             "number": "C0001", "creditLimit": 10
         }));
         assert_eq!(
-            differing_fields(m, System::Bc, &written, &current),
+            differing_fields(m, crate::systems::BC, &written, &current),
             vec!["phoneNumber".to_string()]
         );
         let equal = fields(serde_json::json!({
             "displayName": "Adatum", "phoneNumber": "+1 555 0100", "email": "a@x.com"
         }));
-        assert!(differing_fields(m, System::Bc, &written, &equal).is_empty());
+        assert!(differing_fields(m, crate::systems::BC, &written, &equal).is_empty());
     }
 }

@@ -6,5 +6,6 @@ pub mod locks;
 pub mod stage;
 pub mod writer;
 
+pub use crate::systems::Targets;
 pub use stage::ApplyStage;
-pub use writer::{Targets, Writer};
+pub use writer::Writer;

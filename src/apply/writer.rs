@@ -16,29 +16,9 @@ use crate::pipeline::PipelineError;
 use crate::store::Coupling;
 use crate::store::project::index_record;
 use crate::store::{Store, StoreError};
-use crate::systems::{SystemError, Target, Written};
+use crate::systems::{SystemError, Targets, Written};
 use crate::transform::CurrencyTable;
 use crate::transform::fields::Context;
-
-/// The clients of both sides.
-#[derive(Clone)]
-pub struct Targets {
-    /// Dataverse.
-    pub crm: Target,
-    /// Business Central.
-    pub erp: Target,
-}
-
-impl Targets {
-    /// The client for `system`.
-    pub fn get(&self, system: System) -> &Target {
-        if system.is_crm() {
-            &self.crm
-        } else {
-            &self.erp
-        }
-    }
-}
 
 /// Executes write commands.
 #[derive(Clone)]
@@ -51,14 +31,9 @@ pub struct Writer {
     intents: Option<Intents>,
 }
 
-/// The id column of a record returned by `system` for `entity`.
+/// The id of a record returned by `system` for `entity` (its record shape's id column).
 pub fn record_id(system: System, entity: &str, rec: &Fields) -> Option<String> {
-    let col = if system.is_crm() {
-        format!("{}id", crate::transform::fields::singular(entity))
-    } else {
-        "id".to_string()
-    };
-    rec.get(&col).and_then(|v| v.as_str()).map(str::to_string)
+    system.record_id(entity, rec)
 }
 
 impl Writer {
@@ -309,7 +284,7 @@ impl Writer {
                         "matched existing {t}/{entity}/{id} by {field} = '{value}'{}",
                         if force { " (sync-now)" } else { "" }
                     );
-                    let source_wins = force || m.on_match.winner() == s;
+                    let source_wins = force || m.on_match.winner() == s.side();
                     return Ok(self.matched(cmd, m, source_wins, &id, rec, how).await?);
                 }
                 n => {
@@ -335,7 +310,7 @@ impl Writer {
                 Ok(Found::Record { id, rec, how, ours }) => {
                     // A copy this very source made wins over nothing: it gets the source's
                     // current values. Otherwise matching rules apply, as for a natural key.
-                    let source_wins = ours || force || m.on_match.winner() == s;
+                    let source_wins = ours || force || m.on_match.winner() == s.side();
                     return Ok(self.matched(cmd, m, source_wins, &id, &rec, how).await?);
                 }
                 Ok(Found::Ambiguous(reason)) => {
@@ -500,7 +475,7 @@ impl Writer {
         let changed = super::conflict::target_changed(m, t, &current, c.hash_to(s), &cx);
         let differing = super::conflict::differing_fields(m, t, &cmd.fields, &current);
         let winner = m.update_conflict.winner();
-        if !changed || differing.is_empty() || winner == Some(s) {
+        if !changed || differing.is_empty() || winner == Some(s.side()) {
             let why = (changed && !differing.is_empty()).then(|| {
                 format!(
                     "update conflict on {} ({t}/{entity}/{id} changed too); {s} wins (update_conflict {})",
@@ -518,7 +493,7 @@ impl Writer {
                 },
             );
         }
-        if winner == Some(t) {
+        if winner == Some(t.side()) {
             let mut o = Outcome::for_command(cmd, OutcomeStatus::Stale);
             o.target_id = Some(id.clone());
             o.reason = Some(format!(

@@ -17,7 +17,8 @@ use super::emit::{emit_all, upsert_event};
 use super::runner::run_passes;
 use super::status::CaptureStatus;
 use crate::bus::{Bus, Topics};
-use crate::event::{RecordKey, System};
+use crate::event::RecordKey;
+use crate::event::Side;
 use crate::mapping::model::TableMapping;
 use crate::metrics::metrics;
 use crate::pipeline::PipelineError;
@@ -33,10 +34,10 @@ const ITEMS_PER_QUERY: usize = 20;
 /// keeps current.
 pub fn tracks_inventory(m: &TableMapping) -> bool {
     m.erp_entity == "items"
-        && m.direction.allows_from(System::Bc)
+        && m.direction.allows_from(Side::Erp)
         && m.fields
             .iter()
-            .any(|f| f.enabled && f.erp == "inventory" && f.direction.allows_from(System::Bc))
+            .any(|f| f.enabled && f.erp == "inventory" && f.direction.allows_from(Side::Erp))
 }
 
 /// Reads the item ledger for one item mapping.
@@ -126,7 +127,7 @@ impl AvailabilityCapture {
             };
             metrics()
                 .ledger_entries
-                .with_label_values(&[System::Bc.as_str(), LEDGER])
+                .with_label_values(&[crate::systems::BC.as_str(), LEDGER])
                 .inc_by(page.rows.len() as u64);
             let mut items = BTreeSet::new();
             for row in &page.rows {
@@ -135,7 +136,7 @@ impl AvailabilityCapture {
                     row.get("itemNumber").and_then(Value::as_str),
                 ) else {
                     return Ok(Err(SystemError::Malformed {
-                        system: System::Bc,
+                        system: crate::systems::BC,
                         operation: "poll",
                         reason: format!("an {LEDGER} row has no entryNumber or itemNumber"),
                     }));
@@ -203,12 +204,12 @@ impl AvailabilityCapture {
             for row in rows {
                 let Some(id) = row.get("id").and_then(Value::as_str).map(str::to_string) else {
                     return Ok(Err(SystemError::Malformed {
-                        system: System::Bc,
+                        system: crate::systems::BC,
                         operation: "poll",
                         reason: "an items row has no id".into(),
                     }));
                 };
-                let key = RecordKey::new(System::Bc, "items", id);
+                let key = RecordKey::new(crate::systems::BC, "items", id);
                 tracing::debug!(record = %key, mapping = %self.mapping.name, "Stock moved; the item is read again.");
                 events.push(upsert_event(&self.mapping.name, key, row));
             }

@@ -15,7 +15,7 @@ use super::emit::emit_all;
 use super::runner::run_passes;
 use super::status::CaptureStatus;
 use crate::bus::{Bus, Topics};
-use crate::event::{ChangeEvent, ChangeOp, RecordKey, System};
+use crate::event::{ChangeEvent, ChangeOp, RecordKey};
 use crate::mapping::model::TableMapping;
 use crate::pipeline::PipelineError;
 use crate::store::Store;
@@ -123,7 +123,7 @@ impl BcCapture {
             for row in page.rows {
                 let Some(id) = row.get("id").and_then(|v| v.as_str()).map(str::to_string) else {
                     return Ok(Err(SystemError::Malformed {
-                        system: System::Bc,
+                        system: crate::systems::BC,
                         operation: "poll",
                         reason: format!("a {set} row has no id"),
                     }));
@@ -154,7 +154,7 @@ impl BcCapture {
                     .map(str::to_string);
                 events.push(ChangeEvent::new(
                     self.mapping.name.clone(),
-                    RecordKey::new(System::Bc, set, id),
+                    RecordKey::new(crate::systems::BC, set, id),
                     ChangeOp::Upsert,
                     lm,
                     etag,

@@ -14,7 +14,7 @@ use super::emit::emit_all;
 use super::runner::run_passes;
 use super::status::CaptureStatus;
 use crate::bus::{Bus, Topics};
-use crate::event::{ChangeEvent, ChangeOp, Fields, RecordKey, System};
+use crate::event::{ChangeEvent, ChangeOp, Fields, RecordKey};
 use crate::mapping::model::TableMapping;
 use crate::pipeline::PipelineError;
 use crate::store::Store;
@@ -155,7 +155,7 @@ impl DataverseCapture {
                     .map(str::to_string)
                 else {
                     return Err(PassError::System(SystemError::Malformed {
-                        system: System::Dataverse,
+                        system: crate::systems::DATAVERSE,
                         operation: "delta",
                         reason: format!("a {set} row has no {id_col}"),
                     }));
@@ -180,7 +180,7 @@ impl DataverseCapture {
             }
             let Some(delta) = page.delta_link else {
                 return Err(PassError::System(SystemError::Malformed {
-                    system: System::Dataverse,
+                    system: crate::systems::DATAVERSE,
                     operation: "delta",
                     reason: format!(
                         "the last page of {set} has neither @odata.nextLink nor @odata.deltaLink"
@@ -226,7 +226,11 @@ impl DataverseCapture {
             .map(str::to_string);
         ChangeEvent::new(
             self.mapping.name.clone(),
-            RecordKey::new(System::Dataverse, self.mapping.crm_entity.clone(), id),
+            RecordKey::new(
+                crate::systems::DATAVERSE,
+                self.mapping.crm_entity.clone(),
+                id,
+            ),
             op,
             modified,
             etag,

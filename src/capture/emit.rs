@@ -58,12 +58,8 @@ pub fn upsert_event(
     key: crate::event::RecordKey,
     fields: crate::event::Fields,
 ) -> ChangeEvent {
-    let modified = if key.system.is_crm() {
-        "modifiedon"
-    } else {
-        "lastModifiedDateTime"
-    };
-    let modified_on = super::dataverse::parse_time(fields.get(modified));
+    let modified = (key.system.rules().modified_column)(&key.entity);
+    let modified_on = super::dataverse::parse_time(fields.get(&modified));
     let etag = fields
         .get("@odata.etag")
         .and_then(|v| v.as_str())
@@ -76,26 +72,4 @@ pub fn upsert_event(
         etag,
         fields,
     )
-}
-
-/// Every record of `system`'s entity set `set`, read in full (all pages).
-pub async fn read_all(
-    dataverse: &crate::systems::DataverseClient,
-    bc: &crate::systems::BcClient,
-    system: crate::event::System,
-    set: &str,
-) -> Result<Vec<crate::event::Fields>, crate::systems::SystemError> {
-    if system.is_crm() {
-        return dataverse.query(set, "", &[]).await;
-    }
-    let mut rows = Vec::new();
-    let mut link: Option<String> = None;
-    loop {
-        let page = bc.changed_since(set, None, link.as_deref()).await?;
-        rows.extend(page.rows);
-        match page.next_link {
-            Some(n) => link = Some(n),
-            None => return Ok(rows),
-        }
-    }
 }

@@ -5,10 +5,12 @@ pub mod availability;
 pub mod bc;
 pub mod dataverse;
 pub mod emit;
+pub mod plan;
 pub mod runner;
 pub mod scheduled;
 pub mod status;
 
 pub use bc::BcCapture;
 pub use dataverse::DataverseCapture;
+pub use plan::{CaptureContext, CapturePlan, CaptureTask};
 pub use status::CaptureStatus;

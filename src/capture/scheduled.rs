@@ -9,16 +9,16 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::emit::{emit_all, read_all, upsert_event};
+use super::emit::{emit_all, upsert_event};
 use crate::apply::writer::record_id;
 use crate::bus::{Bus, Topics};
-use crate::event::{RecordKey, System};
+use crate::event::{RecordKey, Side};
 use crate::mapping::model::TableMapping;
 use crate::mapping::schedule::Schedule;
 use crate::pipeline::PipelineError;
 use crate::pipeline::lease::Lease;
 use crate::pipeline::state::StateLog;
-use crate::systems::{BcClient, DataverseClient, SystemError};
+use crate::systems::{SystemError, Targets};
 
 /// The checkpoint of a scheduled mapping.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -48,10 +48,8 @@ pub struct ScheduledRead {
     pub mapping: Arc<TableMapping>,
     /// Its schedule.
     pub schedule: Schedule,
-    /// Dataverse.
-    pub dataverse: DataverseClient,
-    /// Business Central.
-    pub bc: BcClient,
+    /// The CRM and the ERP.
+    pub targets: Targets,
     /// The log.
     pub bus: Arc<dyn Bus>,
     /// Topic names.
@@ -136,9 +134,9 @@ impl ScheduledRead {
     ) -> Result<Result<u64, SystemError>, PipelineError> {
         let m = &self.mapping;
         let mut n = 0;
-        for system in [System::Bc, System::Dataverse] {
+        for system in [m.system(Side::Erp), m.system(Side::Crm)] {
             let entity = m.entity(system).to_string();
-            let rows = match read_all(&self.dataverse, &self.bc, system, &entity).await {
+            let rows = match self.targets.get(system).connector().read_all(&entity).await {
                 Ok(r) => r,
                 Err(e) => return Ok(Err(e)),
             };

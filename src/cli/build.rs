@@ -7,10 +7,12 @@ use anyhow::Context as _;
 
 use crate::bus::{Bus, EmbeddedBus, Topics};
 use crate::config::Config;
+use crate::event::Side;
 use crate::mapping::Catalogue;
 use crate::pipeline::EngineParts;
 use crate::store::Store;
-use crate::systems::{BcClient, DataverseClient, Secret, TokenCache};
+use crate::systems::registry::ConnectContext;
+use crate::systems::{Secret, Target, Targets, TokenCache};
 
 /// The mappings a config selects.
 pub fn catalogue(cfg: &Config) -> anyhow::Result<Arc<Catalogue>> {
@@ -43,18 +45,29 @@ pub fn open_bus(data_dir: &std::path::Path) -> anyhow::Result<Arc<dyn Bus>> {
     Ok(Arc::new(EmbeddedBus::open(&data_dir.join("log"))?))
 }
 
-/// The Dataverse and Business Central clients.
-pub fn clients(cfg: &Config) -> anyhow::Result<(DataverseClient, BcClient)> {
-    let tokens = Arc::new(TokenCache::new(
-        &cfg.auth.authority,
-        &cfg.auth.tenant_id,
-        &cfg.auth.client_id,
-        Secret::new(cfg.auth.secret()?),
-        cfg.http.clone(),
-    ));
-    let dv = DataverseClient::new(&cfg.dataverse, tokens.clone(), cfg.http.clone())?;
-    let bc = BcClient::new(&cfg.bc, tokens, cfg.http.clone())?;
-    Ok((dv, bc))
+/// The CRM's and the ERP's connectors (`[erp] system`), built by their registrations from
+/// their sections, sharing one Entra ID token cache.
+pub fn targets(cfg: &Config) -> anyhow::Result<Targets> {
+    let cx = ConnectContext {
+        tokens: Arc::new(TokenCache::new(
+            &cfg.auth.authority,
+            &cfg.auth.tenant_id,
+            &cfg.auth.client_id,
+            Secret::new(cfg.auth.secret()?),
+            cfg.http.clone(),
+        )),
+        http: cfg.http.clone(),
+    };
+    let connect = |side| -> anyhow::Result<Target> {
+        let (r, section) = cfg.system_section(side)?;
+        let c = (r.connect)(section, &cx)
+            .map_err(|e| anyhow::anyhow!("setting {}: {}", e.setting, e.reason))?;
+        Ok(Target::new(c))
+    };
+    Ok(Targets {
+        crm: connect(Side::Crm)?,
+        erp: connect(Side::Erp)?,
+    })
 }
 
 /// Everything the engine needs, from a config, on the embedded log (see [`connect_parts`]
@@ -70,17 +83,16 @@ pub async fn connect_parts(cfg: &Config) -> anyhow::Result<EngineParts> {
 }
 
 fn parts_on(cfg: &Config, bus: Arc<dyn Bus>) -> anyhow::Result<EngineParts> {
-    let (dataverse, bc) = clients(cfg)?;
+    let targets = targets(cfg)?;
     Ok(EngineParts {
-        catalogue: catalogue(cfg)?,
+        catalogue: Arc::new(catalogue(cfg)?.for_pair(targets.pair())),
         store: open_store(&cfg.data_dir)?,
         bus,
         topics: Topics::new(&cfg.bus.topic_prefix),
         partitions: cfg.bus.partitions,
-        dataverse,
-        bc,
+        targets,
         poll_interval: Duration::from_millis(cfg.capture.poll_interval_ms),
-        bc_overlap: Duration::from_millis(cfg.capture.bc_overlap_ms),
+        overlap: Duration::from_millis(cfg.capture.bc_overlap_ms),
         apply_concurrency: cfg.sync.apply_concurrency,
         lcy: cfg.sync.lcy_code.clone(),
         orders: cfg.orders.clone(),

@@ -12,7 +12,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use super::args::{CoupleArgs, UncoupleArgs};
 use super::local;
 use crate::config::Config;
-use crate::event::{ChangeEvent, ChangeOp, Fields, OutcomeStatus, RecordKey, System};
+use crate::event::Side;
+use crate::event::{ChangeEvent, ChangeOp, Fields, OutcomeStatus, RecordKey};
 use crate::mapping::TableMapping;
 use crate::mapping::matching::{MatchResult, match_records, parse_criteria};
 use crate::pipeline::manual_coupling::{Coupled, couple, uncouple};
@@ -74,20 +75,22 @@ async fn pair(
     erp_id: &str,
     crm_id: &str,
 ) -> anyhow::Result<bool> {
-    let crm_key = RecordKey::new(System::Dataverse, m.crm_entity.clone(), crm_id);
-    let erp_key = RecordKey::new(System::Bc, m.erp_entity.clone(), erp_id);
-    if p.dataverse
-        .get(&m.crm_entity, crm_id, &[])
+    let crm_key = RecordKey::new(m.system(Side::Crm), m.crm_entity.clone(), crm_id);
+    let erp_key = RecordKey::new(m.system(Side::Erp), m.erp_entity.clone(), erp_id);
+    if p.targets
+        .crm
+        .get(&m.crm_entity, crm_id)
         .await
         .with_context(|| format!("reading {crm_key}"))?
         .is_none()
     {
         anyhow::bail!(
             "{crm_key} does not exist in Dataverse: check --crm-id (the {} id)",
-            crate::systems::dataverse::id_column(&m.crm_entity)
+            (m.system(Side::Crm).rules().id_column)(&m.crm_entity)
         );
     }
-    if p.bc
+    if p.targets
+        .erp
         .get(&m.erp_entity, erp_id)
         .await
         .with_context(|| format!("reading {erp_key}"))?
@@ -118,23 +121,6 @@ async fn pair(
         ),
     }
     Ok(true)
-}
-
-/// Every record of a Business Central entity set.
-async fn all_erp(p: &EngineParts, set: &str) -> anyhow::Result<Vec<Fields>> {
-    let mut rows = Vec::new();
-    let mut next: Option<String> = None;
-    loop {
-        let page =
-            p.bc.changed_since(set, None, next.as_deref())
-                .await
-                .with_context(|| format!("reading Business Central {set}"))?;
-        rows.extend(page.rows);
-        match page.next_link {
-            Some(l) => next = Some(l),
-            None => return Ok(rows),
-        }
-    }
 }
 
 fn id_of(rec: &Fields, col: &str) -> Option<String> {
@@ -168,7 +154,7 @@ async fn by_match(
     a: &CoupleArgs,
 ) -> anyhow::Result<bool> {
     let criteria = parse_criteria(m, spec)?;
-    if a.create_missing && !m.direction.allows_from(System::Bc) {
+    if a.create_missing && !m.direction.allows_from(Side::Erp) {
         anyhow::bail!(
             "--create-missing creates Business Central records in Dataverse, but mapping {} runs {}",
             m.name,
@@ -177,10 +163,12 @@ async fn by_match(
     }
     let erp_filter = p.catalogue.filter(&m.name, false);
     let crm_filter = p.catalogue.filter(&m.name, true);
-    let crm_id_col = crate::systems::dataverse::id_column(&m.crm_entity);
+    let crm_id_col = (m.system(Side::Crm).rules().id_column)(&m.crm_entity);
+    let erp_id_col = (m.system(Side::Erp).rules().id_column)(&m.erp_entity);
     let crm: Vec<(String, Fields)> = p
-        .dataverse
-        .query(&m.crm_entity, "", &[])
+        .targets
+        .crm
+        .query(&m.crm_entity, "")
         .await
         .with_context(|| format!("reading Dataverse {}", m.crm_entity))?
         .into_iter()
@@ -189,12 +177,21 @@ async fn by_match(
         .collect();
     let mut skipped_coupled = 0;
     let mut erp: Vec<(String, Fields)> = Vec::new();
-    for r in all_erp(p, &m.erp_entity).await? {
+    let all_erp = p
+        .targets
+        .erp
+        .connector()
+        .read_all(&m.erp_entity)
+        .await
+        .with_context(|| format!("reading {} {}", m.system(Side::Erp), m.erp_entity))?;
+    for r in all_erp {
         if erp_filter.is_some_and(|f| !f.matches(&r)) {
             continue;
         }
-        let Some(id) = id_of(&r, "id") else { continue };
-        if p.store.coupling(&m.name, System::Bc, &id)?.is_some() {
+        let Some(id) = id_of(&r, &erp_id_col) else {
+            continue;
+        };
+        if p.store.coupling(&m.name, Side::Erp, &id)?.is_some() {
             skipped_coupled += 1;
             continue;
         }
@@ -231,7 +228,7 @@ async fn by_match(
             .and_then(|c| rec.and_then(|r| r.get(&c.erp)))
             .and_then(|v| v.as_str())
             .unwrap_or("");
-        format!("{}/{}/{id} ({shown})", System::Bc, m.erp_entity)
+        format!("{}/{}/{id} ({shown})", m.system(Side::Erp), m.erp_entity)
     };
     let (mut matched, mut ambiguous, mut unmatched, mut failed) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
@@ -246,7 +243,7 @@ async fn by_match(
                     Ok(_) => matched.push(format!(
                         "{} <-> {}/{}/{crm_id}",
                         label(erp_id),
-                        System::Dataverse,
+                        m.system(Side::Crm),
                         m.crm_entity
                     )),
                     Err(e) => failed.push(format!("{}: {e}", label(erp_id))),
@@ -276,7 +273,7 @@ async fn by_match(
             };
             let ev = ChangeEvent::new(
                 m.name.clone(),
-                RecordKey::new(System::Bc, m.erp_entity.clone(), id.clone()),
+                RecordKey::new(m.system(Side::Erp), m.erp_entity.clone(), id.clone()),
                 ChangeOp::Upsert,
                 crate::capture::dataverse::parse_time(rec.get("lastModifiedDateTime")),
                 id_of(rec, "@odata.etag"),
@@ -320,7 +317,7 @@ async fn by_match(
                     created.push(format!(
                         "{} -> {}/{}/{} ({})",
                         label(id),
-                        System::Dataverse,
+                        m.system(Side::Crm),
                         m.crm_entity,
                         o.target_id.as_deref().unwrap_or("?"),
                         o.status.as_str()
@@ -340,7 +337,7 @@ async fn by_match(
                 "{}: no outcome within {} s; see `couplet audit {}/{}/{id}`",
                 label(&id),
                 a.timeout_secs,
-                System::Bc,
+                m.system(Side::Erp),
                 m.erp_entity
             ));
         }
@@ -387,8 +384,8 @@ pub async fn uncouple_cmd(a: &UncoupleArgs) -> anyhow::Result<bool> {
         p.store.couplings(Some(&m.name))?
     } else {
         let (system, id) = match (&a.erp_id, &a.crm_id) {
-            (Some(e), _) => (System::Bc, e),
-            (_, Some(c)) => (System::Dataverse, c),
+            (Some(e), _) => (m.system(Side::Erp), e),
+            (_, Some(c)) => (m.system(Side::Crm), c),
             _ => anyhow::bail!("pass --erp-id, --crm-id or --all"),
         };
         match p.store.coupling(&m.name, system, id)? {
@@ -409,16 +406,17 @@ pub async fn uncouple_cmd(a: &UncoupleArgs) -> anyhow::Result<bool> {
             &state,
             &p.bus,
             &p.topics,
+            m.pair,
             c,
             "uncoupled by hand (couplet uncouple); both records kept",
         )
         .await?;
         println!(
             "Uncoupled {}/{}/{} <-> {}/{}/{}",
-            System::Bc,
+            m.system(Side::Erp),
             c.erp_entity,
             c.erp_id,
-            System::Dataverse,
+            m.system(Side::Crm),
             c.crm_entity,
             c.crm_id
         );

@@ -9,6 +9,7 @@ use serde_json::json;
 
 use super::build;
 use super::report::{Live, counts};
+use crate::event::Side;
 use crate::event::{Fields, System};
 use crate::mapping::Catalogue;
 use crate::metrics_server::MetricsServer;
@@ -230,31 +231,28 @@ fn make_edits(
         });
     };
     if catalogue.get("CUSTOMER").is_some() {
-        let accounts = sb.rows(System::Dataverse, "accounts");
+        let accounts = sb.rows(crate::systems::DATAVERSE, "accounts");
         let mut edited_accounts = std::collections::HashSet::new();
         for (i, id) in pick(&accounts, "accountid", n, 0).into_iter().enumerate() {
-            if store
-                .coupling("CUSTOMER", System::Dataverse, &id)?
-                .is_some()
-            {
+            if store.coupling("CUSTOMER", Side::Crm, &id)?.is_some() {
                 let mut f = Fields::new();
                 f.insert("telephone1".into(), json!(format!("+1 555 01{i:02}")));
-                sb.update_row(System::Dataverse, "accounts", &id, f)?;
+                sb.update_row(crate::systems::DATAVERSE, "accounts", &id, f)?;
                 edited_accounts.insert(id.clone());
-                push("CUSTOMER", System::Dataverse, id);
+                push("CUSTOMER", crate::systems::DATAVERSE, id);
             }
         }
-        let customers = sb.rows(System::Bc, "customers");
+        let customers = sb.rows(crate::systems::BC, "customers");
         for (i, id) in pick(&customers, "id", n, 1).into_iter().enumerate() {
             // A pair edited on both sides at once is an update conflict (listed as an error
             // under the default policy): the demo edits each pair on one side only.
-            if let Some(c) = store.coupling("CUSTOMER", System::Bc, &id)?
+            if let Some(c) = store.coupling("CUSTOMER", Side::Erp, &id)?
                 && !edited_accounts.contains(&c.crm_id)
             {
                 let mut f = Fields::new();
                 f.insert("phoneNumber".into(), json!(format!("+45 70 20 {i:02} 00")));
-                sb.update_row(System::Bc, "customers", &id, f)?;
-                push("CUSTOMER", System::Bc, id);
+                sb.update_row(crate::systems::BC, "customers", &id, f)?;
+                push("CUSTOMER", crate::systems::BC, id);
             }
         }
         let mut a = Fields::new();
@@ -263,15 +261,15 @@ fn make_edits(
         a.insert("address1_city".into(), json!("Redmond"));
         a.insert("address1_country".into(), json!("US"));
         a.insert("customertypecode".into(), json!(3));
-        let acc = sb.insert_row(System::Dataverse, "accounts", a)?;
-        push("CUSTOMER", System::Dataverse, acc.clone());
+        let acc = sb.insert_row(crate::systems::DATAVERSE, "accounts", a)?;
+        push("CUSTOMER", crate::systems::DATAVERSE, acc.clone());
         let mut c = Fields::new();
         c.insert("displayName".into(), json!("Fabrikam Demo Supplies"));
         c.insert("city".into(), json!("Aarhus"));
         c.insert("country".into(), json!("DK"));
         c.insert("currencyCode".into(), json!("DKK"));
-        let cust = sb.insert_row(System::Bc, "customers", c)?;
-        push("CUSTOMER", System::Bc, cust.clone());
+        let cust = sb.insert_row(crate::systems::BC, "customers", c)?;
+        push("CUSTOMER", crate::systems::BC, cust.clone());
         if catalogue.get("CONTACT").is_some() {
             let mut p = Fields::new();
             p.insert("firstname".into(), json!("Dana"));
@@ -284,10 +282,10 @@ fn make_edits(
                 "parentcustomerid_account@odata.bind".into(),
                 json!(format!("/accounts({acc})")),
             );
-            let id = sb.insert_row(System::Dataverse, "contacts", p)?;
-            push("CONTACT", System::Dataverse, id);
+            let id = sb.insert_row(crate::systems::DATAVERSE, "contacts", p)?;
+            push("CONTACT", crate::systems::DATAVERSE, id);
             if let Some(number) = sb
-                .row(System::Bc, "customers", &cust)
+                .row(crate::systems::BC, "customers", &cust)
                 .and_then(|r| r.get("number").and_then(|v| v.as_str()).map(str::to_string))
             {
                 let mut q = Fields::new();
@@ -295,36 +293,36 @@ fn make_edits(
                 q.insert("type".into(), json!("Person"));
                 q.insert("email".into(), json!("jonas.kvist@fabrikam-demo.example"));
                 q.insert("companyNumber".into(), json!(number));
-                let id = sb.insert_row(System::Bc, "contacts", q)?;
-                push("CONTACT", System::Bc, id);
+                let id = sb.insert_row(crate::systems::BC, "contacts", q)?;
+                push("CONTACT", crate::systems::BC, id);
             }
         }
     }
     if catalogue.get("CONTACT").is_some() {
-        let contacts = sb.rows(System::Dataverse, "contacts");
+        let contacts = sb.rows(crate::systems::DATAVERSE, "contacts");
         let mut edited_contacts = std::collections::HashSet::new();
         for (i, id) in pick(&contacts, "contactid", n / 2, 2)
             .into_iter()
             .enumerate()
         {
-            if store.coupling("CONTACT", System::Dataverse, &id)?.is_some() {
+            if store.coupling("CONTACT", Side::Crm, &id)?.is_some() {
                 let mut f = Fields::new();
                 f.insert("jobtitle".into(), json!(format!("Buyer {i}")));
-                sb.update_row(System::Dataverse, "contacts", &id, f)?;
+                sb.update_row(crate::systems::DATAVERSE, "contacts", &id, f)?;
                 edited_contacts.insert(id.clone());
-                push("CONTACT", System::Dataverse, id);
+                push("CONTACT", crate::systems::DATAVERSE, id);
             }
         }
-        let contacts = sb.rows(System::Bc, "contacts");
+        let contacts = sb.rows(crate::systems::BC, "contacts");
         for (i, id) in pick(&contacts, "id", n / 2, 0).into_iter().enumerate() {
             // One side only, as for the accounts above.
-            if let Some(c) = store.coupling("CONTACT", System::Bc, &id)?
+            if let Some(c) = store.coupling("CONTACT", Side::Erp, &id)?
                 && !edited_contacts.contains(&c.crm_id)
             {
                 let mut f = Fields::new();
                 f.insert("jobTitle".into(), json!(format!("Controller {i}")));
-                sb.update_row(System::Bc, "contacts", &id, f)?;
-                push("CONTACT", System::Bc, id);
+                sb.update_row(crate::systems::BC, "contacts", &id, f)?;
+                push("CONTACT", crate::systems::BC, id);
             }
         }
     }
@@ -351,7 +349,7 @@ fn verify(
 ) -> anyhow::Result<Vec<MappingCheck>> {
     let currencies = CurrencyTable::new("USD");
     currencies.set(
-        sb.rows(System::Dataverse, "transactioncurrencies")
+        sb.rows(crate::systems::DATAVERSE, "transactioncurrencies")
             .into_iter()
             .filter_map(|r| {
                 Some((
@@ -367,8 +365,8 @@ fn verify(
     };
     let mut out = Vec::new();
     for m in catalogue.ordered() {
-        let crm = sb.rows(System::Dataverse, &m.crm_entity);
-        let erp = sb.rows(System::Bc, &m.erp_entity);
+        let crm = sb.rows(crate::systems::DATAVERSE, &m.crm_entity);
+        let erp = sb.rows(crate::systems::BC, &m.erp_entity);
         out.push(compare(m, &crm, &erp, &cx)?);
     }
     Ok(out)

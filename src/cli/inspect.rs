@@ -9,7 +9,8 @@ use super::build;
 use crate::bus::Topics;
 use crate::config::Config;
 use crate::event::avro::encode_change;
-use crate::event::{ChangeEvent, ChangeOp, RecordKey, System};
+use crate::event::{ChangeEvent, ChangeOp, RecordKey};
+use crate::pipeline::sync_now::read_change;
 use crate::store::Store;
 
 fn data_dir(d: &DataDir) -> anyhow::Result<PathBuf> {
@@ -180,7 +181,7 @@ pub async fn retry(config: &std::path::Path, only: Option<&str>) -> anyhow::Resu
         (build::catalogue(&cfg)?.ordered().len() * 2) as u32,
     ))
     .await?;
-    let (dv, bc) = build::clients(&cfg)?;
+    let targets = build::targets(&cfg)?;
     let mut n = 0;
     for e in store.errors()? {
         if only.is_some_and(|o| o != e.record) {
@@ -193,28 +194,11 @@ pub async fn retry(config: &std::path::Path, only: Option<&str>) -> anyhow::Resu
             );
             continue;
         };
-        let fields = match key.system {
-            System::Dataverse => dv.get(&key.entity, &key.id, &[]).await,
-            System::Bc => bc.get(&key.entity, &key.id).await,
-        }
-        .with_context(|| format!("reading {key}"))?;
-        let ev = match fields {
-            Some(f) => {
-                let (m, etag) = match key.system {
-                    System::Dataverse => ("modifiedon", f.get("@odata.etag")),
-                    System::Bc => ("lastModifiedDateTime", f.get("@odata.etag")),
-                };
-                let modified = crate::capture::dataverse::parse_time(f.get(m));
-                let etag = etag.and_then(|v| v.as_str()).map(str::to_string);
-                ChangeEvent::new(
-                    e.mapping.clone(),
-                    key.clone(),
-                    ChangeOp::Upsert,
-                    modified,
-                    etag,
-                    f,
-                )
-            }
+        let read = read_change(targets.get(key.system), &e.mapping, &key)
+            .await
+            .with_context(|| format!("reading {key}"))?;
+        let ev = match read {
+            Some(ev) => ev,
             None => ChangeEvent::new(
                 e.mapping.clone(),
                 key.clone(),

@@ -81,25 +81,24 @@ pub async fn remote(cfg: &Config, bus: Arc<dyn Bus>) -> anyhow::Result<Opened> {
         .context("creating a scratch projection")?;
     let store = Store::open(&scratch.path().join("projection"))?;
     let topics = Topics::new(&cfg.bus.topic_prefix);
-    let catalogue = build::catalogue(cfg)?;
+    let targets = build::targets(cfg)?;
+    let catalogue = Arc::new(build::catalogue(cfg)?.for_pair(targets.pair()));
     bus.ensure_topics(&topics.specs(cfg.bus.partitions, (catalogue.ordered().len() * 2) as u32))
         .await?;
     read_topic(&bus, &topics.couplings, StartFrom::Earliest, |m| {
         apply_state_message(&store, &topics, m)
     })
     .await?;
-    let (dataverse, bc) = build::clients(cfg)?;
     Ok(Opened {
         parts: EngineParts {
             catalogue,
+            targets,
             store,
             bus,
             topics,
             partitions: cfg.bus.partitions,
-            dataverse,
-            bc,
             poll_interval: std::time::Duration::from_millis(cfg.capture.poll_interval_ms),
-            bc_overlap: std::time::Duration::from_millis(cfg.capture.bc_overlap_ms),
+            overlap: std::time::Duration::from_millis(cfg.capture.bc_overlap_ms),
             apply_concurrency: cfg.sync.apply_concurrency,
             lcy: cfg.sync.lcy_code.clone(),
             orders: cfg.orders.clone(),

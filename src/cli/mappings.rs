@@ -1,16 +1,15 @@
 //! `couplet mappings list | show NAME | validate`.
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use anyhow::Context as _;
 
 use super::build;
 use crate::config::Config;
+use crate::event::Side;
 use crate::mapping::check_fields::check_mapping;
 use crate::mapping::model::{CrmColumns, FieldMapping};
 use crate::mapping::{Catalogue, TableMapping};
-use crate::systems::metadata::EntitySchema;
 
 /// Loads the mappings: `--file`, else the config's `mapping_file`, else the defaults. Every
 /// mapping of the file, not only those the config selects.
@@ -221,30 +220,30 @@ pub async fn validate(
         );
     };
     let cfg = Config::load(config)?;
-    let (dv, bc) = build::clients(&cfg)?;
-    let csdl = bc
-        .metadata()
-        .await
-        .context("reading Business Central's $metadata")?;
-    let mut crm_schemas: HashMap<String, Option<EntitySchema>> = HashMap::new();
-    for m in cat.ordered() {
-        if !crm_schemas.contains_key(&m.crm_entity) {
-            let s = dv
-                .entity_schema(&m.crm_entity)
-                .await
-                .with_context(|| format!("reading the Dataverse metadata of {}", m.crm_entity))?;
-            crm_schemas.insert(m.crm_entity.clone(), s);
-        }
-    }
-    let erp_of = |mapping: &str| {
-        cat.get(mapping)
-            .and_then(|m| csdl.entity_set(&m.erp_entity))
+    let targets = build::targets(&cfg)?;
+    let cat = cat.for_pair(targets.pair());
+    let sets = |side: Side| -> Vec<String> {
+        cat.ordered()
+            .iter()
+            .map(|m| m.entity(side).to_string())
+            .collect()
     };
+    let crm = targets
+        .crm
+        .connector()
+        .metadata(&sets(Side::Crm))
+        .await
+        .with_context(|| format!("reading the metadata of {}", targets.crm.system()))?;
+    let erp = targets
+        .erp
+        .connector()
+        .metadata(&sets(Side::Erp))
+        .await
+        .with_context(|| format!("reading the metadata of {}", targets.erp.system()))?;
+    let erp_of = |mapping: &str| cat.get(mapping).and_then(|m| erp.entity(&m.erp_entity));
     let mut problems = Vec::new();
     for m in cat.ordered() {
-        let crm = crm_schemas.get(&m.crm_entity).cloned().flatten();
-        let erp = csdl.entity_set(&m.erp_entity);
-        match (crm, erp) {
+        match (crm.entity(&m.crm_entity), erp.entity(&m.erp_entity)) {
             (Some(crm), Some(erp)) => {
                 let p = check_mapping(m, &crm, &erp, &erp_of);
                 if p.is_empty() {
@@ -252,19 +251,19 @@ pub async fn validate(
                 }
                 problems.extend(p.into_iter().map(|p| p.message));
             }
-            (crm, erp) => {
-                if crm.is_none() {
+            (c, e) => {
+                if c.is_none() {
                     problems.push(format!(
-                        "mapping {}: Dataverse has no table with entity set `{}`; correct crm_entity (the plural entity set name, e.g. accounts)",
-                        m.name, m.crm_entity
+                        "mapping {}: {}",
+                        m.name,
+                        crm.missing(&m.crm_entity)
                     ));
                 }
-                if erp.is_none() {
+                if e.is_none() {
                     problems.push(format!(
-                        "mapping {}: Business Central's API has no entity set `{}`; correct erp_entity; known entity sets: {}",
+                        "mapping {}: {}",
                         m.name,
-                        m.erp_entity,
-                        csdl.sets().join(", ")
+                        erp.missing(&m.erp_entity)
                     ));
                 }
             }

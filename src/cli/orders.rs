@@ -14,11 +14,12 @@ use serde_json::Value;
 use super::args::CreateInErpArgs;
 use super::local;
 use crate::config::Config;
-use crate::event::{OutcomeStatus, RecordKey, System};
+use crate::event::{OutcomeStatus, RecordKey};
 use crate::orders::on_demand::{find_submitted, mark_requested};
 use crate::pipeline::engine::instance_id;
 use crate::pipeline::state::StateLog;
 use crate::pipeline::sync_now::{LocalStages, read_change, request, wait_outcomes};
+use crate::systems::{BcClient, DataverseClient};
 
 fn show(v: Option<&Value>) -> String {
     match v {
@@ -44,7 +45,13 @@ pub async fn create_in_erp(a: &CreateInErpArgs) -> anyhow::Result<bool> {
     };
     let opened = local::open(&cfg, "couplet orders create-in-erp").await?;
     let p = &opened.parts;
-    let row = find_submitted(&p.dataverse, &a.order).await?;
+    let (Some(dv), Some(bc)) = (
+        p.targets.crm.client::<DataverseClient>(),
+        p.targets.erp.client::<BcClient>(),
+    ) else {
+        anyhow::bail!("`couplet orders` works on Dataverse and Business Central only");
+    };
+    let row = find_submitted(dv, &a.order).await?;
     let Some(id) = row.get("salesorderid").and_then(Value::as_str) else {
         anyhow::bail!(
             "Dataverse returned the sales order '{}' without a salesorderid",
@@ -52,8 +59,12 @@ pub async fn create_in_erp(a: &CreateInErpArgs) -> anyhow::Result<bool> {
         );
     };
     let number = show(row.get("ordernumber"));
-    let key = RecordKey::new(System::Dataverse, m.crm_entity.clone(), id.to_string());
-    let Some(ev) = read_change(&p.dataverse, &p.bc, &m.name, &key)
+    let key = RecordKey::new(
+        crate::systems::DATAVERSE,
+        m.crm_entity.clone(),
+        id.to_string(),
+    );
+    let Some(ev) = read_change(p.targets.get(key.system), &m.name, &key)
         .await
         .with_context(|| format!("reading {key}"))?
     else {
@@ -112,7 +123,7 @@ pub async fn create_in_erp(a: &CreateInErpArgs) -> anyhow::Result<bool> {
     let (true, Some(bc_id)) = (done, o.target_id.as_deref()) else {
         return Ok(false);
     };
-    let Some(header) = p.bc.get(&m.erp_entity, bc_id).await? else {
+    let Some(header) = bc.get(&m.erp_entity, bc_id).await? else {
         anyhow::bail!("{target} is not in Business Central any more");
     };
     println!(
@@ -122,8 +133,8 @@ pub async fn create_in_erp(a: &CreateInErpArgs) -> anyhow::Result<bool> {
         show(header.get("yourReference")),
         show(header.get("externalDocumentNumber")),
     );
-    let mut lines =
-        p.bc.query(
+    let mut lines = bc
+        .query(
             &format!("{}({bc_id})/salesOrderLines", m.erp_entity),
             "sequence gt 0",
         )

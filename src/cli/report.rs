@@ -5,7 +5,6 @@ use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::event::System;
 use crate::mapping::Catalogue;
 use crate::metrics::metrics;
 use crate::store::Store;
@@ -48,10 +47,14 @@ pub fn counts(catalogue: &Catalogue, store: &Store) -> Vec<(String, Counts)> {
         .map(|map| {
             let captured = m
                 .captured
-                .with_label_values(&[System::Dataverse.as_str(), &map.crm_entity, &map.name])
+                .with_label_values(&[
+                    crate::systems::DATAVERSE.as_str(),
+                    &map.crm_entity,
+                    &map.name,
+                ])
                 .get()
                 + m.captured
-                    .with_label_values(&[System::Bc.as_str(), &map.erp_entity, &map.name])
+                    .with_label_values(&[crate::systems::BC.as_str(), &map.erp_entity, &map.name])
                     .get();
             let written = ["created", "updated", "deleted"]
                 .iter()

@@ -57,12 +57,26 @@ fn bc_document(
     your_ref: &str,
     lines: usize,
 ) -> Option<Fields> {
-    rows_where(sb, System::Bc, header_set, "yourReference", your_ref)
-        .into_iter()
-        .next()
-        .filter(|h| {
-            rows_where(sb, System::Bc, lines_set, "documentId", &text(h, "id")).len() == lines
-        })
+    rows_where(
+        sb,
+        crate::systems::BC,
+        header_set,
+        "yourReference",
+        your_ref,
+    )
+    .into_iter()
+    .next()
+    .filter(|h| {
+        rows_where(
+            sb,
+            crate::systems::BC,
+            lines_set,
+            "documentId",
+            &text(h, "id"),
+        )
+        .len()
+            == lines
+    })
 }
 
 /// Waits until `done` holds (checked every 5 ms), returning the time since `since`.
@@ -180,7 +194,7 @@ async fn play(sb: &Sandbox, store: &Store) -> anyhow::Result<Vec<Hop>> {
     let (account, _) = coupled(store, "CUSTOMER")?;
     let (product, item) = coupled(store, "ITEM-PRODUCT")?;
     let uom = sb
-        .row(System::Dataverse, "products", &product)
+        .row(crate::systems::DATAVERSE, "products", &product)
         .map(|p| text(&p, "_defaultuomid_value"))
         .filter(|u| !u.is_empty())
         .ok_or_else(|| anyhow!("product {product} has no default unit"))?;
@@ -195,7 +209,7 @@ async fn play(sb: &Sandbox, store: &Store) -> anyhow::Result<Vec<Hop>> {
 
     // 1. A quote for the opportunity, activated.
     let quote = sb.insert_row(
-        System::Dataverse,
+        crate::systems::DATAVERSE,
         "quotes",
         obj(json!({
             "name": "Lead to cash RFQ",
@@ -211,15 +225,15 @@ async fn play(sb: &Sandbox, store: &Store) -> anyhow::Result<Vec<Hop>> {
             json!(format!("/quotes({quote})")),
         );
         body.insert("sequencenumber".into(), json!(seq as i64 + 1));
-        sb.insert_row(System::Dataverse, "quotedetails", body)?;
+        sb.insert_row(crate::systems::DATAVERSE, "quotedetails", body)?;
     }
     let number = sb
-        .row(System::Dataverse, "quotes", &quote)
+        .row(crate::systems::DATAVERSE, "quotes", &quote)
         .map(|q| text(&q, "quotenumber"))
         .context("the quote just made")?;
     let t = Instant::now();
     sb.update_row(
-        System::Dataverse,
+        crate::systems::DATAVERSE,
         "quotes",
         &quote,
         obj(json!({"statecode": 1, "statuscode": 2})),
@@ -228,10 +242,16 @@ async fn play(sb: &Sandbox, store: &Store) -> anyhow::Result<Vec<Hop>> {
         Ok(bc_document(sb, "salesQuotes", "salesQuoteLines", &number, 2).is_some())
     })
     .await?;
-    let bc_quote = rows_where(sb, System::Bc, "salesQuotes", "yourReference", &number)
-        .first()
-        .map(|q| (text(q, "id"), text(q, "number")))
-        .context("the BC quote")?;
+    let bc_quote = rows_where(
+        sb,
+        crate::systems::BC,
+        "salesQuotes",
+        "yourReference",
+        &number,
+    )
+    .first()
+    .map(|q| (text(q, "id"), text(q, "number")))
+    .context("the BC quote")?;
     push(Hop {
         what: format!(
             "quote {number} activated in Sales -> BC sales quote {} (2 lines)",
@@ -253,20 +273,32 @@ async fn play(sb: &Sandbox, store: &Store) -> anyhow::Result<Vec<Hop>> {
         json!(format!("/quotes({revision})")),
     );
     body.insert("sequencenumber".into(), json!(3));
-    sb.insert_row(System::Dataverse, "quotedetails", body)?;
+    sb.insert_row(crate::systems::DATAVERSE, "quotedetails", body)?;
     let t = Instant::now();
     sb.update_row(
-        System::Dataverse,
+        crate::systems::DATAVERSE,
         "quotes",
         &revision,
         obj(json!({"statecode": 1, "statuscode": 2})),
     )?;
     let latency = until("the revision in Business Central", t, || async {
-        Ok(
-            rows_where(sb, System::Bc, "salesQuoteLines", "documentId", &bc_quote.0).len() == 3
-                && !rows_where(sb, System::Bc, "salesQuoteArchives", "quoteId", &bc_quote.0)
-                    .is_empty(),
+        Ok(rows_where(
+            sb,
+            crate::systems::BC,
+            "salesQuoteLines",
+            "documentId",
+            &bc_quote.0,
         )
+        .len()
+            == 3
+            && !rows_where(
+                sb,
+                crate::systems::BC,
+                "salesQuoteArchives",
+                "quoteId",
+                &bc_quote.0,
+            )
+            .is_empty())
     })
     .await?;
     push(Hop {
@@ -285,7 +317,7 @@ async fn play(sb: &Sandbox, store: &Store) -> anyhow::Result<Vec<Hop>> {
     )?;
     let latency = until("the won opportunity in Business Central", t, || async {
         Ok(sb
-            .row(System::Bc, "opportunities", &bc_opportunity)
+            .row(crate::systems::BC, "opportunities", &bc_opportunity)
             .is_some_and(|o| text(&o, "status") == "Won"))
     })
     .await?;
@@ -302,12 +334,12 @@ async fn play(sb: &Sandbox, store: &Store) -> anyhow::Result<Vec<Hop>> {
         )?
         .context("ConvertQuoteToSalesOrder returns the order")?;
     let order_no = sb
-        .row(System::Dataverse, "salesorders", &order)
+        .row(crate::systems::DATAVERSE, "salesorders", &order)
         .map(|o| text(&o, "ordernumber"))
         .context("the order just made")?;
     let t = Instant::now();
     sb.update_row(
-        System::Dataverse,
+        crate::systems::DATAVERSE,
         "salesorders",
         &order,
         obj(json!({"statecode": 1, "statuscode": 3})),
@@ -316,10 +348,16 @@ async fn play(sb: &Sandbox, store: &Store) -> anyhow::Result<Vec<Hop>> {
         Ok(bc_document(sb, "salesOrders", "salesOrderLines", &order_no, 3).is_some())
     })
     .await?;
-    let bc_order = rows_where(sb, System::Bc, "salesOrders", "yourReference", &order_no)
-        .first()
-        .map(|o| (text(o, "id"), text(o, "number"), text(o, "quoteNumber")))
-        .context("the BC order")?;
+    let bc_order = rows_where(
+        sb,
+        crate::systems::BC,
+        "salesOrders",
+        "yourReference",
+        &order_no,
+    )
+    .first()
+    .map(|o| (text(o, "id"), text(o, "number"), text(o, "quoteNumber")))
+    .context("the BC order")?;
     push(Hop {
         what: format!(
             "order {order_no} submitted in Sales -> BC sales order {} (quote {})",
@@ -334,10 +372,10 @@ async fn play(sb: &Sandbox, store: &Store) -> anyhow::Result<Vec<Hop>> {
     let shipment = sb.ship_sales_order(&bc_order.0, &[])?;
     let latency = until("the shipment in Sales", t, || async {
         let fulfilled = sb
-            .row(System::Dataverse, "salesorders", &order)
+            .row(crate::systems::DATAVERSE, "salesorders", &order)
             .is_some_and(|o| o.get("statecode") == Some(&json!(3)));
         let posted = sb
-            .rows(System::Dataverse, "posts")
+            .rows(crate::systems::DATAVERSE, "posts")
             .iter()
             .any(|p| text(p, "text").contains(&shipment));
         Ok(fulfilled && posted)
@@ -350,12 +388,12 @@ async fn play(sb: &Sandbox, store: &Store) -> anyhow::Result<Vec<Hop>> {
         latency,
     });
     let on_hand = sb
-        .row(System::Bc, "items", &item)
+        .row(crate::systems::BC, "items", &item)
         .and_then(|i| i.get("inventory").and_then(Value::as_f64))
         .context("the shipped item")?;
     let latency = until("the stock in Sales", t, || async {
         Ok(sb
-            .row(System::Dataverse, "products", &product)
+            .row(crate::systems::DATAVERSE, "products", &product)
             .and_then(|p| p.get("quantityonhand").and_then(Value::as_f64))
             == Some(on_hand))
     })
@@ -371,7 +409,7 @@ async fn play(sb: &Sandbox, store: &Store) -> anyhow::Result<Vec<Hop>> {
     let latency = until("the invoice in Sales", t, || async {
         let billed = rows_where(
             sb,
-            System::Dataverse,
+            crate::systems::DATAVERSE,
             "invoices",
             "invoicenumber",
             &invoice.number,
@@ -379,7 +417,7 @@ async fn play(sb: &Sandbox, store: &Store) -> anyhow::Result<Vec<Hop>> {
         .first()
         .is_some_and(|i| text(i, "_salesorderid_value") == order);
         let invoiced = sb
-            .row(System::Dataverse, "salesorders", &order)
+            .row(crate::systems::DATAVERSE, "salesorders", &order)
             .is_some_and(|o| o.get("statecode") == Some(&json!(4)));
         Ok(billed && invoiced)
     })
@@ -394,7 +432,7 @@ async fn play(sb: &Sandbox, store: &Store) -> anyhow::Result<Vec<Hop>> {
 
     // 7. Paid.
     let amount = sb
-        .row(System::Bc, "salesInvoices", &invoice.id)
+        .row(crate::systems::BC, "salesInvoices", &invoice.id)
         .and_then(|i| i.get("remainingAmount").and_then(Value::as_f64))
         .context("the posted invoice")?;
     let t = Instant::now();
@@ -402,7 +440,7 @@ async fn play(sb: &Sandbox, store: &Store) -> anyhow::Result<Vec<Hop>> {
     let latency = until("the payment in Sales", t, || async {
         Ok(rows_where(
             sb,
-            System::Dataverse,
+            crate::systems::DATAVERSE,
             "invoices",
             "invoicenumber",
             &invoice.number,

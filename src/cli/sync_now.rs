@@ -24,7 +24,7 @@ fn source_key(
     record: &str,
     store: &Store,
 ) -> anyhow::Result<RecordKey> {
-    let target = source.other();
+    let target = m.pair.other(source);
     let (system, id) = if record.contains('/') {
         let k: RecordKey = record.parse().map_err(|e: String| anyhow::anyhow!(e))?;
         if k.entity != m.entity(k.system) {
@@ -74,9 +74,9 @@ pub async fn run(a: &SyncNowArgs) -> anyhow::Result<bool> {
         );
     };
     let source = if a.direction == "to-crm" {
-        System::Bc
+        crate::systems::BC
     } else {
-        System::Dataverse
+        crate::systems::DATAVERSE
     };
     if !m.direction.allows_from(source) {
         anyhow::bail!(
@@ -89,7 +89,7 @@ pub async fn run(a: &SyncNowArgs) -> anyhow::Result<bool> {
     let opened = local::open(&cfg, "couplet sync-now").await?;
     let p = &opened.parts;
     let key = source_key(&m, source, &a.record, &p.store)?;
-    let Some(ev) = read_change(&p.dataverse, &p.bc, &m.name, &key)
+    let Some(ev) = read_change(p.targets.get(key.system), &m.name, &key)
         .await
         .with_context(|| format!("reading {key}"))?
     else {
@@ -110,7 +110,6 @@ pub async fn run(a: &SyncNowArgs) -> anyhow::Result<bool> {
         stages.stop(Duration::from_secs(10)).await?;
     }
     let outcome = outcome?;
-    let (dv, bc) = (&p.dataverse, &p.bc);
     let Some(o) = outcome.get(&ev.correlation_id) else {
         anyhow::bail!(
             "no outcome for {key} within {} s; is `couplet run` running? The change is on {}; `couplet audit {key}` shows what happens to it",
@@ -135,10 +134,11 @@ pub async fn run(a: &SyncNowArgs) -> anyhow::Result<bool> {
         return Ok(false);
     }
     if let Some(id) = &o.target_id {
-        let written = match o.target_system {
-            System::Dataverse => dv.get(&o.target_entity, id, &[]).await?,
-            System::Bc => bc.get(&o.target_entity, id).await?,
-        };
+        let written = p
+            .targets
+            .get(o.target_system)
+            .get(&o.target_entity, id)
+            .await?;
         if let Some(rec) = written {
             println!("{target} now holds:");
             for f in m.fields_from(source) {
@@ -193,40 +193,42 @@ mod tests {
         let key = |record: &str, source| source_key(m, source, record, &store);
         // A source id, bare or as a key.
         assert_eq!(
-            key("erp-1", System::Bc).unwrap().to_string(),
+            key("erp-1", crate::systems::BC).unwrap().to_string(),
             "bc/customers/erp-1"
         );
         assert_eq!(
-            key("bc/customers/erp-1", System::Bc).unwrap().to_string(),
+            key("bc/customers/erp-1", crate::systems::BC)
+                .unwrap()
+                .to_string(),
             "bc/customers/erp-1"
         );
         // A coupled target id stands for its source.
         assert_eq!(
-            key("crm-1", System::Bc).unwrap().to_string(),
+            key("crm-1", crate::systems::BC).unwrap().to_string(),
             "bc/customers/erp-1"
         );
         assert_eq!(
-            key("bc/customers/erp-1", System::Dataverse)
+            key("bc/customers/erp-1", crate::systems::DATAVERSE)
                 .unwrap()
                 .to_string(),
             "dataverse/accounts/crm-1"
         );
         // An uncoupled target key cannot be resolved; another entity is refused.
         assert!(
-            key("dataverse/accounts/crm-2", System::Bc)
+            key("dataverse/accounts/crm-2", crate::systems::BC)
                 .unwrap_err()
                 .to_string()
                 .contains("on the target side")
         );
         assert!(
-            key("bc/contacts/erp-1", System::Bc)
+            key("bc/contacts/erp-1", crate::systems::BC)
                 .unwrap_err()
                 .to_string()
                 .contains("is not a record of mapping CUSTOMER")
         );
         // An unknown bare id is taken as the source side's.
         assert_eq!(
-            key("new", System::Dataverse).unwrap().to_string(),
+            key("new", crate::systems::DATAVERSE).unwrap().to_string(),
             "dataverse/accounts/new"
         );
     }

@@ -651,7 +651,7 @@ mod tests {
     fn change_event_round_trips() {
         let ev = ChangeEvent::new(
             "CUSTOMER",
-            RecordKey::new(System::Dataverse, "accounts", "6d81597f"),
+            RecordKey::new(crate::systems::DATAVERSE, "accounts", "6d81597f"),
             ChangeOp::Upsert,
             Some(now_millis()),
             Some("W/\"915244\"".into()),
@@ -671,10 +671,10 @@ mod tests {
             event_id: Uuid::new_v4(),
             correlation_id: Uuid::new_v4(),
             mapping: "CUSTOMER".into(),
-            source: RecordKey::new(System::Bc, "customers", "c1"),
+            source: RecordKey::new(crate::systems::BC, "customers", "c1"),
             source_modified_on: Some(now_millis()),
             source_etag: None,
-            target_system: System::Dataverse,
+            target_system: crate::systems::DATAVERSE,
             target_entity: "accounts".into(),
             target_id: None,
             op: WriteOp::Create,
@@ -719,7 +719,7 @@ mod tests {
         );
         let mut bytes = encode_change(&ChangeEvent::new(
             "M",
-            RecordKey::new(System::Bc, "customers", "x"),
+            RecordKey::new(crate::systems::BC, "customers", "x"),
             ChangeOp::Delete,
             None,
             None,

@@ -8,53 +8,200 @@ use serde::{Deserialize, Serialize};
 /// A record's columns, as the system's API names them. Values are plain JSON.
 pub type Fields = serde_json::Map<String, serde_json::Value>;
 
-/// The systems Couplet talks to.
+/// The two sides of a CRM↔ERP pair. Generic code speaks of sides; which system stands on
+/// each side is the engine's [`Pair`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum System {
-    /// Microsoft Dataverse (Dynamics 365 Sales): the CRM side.
-    Dataverse,
-    /// Business Central API v2.0: the ERP side.
-    Bc,
+pub enum Side {
+    /// The CRM (Dynamics 365 Sales on Dataverse).
+    Crm,
+    /// The ERP (Business Central, F&O or SAP Business One).
+    Erp,
 }
 
-impl System {
-    /// The stable name used in record keys, topics and metrics labels.
+impl Side {
+    /// The other side.
+    pub fn other(self) -> Side {
+        match self {
+            Side::Crm => Side::Erp,
+            Side::Erp => Side::Crm,
+        }
+    }
+
+    /// `crm` or `erp`.
     pub fn as_str(self) -> &'static str {
         match self {
-            System::Dataverse => "dataverse",
-            System::Bc => "bc",
+            Side::Crm => "crm",
+            Side::Erp => "erp",
         }
     }
 
-    /// True for the CRM side of a mapping.
+    /// True for the CRM.
     pub fn is_crm(self) -> bool {
-        matches!(self, System::Dataverse)
-    }
-
-    /// The other side of a CRM↔ERP pair.
-    pub fn other(self) -> System {
-        match self {
-            System::Dataverse => System::Bc,
-            System::Bc => System::Dataverse,
-        }
+        self == Side::Crm
     }
 }
 
-impl fmt::Display for System {
+impl From<System> for Side {
+    /// The side a system stands on.
+    fn from(s: System) -> Side {
+        s.0.side
+    }
+}
+
+impl fmt::Display for Side {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
 }
 
-impl FromStr for System {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "dataverse" | "dv" | "crm" => Ok(System::Dataverse),
-            "bc" | "businesscentral" | "business_central" | "erp" => Ok(System::Bc),
-            other => Err(format!("unknown system '{other}': use 'dataverse' or 'bc'")),
+/// How a system stores blank text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlankText {
+    /// As null (Dataverse): an empty string is written as null.
+    Null,
+    /// As an empty string (Business Central): null is written as "".
+    EmptyString,
+}
+
+impl BlankText {
+    /// `v` as this system stores it.
+    pub fn normalise(self, v: serde_json::Value) -> serde_json::Value {
+        use serde_json::Value;
+        match (self, v) {
+            (BlankText::EmptyString, Value::Null) => Value::String(String::new()),
+            (BlankText::Null, Value::String(s)) if s.is_empty() => Value::Null,
+            (_, v) => v,
         }
+    }
+}
+
+/// What generic code needs to know of a system without its connector: the shape of its
+/// records and the advice its errors carry.
+#[derive(Debug)]
+pub struct SystemRules {
+    /// The stable name used in record keys, topics and metrics labels (`dataverse`, `bc`).
+    pub name: &'static str,
+    /// The side the system stands on.
+    pub side: Side,
+    /// The primary-key column of a record of an entity set (`accounts` → `accountid`,
+    /// Business Central's `id`).
+    pub id_column: fn(&str) -> String,
+    /// The column holding a record's last modification time.
+    pub modified_column: fn(&str) -> String,
+    /// How blank text is stored.
+    pub blank_text: BlankText,
+    /// Which setting to check after this HTTP status (401 or 403) from the system's API.
+    pub auth_hint: fn(u16) -> &'static str,
+}
+
+/// A system Couplet talks to, as a value: its stable name (`dataverse`, `bc`, …: the first
+/// part of record keys, topic messages and metrics labels) and the side it stands on. Each
+/// connector in `src/systems/<name>/` defines its own; the registry (`systems::registry`)
+/// lists them and parses names (`"bc".parse::<System>()`).
+#[derive(Clone, Copy)]
+pub struct System(&'static SystemRules);
+
+impl PartialEq for System {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.name == other.0.name
+    }
+}
+
+impl Eq for System {}
+
+impl std::hash::Hash for System {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.0.name.hash(h);
+    }
+}
+
+impl PartialOrd for System {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for System {
+    /// The CRM first, then by name.
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.0.side, self.0.name).cmp(&(other.0.side, other.0.name))
+    }
+}
+
+impl System {
+    /// The system that `rules` describe (connectors only: everything else parses a name).
+    pub const fn new(rules: &'static SystemRules) -> System {
+        System(rules)
+    }
+
+    /// What generic code needs to know of this system.
+    pub fn rules(self) -> &'static SystemRules {
+        self.0
+    }
+
+    /// The primary-key value of `rec`, a record of `entity` on this system.
+    pub fn record_id(self, entity: &str, rec: &Fields) -> Option<String> {
+        rec.get(&(self.0.id_column)(entity))
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+    }
+
+    /// The stable name used in record keys, topics and metrics labels.
+    pub fn as_str(self) -> &'static str {
+        self.0.name
+    }
+
+    /// The side this system stands on.
+    pub fn side(self) -> Side {
+        self.0.side
+    }
+
+    /// True for the CRM side of a mapping.
+    pub fn is_crm(self) -> bool {
+        self.0.side.is_crm()
+    }
+}
+
+impl fmt::Display for System {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0.name)
+    }
+}
+
+impl fmt::Debug for System {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0.name)
+    }
+}
+
+impl Serialize for System {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.0.name)
+    }
+}
+
+/// The CRM and the ERP one engine keeps in step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Pair {
+    /// The CRM side.
+    pub crm: System,
+    /// The ERP side.
+    pub erp: System,
+}
+
+impl Pair {
+    /// The system on `side`.
+    pub fn system(&self, side: Side) -> System {
+        match side {
+            Side::Crm => self.crm,
+            Side::Erp => self.erp,
+        }
+    }
+
+    /// The system on the other side than `system`'s.
+    pub fn other(&self, system: System) -> System {
+        self.system(system.side().other())
     }
 }
 
@@ -108,7 +255,7 @@ mod tests {
 
     #[test]
     fn record_key_round_trips() {
-        let k = RecordKey::new(System::Bc, "customers", "abc");
+        let k = RecordKey::new(crate::systems::BC, "customers", "abc");
         assert_eq!(k.to_string(), "bc/customers/abc");
         assert_eq!("bc/customers/abc".parse::<RecordKey>().unwrap(), k);
         assert!("bc/customers".parse::<RecordKey>().is_err());

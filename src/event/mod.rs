@@ -5,5 +5,5 @@ pub mod key;
 pub mod state_codec;
 pub mod types;
 
-pub use key::{Fields, RecordKey, System};
+pub use key::{BlankText, Fields, Pair, RecordKey, Side, System, SystemRules};
 pub use types::{ChangeEvent, ChangeOp, Outcome, OutcomeStatus, WriteCommand, WriteOp};

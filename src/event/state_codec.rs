@@ -199,7 +199,7 @@ pub fn decode_intent(bytes: &[u8]) -> Result<CreateIntent, CodecError> {
 mod tests {
     use super::*;
     use crate::event::types::now_millis;
-    use crate::event::{ChangeEvent, ChangeOp, Fields, RecordKey, System};
+    use crate::event::{ChangeEvent, ChangeOp, Fields, RecordKey};
 
     #[test]
     fn state_records_round_trip() {
@@ -228,7 +228,7 @@ mod tests {
         );
         let ev = ChangeEvent::new(
             "CONTACT",
-            RecordKey::new(System::Bc, "contacts", "x"),
+            RecordKey::new(crate::systems::BC, "contacts", "x"),
             ChangeOp::Upsert,
             None,
             None,
@@ -245,8 +245,8 @@ mod tests {
         assert_eq!(decode_parked(&encode_parked(&p).unwrap()).unwrap(), p);
         let i = CreateIntent {
             mapping: "CUSTOMER".into(),
-            source: RecordKey::new(System::Dataverse, "accounts", "a"),
-            target_system: System::Bc,
+            source: RecordKey::new(crate::systems::DATAVERSE, "accounts", "a"),
+            target_system: crate::systems::BC,
             target_entity: "customers".into(),
             fields: serde_json::json!({"displayName": "Contoso", "creditLimit": 5})
                 .as_object()

@@ -29,9 +29,9 @@ use super::state::{
 use super::tracker::Tracker;
 use crate::apply::writer::record_id;
 use crate::bus::StartFrom;
-use crate::capture::emit::{emit_all, read_all, upsert_event};
+use crate::capture::emit::{emit_all, upsert_event};
 use crate::event::avro::decode_outcome;
-use crate::event::{RecordKey, System};
+use crate::event::{RecordKey, Side, System};
 use crate::mapping::TableMapping;
 use crate::metrics::metrics;
 use crate::pipeline::engine::instance_id;
@@ -182,7 +182,7 @@ pub async fn full_sync(
 
 /// The sources a mapping's jobs read, in Business Central's order: ERP→CRM, then CRM→ERP.
 fn directions(m: &TableMapping) -> Vec<System> {
-    [System::Bc, System::Dataverse]
+    [m.system(Side::Erp), m.system(Side::Crm)]
         .into_iter()
         .filter(|s| m.direction.allows_from(*s))
         .collect()
@@ -310,7 +310,11 @@ async fn run_job(
     state::save(&ctx.state, &name, &job).await?;
     let started = Instant::now();
 
-    let rows = read_all(&p.dataverse, &p.bc, source, &entity)
+    let rows = p
+        .targets
+        .get(source)
+        .connector()
+        .read_all(&entity)
         .await
         .map_err(|e| FullSyncError::Read {
             mapping: m.name.clone(),
@@ -372,7 +376,7 @@ async fn run_job(
     }
     let created = ctx.tracker.created(run);
     ctx.tracker.forget(run);
-    settle_created(ctx, m, source.other(), created).await?;
+    settle_created(ctx, m, m.pair.other(source), created).await?;
     job.status = JobStatus::Finished;
     job.finished_at = Some(Utc::now());
     state::save(&ctx.state, &name, &job).await?;
@@ -413,7 +417,11 @@ async fn settle_created(
     }
     let entity = m.entity(target).to_string();
     let wanted: HashSet<String> = created.into_iter().collect();
-    let rows = read_all(&p.dataverse, &p.bc, target, &entity)
+    let rows = p
+        .targets
+        .get(target)
+        .connector()
+        .read_all(&entity)
         .await
         .map_err(|e| FullSyncError::Read {
             mapping: m.name.clone(),

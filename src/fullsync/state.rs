@@ -28,7 +28,7 @@ pub fn run_name(run: Uuid) -> String {
 
 /// `to_crm` for a job reading the ERP, `to_erp` for one reading the CRM.
 pub fn direction_from(source: System) -> &'static str {
-    crate::transform::decide::direction_to(source.other())
+    crate::transform::decide::direction_to(source.side().other())
 }
 
 /// True when `correlation` is the run id of a full-sync job.
@@ -218,7 +218,7 @@ mod tests {
             (1, 1, 1, 2, 1, 1)
         );
         assert_eq!(c.done(), 7);
-        assert_eq!(direction_from(System::Bc), "to_crm");
+        assert_eq!(direction_from(crate::systems::BC), "to_crm");
     }
 
     #[test]

@@ -72,13 +72,13 @@ impl Tracker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{ChangeEvent, ChangeOp, OutcomeStatus, RecordKey, System};
+    use crate::event::{ChangeEvent, ChangeOp, OutcomeStatus, RecordKey};
 
     #[test]
     fn counts_the_first_outcome_of_each_registered_record() {
         let t = Tracker::default();
         let run = Uuid::new_v4();
-        let key = RecordKey::new(System::Bc, "customers", "c1");
+        let key = RecordKey::new(crate::systems::BC, "customers", "c1");
         let mut ev = ChangeEvent::new(
             "CUSTOMER",
             key.clone(),
@@ -92,7 +92,7 @@ mod tests {
         assert_eq!(t.progress(run).0, 1);
         let parked = Outcome::for_event(
             &ev,
-            System::Dataverse,
+            crate::systems::DATAVERSE,
             "accounts",
             None,
             OutcomeStatus::Parked,
@@ -101,7 +101,7 @@ mod tests {
         t.observe(&parked);
         let created = Outcome::for_event(
             &ev,
-            System::Dataverse,
+            crate::systems::DATAVERSE,
             "accounts",
             None,
             OutcomeStatus::Created,
@@ -114,7 +114,7 @@ mod tests {
         ev.correlation_id = Uuid::new_v4();
         t.observe(&Outcome::for_event(
             &ev,
-            System::Dataverse,
+            crate::systems::DATAVERSE,
             "accounts",
             None,
             OutcomeStatus::Failed,

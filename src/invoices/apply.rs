@@ -19,12 +19,13 @@ use super::build::{ACCOUNT, CUSTOMER_ID, INVOICE_LINES, LINE_LABEL, YOUR_REFEREN
 use super::state::{ACTIVE, BILLED, InvoiceState, describe};
 use crate::apply::Targets;
 use crate::error::Classify;
+use crate::event::Side;
 use crate::event::types::{OutcomeError, now_millis};
-use crate::event::{Fields, Outcome, OutcomeStatus, System, WriteCommand, WriteOp};
+use crate::event::{Fields, Outcome, OutcomeStatus, WriteCommand, WriteOp};
 use crate::metrics::metrics;
 use crate::store::{Store, StoreError};
 use crate::systems::http::urls::odata_literal;
-use crate::systems::{DataverseClient, SystemError, Target, Written};
+use crate::systems::{DataverseClient, SystemError, Written};
 use crate::transform::CurrencyTable;
 
 const SET: &str = "invoices";
@@ -134,7 +135,7 @@ pub async fn execute(
     let span =
         tracing::info_span!("invoice", record = %cmd.source, invoice = %number, op = ?cmd.op);
     async move {
-        let Target::Dataverse(dv) = targets.get(System::Dataverse) else {
+        let Some(dv) = targets.crm.client::<crate::systems::DataverseClient>() else {
             return Ok(failed(
                 cmd,
                 "unsupported_target",
@@ -143,7 +144,7 @@ pub async fn execute(
                 format!("mapping {}: invoices are written to Dataverse only", cmd.mapping),
             ));
         };
-        let coupled = store.coupling(&cmd.mapping, System::Bc, &cmd.source.id)?;
+        let coupled = store.coupling(&cmd.mapping, Side::Erp, &cmd.source.id)?;
         let (stage, outcome) = match (cmd.op, coupled) {
             (_, Some(c)) => ("invoice_state", update_state(dv, cmd, &c.crm_id).await),
             (WriteOp::Create, None) => ("invoice_create", create(dv, cmd, &number).await),

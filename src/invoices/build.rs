@@ -14,7 +14,8 @@ use serde_json::{Value, json};
 
 use super::error::InvoiceError;
 use super::state::of_bc_invoice;
-use crate::event::{Fields, System};
+use crate::event::Fields;
+use crate::event::Side;
 use crate::store::{Store, StoreError};
 use crate::transform::CurrencyTable;
 use crate::transform::fields::waiting_key;
@@ -103,11 +104,11 @@ pub fn build(
     let customer_no = text(invoice, "customerNumber").unwrap_or("?");
     let account = cx
         .store
-        .coupling(CUSTOMER_MAPPING, System::Bc, &customer_id)
+        .coupling(CUSTOMER_MAPPING, Side::Erp, &customer_id)
         .map_err(Err)?
         .ok_or_else(|| {
             Ok(InvoiceError::Waiting {
-                waiting_for: waiting_key(CUSTOMER_MAPPING, System::Bc, None, &customer_id),
+                waiting_for: waiting_key(CUSTOMER_MAPPING, crate::systems::BC, None, &customer_id),
                 reason: format!(
                     "customerId: customer {customer_no} (bc/customers/{customer_id}) is not coupled to a Dataverse account ({CUSTOMER_MAPPING}) yet"
                 ),
@@ -140,7 +141,7 @@ pub fn build(
     if let Some(order_id) = text(invoice, "orderId")
         && let Some(c) = cx
             .store
-            .coupling(ORDER_MAPPING, System::Bc, order_id)
+            .coupling(ORDER_MAPPING, Side::Erp, order_id)
             .map_err(Err)?
     {
         h.insert(
@@ -180,11 +181,11 @@ pub fn build(
             ("Item", Some(item)) => {
                 let p = cx
                     .store
-                    .coupling(PRODUCT_MAPPING, System::Bc, item)
+                    .coupling(PRODUCT_MAPPING, Side::Erp, item)
                     .map_err(Err)?;
                 let u = cx
                     .store
-                    .coupling(UOM_MAPPING, System::Bc, item)
+                    .coupling(UOM_MAPPING, Side::Erp, item)
                     .map_err(Err)?;
                 p.zip(u).map(|(p, u)| (p.crm_id, u.crm_id))
             }

@@ -7,7 +7,8 @@ use serde_json::{Value, json};
 
 use super::build::{ACCOUNT, BuildContext, CUSTOMER_ID, CUSTOMER_MAPPING, build};
 use super::state::{InvoiceState, describe, of_bc_invoice};
-use crate::event::{ChangeEvent, Fields, Outcome, OutcomeStatus, System, WriteCommand, WriteOp};
+use crate::event::Side;
+use crate::event::{ChangeEvent, Fields, Outcome, OutcomeStatus, WriteCommand, WriteOp};
 use crate::mapping::model::TableMapping;
 use crate::store::Coupling;
 use crate::transform::hash::content_hash;
@@ -38,7 +39,15 @@ fn command(
         .unwrap_or_default();
     WriteCommand {
         natural_key,
-        ..write_command(ev, m, System::Dataverse, target_id, op, fields, hash)
+        ..write_command(
+            ev,
+            m,
+            crate::systems::DATAVERSE,
+            target_id,
+            op,
+            fields,
+            hash,
+        )
     }
 }
 
@@ -52,7 +61,7 @@ pub fn decide(
     currencies_fresh: bool,
     forced: bool,
 ) -> Result<Decision, TransformError> {
-    let t = System::Dataverse;
+    let t = crate::systems::DATAVERSE;
     let record = ev.source.to_string();
     let outcome = |status, target: Option<String>, reason: String| {
         Outcome::for_event(ev, t, &m.crm_entity, target, status, Some(reason))
@@ -61,8 +70,8 @@ pub fn decide(
     let hash = state_hash(state);
     if let Some(c) = coupling {
         if !forced
-            && c.is_older(System::Bc, ev.modified_on, ev.etag.as_deref())
-            && let (Some(seen), Some(synced)) = (ev.modified_on, c.modified_on(System::Bc))
+            && c.is_older(Side::Erp, ev.modified_on, ev.etag.as_deref())
+            && let (Some(seen), Some(synced)) = (ev.modified_on, c.modified_on(Side::Erp))
         {
             return Ok(Decision::Skip(outcome(
                 OutcomeStatus::Stale,
@@ -86,7 +95,7 @@ pub fn decide(
         f.insert("statuscode".into(), json!(state.1));
         if let Some(customer) = ev.fields.get("customerId").and_then(Value::as_str) {
             f.insert(CUSTOMER_ID.into(), json!(customer));
-            if let Some(a) = cx.store.coupling(CUSTOMER_MAPPING, System::Bc, customer)? {
+            if let Some(a) = cx.store.coupling(CUSTOMER_MAPPING, Side::Erp, customer)? {
                 f.insert(ACCOUNT.into(), json!(a.crm_id));
             }
         }

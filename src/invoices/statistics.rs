@@ -27,10 +27,10 @@ use serde_json::{Value, json};
 
 use crate::apply::Targets;
 use crate::apply::locks::KeyLocks;
-use crate::event::{Fields, System};
+use crate::event::Fields;
 use crate::metrics::metrics;
 use crate::systems::http::urls::odata_literal;
-use crate::systems::{BcClient, DataverseClient, SystemError, Target};
+use crate::systems::{BcClient, DataverseClient, SystemError};
 use crate::transform::CurrencyTable;
 
 /// The Dataverse entity set of the statistics.
@@ -268,9 +268,10 @@ pub async fn refresh_logged(
     customer_id: &str,
     account_id: &str,
 ) {
-    let (Target::Bc(bc), Target::Dataverse(dv)) =
-        (targets.get(System::Bc), targets.get(System::Dataverse))
-    else {
+    let (Some(bc), Some(dv)) = (
+        targets.erp.client::<crate::systems::BcClient>(),
+        targets.crm.client::<crate::systems::DataverseClient>(),
+    ) else {
         return;
     };
     let span =

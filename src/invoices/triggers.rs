@@ -10,7 +10,8 @@ use serde_json::Value;
 use super::build::CUSTOMER_MAPPING;
 use super::statistics::refresh_logged;
 use crate::apply::Targets;
-use crate::event::{ChangeEvent, ChangeOp, Outcome, OutcomeStatus, System, WriteCommand};
+use crate::event::Side;
+use crate::event::{ChangeEvent, ChangeOp, Outcome, OutcomeStatus, WriteCommand};
 use crate::mapping::Catalogue;
 use crate::store::Store;
 use crate::transform::CurrencyTable;
@@ -31,7 +32,7 @@ async fn for_customer(
     mapping: &str,
     customer: &str,
 ) {
-    match store.coupling(CUSTOMER_MAPPING, System::Bc, customer) {
+    match store.coupling(CUSTOMER_MAPPING, Side::Erp, customer) {
         Ok(Some(c)) => refresh_logged(targets, currencies, mapping, customer, &c.crm_id).await,
         Ok(None) => {}
         Err(e) => {
@@ -65,7 +66,7 @@ pub async fn after_bc_order_change(
     currencies: &CurrencyTable,
     ev: &ChangeEvent,
 ) {
-    if ev.source.system != System::Bc || ev.op != ChangeOp::Upsert || !enabled(catalogue) {
+    if ev.source.system != crate::systems::BC || ev.op != ChangeOp::Upsert || !enabled(catalogue) {
         return;
     }
     if let Some(customer) = ev.fields.get("customerId").and_then(Value::as_str) {
@@ -81,7 +82,7 @@ pub async fn after_bc_customer_change(
     currencies: &CurrencyTable,
     ev: &ChangeEvent,
 ) {
-    if ev.source.system != System::Bc
+    if ev.source.system != crate::systems::BC
         || ev.op != ChangeOp::Upsert
         || ev.mapping != CUSTOMER_MAPPING
         || !enabled(catalogue)

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use super::model::{CrmColumns, Direction, Lookup, MappingFile, TableMapping};
 use super::value_map;
 use crate::error::{Actor, Classify, Retry};
+use crate::event::Pair;
 use crate::odata::filter::{self, Filter};
 
 /// The shipped default mappings.
@@ -75,6 +76,7 @@ pub struct Catalogue {
     ordered: Vec<Arc<TableMapping>>,
     by_name: HashMap<String, Arc<TableMapping>>,
     filters: HashMap<(String, bool), Arc<Filter>>,
+    pair: Pair,
 }
 
 impl Catalogue {
@@ -164,7 +166,39 @@ impl Catalogue {
             ordered,
             by_name,
             filters,
+            pair: mappings
+                .first()
+                .map(|m| m.pair)
+                .unwrap_or_else(crate::systems::registry::default_pair),
         })
+    }
+
+    /// The same mappings, joining the systems of `pair` (the engine's CRM and ERP).
+    pub fn for_pair(&self, pair: Pair) -> Catalogue {
+        let by_name: HashMap<String, Arc<TableMapping>> = self
+            .by_name
+            .iter()
+            .map(|(k, m)| {
+                let mut m = TableMapping::clone(m);
+                m.pair = pair;
+                (k.clone(), Arc::new(m))
+            })
+            .collect();
+        Catalogue {
+            ordered: self
+                .ordered
+                .iter()
+                .filter_map(|m| by_name.get(&m.name).cloned())
+                .collect(),
+            by_name,
+            filters: self.filters.clone(),
+            pair,
+        }
+    }
+
+    /// The CRM and the ERP these mappings join.
+    pub fn pair(&self) -> Pair {
+        self.pair
     }
 
     /// A mapping by name.
@@ -298,8 +332,8 @@ fn validate(m: &TableMapping) -> Result<(), MappingError> {
                 "a value_map translates the field's own values: remove the lookup or constant, or the value_map",
             ));
         }
-        if !f.direction.allows_from(crate::event::System::Dataverse)
-            && !f.direction.allows_from(crate::event::System::Bc)
+        if !f.direction.allows_from(crate::event::Side::Crm)
+            && !f.direction.allows_from(crate::event::Side::Erp)
         {
             return Err(invalid(&m.name, Some(&name), "the field has no direction"));
         }
@@ -324,8 +358,8 @@ fn validate(m: &TableMapping) -> Result<(), MappingError> {
 /// The first inconsistent value map of `m`: (field, value to find in the file, reason).
 fn check_value_maps(m: &TableMapping) -> Result<(), (String, String, String)> {
     for f in &m.fields {
-        let to_erp = f.direction.allows_from(crate::event::System::Dataverse)
-            && m.direction.allows_from(crate::event::System::Dataverse);
+        let to_erp = f.direction.allows_from(crate::event::Side::Crm)
+            && m.direction.allows_from(crate::event::Side::Crm);
         value_map::check(&f.value_map, to_erp).map_err(|e| {
             (
                 format!("{} <-> {}", f.crm.display(), f.erp),

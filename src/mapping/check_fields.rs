@@ -3,6 +3,7 @@
 //! the file itself; this needs the systems (`couplet mappings validate`).
 
 use super::model::{Lookup, TableMapping};
+use crate::event::Side;
 use crate::event::System;
 use crate::systems::metadata::EntitySchema;
 
@@ -130,9 +131,8 @@ pub fn check_mapping(
 ) -> Vec<FieldProblem> {
     let mut out = Vec::new();
     for f in m.fields.iter().filter(|f| f.enabled) {
-        let to_crm = f.direction.allows_from(System::Bc) && m.direction.allows_from(System::Bc);
-        let to_erp = f.direction.allows_from(System::Dataverse)
-            && m.direction.allows_from(System::Dataverse);
+        let to_crm = f.direction.allows_from(Side::Erp) && m.direction.allows_from(Side::Erp);
+        let to_erp = f.direction.allows_from(Side::Crm) && m.direction.allows_from(Side::Crm);
         for c in f.crm.columns() {
             need(&mut out, m, crm, "field", c, to_crm);
         }
@@ -148,7 +148,7 @@ pub fn check_mapping(
                     out.push(FieldProblem {
                         mapping: m.name.clone(),
                         field: c.to_string(),
-                        side: System::Dataverse,
+                        side: crm.system,
                         message: format!(
                             "mapping {} field `{c}`: a coupling lookup needs a lookup attribute, but `{c}` on Dataverse entity {} is {}; map the lookup column (e.g. parentcustomerid)",
                             m.name,
@@ -228,7 +228,7 @@ erp_key = "number"
     #[test]
     fn names_the_mapping_field_side_and_fix() {
         let crm = schema(
-            System::Dataverse,
+            crate::systems::DATAVERSE,
             "accounts",
             "account",
             &[
@@ -239,7 +239,7 @@ erp_key = "number"
             ],
         );
         let erp = schema(
-            System::Bc,
+            crate::systems::BC,
             "customers",
             "customer",
             &[
@@ -251,7 +251,7 @@ erp_key = "number"
         let p = check_mapping(&mapping(M), &crm, &erp, &|_| None);
         assert_eq!(p.len(), 3, "{p:#?}");
         assert_eq!(p[0].field, "nmae");
-        assert_eq!(p[0].side, System::Dataverse);
+        assert_eq!(p[0].side, crate::systems::DATAVERSE);
         assert!(p[0].message.starts_with(
             "mapping CUSTOMER field `nmae`: no attribute `nmae` on Dataverse entity account; did you mean `name`?"
         ), "{}", p[0].message);
@@ -259,7 +259,7 @@ erp_key = "number"
             p[0].message
                 .contains("known attributes: name, accountnumber")
         );
-        assert_eq!(p[1].side, System::Bc);
+        assert_eq!(p[1].side, crate::systems::BC);
         assert!(p[1].message.contains("no property `phoneNo` on Business Central entity set customers (type customer); did you mean `phoneNumber`?"), "{}", p[1].message);
         assert!(
             p[2].message

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::rules::Rule;
 use super::schedule::Schedule;
 use super::value_map::ValueMapEntry;
-use crate::event::System;
+use crate::event::{Pair, Side, System};
 
 /// Which way data flows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,7 +22,8 @@ pub enum Direction {
 
 impl Direction {
     /// True when data may flow from `source` to the other side.
-    pub fn allows_from(self, source: System) -> bool {
+    pub fn allows_from(self, source: impl Into<Side>) -> bool {
+        let source = source.into();
         match self {
             Direction::Bidirectional => true,
             Direction::ToCrm => !source.is_crm(),
@@ -52,10 +53,10 @@ pub enum OnMatch {
 
 impl OnMatch {
     /// The side whose values win.
-    pub fn winner(self) -> System {
+    pub fn winner(self) -> Side {
         match self {
-            OnMatch::ErpWins => System::Bc,
-            OnMatch::CrmWins => System::Dataverse,
+            OnMatch::ErpWins => Side::Erp,
+            OnMatch::CrmWins => Side::Crm,
         }
     }
 }
@@ -104,11 +105,11 @@ pub enum UpdateConflict {
 
 impl UpdateConflict {
     /// The side whose values win, if one does.
-    pub fn winner(self) -> Option<System> {
+    pub fn winner(self) -> Option<Side> {
         match self {
             UpdateConflict::Fail => None,
-            UpdateConflict::CrmWins => Some(System::Dataverse),
-            UpdateConflict::ErpWins => Some(System::Bc),
+            UpdateConflict::CrmWins => Some(Side::Crm),
+            UpdateConflict::ErpWins => Some(Side::Erp),
         }
     }
 
@@ -213,9 +214,10 @@ impl CrmColumns {
 }
 
 impl FieldMapping {
-    /// The field's name on `system`'s side, for messages.
-    pub fn name_on(&self, system: System) -> String {
-        if system.is_crm() {
+    /// The field's name on `side`, for messages.
+    pub fn name_on(&self, side: impl Into<Side>) -> String {
+        let side = side.into();
+        if side.is_crm() {
             self.crm.display()
         } else {
             self.erp.clone()
@@ -274,30 +276,42 @@ pub struct TableMapping {
     /// The field mappings.
     #[serde(default)]
     pub fields: Vec<FieldMapping>,
+    /// The systems this mapping joins: the engine's pair, set when the catalogue is made for
+    /// it (never read from a mapping file).
+    #[serde(skip, default = "crate::systems::registry::default_pair")]
+    pub pair: Pair,
 }
 
 impl TableMapping {
-    /// The entity set on `system`'s side.
-    pub fn entity(&self, system: System) -> &str {
-        if system.is_crm() {
+    /// The system on `side`.
+    pub fn system(&self, side: Side) -> System {
+        self.pair.system(side)
+    }
+
+    /// The entity set on `side`.
+    pub fn entity(&self, side: impl Into<Side>) -> &str {
+        let side = side.into();
+        if side.is_crm() {
             &self.crm_entity
         } else {
             &self.erp_entity
         }
     }
 
-    /// The natural-key field on `system`'s side.
-    pub fn key(&self, system: System) -> Option<&str> {
-        if system.is_crm() {
+    /// The natural-key field on `side`.
+    pub fn key(&self, side: impl Into<Side>) -> Option<&str> {
+        let side = side.into();
+        if side.is_crm() {
             self.crm_key.as_deref()
         } else {
             self.erp_key.as_deref()
         }
     }
 
-    /// The table filter on `system`'s side.
-    pub fn filter(&self, system: System) -> Option<&str> {
-        if system.is_crm() {
+    /// The table filter on `side`.
+    pub fn filter(&self, side: impl Into<Side>) -> Option<&str> {
+        let side = side.into();
+        if side.is_crm() {
             self.crm_filter.as_deref()
         } else {
             self.erp_filter.as_deref()
@@ -305,7 +319,8 @@ impl TableMapping {
     }
 
     /// Enabled field mappings that carry data from `source` to the other side.
-    pub fn fields_from(&self, source: System) -> impl Iterator<Item = &FieldMapping> {
+    pub fn fields_from(&self, source: impl Into<Side>) -> impl Iterator<Item = &FieldMapping> {
+        let source = source.into();
         self.fields
             .iter()
             .filter(move |f| f.enabled && f.direction.allows_from(source))
@@ -368,7 +383,7 @@ mod policy_tests {
         let cat = Catalogue::parse("m.toml", &text).unwrap();
         let m = cat.get("CUSTOMER").unwrap();
         assert_eq!(m.deletion, DeletionPolicy::Restore);
-        assert_eq!(m.update_conflict.winner(), Some(System::Bc));
+        assert_eq!(m.update_conflict.winner(), Some(Side::Erp));
         assert!(m.sync_only_coupled);
         assert_eq!(m.schedule, Some(Schedule::Daily(vec!["07:00".to_string()])));
     }

@@ -10,8 +10,9 @@ use serde_json::{Value, json};
 use tracing::Instrument;
 
 use crate::error::Classify;
+use crate::event::Side;
 use crate::event::types::{OutcomeError, now_millis};
-use crate::event::{ChangeEvent, Fields, Outcome, OutcomeStatus, System, WriteCommand, WriteOp};
+use crate::event::{ChangeEvent, Fields, Outcome, OutcomeStatus, WriteCommand, WriteOp};
 use crate::mapping::model::TableMapping;
 use crate::metrics::metrics;
 use crate::store::Coupling;
@@ -46,7 +47,14 @@ pub fn decide(
 ) -> Decision {
     let record = ev.source.to_string();
     let outcome = |st, target: Option<String>, reason: String| {
-        Outcome::for_event(ev, System::Bc, &m.erp_entity, target, st, Some(reason))
+        Outcome::for_event(
+            ev,
+            crate::systems::BC,
+            &m.erp_entity,
+            target,
+            st,
+            Some(reason),
+        )
     };
     let Some(c) = coupling else {
         return Decision::Skip(outcome(
@@ -61,7 +69,7 @@ pub fn decide(
     fields.insert("status".into(), json!(status));
     fields.insert(CLOSE.into(), json!(true));
     let hash = content_hash(&fields);
-    if !forced && c.hash_to(System::Bc) == Some(hash.as_str()) {
+    if !forced && c.hash_to(Side::Erp) == Some(hash.as_str()) {
         return Decision::Skip(outcome(
             OutcomeStatus::Unchanged,
             Some(c.erp_id.clone()),
@@ -74,7 +82,7 @@ pub fn decide(
     Decision::Write(write_command(
         ev,
         m,
-        System::Bc,
+        crate::systems::BC,
         Some(c.erp_id.clone()),
         WriteOp::Update,
         fields,
@@ -142,7 +150,7 @@ mod tests {
         f.insert("statecode".into(), json!(state));
         ChangeEvent::new(
             "OPPORTUNITY",
-            RecordKey::new(System::Dataverse, "opportunities", "o1"),
+            RecordKey::new(crate::systems::DATAVERSE, "opportunities", "o1"),
             ChangeOp::Upsert,
             None,
             None,

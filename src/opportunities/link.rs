@@ -6,7 +6,8 @@
 
 use serde_json::{Value, json};
 
-use crate::event::{Fields, System};
+use crate::event::Fields;
+use crate::event::Side;
 use crate::store::{Store, StoreError};
 use crate::systems::{BcClient, SystemError};
 
@@ -24,7 +25,7 @@ pub fn coupled(store: &Store, doc: &Fields) -> Result<Option<String>, StoreError
         return Ok(None);
     };
     Ok(store
-        .coupling(super::MAPPING, System::Dataverse, opp)?
+        .coupling(super::MAPPING, Side::Crm, opp)?
         .map(|c| c.erp_id))
 }
 

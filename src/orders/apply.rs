@@ -7,8 +7,9 @@ use serde_json::{Value, json};
 
 use super::build::ORDER_LINES;
 use crate::error::Classify;
+use crate::event::Side;
 use crate::event::types::{OutcomeError, now_millis};
-use crate::event::{Fields, Outcome, OutcomeStatus, System, WriteCommand};
+use crate::event::{Fields, Outcome, OutcomeStatus, WriteCommand};
 use crate::metrics::metrics;
 use crate::store::{Store, StoreError};
 use crate::systems::{SystemError, Target, Written};
@@ -85,7 +86,7 @@ pub async fn execute(
 }
 
 async fn create(target: &Target, store: &Store, cmd: &WriteCommand) -> Result<Outcome, StoreError> {
-    if let Some(c) = store.coupling(&cmd.mapping, System::Dataverse, &cmd.source.id)? {
+    if let Some(c) = store.coupling(&cmd.mapping, Side::Crm, &cmd.source.id)? {
         let mut o = Outcome::for_command(cmd, OutcomeStatus::Unchanged);
         o.target_id = Some(c.erp_id.clone());
         o.reason = Some(format!(
@@ -94,7 +95,7 @@ async fn create(target: &Target, store: &Store, cmd: &WriteCommand) -> Result<Ou
         ));
         return Ok(o);
     }
-    let Target::Bc(bc) = target else {
+    let Some(bc) = target.client::<crate::systems::BcClient>() else {
         return Ok(failed(
             cmd,
             "unsupported_target",

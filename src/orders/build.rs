@@ -7,7 +7,8 @@ use super::config::OrdersConfig;
 use super::error::OrderError;
 use super::lines::{split_description, truncate};
 use super::{CUSTOMER_ACCOUNT, LINES, UOM_NAME};
-use crate::event::{Fields, System};
+use crate::event::Fields;
+use crate::event::Side;
 use crate::mapping::Catalogue;
 use crate::mapping::value_map::to_erp;
 use crate::store::{Store, StoreError};
@@ -99,11 +100,11 @@ pub fn build_doc(
     };
     let customer = cx
         .store
-        .coupling(CUSTOMER_MAPPING, System::Dataverse, &account)
+        .coupling(CUSTOMER_MAPPING, Side::Crm, &account)
         .map_err(Err)?
         .ok_or_else(|| {
             Ok(OrderError::Waiting {
-                waiting_for: waiting_key(CUSTOMER_MAPPING, System::Dataverse, None, &account),
+                waiting_for: waiting_key(CUSTOMER_MAPPING, crate::systems::DATAVERSE, None, &account),
                 reason: format!(
                     "customerid: account dataverse/accounts/{account} is not coupled to a Business Central customer ({CUSTOMER_MAPPING}) yet"
                 ),
@@ -254,11 +255,11 @@ pub fn build_doc(
             let product = text(line, "_productid_value").unwrap_or_default();
             let item = cx
                 .store
-                .coupling(PRODUCT_MAPPING, System::Dataverse, product)
+                .coupling(PRODUCT_MAPPING, Side::Crm, product)
                 .map_err(Err)?
                 .ok_or_else(|| {
                     Ok(OrderError::Waiting {
-                        waiting_for: waiting_key(PRODUCT_MAPPING, System::Dataverse, None, product),
+                        waiting_for: waiting_key(PRODUCT_MAPPING, crate::systems::DATAVERSE, None, product),
                         reason: format!(
                             "{at}: productid dataverse/products/{product} is not coupled to a Business Central item ({PRODUCT_MAPPING}) yet"
                         ),
@@ -269,11 +270,11 @@ pub fn build_doc(
             if let Some(uom) = text(line, "_uomid_value") {
                 let unit = cx
                     .store
-                    .coupling(UOM_MAPPING, System::Dataverse, uom)
+                    .coupling(UOM_MAPPING, Side::Crm, uom)
                     .map_err(Err)?
                     .ok_or_else(|| {
                         Ok(OrderError::Waiting {
-                            waiting_for: waiting_key(UOM_MAPPING, System::Dataverse, None, uom),
+                            waiting_for: waiting_key(UOM_MAPPING, crate::systems::DATAVERSE, None, uom),
                             reason: format!(
                                 "{at}: uomid dataverse/uoms/{uom} is not coupled to a Business Central unit ({UOM_MAPPING}) yet"
                             ),

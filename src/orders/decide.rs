@@ -5,7 +5,7 @@ use crate::transform::decide::write_command;
 
 use super::build::{BuildContext, build};
 use super::on_demand_marker;
-use crate::event::{ChangeEvent, Outcome, OutcomeStatus, System, WriteCommand, WriteOp};
+use crate::event::{ChangeEvent, Outcome, OutcomeStatus, WriteCommand, WriteOp};
 use crate::mapping::model::TableMapping;
 use crate::store::Coupling;
 use crate::transform::hash::content_hash;
@@ -22,7 +22,7 @@ pub fn decide(
     currencies_fresh: bool,
     forced: bool,
 ) -> Result<Decision, TransformError> {
-    let t = System::Bc;
+    let t = crate::systems::BC;
     let record = ev.source.to_string();
     let outcome = |status, target: Option<String>, reason: String| {
         Outcome::for_event(ev, t, &m.erp_entity, target, status, Some(reason))

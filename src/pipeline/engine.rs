@@ -4,41 +4,31 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::audit::{index_message, index_natural_keys};
 use super::barrier::Barrier;
+use super::captures::plan_captures;
 use super::consume::consume;
 use super::error::PipelineError;
 use super::follow::{apply_state_message, is_own};
+use super::gauges::update_gauges;
 use super::lease::{LEASE_GROUP, LeaseKeeper};
+use super::stages::{self, StageSetup};
 use super::state::StateLog;
-use crate::apply::intent::Intents;
-use crate::apply::{ApplyStage, Targets, Writer};
 use crate::bus::{Bus, StartFrom, Topics};
-use crate::capture::{BcCapture, CaptureStatus, DataverseCapture};
+use crate::capture::CaptureStatus;
 use crate::mapping::Catalogue;
-use crate::metrics::metrics;
 use crate::store::Store;
-use crate::systems::{BcClient, DataverseClient, Target};
-use crate::transform::stage::{CurrencySource, TransformStage};
-use crate::transform::{CurrencyTable, Transformer, redrive};
+use crate::systems::Targets;
+use crate::transform::redrive;
 
-/// Consumer group names.
-pub const TRANSFORM_GROUP: &str = "transform";
-/// See [`TRANSFORM_GROUP`].
-pub const APPLY_GROUP: &str = "apply";
-/// Prefix of the per-instance audit group (every instance indexes the whole trail).
-pub const AUDIT_GROUP_PREFIX: &str = "audit-";
+pub use super::stages::{APPLY_GROUP, AUDIT_GROUP_PREFIX, TRANSFORM_GROUP};
+
 /// Prefix of the per-instance state follower group.
 pub const STATE_GROUP_PREFIX: &str = "state-";
 /// A state barrier not read back within this is retried as an unavailable log.
 const BARRIER_TIMEOUT: Duration = Duration::from_secs(30);
-/// On the first start, the item ledger read goes back this far (stock moved while the first
-/// read of the items was under way).
-const AVAILABILITY_FIRST_LOOKBACK: Duration = Duration::from_secs(600);
 
 /// This instance's id, kept in its data directory.
 pub fn instance_id(store: &Store) -> Result<String, PipelineError> {
@@ -66,46 +56,18 @@ pub struct EngineParts {
     pub topics: Topics,
     /// Partitions per topic (when creating them).
     pub partitions: u32,
-    /// Dataverse.
-    pub dataverse: DataverseClient,
-    /// Business Central.
-    pub bc: BcClient,
+    /// The CRM and the ERP, through their connectors.
+    pub targets: Targets,
     /// Pause between capture passes.
     pub poll_interval: Duration,
-    /// Business Central polling overlap.
-    pub bc_overlap: Duration,
+    /// Re-read window before a polled source's watermark (`[capture] bc_overlap_ms`).
+    pub overlap: Duration,
     /// Writes in flight.
     pub apply_concurrency: usize,
     /// ERP local currency ISO code.
     pub lcy: String,
     /// `[orders]`.
     pub orders: crate::orders::OrdersConfig,
-}
-
-/// The Dataverse currencies, as the transform's currency source.
-pub(crate) struct DvCurrencies(pub(crate) DataverseClient);
-
-#[async_trait]
-impl CurrencySource for DvCurrencies {
-    async fn load(&self) -> Result<Vec<(String, String)>, String> {
-        let rows = self
-            .0
-            .query(
-                "transactioncurrencies",
-                "",
-                &["isocurrencycode", "transactioncurrencyid"],
-            )
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|r| {
-                let iso = r.get("isocurrencycode")?.as_str()?.to_string();
-                let id = r.get("transactioncurrencyid")?.as_str()?.to_string();
-                Some((iso, id))
-            })
-            .collect())
-    }
 }
 
 /// A running engine.
@@ -131,18 +93,11 @@ impl Engine {
 
     async fn start_with(parts: EngineParts, capture: bool) -> Result<Engine, PipelineError> {
         let p = parts.clone();
-        // Two captures per mapping, and the item ledger read for a mapping that keeps item
-        // inventory current.
-        let availability = p
-            .catalogue
-            .ordered()
-            .iter()
-            .find(|m| m.schedule.is_none() && crate::capture::availability::tracks_inventory(m))
-            .cloned();
-        let capture_count =
-            (p.catalogue.ordered().len() * 2 + usize::from(availability.is_some())) as u32;
+        // The connectors' capture tasks (planned even when not run: their count sizes the
+        // leases topic, which every instance must agree on).
+        let plans = plan_captures(&p);
         p.bus
-            .ensure_topics(&p.topics.specs(p.partitions, capture_count))
+            .ensure_topics(&p.topics.specs(p.partitions, plans.lease_count()))
             .await?;
         let instance = instance_id(&p.store)?;
         let state = StateLog::new(
@@ -151,243 +106,27 @@ impl Engine {
             p.store.clone(),
             instance.clone(),
         );
-        let currencies = CurrencyTable::new(&p.lcy);
-        let source: Arc<dyn CurrencySource> = Arc::new(DvCurrencies(p.dataverse.clone()));
-        let rows = source.load().await.map_err(|e| {
-            PipelineError::Setup(format!(
-                "cannot read the Dataverse currencies (the connection test failed): {e}"
-            ))
-        })?;
-        currencies.set(rows);
+        let currencies = stages::load_currencies(&p).await?;
         let (tx, rx) = watch::channel(false);
-        let mut tasks = Vec::new();
-        let mut captures = Vec::new();
-
-        // Other instances' couplings, checkpoints, parked changes and create intents, and this
-        // instance's barrier markers read back.
         let barrier = Barrier::new(p.bus.clone(), &p.topics, &instance, BARRIER_TIMEOUT);
-        let fbarrier = barrier.clone();
-        let (fstore, ftopics, finst) = (p.store.clone(), p.topics.clone(), instance.clone());
-        tasks.push((
-            "state-follower".into(),
-            tokio::spawn(consume(
-                p.bus.clone(),
-                p.topics.group(&format!("{STATE_GROUP_PREFIX}{instance}")),
-                vec![
-                    p.topics.couplings.clone(),
-                    p.topics.checkpoints.clone(),
-                    p.topics.parked.clone(),
-                    p.topics.intents.clone(),
-                ],
-                StartFrom::Committed,
-                4,
-                rx.clone(),
-                move |msg| {
-                    let (store, topics, me) = (fstore.clone(), ftopics.clone(), finst.clone());
-                    let barrier = fbarrier.clone();
-                    async move {
-                        if barrier.observe(&msg) || is_own(&msg, &me) {
-                            return Ok(());
-                        }
-                        apply_state_message(&store, &topics, &msg)
-                    }
-                },
-            )),
-        ));
+        let mut tasks = vec![spawn_state_follower(&p, &instance, &barrier, &rx)];
         let keeper = LeaseKeeper::new();
-        let mut lease_index = 0u32;
-
-        for m in p.catalogue.ordered().iter().filter(|_| capture) {
-            if let Some(schedule) = &m.schedule {
-                // Read on its schedule instead of captured continuously.
-                let read = crate::capture::scheduled::ScheduledRead {
-                    mapping: m.clone(),
-                    schedule: schedule.clone(),
-                    dataverse: p.dataverse.clone(),
-                    bc: p.bc.clone(),
-                    bus: p.bus.clone(),
-                    topics: p.topics.clone(),
-                    state: state.clone(),
-                    lease: keeper.lease(lease_index, capture_count),
-                };
-                lease_index += 2;
-                tasks.push((
-                    format!("{}/schedule", m.name),
-                    tokio::spawn(read.run(rx.clone())),
-                ));
-                continue;
-            }
-            let dv_status = CaptureStatus::new(&format!("{}/dataverse/{}", m.name, m.crm_entity));
-            let dv = DataverseCapture {
-                mapping: m.clone(),
-                client: p.dataverse.clone(),
-                store: p.store.clone(),
-                bus: p.bus.clone(),
-                topics: p.topics.clone(),
-                poll_interval: p.poll_interval,
-                status: dv_status.clone(),
-                state: state.clone(),
-                lease: keeper.lease(lease_index, capture_count),
-            };
-            lease_index += 1;
-            tasks.push((dv_status.name(), tokio::spawn(dv.run(rx.clone()))));
-            captures.push(dv_status);
-            let bc_status = CaptureStatus::new(&format!("{}/bc/{}", m.name, m.erp_entity));
-            let bc = BcCapture {
-                mapping: m.clone(),
-                client: p.bc.clone(),
-                store: p.store.clone(),
-                bus: p.bus.clone(),
-                topics: p.topics.clone(),
-                poll_interval: p.poll_interval,
-                overlap: p.bc_overlap,
-                status: bc_status.clone(),
-                state: state.clone(),
-                lease: keeper.lease(lease_index, capture_count),
-            };
-            lease_index += 1;
-            tasks.push((bc_status.name(), tokio::spawn(bc.run(rx.clone()))));
-            captures.push(bc_status);
-            if crate::orders::is_order_mapping(m) {
-                // Posted invoices of orders (an order is deleted once completely posted).
-                let posted = crate::orders::back::capture::PostedCapture {
-                    mapping: m.clone(),
-                    client: p.bc.clone(),
-                    store: p.store.clone(),
-                    bus: p.bus.clone(),
-                    topics: p.topics.clone(),
-                    poll_interval: p.poll_interval,
-                    overlap: p.bc_overlap,
-                    status: CaptureStatus::new(&format!(
-                        "{}/bc/{}",
-                        m.name,
-                        crate::orders::back::capture::POSTED_SET
-                    )),
-                    state: state.clone(),
-                    lease: keeper.lease(lease_index - 1, capture_count),
-                };
-                captures.push(posted.status.clone());
-                tasks.push((posted.status.name(), tokio::spawn(posted.run(rx.clone()))));
-            }
+        let mut captures = Vec::new();
+        if capture {
+            let (t, c) = plans.spawn(&p, &state, &keeper, &rx);
+            tasks.extend(t);
+            captures = c;
         }
-        if let Some(m) = availability.filter(|_| capture) {
-            let status = CaptureStatus::new(&format!(
-                "{}/bc/{}",
-                m.name,
-                crate::capture::availability::LEDGER
-            ));
-            let read = crate::capture::availability::AvailabilityCapture {
-                mapping: m,
-                client: p.bc.clone(),
-                store: p.store.clone(),
-                bus: p.bus.clone(),
-                topics: p.topics.clone(),
-                poll_interval: p.poll_interval,
-                first_lookback: AVAILABILITY_FIRST_LOOKBACK,
-                status: status.clone(),
+        tasks.extend(stages::spawn(
+            StageSetup {
+                parts: &p,
+                instance: &instance,
                 state: state.clone(),
-                lease: keeper.lease(lease_index, capture_count),
-            };
-            tasks.push((status.name(), tokio::spawn(read.run(rx.clone()))));
-            captures.push(status);
-        }
-
-        let targets = Targets {
-            crm: Target::Dataverse(p.dataverse.clone()),
-            erp: Target::Bc(p.bc.clone()),
-        };
-        let transform = TransformStage {
-            transformer: Transformer::new(p.catalogue.clone(), p.store.clone(), currencies.clone())
-                .with_orders(p.orders.clone()),
-            survivors: targets.clone(),
-            bus: p.bus.clone(),
-            topics: p.topics.clone(),
-            store: p.store.clone(),
-            currencies: currencies.clone(),
-            currency_source: source,
-            state: state.clone(),
-        };
-        tasks.push((
-            "transform".into(),
-            tokio::spawn(after_catch_up(
-                barrier.clone(),
-                rx.clone(),
-                consume(
-                    p.bus.clone(),
-                    p.topics.group(TRANSFORM_GROUP),
-                    vec![p.topics.changes.clone()],
-                    StartFrom::Committed,
-                    p.partitions as usize,
-                    rx.clone(),
-                    move |msg| {
-                        let t = transform.clone();
-                        async move { t.handle(msg).await }
-                    },
-                ),
-            )),
+                currencies,
+                barrier: Some(barrier),
+            },
+            &rx,
         ));
-
-        let apply = ApplyStage {
-            writer: Writer::new(targets, p.store.clone(), p.catalogue.clone())
-                .with_currencies(currencies)
-                .with_intents(Intents::new(state.clone(), barrier.clone())),
-            bus: p.bus.clone(),
-            topics: p.topics.clone(),
-            store: p.store.clone(),
-            state: state.clone(),
-        };
-        tasks.push((
-            "apply".into(),
-            tokio::spawn(after_catch_up(
-                barrier.clone(),
-                rx.clone(),
-                consume(
-                    p.bus.clone(),
-                    p.topics.group(APPLY_GROUP),
-                    vec![p.topics.commands.clone()],
-                    StartFrom::Committed,
-                    p.apply_concurrency,
-                    rx.clone(),
-                    move |msg| {
-                        let a = apply.clone();
-                        async move { a.handle(msg).await }
-                    },
-                ),
-            )),
-        ));
-
-        let (store, topics, acat) = (p.store.clone(), p.topics.clone(), p.catalogue.clone());
-        tasks.push((
-            "audit".into(),
-            tokio::spawn(consume(
-                p.bus.clone(),
-                p.topics.group(&format!("{AUDIT_GROUP_PREFIX}{instance}")),
-                vec![
-                    p.topics.changes.clone(),
-                    p.topics.commands.clone(),
-                    p.topics.outcomes.clone(),
-                ],
-                StartFrom::Committed,
-                4,
-                rx.clone(),
-                move |msg| {
-                    let (store, topics, cat) = (store.clone(), topics.clone(), acat.clone());
-                    async move {
-                        index_message(&store, &topics, &msg)?;
-                        index_natural_keys(&store, &cat, &topics, &msg)?;
-                        Ok(())
-                    }
-                },
-            )),
-        ));
-
-        let (cat, bus, topics, rstate, srx) = (
-            p.catalogue.clone(),
-            p.bus.clone(),
-            p.topics.clone(),
-            state.clone(),
-            rx.clone(),
-        );
         tasks.push((
             "leases".into(),
             tokio::spawn(keeper.run(
@@ -397,32 +136,8 @@ impl Engine {
                 rx.clone(),
             )),
         ));
-        tasks.push((
-            "redrive".into(),
-            tokio::spawn(async move {
-                redrive::run(cat, bus, topics, rstate, Duration::from_secs(2), srx)
-                    .await
-                    .map_err(|e| PipelineError::Stage {
-                        stage: "redrive".into(),
-                        reason: e.to_string(),
-                    })
-            }),
-        ));
-
-        let gauges = p.clone();
-        let mut grx = rx.clone();
-        tasks.push((
-            "gauges".into(),
-            tokio::spawn(async move {
-                loop {
-                    update_gauges(&gauges).await;
-                    tokio::select! {
-                        _ = grx.changed() => return Ok(()),
-                        _ = tokio::time::sleep(Duration::from_secs(2)) => {}
-                    }
-                }
-            }),
-        ));
+        tasks.push(spawn_redrive(&p, &state, &rx));
+        tasks.push(spawn_gauges(&p, &rx));
         Ok(Engine {
             parts,
             instance,
@@ -573,71 +288,87 @@ impl Engine {
     }
 }
 
-/// Runs `stage` once the state follower has caught up with the changelogs (couplings and
-/// intents other instances appended while this one was down are in the store before it
-/// decides anything).
-async fn after_catch_up(
-    barrier: Barrier,
-    mut shutdown: watch::Receiver<bool>,
-    stage: impl std::future::Future<Output = Result<(), PipelineError>>,
-) -> Result<(), PipelineError> {
-    loop {
-        match barrier.sync().await {
-            Ok(()) => break,
-            Err(e) if e.is_transient() => {
-                tracing::warn!(error = %e, "The state changelogs are not read back yet; waiting before starting the stage.");
-                if super::consume::pause(&mut shutdown, Duration::from_secs(1)).await {
-                    return Ok(());
+/// Other instances' couplings, checkpoints, parked changes and create intents, and this
+/// instance's barrier markers read back.
+fn spawn_state_follower(
+    p: &EngineParts,
+    instance: &str,
+    barrier: &Barrier,
+    shutdown: &watch::Receiver<bool>,
+) -> (String, JoinHandle<Result<(), PipelineError>>) {
+    let (store, topics, me) = (p.store.clone(), p.topics.clone(), instance.to_string());
+    let barrier = barrier.clone();
+    (
+        "state-follower".into(),
+        tokio::spawn(consume(
+            p.bus.clone(),
+            p.topics.group(&format!("{STATE_GROUP_PREFIX}{instance}")),
+            vec![
+                p.topics.couplings.clone(),
+                p.topics.checkpoints.clone(),
+                p.topics.parked.clone(),
+                p.topics.intents.clone(),
+            ],
+            StartFrom::Committed,
+            4,
+            shutdown.clone(),
+            move |msg| {
+                let (store, topics, me) = (store.clone(), topics.clone(), me.clone());
+                let barrier = barrier.clone();
+                async move {
+                    if barrier.observe(&msg) || is_own(&msg, &me) {
+                        return Ok(());
+                    }
+                    apply_state_message(&store, &topics, &msg)
                 }
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    stage.await
+            },
+        )),
+    )
 }
 
-async fn update_gauges(p: &EngineParts) {
-    let m = metrics();
-    for map in p.catalogue.ordered() {
-        if let Ok(n) = p.store.coupling_count(&map.name) {
-            m.couplings.with_label_values(&[&map.name]).set(n as i64);
-        }
-    }
-    if let Ok(parked) = p.store.parked() {
-        for map in p.catalogue.ordered() {
-            let n = parked.iter().filter(|e| e.mapping == map.name).count();
-            m.parked.with_label_values(&[&map.name]).set(n as i64);
-        }
-    }
-    for (group, topic) in [
-        (p.topics.group(TRANSFORM_GROUP), &p.topics.changes),
-        (p.topics.group(APPLY_GROUP), &p.topics.commands),
-    ] {
-        if let (Ok(ends), Ok(done)) = (
-            p.bus.end_offsets(topic).await,
-            p.bus.committed(&group, topic).await,
-        ) {
-            for (i, end) in ends.iter().enumerate() {
-                let lag = end.saturating_sub(done.get(i).copied().flatten().unwrap_or(0));
-                m.consumer_lag
-                    .with_label_values(&[group.as_str(), topic.as_str(), &i.to_string()])
-                    .set(lag as i64);
+/// Re-drives parked changes whose dependency got coupled.
+fn spawn_redrive(
+    p: &EngineParts,
+    state: &StateLog,
+    shutdown: &watch::Receiver<bool>,
+) -> (String, JoinHandle<Result<(), PipelineError>>) {
+    let (cat, bus, topics, state, rx) = (
+        p.catalogue.clone(),
+        p.bus.clone(),
+        p.topics.clone(),
+        state.clone(),
+        shutdown.clone(),
+    );
+    (
+        "redrive".into(),
+        tokio::spawn(async move {
+            redrive::run(cat, bus, topics, state, Duration::from_secs(2), rx)
+                .await
+                .map_err(|e| PipelineError::Stage {
+                    stage: "redrive".into(),
+                    reason: e.to_string(),
+                })
+        }),
+    )
+}
+
+/// Refreshes the gauges every 2 s.
+fn spawn_gauges(
+    p: &EngineParts,
+    shutdown: &watch::Receiver<bool>,
+) -> (String, JoinHandle<Result<(), PipelineError>>) {
+    let gauges = p.clone();
+    let mut rx = shutdown.clone();
+    (
+        "gauges".into(),
+        tokio::spawn(async move {
+            loop {
+                update_gauges(&gauges).await;
+                tokio::select! {
+                    _ = rx.changed() => return Ok(()),
+                    _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+                }
             }
-        }
-    }
-    if let Ok(cks) = p.store.checkpoints() {
-        for (name, v) in cks {
-            // name = capture/<mapping>/<system>/<entity>
-            let parts: Vec<&str> = name.splitn(4, '/').collect();
-            if let ([_, mapping, system, entity], Some(at)) = (
-                parts.as_slice(),
-                crate::capture::dataverse::parse_time(v.get("at")),
-            ) {
-                let age = (chrono::Utc::now() - at).num_milliseconds() as f64 / 1000.0;
-                m.checkpoint_age
-                    .with_label_values(&[system, entity, mapping])
-                    .set(age.max(0.0));
-            }
-        }
-    }
+        }),
+    )
 }

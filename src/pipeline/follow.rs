@@ -5,7 +5,7 @@
 use super::error::PipelineError;
 use super::state::INSTANCE_HEADER;
 use crate::bus::{Message, Topics};
-use crate::event::System;
+use crate::event::Side;
 use crate::event::state_codec::{decode_checkpoint, decode_coupling, decode_intent, decode_parked};
 use crate::store::Store;
 
@@ -41,7 +41,7 @@ pub fn apply_state_message(
     } else if msg.topic == topics.couplings {
         if tomb {
             if let Some((mapping, crm_id)) = msg.key.split_once('/') {
-                store.remove_coupling(mapping, System::Dataverse, crm_id)?;
+                store.remove_coupling(mapping, Side::Crm, crm_id)?;
             }
         } else {
             match decode_coupling(&msg.value) {

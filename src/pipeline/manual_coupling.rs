@@ -11,7 +11,7 @@ use crate::bus::{Bus, Topics};
 use crate::error::{Actor, Classify, Retry};
 use crate::event::avro::encode_outcome;
 use crate::event::types::now_millis;
-use crate::event::{Outcome, OutcomeStatus, RecordKey, System};
+use crate::event::{Outcome, OutcomeStatus, Pair, RecordKey, Side, System};
 use crate::mapping::TableMapping;
 use crate::metrics::metrics;
 use crate::store::Coupling;
@@ -75,12 +75,13 @@ fn key(m: &TableMapping, system: System, id: &str) -> RecordKey {
 async fn record(
     bus: &Arc<dyn Bus>,
     topics: &Topics,
+    pair: Pair,
     c: &Coupling,
     status: OutcomeStatus,
     reason: String,
 ) -> Result<(), PipelineError> {
     let id = uuid::Uuid::new_v4();
-    let source = RecordKey::new(System::Bc, c.erp_entity.clone(), c.erp_id.clone());
+    let source = RecordKey::new(pair.erp, c.erp_entity.clone(), c.erp_id.clone());
     let o = Outcome {
         outcome_id: uuid::Uuid::new_v4(),
         command_id: None,
@@ -90,7 +91,7 @@ async fn record(
         source: source.clone(),
         source_modified_on: None,
         source_etag: None,
-        target_system: System::Dataverse,
+        target_system: pair.crm,
         target_entity: c.crm_entity.clone(),
         target_id: Some(c.crm_id.clone()),
         status,
@@ -133,10 +134,10 @@ pub async fn couple(
 ) -> Result<Coupled, CouplingError> {
     let store = state.store();
     let by_crm = store
-        .coupling(&m.name, System::Dataverse, crm_id)
+        .coupling(&m.name, Side::Crm, crm_id)
         .map_err(PipelineError::from)?;
     let by_erp = store
-        .coupling(&m.name, System::Bc, erp_id)
+        .coupling(&m.name, Side::Erp, erp_id)
         .map_err(PipelineError::from)?;
     if let Some(c) = &by_crm
         && c.erp_id == erp_id
@@ -146,8 +147,8 @@ pub async fn couple(
     if let Some(c) = by_crm {
         return Err(CouplingError::AlreadyCoupled {
             mapping: m.name.clone(),
-            record: key(m, System::Dataverse, crm_id).to_string(),
-            other: key(m, System::Bc, &c.erp_id).to_string(),
+            record: key(m, m.system(Side::Crm), crm_id).to_string(),
+            other: key(m, m.system(Side::Erp), &c.erp_id).to_string(),
             flag: "crm-id",
             id: crm_id.to_string(),
         });
@@ -155,8 +156,8 @@ pub async fn couple(
     if let Some(c) = by_erp {
         return Err(CouplingError::AlreadyCoupled {
             mapping: m.name.clone(),
-            record: key(m, System::Bc, erp_id).to_string(),
-            other: key(m, System::Dataverse, &c.crm_id).to_string(),
+            record: key(m, m.system(Side::Erp), erp_id).to_string(),
+            other: key(m, m.system(Side::Crm), &c.crm_id).to_string(),
             flag: "erp-id",
             id: erp_id.to_string(),
         });
@@ -180,8 +181,16 @@ pub async fn couple(
         last_result: Some(OutcomeStatus::Coupled.as_str().to_string()),
     };
     state.put_coupling(&c).await?;
-    record(bus, topics, &c, OutcomeStatus::Coupled, how.to_string()).await?;
-    tracing::info!(mapping = %m.name, crm = %key(m, System::Dataverse, crm_id), erp = %key(m, System::Bc, erp_id), how, "Coupled.");
+    record(
+        bus,
+        topics,
+        m.pair,
+        &c,
+        OutcomeStatus::Coupled,
+        how.to_string(),
+    )
+    .await?;
+    tracing::info!(mapping = %m.name, crm = %key(m, m.system(Side::Crm), crm_id), erp = %key(m, m.system(Side::Erp), erp_id), how, "Coupled.");
     Ok(Coupled::New(c))
 }
 
@@ -190,11 +199,20 @@ pub async fn uncouple(
     state: &StateLog,
     bus: &Arc<dyn Bus>,
     topics: &Topics,
+    pair: Pair,
     c: &Coupling,
     why: &str,
 ) -> Result<(), PipelineError> {
     state.remove_coupling(c).await?;
-    record(bus, topics, c, OutcomeStatus::Uncoupled, why.to_string()).await?;
-    tracing::info!(mapping = %c.mapping, crm = %format!("{}/{}/{}", System::Dataverse, c.crm_entity, c.crm_id), erp = %format!("{}/{}/{}", System::Bc, c.erp_entity, c.erp_id), why, "Uncoupled.");
+    record(
+        bus,
+        topics,
+        pair,
+        c,
+        OutcomeStatus::Uncoupled,
+        why.to_string(),
+    )
+    .await?;
+    tracing::info!(mapping = %c.mapping, crm = %format!("{}/{}/{}", pair.crm, c.crm_entity, c.crm_id), erp = %format!("{}/{}/{}", pair.erp, c.erp_entity, c.erp_id), why, "Uncoupled.");
     Ok(())
 }

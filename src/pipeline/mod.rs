@@ -2,14 +2,18 @@
 
 pub mod audit;
 pub mod barrier;
+pub mod captures;
 pub mod consume;
 pub mod dlq;
 pub mod engine;
 pub mod error;
 pub mod follow;
+pub mod force;
+pub mod gauges;
 pub mod lease;
 pub mod manual_coupling;
 pub mod replay;
+pub mod stages;
 pub mod state;
 pub mod sync_now;
 

@@ -188,7 +188,7 @@ pub async fn replay(
         let mut headers: Vec<(String, String)> = m
             .headers
             .iter()
-            .filter(|(k, _)| k != super::sync_now::FORCE_HEADER)
+            .filter(|(k, _)| k != super::force::FORCE_HEADER)
             .cloned()
             .collect();
         headers.push((

@@ -7,9 +7,10 @@ use std::sync::Arc;
 
 use super::error::PipelineError;
 use crate::bus::{Bus, Topics};
+use crate::event::Side;
 use crate::event::state_codec::{encode_checkpoint, encode_coupling, encode_intent, encode_parked};
 use crate::event::types::now_millis;
-use crate::event::{ChangeEvent, Outcome, System};
+use crate::event::{ChangeEvent, Outcome};
 use crate::metrics::metrics;
 use crate::store::project::{Plan, apply_errors, plan_outcome};
 use crate::store::{Coupling, CreateIntent, ParkedEntry, Store};
@@ -93,7 +94,7 @@ impl StateLog {
         self.append(&self.topics.couplings, &coupling_key(c), &[])
             .await?;
         self.store
-            .remove_coupling(&c.mapping, System::Dataverse, &c.crm_id)?;
+            .remove_coupling(&c.mapping, Side::Crm, &c.crm_id)?;
         Ok(())
     }
 

@@ -12,67 +12,29 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::audit::{index_message, index_natural_keys};
-use super::consume::consume;
-use super::engine::{
-    APPLY_GROUP, AUDIT_GROUP_PREFIX, DvCurrencies, EngineParts, TRANSFORM_GROUP, instance_id,
-};
+use super::captures::plan_captures;
+use super::engine::{EngineParts, instance_id};
 use super::error::PipelineError;
+use super::stages::{self, StageSetup};
 use super::state::StateLog;
-use crate::apply::{ApplyStage, Targets, Writer};
-use crate::bus::{Bus, Message, StartFrom, Topics};
+use crate::bus::{Bus, StartFrom, Topics};
 use crate::event::avro::{decode_outcome, encode_change};
-use crate::event::{ChangeEvent, ChangeOp, Outcome, RecordKey, System};
-use crate::systems::{BcClient, DataverseClient, SystemError, Target};
-use crate::transform::stage::{CurrencySource, TransformStage};
-use crate::transform::{CurrencyTable, Transformer};
+use crate::event::{ChangeEvent, Outcome, RecordKey};
+use crate::systems::{SystemError, Target};
 
-/// The header marking a forced change (and the command that follows from it).
-pub const FORCE_HEADER: &str = "couplet-force";
+pub use super::force::{FORCE_HEADER, force_headers, is_forced};
 
-/// True when a message carries the force header.
-pub fn is_forced(msg: &Message) -> bool {
-    msg.headers.iter().any(|(k, _)| k == FORCE_HEADER)
-}
-
-/// The headers of a forced message.
-pub fn force_headers() -> Vec<(String, String)> {
-    vec![(FORCE_HEADER.to_string(), "sync-now".to_string())]
-}
-
-/// Reads `key` fresh from its system and makes a change event of it for `mapping` (a delete
-/// event when the record is gone).
+/// Reads `key` fresh from its system (`source`, the target of that system) and makes a change
+/// event of it for `mapping` (`None` when the record is gone).
 pub async fn read_change(
-    dv: &DataverseClient,
-    bc: &BcClient,
+    source: &Target,
     mapping: &str,
     key: &RecordKey,
 ) -> Result<Option<ChangeEvent>, SystemError> {
-    let fields = match key.system {
-        System::Dataverse => dv.get(&key.entity, &key.id, &[]).await?,
-        System::Bc => bc.get(&key.entity, &key.id).await?,
-    };
-    let Some(f) = fields else {
-        return Ok(None);
-    };
-    let modified_col = if key.system.is_crm() {
-        "modifiedon"
-    } else {
-        "lastModifiedDateTime"
-    };
-    let modified = crate::capture::dataverse::parse_time(f.get(modified_col));
-    let etag = f
-        .get("@odata.etag")
-        .and_then(|v| v.as_str())
-        .map(str::to_string);
-    Ok(Some(ChangeEvent::new(
-        mapping,
-        key.clone(),
-        ChangeOp::Upsert,
-        modified,
-        etag,
-        f,
-    )))
+    Ok(source
+        .get(&key.entity, &key.id)
+        .await?
+        .map(|f| crate::capture::emit::upsert_event(mapping, key.clone(), f)))
 }
 
 /// Appends `ev` to the changes topic, marked as forced.
@@ -175,10 +137,7 @@ impl LocalStages {
     /// Creates the topics, loads the currencies and starts the stages.
     pub async fn start(p: &EngineParts) -> Result<LocalStages, PipelineError> {
         p.bus
-            .ensure_topics(
-                &p.topics
-                    .specs(p.partitions, (p.catalogue.ordered().len() * 2) as u32),
-            )
+            .ensure_topics(&p.topics.specs(p.partitions, plan_captures(p).lease_count()))
             .await?;
         let instance = instance_id(&p.store)?;
         let state = StateLog::new(
@@ -187,85 +146,24 @@ impl LocalStages {
             p.store.clone(),
             instance.clone(),
         );
-        let currencies = CurrencyTable::new(&p.lcy);
-        let source: Arc<dyn CurrencySource> = Arc::new(DvCurrencies(p.dataverse.clone()));
-        let rows = source.load().await.map_err(|e| {
-            PipelineError::Setup(format!("cannot read the Dataverse currencies: {e}"))
-        })?;
-        currencies.set(rows);
+        let currencies = stages::load_currencies(p).await?;
         let (tx, rx) = watch::channel(false);
-        let mut tasks = Vec::new();
-        let targets = Targets {
-            crm: Target::Dataverse(p.dataverse.clone()),
-            erp: Target::Bc(p.bc.clone()),
-        };
-        let transform = TransformStage {
-            transformer: Transformer::new(p.catalogue.clone(), p.store.clone(), currencies.clone())
-                .with_orders(p.orders.clone()),
-            survivors: targets.clone(),
-            bus: p.bus.clone(),
-            topics: p.topics.clone(),
-            store: p.store.clone(),
-            currencies,
-            currency_source: source,
-            state: state.clone(),
-        };
-        tasks.push(tokio::spawn(consume(
-            p.bus.clone(),
-            p.topics.group(TRANSFORM_GROUP),
-            vec![p.topics.changes.clone()],
-            StartFrom::Committed,
-            p.partitions as usize,
-            rx.clone(),
-            move |msg| {
-                let t = transform.clone();
-                async move { t.handle(msg).await }
+        let tasks = stages::spawn(
+            StageSetup {
+                parts: p,
+                instance: &instance,
+                state,
+                currencies,
+                barrier: None,
             },
-        )));
-        let apply = ApplyStage {
-            writer: Writer::new(targets, p.store.clone(), p.catalogue.clone()),
-            bus: p.bus.clone(),
-            topics: p.topics.clone(),
-            store: p.store.clone(),
-            state,
-        };
-        tasks.push(tokio::spawn(consume(
-            p.bus.clone(),
-            p.topics.group(APPLY_GROUP),
-            vec![p.topics.commands.clone()],
-            StartFrom::Committed,
-            p.apply_concurrency,
-            rx.clone(),
-            move |msg| {
-                let a = apply.clone();
-                async move { a.handle(msg).await }
-            },
-        )));
-        let audit_group = p.topics.group(&format!("{AUDIT_GROUP_PREFIX}{instance}"));
-        let (store, topics, cat) = (p.store.clone(), p.topics.clone(), p.catalogue.clone());
-        tasks.push(tokio::spawn(consume(
-            p.bus.clone(),
-            audit_group.clone(),
-            vec![
-                p.topics.changes.clone(),
-                p.topics.commands.clone(),
-                p.topics.outcomes.clone(),
-            ],
-            StartFrom::Committed,
-            4,
-            rx,
-            move |msg| {
-                let (store, topics, cat) = (store.clone(), topics.clone(), cat.clone());
-                async move {
-                    index_message(&store, &topics, &msg)?;
-                    index_natural_keys(&store, &cat, &topics, &msg)?;
-                    Ok(())
-                }
-            },
-        )));
+            &rx,
+        )
+        .into_iter()
+        .map(|(_, h)| h)
+        .collect();
         Ok(LocalStages {
             parts: p.clone(),
-            audit_group,
+            audit_group: stages::audit_group(p, &instance),
             shutdown: tx,
             tasks,
         })

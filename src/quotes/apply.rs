@@ -88,9 +88,9 @@ pub async fn execute(target: &Target, cmd: &WriteCommand) -> Outcome {
         .to_string();
     let span =
         tracing::info_span!("quote", record = %cmd.source, mapping = %cmd.mapping, mode = %mode);
-    let outcome = match target {
-        Target::Bc(bc) => write(bc, cmd, &mode).instrument(span).await,
-        Target::Dataverse(_) => failed(
+    let outcome = match target.client::<crate::systems::BcClient>() {
+        Some(bc) => write(bc, cmd, &mode).instrument(span).await,
+        None => failed(
             cmd,
             "unsupported_target",
             "user",

@@ -8,7 +8,8 @@ use crate::transform::decide::write_command;
 use serde_json::{Value, json};
 
 use super::{CONTROL, ORDER, ORDER_MAPPING, PREDECESSORS, QUOTE, WON};
-use crate::event::{ChangeEvent, Fields, Outcome, OutcomeStatus, System, WriteCommand, WriteOp};
+use crate::event::Side;
+use crate::event::{ChangeEvent, Fields, Outcome, OutcomeStatus, WriteCommand, WriteOp};
 use crate::mapping::model::TableMapping;
 use crate::orders::build::{BuildContext, build_doc};
 use crate::store::Coupling;
@@ -34,7 +35,7 @@ fn won_step(cx: &BuildContext<'_>, quote: &Fields) -> Result<Value, crate::store
     let order_erp = match (submitted, order_id) {
         (true, Some(id)) => cx
             .store
-            .coupling(ORDER_MAPPING, System::Dataverse, id)?
+            .coupling(ORDER_MAPPING, Side::Crm, id)?
             .map(|c| c.erp_id),
         _ => None,
     };
@@ -56,7 +57,7 @@ pub fn decide(
     currencies_fresh: bool,
     forced: bool,
 ) -> Result<Decision, TransformError> {
-    let t = System::Bc;
+    let t = crate::systems::BC;
     let record = ev.source.to_string();
     let outcome = |status, target: Option<String>, reason: String| {
         Outcome::for_event(ev, t, &m.erp_entity, target, status, Some(reason))
@@ -103,7 +104,7 @@ pub fn decide(
             .flatten()
             .filter_map(Value::as_str)
         {
-            if let Some(c) = cx.store.coupling(&m.name, System::Dataverse, p)? {
+            if let Some(c) = cx.store.coupling(&m.name, Side::Crm, p)? {
                 predecessor = Some((p.to_string(), c));
                 break;
             }

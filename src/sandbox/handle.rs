@@ -175,8 +175,8 @@ impl Sandbox {
 
     /// Live rows shaped as a GET of the collection returns them.
     pub fn rows(&self, system: System, entity_set: &str) -> Vec<Fields> {
-        match system {
-            System::Dataverse => {
+        match system.is_crm() {
+            true => {
                 let Some(def) = dataverse::schema::entity(entity_set) else {
                     return vec![];
                 };
@@ -189,7 +189,7 @@ impl Sandbox {
                     .map(|(_, r)| dataverse::shape(def, r, None, false))
                     .collect()
             }
-            System::Bc => {
+            false => {
                 let Some(def) = bc::schema::entity(entity_set) else {
                     return vec![];
                 };
@@ -208,8 +208,8 @@ impl Sandbox {
     /// One live row, shaped as a GET returns it.
     pub fn row(&self, system: System, entity_set: &str, id: &str) -> Option<Fields> {
         let id = id.to_ascii_lowercase();
-        match system {
-            System::Dataverse => {
+        match system.is_crm() {
+            true => {
                 let def = dataverse::schema::entity(entity_set)?;
                 let store = self.shared.dv.store.lock();
                 store
@@ -217,7 +217,7 @@ impl Sandbox {
                     .get(&id)
                     .map(|r| dataverse::shape(def, r, None, false))
             }
-            System::Bc => {
+            false => {
                 let def = bc::schema::entity(entity_set)?;
                 let store = self.shared.bc.store.lock();
                 store
@@ -249,8 +249,8 @@ impl Sandbox {
         entity_set: &str,
         body: Fields,
     ) -> Result<String, SandboxError> {
-        match system {
-            System::Dataverse => {
+        match system.is_crm() {
+            true => {
                 let def = dataverse::schema::entity(entity_set)
                     .ok_or_else(|| Self::unknown(system, entity_set))?;
                 let mut store = self.shared.dv.store.lock();
@@ -269,7 +269,7 @@ impl Sandbox {
                 dataverse::write::create(&mut store, def, &id, changes, &self.human());
                 Ok(id)
             }
-            System::Bc => {
+            false => {
                 let def = bc::schema::entity(entity_set)
                     .ok_or_else(|| Self::unknown(system, entity_set))?;
                 let changes = bc::write::validate(def, &body)
@@ -294,8 +294,8 @@ impl Sandbox {
             entity_set: entity_set.into(),
             id: id.clone(),
         };
-        match system {
-            System::Dataverse => {
+        match system.is_crm() {
+            true => {
                 let def = dataverse::schema::entity(entity_set)
                     .ok_or_else(|| Self::unknown(system, entity_set))?;
                 let mut store = self.shared.dv.store.lock();
@@ -306,7 +306,7 @@ impl Sandbox {
                 }
                 Ok(())
             }
-            System::Bc => {
+            false => {
                 let def = bc::schema::entity(entity_set)
                     .ok_or_else(|| Self::unknown(system, entity_set))?;
                 let mut store = self.shared.bc.store.lock();
@@ -334,8 +334,8 @@ impl Sandbox {
             entity_set: entity_set.into(),
             id: id.clone(),
         };
-        match system {
-            System::Dataverse => {
+        match system.is_crm() {
+            true => {
                 let def = dataverse::schema::entity(entity_set)
                     .ok_or_else(|| Self::unknown(system, entity_set))?;
                 if !dataverse::write::delete(&mut self.shared.dv.store.lock(), def, &id) {
@@ -343,7 +343,7 @@ impl Sandbox {
                 }
                 Ok(())
             }
-            System::Bc => {
+            false => {
                 let def = bc::schema::entity(entity_set)
                     .ok_or_else(|| Self::unknown(system, entity_set))?;
                 bc::write::delete(&mut self.shared.bc.store.lock(), def, &id)
@@ -371,7 +371,7 @@ impl Sandbox {
         };
         bc::inventory::post(&mut self.shared.bc.store.lock(), &entry, Utc::now()).map_err(|e| {
             rejected(
-                System::Bc,
+                crate::systems::BC,
                 "itemLedgerEntries",
                 item_number,
                 e.code,
@@ -393,7 +393,13 @@ impl Sandbox {
         match dataverse::actions::run(&mut store, name, &body, &self.human()) {
             Ok(dataverse::actions::ActionResult::Record(_, id)) => Ok(Some(id)),
             Ok(dataverse::actions::ActionResult::Nothing) => Ok(None),
-            Err(e) => Err(rejected(System::Dataverse, name, "", e.code, e.message)),
+            Err(e) => Err(rejected(
+                crate::systems::DATAVERSE,
+                name,
+                "",
+                e.code,
+                e.message,
+            )),
         }
     }
 
@@ -418,9 +424,9 @@ impl Sandbox {
     }
 
     fn service(&self, system: System) -> &Service {
-        match system {
-            System::Dataverse => &self.shared.dv,
-            System::Bc => &self.shared.bc,
+        match system.is_crm() {
+            true => &self.shared.dv,
+            false => &self.shared.bc,
         }
     }
 

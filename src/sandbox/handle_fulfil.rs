@@ -10,11 +10,10 @@ use super::bc::{BcError, fulfil};
 use super::error::SandboxError;
 use super::handle::Sandbox;
 use super::invoices::PostedInvoice;
-use crate::event::System;
 
 fn rejected(id: &str, e: BcError) -> SandboxError {
     SandboxError::Rejected {
-        system: System::Bc,
+        system: crate::systems::BC,
         entity_set: "salesOrders".into(),
         id: id.into(),
         code: e.code.into(),

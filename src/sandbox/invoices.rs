@@ -14,7 +14,6 @@ use chrono::{NaiveDate, Utc};
 use super::Sandbox;
 use super::bc::write_invoices;
 use super::error::SandboxError;
-use crate::event::System;
 
 /// One line of an invoice to post.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -110,7 +109,7 @@ pub struct PostedInvoice {
 
 fn rejected(id: &str, e: super::bc::BcError) -> SandboxError {
     SandboxError::Rejected {
-        system: System::Bc,
+        system: crate::systems::BC,
         entity_set: write_invoices::INVOICES.into(),
         id: id.into(),
         code: e.code.into(),

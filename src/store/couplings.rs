@@ -7,7 +7,7 @@ use tokio::sync::broadcast;
 
 use super::codec::{SEP, decode, decode_tx, encode, key};
 use super::db::{Store, StoreError};
-use crate::event::System;
+use crate::event::Side;
 
 /// One coupling.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -45,33 +45,37 @@ pub struct Coupling {
 }
 
 impl Coupling {
-    /// The id on `system`'s side.
-    pub fn id_on(&self, system: System) -> &str {
-        if system.is_crm() {
+    /// The id on `side`.
+    pub fn id_on(&self, side: impl Into<Side>) -> &str {
+        let side = side.into();
+        if side.is_crm() {
             &self.crm_id
         } else {
             &self.erp_id
         }
     }
-    /// The modified-on recorded for `system`'s side.
-    pub fn modified_on(&self, system: System) -> Option<DateTime<Utc>> {
-        if system.is_crm() {
+    /// The modified-on recorded for `side`.
+    pub fn modified_on(&self, side: impl Into<Side>) -> Option<DateTime<Utc>> {
+        let side = side.into();
+        if side.is_crm() {
             self.crm_modified_on
         } else {
             self.erp_modified_on
         }
     }
-    /// The ETag recorded for `system`'s side.
-    pub fn etag(&self, system: System) -> Option<&str> {
-        if system.is_crm() {
+    /// The ETag recorded for `side`.
+    pub fn etag(&self, side: impl Into<Side>) -> Option<&str> {
+        let side = side.into();
+        if side.is_crm() {
             self.crm_etag.as_deref()
         } else {
             self.erp_etag.as_deref()
         }
     }
-    /// The hash of the fields last written to `system`.
-    pub fn hash_to(&self, system: System) -> Option<&str> {
-        if system.is_crm() {
+    /// The hash of the fields last written to `side`.
+    pub fn hash_to(&self, side: impl Into<Side>) -> Option<&str> {
+        let side = side.into();
+        if side.is_crm() {
             self.hash_to_crm.as_deref()
         } else {
             self.hash_to_erp.as_deref()
@@ -91,14 +95,15 @@ pub enum CoupleResult {
 }
 
 impl Store {
-    /// The coupling of `system`'s record `id` in `mapping`.
+    /// The coupling of the record `id` on `side` in `mapping`.
     pub fn coupling(
         &self,
         mapping: &str,
-        system: System,
+        side: impl Into<Side>,
         id: &str,
     ) -> Result<Option<Coupling>, StoreError> {
-        let k = side_key(mapping, system.is_crm(), id);
+        let side = side.into();
+        let k = side_key(mapping, side.is_crm(), id);
         match self.inner.couplings.get(&k).map_err(|e| self.io(e))? {
             Some(v) => Ok(Some(decode(TREE, &k, &v)?)),
             None => Ok(None),
@@ -161,14 +166,15 @@ impl Store {
         Ok(())
     }
 
-    /// Removes the coupling of `system`'s record `id`; returns it if there was one.
+    /// Removes the coupling of the record `id` on `side`; returns it if there was one.
     pub fn remove_coupling(
         &self,
         mapping: &str,
-        system: System,
+        side: impl Into<Side>,
         id: &str,
     ) -> Result<Option<Coupling>, StoreError> {
-        let k = side_key(mapping, system.is_crm(), id);
+        let side = side.into();
+        let k = side_key(mapping, side.is_crm(), id);
         self.inner
             .couplings
             .transaction(|t| {
@@ -176,11 +182,11 @@ impl Store {
                     return Ok(None);
                 };
                 let c: Coupling = decode_tx(TREE, &k, &v)?;
-                let other = side_key(mapping, !system.is_crm(), c.id_on(system.other()));
+                let other = side_key(mapping, !side.is_crm(), c.id_on(side.other()));
                 // Only remove the other side's entry if it still belongs to this pair.
                 if let Some(ov) = t.get(&other)? {
                     let oc: Coupling = decode_tx(TREE, &other, &ov)?;
-                    if oc.id_on(system) == id {
+                    if oc.id_on(side) == id {
                         t.remove(other)?;
                     }
                 }
@@ -247,22 +253,23 @@ fn row_version(etag: Option<&str>) -> Option<u64> {
 }
 
 impl Coupling {
-    /// True when a version of `system`'s record, modified at `modified` with `etag`, is older
+    /// True when a version of the record on `side`, modified at `modified` with `etag`, is older
     /// than the one last synchronised. Timestamps decide; within the same timestamp (Dataverse
     /// `modifiedon` has whole seconds) numeric row versions decide, when both sides have one.
     pub fn is_older(
         &self,
-        system: System,
+        side: impl Into<Side>,
         modified: Option<DateTime<Utc>>,
         etag: Option<&str>,
     ) -> bool {
-        let (Some(seen), Some(synced)) = (modified, self.modified_on(system)) else {
+        let side = side.into();
+        let (Some(seen), Some(synced)) = (modified, self.modified_on(side)) else {
             return false;
         };
         if seen != synced {
             return seen < synced;
         }
-        matches!((row_version(etag), row_version(self.etag(system))), (Some(a), Some(b)) if a < b)
+        matches!((row_version(etag), row_version(self.etag(side))), (Some(a), Some(b)) if a < b)
     }
 }
 
@@ -290,14 +297,10 @@ mod staleness_tests {
             last_direction: None,
             last_result: None,
         };
-        assert!(c.is_older(System::Dataverse, Some(t), Some("W/\"119\"")));
-        assert!(!c.is_older(System::Dataverse, Some(t), Some("W/\"121\"")));
-        assert!(!c.is_older(System::Dataverse, Some(t), Some("opaque")));
-        assert!(c.is_older(
-            System::Dataverse,
-            Some(t - chrono::Duration::seconds(1)),
-            None
-        ));
-        assert!(!c.is_older(System::Bc, Some(t), None));
+        assert!(c.is_older(Side::Crm, Some(t), Some("W/\"119\"")));
+        assert!(!c.is_older(Side::Crm, Some(t), Some("W/\"121\"")));
+        assert!(!c.is_older(Side::Crm, Some(t), Some("opaque")));
+        assert!(c.is_older(Side::Crm, Some(t - chrono::Duration::seconds(1)), None));
+        assert!(!c.is_older(Side::Erp, Some(t), None));
     }
 }

@@ -62,6 +62,34 @@ fn tree_key(mapping: &str, target: System, source: System, id: &str) -> Vec<u8> 
 }
 
 impl Store {
+    /// The key of the open intent to copy `id` of `source` in `mapping`, whatever system it
+    /// creates on (the tree is keyed `<mapping>/<target>/<source>/<id>`). Open intents are the
+    /// creates in flight, so the scan of one mapping's is short.
+    fn open_intent_key(
+        &self,
+        mapping: &str,
+        source: System,
+        id: &str,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let mut prefix = key(&[mapping]);
+        prefix.push(SEP);
+        let mut suffix = vec![SEP];
+        suffix.extend_from_slice(&key(&[source.as_str(), id]));
+        for item in self.inner.intents.scan_prefix(&prefix) {
+            let (k, _) = item.map_err(|e| self.io(e))?;
+            let rest = &k[prefix.len()..];
+            // `<target>\0<source>\0<id>`: the target is one part, then the wanted suffix.
+            if let Some(at) = rest.iter().position(|b| *b == SEP)
+                && rest[at..] == suffix[..]
+            {
+                return Ok(Some(k.to_vec()));
+            }
+        }
+        Ok(None)
+    }
+}
+
+impl Store {
     /// Records an open intent (replacing an older one for the same source record).
     pub fn put_intent(&self, i: &CreateIntent) -> Result<(), StoreError> {
         let k = tree_key(&i.mapping, i.target_system, i.source.system, &i.source.id);
@@ -73,7 +101,9 @@ impl Store {
     /// Closes the intent to copy `id` of `system` in `mapping`, if any: it leaves the open
     /// ones and is kept among the recently closed.
     pub fn remove_intent(&self, mapping: &str, system: System, id: &str) -> Result<(), StoreError> {
-        let k = tree_key(mapping, system.other(), system, id);
+        let Some(k) = self.open_intent_key(mapping, system, id)? else {
+            return Ok(());
+        };
         let Some(v) = self.inner.intents.remove(&k).map_err(|e| self.io(e))? else {
             return Ok(());
         };
@@ -139,7 +169,9 @@ impl Store {
         system: System,
         id: &str,
     ) -> Result<Option<CreateIntent>, StoreError> {
-        let k = tree_key(mapping, system.other(), system, id);
+        let Some(k) = self.open_intent_key(mapping, system, id)? else {
+            return Ok(None);
+        };
         match self.inner.intents.get(&k).map_err(|e| self.io(e))? {
             Some(v) => Ok(Some(decode(TREE, &k, &v)?)),
             None => Ok(None),
@@ -171,7 +203,7 @@ mod tests {
         CreateIntent {
             mapping: mapping.into(),
             source: RecordKey::new(source, "x", id),
-            target_system: source.other(),
+            target_system: crate::systems::registry::default_pair().other(source),
             target_entity: "y".into(),
             fields: serde_json::json!({"name": id})
                 .as_object()
@@ -186,35 +218,41 @@ mod tests {
     fn intents_are_found_by_source_and_listed_by_target() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        let a = intent("CUSTOMER", System::Dataverse, "d1");
-        let b = intent("CUSTOMER", System::Bc, "c1");
-        let other = intent("CONTACT", System::Dataverse, "d2");
+        let a = intent("CUSTOMER", crate::systems::DATAVERSE, "d1");
+        let b = intent("CUSTOMER", crate::systems::BC, "c1");
+        let other = intent("CONTACT", crate::systems::DATAVERSE, "d2");
         for i in [&a, &b, &other] {
             store.put_intent(i).unwrap();
         }
         assert_eq!(
-            store.intent("CUSTOMER", System::Dataverse, "d1").unwrap(),
+            store
+                .intent("CUSTOMER", crate::systems::DATAVERSE, "d1")
+                .unwrap(),
             Some(a.clone())
         );
         assert_eq!(
-            store.intents_creating_on("CUSTOMER", System::Bc).unwrap(),
+            store
+                .intents_creating_on("CUSTOMER", crate::systems::BC)
+                .unwrap(),
             vec![a.clone()]
         );
         assert_eq!(
             store
-                .intents_creating_on("CUSTOMER", System::Dataverse)
+                .intents_creating_on("CUSTOMER", crate::systems::DATAVERSE)
                 .unwrap(),
             vec![b]
         );
         assert!(store.remove_intent_by_log_key(&a.log_key()).unwrap());
         assert!(!store.remove_intent_by_log_key("barrier").unwrap());
         assert_eq!(
-            store.intent("CUSTOMER", System::Dataverse, "d1").unwrap(),
+            store
+                .intent("CUSTOMER", crate::systems::DATAVERSE, "d1")
+                .unwrap(),
             None
         );
         assert!(
             store
-                .intents_creating_on("CUSTOMER", System::Bc)
+                .intents_creating_on("CUSTOMER", crate::systems::BC)
                 .unwrap()
                 .is_empty()
         );

@@ -4,7 +4,8 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::json;
 
 use super::*;
-use crate::event::{ChangeEvent, ChangeOp, Fields, RecordKey, System};
+use crate::event::Side;
+use crate::event::{ChangeEvent, ChangeOp, Fields, RecordKey};
 
 fn t(secs: i64) -> DateTime<Utc> {
     Utc.timestamp_opt(1_700_000_000 + secs, 0).single().unwrap()
@@ -33,7 +34,7 @@ fn coupling(mapping: &str, crm: &str, erp: &str) -> Coupling {
 fn event(id: &str) -> ChangeEvent {
     ChangeEvent::new(
         "CUSTOMER",
-        RecordKey::new(System::Dataverse, "accounts", id),
+        RecordKey::new(crate::systems::DATAVERSE, "accounts", id),
         ChangeOp::Upsert,
         None,
         None,
@@ -62,12 +63,8 @@ fn couple_if_absent_is_exclusive_on_both_sides() {
         .couple_if_absent(&coupling("CUSTOMER", "a2", "e1"))
         .unwrap();
     assert_eq!(r, CoupleResult::Existing(c.clone()));
-    assert!(s.coupling("CUSTOMER", System::Bc, "e2").unwrap().is_none());
-    assert!(
-        s.coupling("CUSTOMER", System::Dataverse, "a2")
-            .unwrap()
-            .is_none()
-    );
+    assert!(s.coupling("CUSTOMER", Side::Erp, "e2").unwrap().is_none());
+    assert!(s.coupling("CUSTOMER", Side::Crm, "a2").unwrap().is_none());
     // Another mapping is independent.
     assert_eq!(
         s.couple_if_absent(&coupling("VENDOR", "a1", "e1")).unwrap(),
@@ -105,17 +102,14 @@ fn put_replaces_and_remove_clears_both_sides() {
     let mut c = coupling("M", "a1", "e2");
     c.crm_etag = Some("W/1".into());
     s.put_coupling(&c).unwrap();
-    assert!(s.coupling("M", System::Bc, "e1").unwrap().is_none());
-    assert_eq!(s.coupling("M", System::Bc, "e2").unwrap(), Some(c.clone()));
-    assert_eq!(
-        s.coupling("M", System::Dataverse, "a1").unwrap(),
-        Some(c.clone())
-    );
+    assert!(s.coupling("M", Side::Erp, "e1").unwrap().is_none());
+    assert_eq!(s.coupling("M", Side::Erp, "e2").unwrap(), Some(c.clone()));
+    assert_eq!(s.coupling("M", Side::Crm, "a1").unwrap(), Some(c.clone()));
 
-    let removed = s.remove_coupling("M", System::Bc, "e2").unwrap();
+    let removed = s.remove_coupling("M", Side::Erp, "e2").unwrap();
     assert_eq!(removed, Some(c));
-    assert!(s.coupling("M", System::Dataverse, "a1").unwrap().is_none());
-    assert!(s.remove_coupling("M", System::Bc, "e2").unwrap().is_none());
+    assert!(s.coupling("M", Side::Crm, "a1").unwrap().is_none());
+    assert!(s.remove_coupling("M", Side::Erp, "e2").unwrap().is_none());
     assert_eq!(s.coupling_count("M").unwrap(), 0);
 }
 
@@ -292,34 +286,34 @@ fn audit_is_ordered_by_time_and_idempotent() {
 #[test]
 fn natural_key_index_both_ways() {
     let (_d, s) = open();
-    s.index_put(System::Bc, "customers", "number", "C00010", "id-1")
+    s.index_put(crate::systems::BC, "customers", "number", "C00010", "id-1")
         .unwrap();
     assert_eq!(
-        s.index_id(System::Bc, "customers", "number", "C00010")
+        s.index_id(crate::systems::BC, "customers", "number", "C00010")
             .unwrap(),
         Some("id-1".into())
     );
     assert_eq!(
-        s.index_value(System::Bc, "customers", "number", "id-1")
+        s.index_value(crate::systems::BC, "customers", "number", "id-1")
             .unwrap(),
         Some("C00010".into())
     );
     // The record's number changes: the old number no longer resolves.
-    s.index_put(System::Bc, "customers", "number", "C00011", "id-1")
+    s.index_put(crate::systems::BC, "customers", "number", "C00011", "id-1")
         .unwrap();
     assert_eq!(
-        s.index_id(System::Bc, "customers", "number", "C00010")
+        s.index_id(crate::systems::BC, "customers", "number", "C00010")
             .unwrap(),
         None
     );
     assert_eq!(
-        s.index_id(System::Bc, "customers", "number", "C00011")
+        s.index_id(crate::systems::BC, "customers", "number", "C00011")
             .unwrap(),
         Some("id-1".into())
     );
     // Other system, same names: independent.
     assert_eq!(
-        s.index_id(System::Dataverse, "customers", "number", "C00011")
+        s.index_id(crate::systems::DATAVERSE, "customers", "number", "C00011")
             .unwrap(),
         None
     );

@@ -98,9 +98,9 @@ impl TokenCache {
             return *s;
         }
         if scope.contains("businesscentral") {
-            System::Bc
+            crate::systems::BC
         } else {
-            System::Dataverse
+            crate::systems::DATAVERSE
         }
     }
 
@@ -331,13 +331,13 @@ mod tests {
     #[test]
     fn maps_aadsts_codes_to_hints() {
         let body = r#"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided.\r\nTrace ID: 1","error_codes":[7000215]}"#;
-        let e = aad_error(System::Dataverse, 401, body);
+        let e = aad_error(crate::systems::DATAVERSE, 401, body);
         let text = e.to_string();
         assert!(text.contains("AADSTS7000215"), "{text}");
         assert!(text.contains("not its id"), "{text}");
         assert!(!text.contains("Trace ID"), "{text}");
         let e = aad_error(
-            System::Bc,
+            crate::systems::BC,
             400,
             r#"{"error":"invalid_request","error_description":"AADSTS90002: Tenant 'x' not found."}"#,
         );

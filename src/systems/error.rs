@@ -244,7 +244,7 @@ impl SystemError {
                 status,
                 message,
             },
-            412 if system == System::Dataverse => SystemError::Conflict {
+            412 if system == crate::systems::DATAVERSE => SystemError::Conflict {
                 system,
                 operation,
                 status,
@@ -281,22 +281,9 @@ impl SystemError {
     }
 }
 
-/// Which setting to check after a 401 or 403 from a system's API.
+/// Which setting to check after a 401 or 403 from a system's API (the system's own advice).
 fn auth_hint(system: System, status: u16) -> String {
-    match (system, status) {
-        (System::Dataverse, 403) => "the application user exists but lacks privileges: give it a \
-            security role in the Dataverse environment"
-            .to_string(),
-        (System::Dataverse, _) => "check [dataverse] tenant_id, client_id and client_secret, and \
-            that the app is an application user in the environment"
-            .to_string(),
-        (System::Bc, 403) => "the app lacks permissions: assign permission sets on Business \
-            Central's 'Microsoft Entra Applications' page"
-            .to_string(),
-        (System::Bc, _) => "check [bc] tenant_id, client_id and client_secret, and that the app \
-            is registered on Business Central's 'Microsoft Entra Applications' page"
-            .to_string(),
-    }
+    (system.rules().auth_hint)(status).to_string()
 }
 
 /// True for the class of an error worth retrying (`retry()` is not `Never`), for code that
@@ -317,7 +304,7 @@ mod tests {
 
     #[test]
     fn transient_classes_are_the_retried_errors() {
-        let (system, operation) = (System::Bc, "create");
+        let (system, operation) = (crate::systems::BC, "create");
         let message = String::new();
         let all = [
             SystemError::Throttled {
@@ -388,7 +375,7 @@ mod tests {
             "https://h/api/accounts"
         );
         let e = SystemError::Throttled {
-            system: System::Dataverse,
+            system: crate::systems::DATAVERSE,
             operation: "get",
             status: 429,
             retry_after: Duration::from_secs(3),
@@ -398,7 +385,7 @@ mod tests {
         assert_eq!(e.actor(), Actor::External);
         assert_eq!(e.status(), Some(429));
         let d = SystemError::DeltaExpired {
-            system: System::Dataverse,
+            system: crate::systems::DATAVERSE,
             message: String::new(),
         };
         assert_eq!(d.class(), "delta_expired");
@@ -406,7 +393,7 @@ mod tests {
 
     #[test]
     fn maps_responses() {
-        let dv = System::Dataverse;
+        let dv = crate::systems::DATAVERSE;
         let e = SystemError::from_response(
             dv,
             "create",
@@ -423,7 +410,7 @@ mod tests {
         }
         let e = SystemError::from_response(dv, "update", 412, None, "{}");
         assert_eq!(e.class(), "conflict");
-        let e = SystemError::from_response(System::Bc, "update", 412, None, "{}");
+        let e = SystemError::from_response(crate::systems::BC, "update", 412, None, "{}");
         assert_eq!(e.class(), "validation");
         let e = SystemError::from_response(
             dv,
@@ -433,13 +420,13 @@ mod tests {
             r#"{"error":{"code":"0x80044352","message":"Version stamp associated with the client has expired. Please perform a full sync."}}"#,
         );
         assert_eq!(e.class(), "delta_expired");
-        let e = SystemError::from_response(System::Bc, "get", 401, None, "");
+        let e = SystemError::from_response(crate::systems::BC, "get", 401, None, "");
         assert!(e.to_string().contains("[bc]"));
         assert_eq!(e.actor(), Actor::User);
-        let e = SystemError::from_response(System::Bc, "get", 503, None, "");
+        let e = SystemError::from_response(crate::systems::BC, "get", 503, None, "");
         assert_eq!(e.retry(), Retry::Backoff);
         let e = SystemError::from_response(
-            System::Bc,
+            crate::systems::BC,
             "create",
             400,
             None,

@@ -3,18 +3,21 @@
 
 pub mod auth;
 pub mod bc;
+pub mod connector;
 pub mod dataverse;
 pub mod error;
 pub mod error_body;
 pub mod http;
 pub mod metadata;
+pub mod registry;
 pub mod secret;
 pub mod target;
 
 pub use auth::TokenCache;
-pub use bc::{BcClient, BcConfig, BcPage};
-pub use dataverse::{DataverseClient, DataverseConfig, DeltaPage};
+pub use bc::{BcClient, BcConfig, BcPage, SYSTEM as BC};
+pub use connector::{Connector, DynConnector};
+pub use dataverse::{DataverseClient, DataverseConfig, DeltaPage, SYSTEM as DATAVERSE};
 pub use error::SystemError;
 pub use http::{ApiClient, HttpConfig};
 pub use secret::Secret;
-pub use target::{Target, Written};
+pub use target::{Target, Targets, Written};

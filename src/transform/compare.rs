@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use super::fields::{Context, map_record, normalise_for};
-use crate::event::{Fields, System};
+use crate::event::{Fields, Side, System};
 use crate::mapping::model::{Direction, TableMapping};
 use crate::store::StoreError;
 
@@ -96,18 +96,19 @@ pub fn compare(
     let crm: HashMap<String, &Fields> = crm_rows
         .iter()
         .filter(|r| in_filter(true, r))
-        .filter_map(|r| id_of(System::Dataverse, &m.crm_entity, r).map(|id| (id, r)))
+        .filter_map(|r| id_of(m.system(Side::Crm), &m.crm_entity, r).map(|id| (id, r)))
         .collect();
     let erp: HashMap<String, &Fields> = erp_rows
         .iter()
         .filter(|r| in_filter(false, r))
-        .filter_map(|r| id_of(System::Bc, &m.erp_entity, r).map(|id| (id, r)))
+        .filter_map(|r| id_of(m.system(Side::Erp), &m.erp_entity, r).map(|id| (id, r)))
         .collect();
     check.crm_records = crm.len();
     check.erp_records = erp.len();
 
-    for (system, rows) in [(System::Dataverse, &crm), (System::Bc, &erp)] {
-        let Some(key) = m.key(system) else { continue };
+    for (side, rows) in [(Side::Crm, &crm), (Side::Erp, &erp)] {
+        let system = m.system(side);
+        let Some(key) = m.key(side) else { continue };
         let mut seen: HashMap<String, usize> = HashMap::new();
         for r in rows.values() {
             if let Some(v) = r
@@ -127,7 +128,7 @@ pub fn compare(
         for (v, n) in seen.into_iter().filter(|(_, n)| *n > 1) {
             check.duplicates.push(format!(
                 "{n} {system}/{} records have {key} = '{v}'",
-                m.entity(system)
+                m.entity(side)
             ));
         }
     }
@@ -141,10 +142,10 @@ pub fn compare(
         let (Some(cr), Some(er)) = (crm.get(&ci), erp.get(&ei)) else {
             if !(crm_rows
                 .iter()
-                .any(|r| id_of(System::Dataverse, &m.crm_entity, r).as_deref() == Some(&ci))
+                .any(|r| id_of(m.system(Side::Crm), &m.crm_entity, r).as_deref() == Some(&ci))
                 && erp_rows
                     .iter()
-                    .any(|r| id_of(System::Bc, &m.erp_entity, r).as_deref() == Some(&ei)))
+                    .any(|r| id_of(m.system(Side::Erp), &m.erp_entity, r).as_deref() == Some(&ei)))
             {
                 check
                     .dangling
@@ -163,14 +164,16 @@ pub fn compare(
             });
         };
         // Bidirectional and CRM→ERP fields, compared in the ERP's terms.
-        match map_record(m, System::Dataverse, cr, cx) {
+        match map_record(m, Side::Crm, cr, cx) {
             Ok(expected) => {
                 for f in m.fields.iter().filter(|f| {
                     f.enabled && f.constant.is_none() && f.direction != Direction::ToCrm
                 }) {
                     let want = expected.get(&f.erp).cloned().unwrap_or(Value::Null);
-                    let got =
-                        normalise_for(System::Bc, er.get(&f.erp).cloned().unwrap_or(Value::Null));
+                    let got = normalise_for(
+                        m.system(Side::Erp),
+                        er.get(&f.erp).cloned().unwrap_or(Value::Null),
+                    );
                     if !same(&want, &got) {
                         diff(&f.erp, want, got);
                     }
@@ -183,7 +186,7 @@ pub fn compare(
             ),
         }
         // ERP→CRM-only fields (plain columns), compared in the CRM's terms.
-        match map_record(m, System::Bc, er, cx) {
+        match map_record(m, Side::Erp, er, cx) {
             Ok(expected) => {
                 for f in m.fields.iter().filter(|f| {
                     f.enabled
@@ -194,7 +197,7 @@ pub fn compare(
                     for col in f.crm.columns() {
                         let want = expected.get(col).cloned().unwrap_or(Value::Null);
                         let got = normalise_for(
-                            System::Dataverse,
+                            m.system(Side::Crm),
                             cr.get(col).cloned().unwrap_or(Value::Null),
                         );
                         if !same(&want, &got) {
@@ -223,10 +226,10 @@ pub fn compare(
     // A one-way mapping carries records from one side only: records of the target side that
     // no source record reached (a Dataverse currency Business Central does not have) are not
     // its concern.
-    if !m.direction.allows_from(System::Dataverse) {
+    if !m.direction.allows_from(Side::Crm) {
         uc.clear();
     }
-    if !m.direction.allows_from(System::Bc) {
+    if !m.direction.allows_from(Side::Erp) {
         ue.clear();
     }
     uc.sort();

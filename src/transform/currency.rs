@@ -3,7 +3,15 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use async_trait::async_trait;
 use parking_lot::RwLock;
+
+/// Where the CRM's currencies come from.
+#[async_trait]
+pub trait CurrencySource: Send + Sync {
+    /// `(ISO code, currency id)` pairs.
+    async fn load(&self) -> Result<Vec<(String, String)>, String>;
+}
 
 /// ISO codes and ids of the CRM's transaction currencies, plus the ERP's local currency.
 #[derive(Debug, Clone, Default)]

@@ -12,7 +12,7 @@ use crate::error::Classify;
 use crate::event::types::OutcomeError;
 use crate::event::types::now_millis;
 use crate::event::{
-    ChangeEvent, ChangeOp, Outcome, OutcomeStatus, RecordKey, System, WriteCommand, WriteOp,
+    ChangeEvent, ChangeOp, Outcome, OutcomeStatus, RecordKey, Side, System, WriteCommand, WriteOp,
 };
 use crate::mapping::Catalogue;
 use crate::mapping::model::{CrmColumns, DeletionPolicy, TableMapping};
@@ -129,7 +129,7 @@ impl Transformer {
             };
             let mut o = Outcome::for_event(
                 ev,
-                ev.source.system.other(),
+                self.catalogue.pair().other(ev.source.system),
                 "",
                 None,
                 OutcomeStatus::Failed,
@@ -139,7 +139,7 @@ impl Transformer {
             return Ok(Decision::Fail(o));
         };
         let s = ev.source.system;
-        let t = s.other();
+        let t = m.pair.other(s);
         let t_entity = m.entity(t).to_string();
         let skip = |status, target_id: Option<String>, reason: String| {
             Decision::Skip(Outcome::for_event(
@@ -226,7 +226,7 @@ impl Transformer {
             ));
         }
         if crate::opportunities::is_opportunity_mapping(&m)
-            && s == System::Dataverse
+            && s.is_crm()
             && let Some(status) = crate::opportunities::close::closed_status(ev)
         {
             return Ok(crate::opportunities::close::decide(
@@ -479,7 +479,7 @@ fn add_reverse_only(
     src: &crate::event::Fields,
     reverse: &mut crate::event::Fields,
 ) {
-    let t = s.other();
+    let t = m.pair.other(s);
     for f in m.fields_from(t) {
         if f.direction.allows_from(s) || f.constant.is_some() || f.lookup.is_some() {
             continue;
@@ -504,8 +504,12 @@ fn add_reverse_only(
 }
 
 /// `to_crm` when writing towards the CRM, `to_erp` otherwise.
-pub fn direction_to(target: System) -> &'static str {
-    if target.is_crm() { "to_crm" } else { "to_erp" }
+pub fn direction_to(target: impl Into<Side>) -> &'static str {
+    if target.into().is_crm() {
+        "to_crm"
+    } else {
+        "to_erp"
+    }
 }
 
 fn error_of(e: &dyn Classify, field: Option<&str>) -> OutcomeError {

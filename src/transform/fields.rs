@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use super::currency::CurrencyTable;
-use crate::event::{Fields, System};
+use crate::event::{Fields, Side, System};
 use crate::mapping::Catalogue;
 use crate::mapping::model::{CrmColumns, FieldMapping, Lookup, TableMapping};
 use crate::mapping::value_map;
@@ -54,13 +54,10 @@ pub fn waiting_key(mapping: &str, system: System, field: Option<&str>, value: &s
     }
 }
 
-/// Normalises a value for `target`: Business Central stores empty text as "", Dataverse as null.
+/// Normalises a value for `target`, which stores blank text its own way (its record shape's
+/// `blank_text`: Business Central "", Dataverse null).
 pub fn normalise_for(target: System, v: Value) -> Value {
-    match (target, v) {
-        (System::Bc, Value::Null) => Value::String(String::new()),
-        (System::Dataverse, Value::String(s)) if s.is_empty() => Value::Null,
-        (_, v) => v,
-    }
+    target.rules().blank_text.normalise(v)
 }
 
 /// The lookup column Dataverse returns for a lookup attribute.
@@ -81,11 +78,12 @@ pub struct Context<'a> {
 /// Maps the fields of `src` (a record on `source`'s side) to the target's columns.
 pub fn map_record(
     m: &TableMapping,
-    source: System,
+    source: impl Into<Side>,
     src: &Fields,
     cx: &Context<'_>,
 ) -> Result<Fields, FieldFailure> {
-    let target = source.other();
+    let source = source.into();
+    let target = m.system(source.other());
     let mut out = Fields::new();
     for f in m.fields_from(source) {
         if let Some(c) = &f.constant {
@@ -117,7 +115,7 @@ pub fn map_record(
         match &f.lookup {
             None if f.not_null && blank(&v) => {}
             None => write_target(&mut out, f, target, v),
-            Some(lookup) => match resolve(lookup, f, source, &v, src, cx) {
+            Some(lookup) => match resolve(lookup, f, m.system(source), &v, src, cx) {
                 Ok((_, val)) if f.not_null && blank(&val) => {}
                 Ok((col, val)) => {
                     out.insert(col, val);
@@ -136,7 +134,7 @@ pub fn map_record(
     Ok(out)
 }
 
-fn read_source(f: &FieldMapping, source: System, src: &Fields) -> Value {
+fn read_source(f: &FieldMapping, source: Side, src: &Fields) -> Value {
     if !source.is_crm() {
         return src.get(&f.erp).cloned().unwrap_or(Value::Null);
     }
@@ -201,7 +199,7 @@ fn resolve(
     src: &Fields,
     cx: &Context<'_>,
 ) -> Result<(String, Value), FieldFailure> {
-    let field = f.name_on(source);
+    let field = f.name_on(source.side());
     let crm_col = f
         .crm
         .columns()
@@ -270,26 +268,28 @@ fn resolve(
                         class: "lookup",
                     });
                 }
-                let Some(c) = cx.store.coupling(mapping, System::Dataverse, &id)? else {
+                let Some(c) = cx.store.coupling(mapping, Side::Crm, &id)? else {
                     return Err(FieldFailure::Park {
-                        waiting_for: waiting_key(mapping, System::Dataverse, None, &id),
+                        waiting_for: waiting_key(mapping, dep.system(Side::Crm), None, &id),
                         reason: format!(
                             "{field} refers to {}/{}/{id}, which is not coupled in {mapping} yet",
-                            System::Dataverse,
+                            dep.system(Side::Crm),
                             dep.crm_entity
                         ),
                     });
                 };
-                match cx
-                    .store
-                    .index_value(System::Bc, &dep.erp_entity, erp_field, &c.erp_id)?
-                {
+                match cx.store.index_value(
+                    dep.system(Side::Erp),
+                    &dep.erp_entity,
+                    erp_field,
+                    &c.erp_id,
+                )? {
                     Some(value) => Ok((f.erp.clone(), Value::String(value))),
                     None => Err(FieldFailure::Park {
-                        waiting_for: waiting_key(mapping, System::Bc, None, &c.erp_id),
+                        waiting_for: waiting_key(mapping, dep.system(Side::Erp), None, &c.erp_id),
                         reason: format!(
                             "{field}: the {erp_field} of coupled {}/{}/{} is not known yet",
-                            System::Bc,
+                            dep.system(Side::Erp),
                             dep.erp_entity,
                             c.erp_id
                         ),
@@ -300,10 +300,10 @@ fn resolve(
                 if value.is_empty() {
                     return Ok((format!("{crm_bind}@odata.bind"), Value::Null));
                 }
-                let waiting = waiting_key(mapping, System::Bc, Some(erp_field), &value);
+                let waiting = waiting_key(mapping, dep.system(Side::Erp), Some(erp_field), &value);
                 let Some(erp_id) =
                     cx.store
-                        .index_id(System::Bc, &dep.erp_entity, erp_field, &value)?
+                        .index_id(dep.system(Side::Erp), &dep.erp_entity, erp_field, &value)?
                 else {
                     return Err(FieldFailure::Park {
                         waiting_for: waiting,
@@ -313,7 +313,7 @@ fn resolve(
                         ),
                     });
                 };
-                match cx.store.coupling(mapping, System::Bc, &erp_id)? {
+                match cx.store.coupling(mapping, Side::Erp, &erp_id)? {
                     Some(c) => Ok((
                         format!("{crm_bind}@odata.bind"),
                         Value::String(format!("/{}({})", dep.crm_entity, c.crm_id)),
@@ -322,7 +322,7 @@ fn resolve(
                         waiting_for: waiting,
                         reason: format!(
                             "{field} '{value}': {}/{}/{erp_id} is not coupled in {mapping} yet",
-                            System::Bc,
+                            dep.system(Side::Erp),
                             dep.erp_entity
                         ),
                     }),

@@ -32,9 +32,10 @@ pub fn keys_for(
     store: &Store,
     c: &Coupling,
 ) -> Result<Vec<String>, StoreError> {
+    let pair = catalogue.pair();
     let mut keys = vec![
-        waiting_key(&c.mapping, System::Dataverse, None, &c.crm_id),
-        waiting_key(&c.mapping, System::Bc, None, &c.erp_id),
+        waiting_key(&c.mapping, pair.crm, None, &c.crm_id),
+        waiting_key(&c.mapping, pair.erp, None, &c.erp_id),
     ];
     for m in catalogue.ordered() {
         for f in &m.fields {
@@ -42,10 +43,9 @@ pub fn keys_for(
                 mapping, erp_field, ..
             }) = &f.lookup
                 && *mapping == c.mapping
-                && let Some(v) =
-                    store.index_value(System::Bc, &c.erp_entity, erp_field, &c.erp_id)?
+                && let Some(v) = store.index_value(pair.erp, &c.erp_entity, erp_field, &c.erp_id)?
             {
-                let k = waiting_key(&c.mapping, System::Bc, Some(erp_field), &v);
+                let k = waiting_key(&c.mapping, pair.erp, Some(erp_field), &v);
                 if !keys.contains(&k) {
                     keys.push(k);
                 }
@@ -70,7 +70,7 @@ pub fn resolvable(
         return Ok(false);
     };
     match rest.split_once('=') {
-        None => Ok(store.coupling(mapping, system, rest)?.is_some()),
+        None => Ok(store.coupling(mapping, system.side(), rest)?.is_some()),
         Some((field, value)) => {
             let Some(m) = catalogue.get(mapping) else {
                 return Ok(false);

@@ -2,9 +2,9 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use tracing::Instrument;
 
+pub use super::currency::CurrencySource;
 use super::currency::CurrencyTable;
 use super::decide::{Decision, Transformer};
 use super::redrive;
@@ -16,12 +16,6 @@ use crate::pipeline::PipelineError;
 use crate::pipeline::dlq::undecodable;
 use crate::pipeline::state::StateLog;
 use crate::store::Store;
-/// Where the CRM's currencies come from.
-#[async_trait]
-pub trait CurrencySource: Send + Sync {
-    /// `(ISO code, transactioncurrency id)` pairs.
-    async fn load(&self) -> Result<Vec<(String, String)>, String>;
-}
 
 /// The transform stage.
 #[derive(Clone)]
@@ -72,7 +66,7 @@ impl TransformStage {
                 .await;
             }
         };
-        let force = crate::pipeline::sync_now::is_forced(&msg);
+        let force = crate::pipeline::force::is_forced(&msg);
         let span = tracing::info_span!("transform", record = %ev.source, mapping = %ev.mapping, correlation_id = %ev.correlation_id, force);
         self.decide_and_emit(&ev, force).instrument(span).await
     }
@@ -83,7 +77,7 @@ impl TransformStage {
         let ev = match self.transformer.catalogue().get(&ev.mapping) {
             Some(m)
                 if crate::orders::is_order_mapping(m)
-                    && ev.source.system == crate::event::System::Bc
+                    && !ev.source.system.is_crm()
                     && ev.op == crate::event::ChangeOp::Upsert
                     && self
                         .store
@@ -97,7 +91,10 @@ impl TransformStage {
                 // A coupled Business Central order is read whole (lines, posted documents);
                 // a read that fails is listed in the errors list, for `couplet errors retry`.
                 let mut full = ev.clone();
-                if let crate::systems::Target::Bc(bc) = self.survivors.get(ev.source.system)
+                if let Some(bc) = self
+                    .survivors
+                    .get(ev.source.system)
+                    .client::<crate::systems::BcClient>()
                     && let Err(e) =
                         crate::orders::back::read::complete(bc, &ev.source.id, &mut full.fields)
                             .await
@@ -115,7 +112,10 @@ impl TransformStage {
             {
                 let mut full = ev.clone();
                 let quote = crate::quotes::is_quote_mapping(m);
-                if let crate::systems::Target::Dataverse(dv) = self.survivors.get(ev.source.system)
+                if let Some(dv) = self
+                    .survivors
+                    .get(ev.source.system)
+                    .client::<crate::systems::DataverseClient>()
                 {
                     (if quote {
                         crate::quotes::aggregate::complete(dv, &mut full.fields).await
@@ -134,11 +134,15 @@ impl TransformStage {
             Some(m)
                 if crate::invoices::is_invoice_mapping(m)
                     && ev.op == crate::event::ChangeOp::Upsert
-                    && ev.source.system == crate::event::System::Bc
+                    && !ev.source.system.is_crm()
                     && !crate::invoices::aggregate::is_complete(&ev.fields) =>
             {
                 let mut full = ev.clone();
-                if let crate::systems::Target::Bc(bc) = self.survivors.get(ev.source.system) {
+                if let Some(bc) = self
+                    .survivors
+                    .get(ev.source.system)
+                    .client::<crate::systems::BcClient>()
+                {
                     crate::invoices::aggregate::complete(bc, &mut full.fields)
                         .await
                         .map_err(|e| PipelineError::Stage {
@@ -196,7 +200,7 @@ impl TransformStage {
                     reason: e.to_string(),
                 })?;
                 let headers = if force {
-                    crate::pipeline::sync_now::force_headers()
+                    crate::pipeline::force::force_headers()
                 } else {
                     Vec::new()
                 };

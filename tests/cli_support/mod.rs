@@ -88,7 +88,7 @@ impl Cli {
     pub fn customer(&self, name: &str, phone: &str) -> String {
         self.sb
             .insert_row(
-                System::Bc,
+                couplet::systems::BC,
                 "customers",
                 fields(json!({"displayName": name, "phoneNumber": phone, "type": "Company"})),
             )
@@ -99,7 +99,7 @@ impl Cli {
     pub fn account(&self, name: &str, phone: &str) -> String {
         self.sb
             .insert_row(
-                System::Dataverse,
+                couplet::systems::DATAVERSE,
                 "accounts",
                 fields(json!({"name": name, "telephone1": phone, "statecode": 0, "customertypecode": 3})),
             )

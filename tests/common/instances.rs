@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use couplet::cli::build;
-use couplet::event::{Fields, System};
+use couplet::event::Fields;
 use couplet::sandbox::Sandbox;
 
 /// A `couplet run` child process, killed when dropped.
@@ -88,7 +88,7 @@ fn keys(rows: &[Fields], key: &str) -> HashSet<String> {
 /// counts each side must reach, as `[accounts, customers, contacts (CRM), contacts (ERP)]`.
 pub fn expected(sb: &Sandbox) -> [usize; 4] {
     let accounts = super::customer_accounts(sb);
-    let customers = sb.rows(System::Bc, "customers");
+    let customers = sb.rows(couplet::systems::BC, "customers");
     let unnumbered = accounts
         .iter()
         .filter(|r| {
@@ -102,10 +102,13 @@ pub fn expected(sb: &Sandbox) -> [usize; 4] {
         .union(&keys(&customers, "number"))
         .cloned()
         .collect();
-    let emails: HashSet<String> = keys(&sb.rows(System::Dataverse, "contacts"), "emailaddress1")
-        .union(&keys(&sb.rows(System::Bc, "contacts"), "email"))
-        .cloned()
-        .collect();
+    let emails: HashSet<String> = keys(
+        &sb.rows(couplet::systems::DATAVERSE, "contacts"),
+        "emailaddress1",
+    )
+    .union(&keys(&sb.rows(couplet::systems::BC, "contacts"), "email"))
+    .cloned()
+    .collect();
     let companies = unnumbered + numbers.len();
     [companies, companies, emails.len(), emails.len()]
 }
@@ -115,9 +118,9 @@ pub fn expected(sb: &Sandbox) -> [usize; 4] {
 pub fn missing(sb: &Sandbox) -> String {
     let numbers = |sys, set, f| keys(&sb.rows(sys, set), f);
     let dv_acc = keys(&super::customer_accounts(sb), "accountnumber");
-    let bc_cus = numbers(System::Bc, "customers", "number");
-    let dv_con = numbers(System::Dataverse, "contacts", "emailaddress1");
-    let bc_con = numbers(System::Bc, "contacts", "email");
+    let bc_cus = numbers(couplet::systems::BC, "customers", "number");
+    let dv_con = numbers(couplet::systems::DATAVERSE, "contacts", "emailaddress1");
+    let bc_con = numbers(couplet::systems::BC, "contacts", "email");
     format!(
         "customers without an account: {:?}; contacts only in Dataverse: {:?}; contacts only in BC: {:?}",
         bc_cus.difference(&dv_acc).collect::<Vec<_>>(),
@@ -130,9 +133,9 @@ pub fn missing(sb: &Sandbox) -> String {
 pub fn counts(sb: &Sandbox) -> [usize; 4] {
     [
         super::customer_accounts(sb).len(),
-        sb.rows(System::Bc, "customers").len(),
-        sb.rows(System::Dataverse, "contacts").len(),
-        sb.rows(System::Bc, "contacts").len(),
+        sb.rows(couplet::systems::BC, "customers").len(),
+        sb.rows(couplet::systems::DATAVERSE, "contacts").len(),
+        sb.rows(couplet::systems::BC, "contacts").len(),
     ]
 }
 

@@ -326,7 +326,7 @@ impl Harness {
                     self.describe()
                 )
             })
-            .id_on(system.other())
+            .id_on(system.side().other())
             .to_string()
     }
 
@@ -470,10 +470,20 @@ pub fn repeated(rows: &[couplet::event::Fields], field: &str, lower: bool) -> Ve
 /// Natural keys are unique over every row of both sides (not only those in the filters).
 pub fn assert_no_duplicates(h: &Harness) {
     for (system, set, field, lower) in [
-        (System::Dataverse, "accounts", "accountnumber", false),
-        (System::Bc, "customers", "number", false),
-        (System::Dataverse, "contacts", "emailaddress1", true),
-        (System::Bc, "contacts", "email", true),
+        (
+            couplet::systems::DATAVERSE,
+            "accounts",
+            "accountnumber",
+            false,
+        ),
+        (couplet::systems::BC, "customers", "number", false),
+        (
+            couplet::systems::DATAVERSE,
+            "contacts",
+            "emailaddress1",
+            true,
+        ),
+        (couplet::systems::BC, "contacts", "email", true),
     ] {
         let d = repeated(&h.sb.rows(system, set), field, lower);
         assert!(d.is_empty(), "duplicate {system}/{set} {field}: {d:?}");
@@ -482,9 +492,9 @@ pub fn assert_no_duplicates(h: &Harness) {
 
 /// A coupled record of `set` on `system` (the `skip`-th one), by its id column.
 pub fn coupled(h: &Harness, mapping: &str, system: System, set: &str, skip: usize) -> String {
-    let id_col = match (system, set) {
-        (System::Dataverse, "accounts") => "accountid",
-        (System::Dataverse, "contacts") => "contactid",
+    let id_col = match (system.as_str(), set) {
+        ("dataverse", "accounts") => "accountid",
+        ("dataverse", "contacts") => "contactid",
         _ => "id",
     };
     ids(&h.sb.rows(system, set), id_col)
@@ -497,7 +507,7 @@ pub fn coupled(h: &Harness, mapping: &str, system: System, set: &str, skip: usiz
 /// The Dataverse accounts that are customers (the seed also holds vendor accounts,
 /// `customertypecode` 11, which the VENDOR mapping synchronises).
 pub fn customer_accounts(sb: &Sandbox) -> Vec<Fields> {
-    sb.rows(System::Dataverse, "accounts")
+    sb.rows(couplet::systems::DATAVERSE, "accounts")
         .into_iter()
         .filter(|r| r.get("customertypecode") != Some(&serde_json::json!(11)))
         .collect()
@@ -520,7 +530,7 @@ pub fn defaults_with(mapping: &str, from: &str, to: &str) -> String {
 pub fn checks(sb: &Sandbox, store: &Store, catalogue: &Catalogue) -> Vec<MappingCheck> {
     let currencies = CurrencyTable::new("USD");
     currencies.set(
-        sb.rows(System::Dataverse, "transactioncurrencies")
+        sb.rows(couplet::systems::DATAVERSE, "transactioncurrencies")
             .into_iter()
             .filter_map(|r| {
                 Some((
@@ -538,8 +548,8 @@ pub fn checks(sb: &Sandbox, store: &Store, catalogue: &Catalogue) -> Vec<Mapping
         .ordered()
         .iter()
         .map(|m| {
-            let crm = sb.rows(System::Dataverse, &m.crm_entity);
-            let erp = sb.rows(System::Bc, &m.erp_entity);
+            let crm = sb.rows(couplet::systems::DATAVERSE, &m.crm_entity);
+            let erp = sb.rows(couplet::systems::BC, &m.erp_entity);
             compare(m, &crm, &erp, &cx).expect("comparison reads the store")
         })
         .collect()

@@ -3,7 +3,7 @@
 
 #![allow(dead_code)] // every test binary uses a different subset
 
-use couplet::event::{Fields, System};
+use couplet::event::Fields;
 use serde_json::{Value, json};
 
 use crate::common::{Harness, text};
@@ -28,9 +28,9 @@ pub fn coupled_refs(h: &Harness) -> (String, String, String, String, String) {
         .into_iter()
         .next()
         .expect("a coupled product");
-    let product = h.row(System::Dataverse, "products", &prod.crm_id);
+    let product = h.row(couplet::systems::DATAVERSE, "products", &prod.crm_id);
     let uom = text(&product, "_defaultuomid_value");
-    let item = h.row(System::Bc, "items", &prod.erp_id);
+    let item = h.row(couplet::systems::BC, "items", &prod.erp_id);
     (
         cust.crm_id,
         cust.erp_id,
@@ -42,7 +42,7 @@ pub fn coupled_refs(h: &Harness) -> (String, String, String, String, String) {
 
 pub fn new_order(h: &Harness, account: &str, name: &str) -> String {
     h.sb.insert_row(
-        System::Dataverse,
+        couplet::systems::DATAVERSE,
         "salesorders",
         obj(json!({
             "name": name,
@@ -60,13 +60,13 @@ pub fn add_line(h: &Harness, order: &str, seq: i64, line: Value) {
         json!(format!("/salesorders({order})")),
     );
     body.insert("sequencenumber".into(), json!(seq));
-    h.sb.insert_row(System::Dataverse, "salesorderdetails", body)
+    h.sb.insert_row(couplet::systems::DATAVERSE, "salesorderdetails", body)
         .unwrap();
 }
 
 pub fn submit(h: &Harness, order: &str) {
     h.sb.update_row(
-        System::Dataverse,
+        couplet::systems::DATAVERSE,
         "salesorders",
         order,
         obj(json!({"statecode": 1, "statuscode": 3})),
@@ -75,7 +75,7 @@ pub fn submit(h: &Harness, order: &str) {
 }
 
 pub fn bc_orders_with_ref(h: &Harness, reference: &str) -> Vec<Fields> {
-    h.sb.rows(System::Bc, "salesOrders")
+    h.sb.rows(couplet::systems::BC, "salesOrders")
         .into_iter()
         .filter(|o| text(o, "yourReference") == reference)
         .collect()
@@ -83,7 +83,7 @@ pub fn bc_orders_with_ref(h: &Harness, reference: &str) -> Vec<Fields> {
 
 pub fn bc_lines(h: &Harness, order_id: &str) -> Vec<Fields> {
     let mut l: Vec<Fields> =
-        h.sb.rows(System::Bc, "salesOrderLines")
+        h.sb.rows(couplet::systems::BC, "salesOrderLines")
             .into_iter()
             .filter(|l| text(l, "documentId") == order_id)
             .collect();
@@ -98,7 +98,7 @@ pub fn new_order_for(h: &Harness, bind: (&str, String), name: &str, extra: Value
     let mut body = obj(extra);
     body.insert("name".into(), json!(name));
     body.insert(bind.0.into(), json!(bind.1));
-    h.sb.insert_row(System::Dataverse, "salesorders", body)
+    h.sb.insert_row(couplet::systems::DATAVERSE, "salesorders", body)
         .unwrap()
 }
 
@@ -114,7 +114,7 @@ pub fn product_line(product: &str, uom: &str, quantity: f64, price: f64) -> Valu
 /// The order number Dataverse gave `order`.
 pub fn order_number(h: &Harness, order: &str) -> String {
     text(
-        &h.row(System::Dataverse, "salesorders", order),
+        &h.row(couplet::systems::DATAVERSE, "salesorders", order),
         "ordernumber",
     )
 }

@@ -64,9 +64,9 @@ pub async fn execute(
     cmd: &WriteCommand,
 ) -> Result<Outcome, crate::store::StoreError> {
     let span = tracing::info_span!("order_status", record = %cmd.source, order = cmd.target_id.as_deref().unwrap_or(""));
-    let outcome = match target {
-        Target::Dataverse(dv) => write(dv, cmd).instrument(span).await,
-        _ => {
+    let outcome = match target.client::<crate::systems::DataverseClient>() {
+        Some(dv) => write(dv, cmd).instrument(span).await,
+        None => {
             let mut o = Outcome::for_command(cmd, OutcomeStatus::Failed);
             o.reason = Some(format!(
                 "mapping {}: order status flows to Dataverse only",

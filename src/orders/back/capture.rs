@@ -19,7 +19,7 @@ use crate::capture::CaptureStatus;
 use crate::capture::dataverse::parse_time;
 use crate::capture::emit::emit_all;
 use crate::capture::runner::run_passes;
-use crate::event::{ChangeEvent, ChangeOp, Fields, RecordKey, System};
+use crate::event::{ChangeEvent, ChangeOp, Fields, RecordKey};
 use crate::mapping::model::TableMapping;
 use crate::pipeline::PipelineError;
 use crate::pipeline::lease::Lease;
@@ -90,9 +90,12 @@ impl PostedCapture {
         if number.is_empty() {
             return Ok(None);
         }
-        Ok(self
-            .store
-            .index_id(System::Bc, &self.mapping.erp_entity, "number", &number)?)
+        Ok(self.store.index_id(
+            crate::systems::BC,
+            &self.mapping.erp_entity,
+            "number",
+            &number,
+        )?)
     }
 
     async fn pass(&self) -> Result<Result<(), SystemError>, PipelineError> {
@@ -143,7 +146,7 @@ impl PostedCapture {
                 fields.insert("number".into(), json!(text(&row, "orderNumber")));
                 events.push(ChangeEvent::new(
                     self.mapping.name.clone(),
-                    RecordKey::new(System::Bc, self.mapping.erp_entity.clone(), order),
+                    RecordKey::new(crate::systems::BC, self.mapping.erp_entity.clone(), order),
                     ChangeOp::Upsert,
                     lm,
                     None,

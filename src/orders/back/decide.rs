@@ -6,7 +6,8 @@ use crate::transform::decide::write_command;
 use serde_json::{Value, json};
 
 use super::{ACCOUNT_POSTS, DELETED, INVOICES, LINES, POSTS, SHIPMENTS};
-use crate::event::{ChangeEvent, Fields, Outcome, OutcomeStatus, System, WriteOp};
+use crate::event::Side;
+use crate::event::{ChangeEvent, Fields, Outcome, OutcomeStatus, WriteOp};
 use crate::mapping::model::TableMapping;
 use crate::store::{Coupling, Store};
 use crate::transform::fields::waiting_key;
@@ -167,12 +168,18 @@ pub fn decide(
     coupling: Option<Coupling>,
 ) -> Result<Decision, TransformError> {
     let record = ev.source.to_string();
-    let t = System::Dataverse;
+    let t = crate::systems::DATAVERSE;
     let number = text(&ev.fields, "number");
     let deleted = ev.fields.get(DELETED).and_then(Value::as_bool) == Some(true);
     if !number.is_empty() && !deleted {
         // Posted invoices of an order deleted after posting name it by number only.
-        store.index_put(System::Bc, &m.erp_entity, "number", &number, &ev.source.id)?;
+        store.index_put(
+            crate::systems::BC,
+            &m.erp_entity,
+            "number",
+            &number,
+            &ev.source.id,
+        )?;
     }
     let skip = |status, target: Option<String>, reason: String| {
         Decision::Skip(Outcome::for_event(
@@ -192,7 +199,7 @@ pub fn decide(
         let your_ref = text(&ev.fields, "yourReference");
         if !your_ref.is_empty()
             && !deleted
-            && let Some(key) = m.key(System::Dataverse)
+            && let Some(key) = m.key(Side::Crm)
             && let Some(dv_order) = store.index_id(t, &m.crm_entity, key, &your_ref)?
         {
             let outcome = |status, target: Option<String>, reason: String| {
@@ -201,7 +208,7 @@ pub fn decide(
             return Ok(crate::transform::document::park(
                 ev,
                 m,
-                waiting_key(&m.name, System::Bc, None, &ev.source.id),
+                waiting_key(&m.name, crate::systems::BC, None, &ev.source.id),
                 &format!(
                     "its Your Reference {your_ref} is the Dataverse order {}/{dv_order}, whose coupling to this order is not recorded yet",
                     m.crm_entity
@@ -308,7 +315,7 @@ mod tests {
         let ev = |your_ref: &str| {
             ChangeEvent::new(
                 "SALESORDER",
-                crate::event::RecordKey::new(System::Bc, "salesOrders", "b1"),
+                crate::event::RecordKey::new(crate::systems::BC, "salesOrders", "b1"),
                 crate::event::ChangeOp::Upsert,
                 None,
                 None,
@@ -321,7 +328,7 @@ mod tests {
         // The number of a captured Dataverse order: Couplet is creating it; wait.
         store
             .index_put(
-                System::Dataverse,
+                crate::systems::DATAVERSE,
                 "salesorders",
                 "ordernumber",
                 "ORD-1",
@@ -333,7 +340,7 @@ mod tests {
                 assert_eq!(o.status, OutcomeStatus::Parked);
                 assert_eq!(
                     p.waiting_for,
-                    waiting_key("SALESORDER", System::Bc, None, "b1")
+                    waiting_key("SALESORDER", crate::systems::BC, None, "b1")
                 );
                 assert!(p.reason.contains("salesorders/d1"), "{}", p.reason);
             }

@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::{DELETED, INVOICES, LINES, SHIPMENTS};
 use crate::error::Classify;
 use crate::event::types::OutcomeError;
-use crate::event::{ChangeEvent, Fields, Outcome, OutcomeStatus, System};
+use crate::event::{ChangeEvent, Fields, Outcome, OutcomeStatus};
 use crate::mapping::model::TableMapping;
 use crate::systems::{BcClient, SystemError};
 
@@ -66,7 +66,7 @@ pub async fn complete(client: &BcClient, id: &str, order: &mut Fields) -> Result
 pub fn failed(ev: &ChangeEvent, m: &TableMapping, e: &SystemError) -> Outcome {
     let mut o = Outcome::for_event(
         ev,
-        System::Dataverse,
+        crate::systems::DATAVERSE,
         &m.crm_entity,
         None,
         OutcomeStatus::Failed,

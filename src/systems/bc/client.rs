@@ -53,10 +53,11 @@ pub struct BcClient {
     api: ApiClient,
     root: Url,
     company: String,
+    company_id: String,
     page_size: u32,
 }
 
-const SYS: System = System::Bc;
+const SYS: System = crate::systems::BC;
 
 impl BcClient {
     /// A client for `cfg`'s company, authenticating with tokens for `<resource>/.default`.
@@ -85,6 +86,7 @@ impl BcClient {
         Ok(BcClient {
             api,
             company: format!("{root}companies({})/", key_segment(company)),
+            company_id: company.to_string(),
             root,
             page_size: cfg.page_size.max(1),
         })
@@ -93,6 +95,11 @@ impl BcClient {
     /// The HTTP client (for its gate and configuration).
     pub fn api(&self) -> &ApiClient {
         &self.api
+    }
+
+    /// The configured company's id.
+    pub fn company_id(&self) -> &str {
+        &self.company_id
     }
 
     fn request(c: &reqwest::Client, method: reqwest::Method, url: &str) -> reqwest::RequestBuilder {

@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
 
-use crate::event::System;
 use crate::systems::metadata::{EntitySchema, FieldInfo};
 
 /// A parsed `$metadata` document.
@@ -123,7 +122,7 @@ impl Csdl {
         let ty = self.sets.get(set)?;
         let fields = self.types.get(ty)?;
         Some(EntitySchema {
-            system: System::Bc,
+            system: crate::systems::BC,
             set: set.to_string(),
             type_name: ty.clone(),
             fields: fields.clone(),

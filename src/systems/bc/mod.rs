@@ -1,6 +1,58 @@
 //! Business Central API v2.0: CRUD, queries and `lastModifiedDateTime` polling.
 
+pub mod captures;
 pub mod client;
+pub mod connector;
 pub mod csdl;
 
 pub use client::{BcClient, BcConfig, BcPage};
+
+use crate::event::{BlankText, Side, System, SystemRules};
+use crate::systems::DynConnector;
+use crate::systems::registry::{ConnectContext, SectionError, check_url};
+
+/// Business Central, on the ERP side.
+pub const SYSTEM: System = System::new(&RULES);
+
+/// API v2.0 records: an `id` GUID, `lastModifiedDateTime`, blank text as "".
+const RULES: SystemRules = SystemRules {
+    name: "bc",
+    side: Side::Erp,
+    id_column: |_| "id".to_string(),
+    modified_column: |_| "lastModifiedDateTime".to_string(),
+    blank_text: BlankText::EmptyString,
+    auth_hint: |status| match status {
+        403 => {
+            "the app lacks permissions: assign permission sets on Business Central's \
+             'Microsoft Entra Applications' page"
+        }
+        _ => {
+            "check [bc] tenant_id, client_id and client_secret, and that the app is \
+             registered on Business Central's 'Microsoft Entra Applications' page"
+        }
+    },
+};
+
+/// Builds the connector from the `[bc]` section.
+pub fn connect(section: &toml::Value, cx: &ConnectContext) -> Result<DynConnector, SectionError> {
+    let cfg = check(section)?;
+    let client = BcClient::new(&cfg, cx.tokens.clone(), cx.http.clone())
+        .map_err(|e| SectionError::new("bc", e.to_string()))?;
+    Ok(std::sync::Arc::new(client))
+}
+
+/// Parses and checks the `[bc]` section.
+pub fn check(section: &toml::Value) -> Result<BcConfig, SectionError> {
+    let cfg: BcConfig = section
+        .clone()
+        .try_into()
+        .map_err(|e: toml::de::Error| SectionError::new("bc", e.message().to_string()))?;
+    if cfg.page_size == 0 || cfg.page_size > 20000 {
+        return Err(SectionError::new(
+            "bc.page_size",
+            "Business Central pages hold 1 to 20000 rows",
+        ));
+    }
+    check_url("bc.api_url", &cfg.api_url)?;
+    Ok(cfg)
+}

@@ -6,7 +6,7 @@ use reqwest::header::{ACCEPT, CONTENT_TYPE, IF_MATCH, IF_NONE_MATCH};
 use serde::Deserialize;
 use url::Url;
 
-use crate::event::key::{Fields, System};
+use crate::event::key::Fields;
 use crate::systems::auth::TokenCache;
 use crate::systems::error::SystemError;
 use crate::systems::http::urls::{check_link, key_segment, query_string};
@@ -68,7 +68,7 @@ impl DataverseClient {
         http: HttpConfig,
     ) -> Result<Self, SystemError> {
         let bad = |reason: String| SystemError::Request {
-            system: System::Dataverse,
+            system: crate::systems::DATAVERSE,
             operation: "config",
             reason,
         };
@@ -82,7 +82,7 @@ impl DataverseClient {
             .join("api/data/v9.2/")
             .map_err(|e| bad(format!("check [dataverse] url: {e}")))?;
         let scope = format!("{trimmed}/.default");
-        let api = ApiClient::new(System::Dataverse, http)?.with_auth(tokens, scope);
+        let api = ApiClient::new(crate::systems::DATAVERSE, http)?.with_auth(tokens, scope);
         Ok(DataverseClient {
             api,
             base,
@@ -129,7 +129,7 @@ impl DataverseClient {
 
     fn json_body(body: &Fields) -> Result<Vec<u8>, SystemError> {
         serde_json::to_vec(body).map_err(|e| SystemError::Request {
-            system: System::Dataverse,
+            system: crate::systems::DATAVERSE,
             operation: "serialize",
             reason: e.to_string(),
         })
@@ -141,7 +141,7 @@ impl DataverseClient {
         reason: impl Into<String>,
     ) -> SystemError {
         SystemError::Malformed {
-            system: System::Dataverse,
+            system: crate::systems::DATAVERSE,
             operation,
             reason: reason.into(),
         }
@@ -170,6 +170,20 @@ impl DataverseClient {
             Ok(_) => Err(self.malformed("get", "the record is not a JSON object")),
             Err(e) if e.is_not_found() => Ok(None),
             Err(e) => Err(e),
+        }
+    }
+
+    /// The `WhoAmI` function: the caller's `UserId`, `BusinessUnitId` and `OrganizationId`
+    /// (Web API reference, WhoAmI function).
+    pub async fn who_am_i(&self) -> Result<Fields, SystemError> {
+        let url = self.url("WhoAmI");
+        match self
+            .api
+            .send_json("WhoAmI", |c| Self::request(c, reqwest::Method::GET, &url))
+            .await?
+        {
+            serde_json::Value::Object(o) => Ok(o),
+            _ => Err(self.malformed("WhoAmI", "the answer is not a JSON object")),
         }
     }
 
@@ -231,7 +245,7 @@ impl DataverseClient {
             })
             .collect();
         Ok(Some(EntitySchema {
-            system: System::Dataverse,
+            system: crate::systems::DATAVERSE,
             set: set.to_string(),
             type_name: logical,
             fields,
@@ -268,7 +282,8 @@ impl DataverseClient {
             rows.append(&mut page_rows);
             match next {
                 Some(link) => {
-                    url = check_link(System::Dataverse, "query", &self.base, &link)?.to_string()
+                    url = check_link(crate::systems::DATAVERSE, "query", &self.base, &link)?
+                        .to_string()
                 }
                 None => return Ok(rows),
             }

@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use super::client::DataverseClient;
-use crate::event::key::{Fields, System};
+use crate::event::key::Fields;
 use crate::systems::error::SystemError;
 use crate::systems::http::urls::{check_link, query_string};
 
@@ -59,7 +59,7 @@ impl DataverseClient {
         link: Option<&str>,
     ) -> Result<DeltaPage, SystemError> {
         let url = match link {
-            Some(l) => check_link(System::Dataverse, "delta", &self.base, l)?.to_string(),
+            Some(l) => check_link(crate::systems::DATAVERSE, "delta", &self.base, l)?.to_string(),
             None => {
                 let select = select.join(",");
                 let pairs: Vec<(&str, &str)> = if select.is_empty() {

@@ -98,7 +98,7 @@ mod tests {
         let base = Url::parse("https://org.crm.dynamics.com/api/data/v9.2/").expect("url");
         assert!(
             check_link(
-                System::Dataverse,
+                crate::systems::DATAVERSE,
                 "delta",
                 &base,
                 "https://org.crm.dynamics.com/api/data/v9.2/accounts?$skiptoken=x"
@@ -107,7 +107,7 @@ mod tests {
         );
         assert!(
             check_link(
-                System::Dataverse,
+                crate::systems::DATAVERSE,
                 "delta",
                 &base,
                 "https://evil.example/steal"
