@@ -8,6 +8,7 @@ pub mod emit;
 pub mod runner;
 pub mod scheduled;
 pub mod status;
+pub mod watermark;
 
 pub use bc::BcCapture;
 pub use dataverse::DataverseCapture;
