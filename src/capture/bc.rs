@@ -1,21 +1,23 @@
-//! Business Central polling on `lastModifiedDateTime`: each pass re-reads an overlap window
-//! before the watermark and drops versions it has already appended (by id and timestamp), so a
-//! change stamped in the same millisecond as the watermark, or committed late, is never missed
-//! and never appended twice.
+//! Business Central polling on `lastModifiedDateTime`, through the shared
+//! [watermark poller](super::watermark): each pass re-reads an overlap window before the
+//! watermark and drops versions it has already appended (by id and timestamp), so a change
+//! stamped in the same millisecond as the watermark, or committed late, is never missed and
+//! never appended twice.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use serde_json::json;
 
-use super::dataverse::parse_time;
-use super::emit::emit_all;
-use super::runner::run_passes;
+use super::runner::{PassResult, run_passes};
 use super::status::CaptureStatus;
+use super::watermark::{
+    ChangedRow, MissingId, ModifiedColumns, RowResult, WatermarkColumns, WatermarkPage,
+    WatermarkPoller, WatermarkSource,
+};
 use crate::bus::{Bus, Topics};
-use crate::event::{ChangeEvent, ChangeOp, RecordKey};
+use crate::event::{ChangeEvent, ChangeOp, RecordKey, System};
 use crate::mapping::model::TableMapping;
 use crate::pipeline::PipelineError;
 use crate::store::Store;
@@ -45,11 +47,44 @@ pub struct BcCapture {
     pub lease: crate::pipeline::lease::Lease,
 }
 
-#[derive(Debug, Default)]
-struct Checkpoint {
-    watermark: Option<DateTime<Utc>>,
-    /// id → lastModifiedDateTime of versions appended within the overlap window.
-    seen: BTreeMap<String, String>,
+/// One Business Central entity set polled on `lastModifiedDateTime`.
+#[derive(Debug, Clone, Copy)]
+pub struct BcSource<'a> {
+    /// The client.
+    pub client: &'a BcClient,
+    /// The entity set.
+    pub set: &'a str,
+}
+
+/// The columns a Business Central poll reads: `id` and `lastModifiedDateTime`.
+pub fn bc_columns() -> WatermarkColumns {
+    WatermarkColumns {
+        id: "id".into(),
+        modified: ModifiedColumns::instant("lastModifiedDateTime"),
+    }
+}
+
+#[async_trait]
+impl WatermarkSource for BcSource<'_> {
+    fn system(&self) -> System {
+        crate::systems::BC
+    }
+
+    fn set(&self) -> &str {
+        self.set
+    }
+
+    async fn page(
+        &self,
+        since: Option<DateTime<Utc>>,
+        link: Option<&str>,
+    ) -> Result<WatermarkPage, SystemError> {
+        let page = self.client.changed_since(self.set, since, link).await?;
+        Ok(WatermarkPage {
+            rows: page.rows,
+            next_link: page.next_link,
+        })
+    }
 }
 
 impl BcCapture {
@@ -59,35 +94,6 @@ impl BcCapture {
             "capture/{}/bc/{}",
             self.mapping.name, self.mapping.erp_entity
         )
-    }
-
-    fn load(&self) -> Result<Checkpoint, PipelineError> {
-        let Some(v) = self.store.checkpoint(&self.checkpoint_name())? else {
-            return Ok(Checkpoint::default());
-        };
-        let watermark = parse_time(v.get("watermark"));
-        let seen = v
-            .get("seen")
-            .and_then(|s| s.as_object())
-            .map(|o| {
-                o.iter()
-                    .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
-                    .collect()
-            })
-            .unwrap_or_default();
-        Ok(Checkpoint { watermark, seen })
-    }
-
-    async fn save(&self, ck: &Checkpoint) -> Result<(), PipelineError> {
-        let v = json!({
-            "watermark": ck.watermark.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
-            "seen": ck.seen,
-            "at": Utc::now().to_rfc3339(),
-        });
-        self.state
-            .save_checkpoint(&self.checkpoint_name(), &v)
-            .await?;
-        Ok(())
     }
 
     /// Runs passes until `shutdown`.
@@ -105,78 +111,48 @@ impl BcCapture {
         .await
     }
 
-    async fn pass(&self) -> Result<Result<(), SystemError>, PipelineError> {
-        let mut ck = self.load()?;
-        if ck.watermark.is_none() {
-            self.status.full_read();
+    async fn pass(&self) -> PassResult {
+        let poller = WatermarkPoller {
+            checkpoint: self.checkpoint_name(),
+            columns: bc_columns(),
+            missing_id: MissingId::Fail,
+            overlap: self.overlap,
+            store: &self.store,
+            state: &self.state,
+            bus: &self.bus,
+            topics: &self.topics,
+            status: &self.status,
+        };
+        let source = BcSource {
+            client: &self.client,
+            set: &self.mapping.erp_entity,
+        };
+        poller.pass(&source, move |row| self.event_of(row)).await
+    }
+
+    /// The change event of a new row (an invoice's aggregate completed first).
+    async fn event_of(&self, row: ChangedRow) -> RowResult {
+        let ChangedRow {
+            id,
+            modified_on,
+            mut fields,
+        } = row;
+        if crate::invoices::is_invoice_mapping(&self.mapping)
+            && let Err(e) = crate::invoices::aggregate::complete(&self.client, &mut fields).await
+        {
+            return Ok(Err(e));
         }
-        let overlap = chrono::Duration::from_std(self.overlap).unwrap_or_default();
-        let since = ck.watermark.map(|w| w - overlap);
-        let set = self.mapping.erp_entity.as_str();
-        let mut link: Option<String> = None;
-        loop {
-            let page = match self.client.changed_since(set, since, link.as_deref()).await {
-                Ok(p) => p,
-                Err(e) => return Ok(Err(e)),
-            };
-            let mut events = Vec::new();
-            for row in page.rows {
-                let Some(id) = row.get("id").and_then(|v| v.as_str()).map(str::to_string) else {
-                    return Ok(Err(SystemError::Malformed {
-                        system: crate::systems::BC,
-                        operation: "poll",
-                        reason: format!("a {set} row has no id"),
-                    }));
-                };
-                let lm_text = row
-                    .get("lastModifiedDateTime")
-                    .and_then(|v| v.as_str())
-                    .unwrap_or("")
-                    .to_string();
-                let lm = parse_time(row.get("lastModifiedDateTime"));
-                if ck.seen.get(&id) == Some(&lm_text) {
-                    continue;
-                }
-                ck.seen.insert(id.clone(), lm_text);
-                if let Some(t) = lm {
-                    ck.watermark = Some(ck.watermark.map_or(t, |w| w.max(t)));
-                }
-                let mut row = row;
-                if crate::invoices::is_invoice_mapping(&self.mapping)
-                    && let Err(e) =
-                        crate::invoices::aggregate::complete(&self.client, &mut row).await
-                {
-                    return Ok(Err(e));
-                }
-                let etag = row
-                    .get("@odata.etag")
-                    .and_then(|v| v.as_str())
-                    .map(str::to_string);
-                events.push(ChangeEvent::new(
-                    self.mapping.name.clone(),
-                    RecordKey::new(crate::systems::BC, set, id),
-                    ChangeOp::Upsert,
-                    lm,
-                    etag,
-                    row,
-                ));
-            }
-            let n = events.len() as u64;
-            emit_all(&self.bus, &self.topics, events).await?;
-            self.status.add_events(n);
-            if let Some(w) = ck.watermark {
-                let floor = w - overlap;
-                ck.seen.retain(|_, lm| {
-                    DateTime::parse_from_rfc3339(lm)
-                        .map(|t| t.with_timezone(&Utc) >= floor)
-                        .unwrap_or(false)
-                });
-            }
-            self.save(&ck).await?;
-            match page.next_link {
-                Some(n) => link = Some(n),
-                None => return Ok(Ok(())),
-            }
-        }
+        let etag = fields
+            .get("@odata.etag")
+            .and_then(|v| v.as_str())
+            .map(str::to_string);
+        Ok(Ok(Some(ChangeEvent::new(
+            self.mapping.name.clone(),
+            RecordKey::new(crate::systems::BC, self.mapping.erp_entity.as_str(), id),
+            ChangeOp::Upsert,
+            modified_on,
+            etag,
+            fields,
+        ))))
     }
 }

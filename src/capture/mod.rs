@@ -9,6 +9,7 @@ pub mod plan;
 pub mod runner;
 pub mod scheduled;
 pub mod status;
+pub mod watermark;
 
 pub use bc::BcCapture;
 pub use dataverse::DataverseCapture;

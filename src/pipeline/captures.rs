@@ -5,7 +5,6 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use tokio::sync::watch;
 use super::engine::EngineParts;
 use super::lease::LeaseKeeper;
 use super::stages::Task;
@@ -16,6 +15,7 @@ use crate::capture::scheduled::ScheduledRead;
 use crate::event::Side;
 use crate::mapping::model::TableMapping;
 use crate::mapping::schedule::Schedule;
+use tokio::sync::watch;
 
 /// What runs a planned capture.
 enum Planned {

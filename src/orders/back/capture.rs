@@ -1,31 +1,30 @@
 //! Capture of posted invoices for the orders flowing back: Business Central deletes an order
 //! once it is completely shipped and invoiced, so the order's last change is never seen by the
-//! `salesOrders` poll. This task polls `salesInvoices` on `lastModifiedDateTime` (overlap
-//! window and de-duplication as the other BC captures) and appends, for each posted invoice of
-//! an order, a change of that order (`bc/salesOrders/<id>`, mapping SALESORDER) carrying the
-//! order number; transform reads the order whole (deleted or not) from there. The order is
-//! the invoice's `orderId`, or the order seen earlier with its `orderNumber` (an invoice of an
-//! order Couplet never saw is not an order from Sales and is left out).
+//! `salesOrders` poll. This task polls `salesInvoices` on `lastModifiedDateTime` (the shared
+//! [watermark poller](crate::capture::watermark), as the other BC captures) and appends, for
+//! each posted invoice of an order, a change of that order (`bc/salesOrders/<id>`, mapping
+//! SALESORDER) carrying the order number; transform reads the order whole (deleted or not) from
+//! there. The order is the invoice's `orderId`, or the order seen earlier with its
+//! `orderNumber` (an invoice of an order Couplet never saw is not an order from Sales and is
+//! left out).
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use crate::bus::{Bus, Topics};
 use crate::capture::CaptureStatus;
-use crate::capture::dataverse::parse_time;
-use crate::capture::emit::emit_all;
-use crate::capture::runner::run_passes;
+use crate::capture::bc::{BcSource, bc_columns};
+use crate::capture::runner::{PassResult, run_passes};
+use crate::capture::watermark::{ChangedRow, MissingId, RowResult, WatermarkPoller};
 use crate::event::{ChangeEvent, ChangeOp, Fields, RecordKey};
 use crate::mapping::model::TableMapping;
 use crate::pipeline::PipelineError;
 use crate::pipeline::lease::Lease;
 use crate::pipeline::state::StateLog;
 use crate::store::Store;
-use crate::systems::{BcClient, SystemError};
+use crate::systems::BcClient;
 
 /// The posted documents polled.
 pub const POSTED_SET: &str = "salesInvoices";
@@ -98,84 +97,43 @@ impl PostedCapture {
         )?)
     }
 
-    async fn pass(&self) -> Result<Result<(), SystemError>, PipelineError> {
-        let saved = self.store.checkpoint(&self.checkpoint_name())?;
-        let mut watermark = parse_time(saved.as_ref().and_then(|v| v.get("watermark")));
-        let mut seen: BTreeMap<String, String> = saved
-            .as_ref()
-            .and_then(|v| v.get("seen"))
-            .and_then(Value::as_object)
-            .map(|o| {
-                o.iter()
-                    .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
-                    .collect()
-            })
-            .unwrap_or_default();
-        if watermark.is_none() {
-            self.status.full_read();
-        }
-        let overlap = chrono::Duration::from_std(self.overlap).unwrap_or_default();
-        let since = watermark.map(|w| w - overlap);
-        let mut link: Option<String> = None;
-        loop {
-            let page = match self
-                .client
-                .changed_since(POSTED_SET, since, link.as_deref())
-                .await
-            {
-                Ok(p) => p,
-                Err(e) => return Ok(Err(e)),
-            };
-            let mut events = Vec::new();
-            for row in page.rows {
-                let id = text(&row, "id");
-                let lm_text = text(&row, "lastModifiedDateTime");
-                if id.is_empty() || seen.get(&id) == Some(&lm_text) {
-                    continue;
-                }
-                seen.insert(id.clone(), lm_text);
-                let lm = parse_time(row.get("lastModifiedDateTime"));
-                if let Some(t) = lm {
-                    watermark = Some(watermark.map_or(t, |w: DateTime<Utc>| w.max(t)));
-                }
-                let Some(order) = self.order_of(&row)? else {
-                    continue;
-                };
-                let mut fields = Fields::new();
-                fields.insert("id".into(), json!(order));
-                fields.insert("number".into(), json!(text(&row, "orderNumber")));
-                events.push(ChangeEvent::new(
-                    self.mapping.name.clone(),
-                    RecordKey::new(crate::systems::BC, self.mapping.erp_entity.clone(), order),
-                    ChangeOp::Upsert,
-                    lm,
-                    None,
-                    fields,
-                ));
-            }
-            let n = events.len() as u64;
-            emit_all(&self.bus, &self.topics, events).await?;
-            self.status.add_events(n);
-            if let Some(w) = watermark {
-                let floor = w - overlap;
-                seen.retain(|_, lm| {
-                    DateTime::parse_from_rfc3339(lm)
-                        .map(|t| t.with_timezone(&Utc) >= floor)
-                        .unwrap_or(false)
-                });
-            }
-            let v = json!({
-                "watermark": watermark.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
-                "seen": seen,
-                "at": Utc::now().to_rfc3339(),
-            });
-            self.state
-                .save_checkpoint(&self.checkpoint_name(), &v)
-                .await?;
-            match page.next_link {
-                Some(n) => link = Some(n),
-                None => return Ok(Ok(())),
-            }
-        }
+    async fn pass(&self) -> PassResult {
+        let poller = WatermarkPoller {
+            checkpoint: self.checkpoint_name(),
+            columns: bc_columns(),
+            missing_id: MissingId::Skip,
+            overlap: self.overlap,
+            store: &self.store,
+            state: &self.state,
+            bus: &self.bus,
+            topics: &self.topics,
+            status: &self.status,
+        };
+        let source = BcSource {
+            client: &self.client,
+            set: POSTED_SET,
+        };
+        poller
+            .pass(&source, move |row| std::future::ready(self.event_of(row)))
+            .await
+    }
+
+    /// The change of the order a new posted invoice belongs to (none when Couplet does not
+    /// know the order).
+    fn event_of(&self, invoice: ChangedRow) -> RowResult {
+        let Some(order) = self.order_of(&invoice.fields)? else {
+            return Ok(Ok(None));
+        };
+        let mut fields = Fields::new();
+        fields.insert("id".into(), json!(order));
+        fields.insert("number".into(), json!(text(&invoice.fields, "orderNumber")));
+        Ok(Ok(Some(ChangeEvent::new(
+            self.mapping.name.clone(),
+            RecordKey::new(crate::systems::BC, self.mapping.erp_entity.clone(), order),
+            ChangeOp::Upsert,
+            invoice.modified_on,
+            None,
+            fields,
+        ))))
     }
 }
