@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use rand::{Rng, RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{Value, json};
@@ -70,15 +70,25 @@ const CURRENCIES: &[(&str, &str, &str, f64)] = &[
     ("DKK", "Danish Krone", "kr.", 6.87),
 ];
 
-/// Seeds both stores.
+/// Seeds both stores, as of now.
 pub(crate) fn seed(
     cfg: &SandboxConfig,
     creds: &Credentials,
     dv: &mut Store,
     bc: &mut Store,
 ) -> Seeded {
+    seed_at(cfg, creds, dv, bc, Utc::now())
+}
+
+/// Seeds both stores as of `now` (every seeded time is relative to it).
+pub(crate) fn seed_at(
+    cfg: &SandboxConfig,
+    creds: &Credentials,
+    dv: &mut Store,
+    bc: &mut Store,
+    now: DateTime<Utc>,
+) -> Seeded {
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
-    let now = Utc::now();
     let past = |rng: &mut ChaCha8Rng| now - Duration::seconds(rng.random_range(3_600..40 * 86_400));
 
     // Users.
@@ -477,5 +487,63 @@ mod tests {
                 .collect::<Vec<_>>()
         };
         assert_eq!(names(&dv), names(&dv2));
+    }
+
+    /// The seeded records stay the same records with the same values: digests of both stores
+    /// for fixed seeds and a fixed seeding time, recorded before the world model was
+    /// introduced (seeding then drew and wrote in one pass).
+    #[test]
+    fn seeding_matches_the_recorded_digests() {
+        let now = DateTime::parse_from_rfc3339("2026-03-01T09:30:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let expected: &[(u64, usize, &str, &str)] = &[
+            (
+                42,
+                200,
+                "7aa68b912cc3f8091fff6786aab0e99c4d6a15af4e8cd2edbdffad3b47239ef0",
+                "b58a6dbb41b9c79deae82d55c7b2100e2b5655cf33fb5d114f3322004a68985c",
+            ),
+            (
+                3,
+                40,
+                "dd6b4c26b7d48b170dab993bbc5f1eb6e5bb4ba2bd729de3e920e9ed8a932ae9",
+                "b687d1d93de903f54743522a6680a1be24be8fad889204a126dcb57d6ae6ab7b",
+            ),
+            (
+                7,
+                1,
+                "612bbfd685a554f89969c53064bab71a08da8e944a18990a2e92768b091e58ac",
+                "b3bcc23f0859d3f4ebd1c1de522cd0f697ebcdde7db747df76f91501571fd2f2",
+            ),
+            (
+                9,
+                0,
+                "5659ef4a2adaf43a910c7d7dcf121f1cf0275af376aaf392d611b1d8eacbd6c0",
+                "8a10520d52c2f7e501dce1ebc04967731670eea7eb67fb00157c6d971adcf5d8",
+            ),
+            (
+                11,
+                500,
+                "3392a79750c0dbe8a5229ff1cbd98741d4b37ccade865f189091ddf1d8264110",
+                "c0ff3696e88797d7201a2185c1bebd3f06e0771f77a4b87b798559f5cfadd7b9",
+            ),
+        ];
+        let mut got = Vec::new();
+        for (seed, records) in [(42, 200), (3, 40), (7, 1), (9, 0), (11, 500)] {
+            let cfg = SandboxConfig {
+                seed,
+                records,
+                ..Default::default()
+            };
+            let (mut dv, mut bc) = (Store::default(), Store::default());
+            seed_at(&cfg, &credentials(seed), &mut dv, &mut bc, now);
+            got.push((seed, records, dv.digest(), bc.digest()));
+        }
+        let got: Vec<(u64, usize, &str, &str)> = got
+            .iter()
+            .map(|(s, r, d, b)| (*s, *r, d.as_str(), b.as_str()))
+            .collect();
+        assert_eq!(got, expected);
     }
 }
