@@ -1,6 +1,7 @@
-//! Tests of the world and its renderers: the seeded documents are as described.
+//! Tests of the world and its renderers: generating and rendering are deterministic, both
+//! renderers render every record of their side, and the seeded documents are as described.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde_json::{Value, json};
@@ -11,14 +12,177 @@ use crate::sandbox::config::SandboxConfig;
 use crate::sandbox::table::Store;
 use crate::sandbox::{bc, dataverse};
 
+fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_default()
+}
+
 fn rows(s: &Store, set: &str) -> Vec<Fields> {
     s.table(set)
         .map(|t| t.live().iter().map(|(_, r)| r.fields.clone()).collect())
         .unwrap_or_default()
 }
 
+fn count(s: &Store, set: &str) -> usize {
+    rows(s, set).len()
+}
+
 fn text<'a>(f: &'a Fields, k: &str) -> &'a str {
     f.get(k).and_then(Value::as_str).unwrap_or("")
+}
+
+fn rendered(world: &World) -> (Store, Store) {
+    let (mut dv, mut bc) = (Store::default(), Store::default());
+    dataverse::render::render(world, &mut dv);
+    bc::render::render(world, &mut bc);
+    (dv, bc)
+}
+
+#[test]
+fn generating_and_rendering_a_small_world_is_deterministic() {
+    let cfg = SandboxConfig {
+        seed: 5,
+        records: 60,
+        ..Default::default()
+    };
+    let now = at("2026-02-01T08:00:00Z");
+    let world = generate(&cfg, "app-id", now);
+    assert_eq!(world, generate(&cfg, "app-id", now));
+    assert_ne!(
+        world,
+        generate(&SandboxConfig { seed: 6, ..cfg }, "app-id", now)
+    );
+    let (dv, bc) = rendered(&world);
+    let (dv2, bc2) = rendered(&world);
+    assert_eq!(dv.digest(), dv2.digest());
+    assert_eq!(bc.digest(), bc2.digest());
+}
+
+#[test]
+fn both_renderers_render_every_record_of_their_side() {
+    let cfg = SandboxConfig {
+        seed: 8,
+        records: 120,
+        ..Default::default()
+    };
+    let world = generate(&cfg, "app-id", at("2026-02-01T08:00:00Z"));
+    let (dv, bc) = rendered(&world);
+    let presence = |p: Presence| {
+        world
+            .customers
+            .iter()
+            .filter(|c| Presence::of(c.crm.is_some(), c.erp.is_some()) == Some(p))
+            .count()
+    };
+    let (both, crm_only, erp_only) = (
+        presence(Presence::Both),
+        presence(Presence::CrmOnly),
+        presence(Presence::ErpOnly),
+    );
+    assert!(both > 0 && crm_only > 0 && erp_only > 0);
+    assert_eq!(both + crm_only + erp_only, world.customers.len());
+
+    // Customers and their people, per presence.
+    let accounts = rows(&dv, "accounts");
+    let kind = |k: i64| {
+        accounts
+            .iter()
+            .filter(move |a| a["customertypecode"] == json!(k))
+    };
+    assert_eq!(kind(3).count(), both + crm_only);
+    assert_eq!(
+        kind(3).filter(|a| !a["accountnumber"].is_null()).count(),
+        both
+    );
+    assert_eq!(count(&bc, "customers"), both + erp_only);
+    let people = |on: fn(&Company) -> bool| {
+        world
+            .customers
+            .iter()
+            .filter(|c| on(c))
+            .map(|c| c.people.len())
+            .sum::<usize>()
+    };
+    assert_eq!(count(&dv, "contacts"), people(|c| c.crm.is_some()));
+    assert_eq!(count(&bc, "contacts"), people(|c| c.erp.is_some()));
+    let customers = rows(&bc, "customers");
+    for c in &world.customers {
+        let on_crm =
+            kind(3).any(|a| a["name"] == json!(c.name) && a["accountnumber"] == json!(c.number));
+        assert_eq!(on_crm, c.crm.is_some(), "{}", c.name);
+        let on_erp = customers
+            .iter()
+            .any(|r| r["displayName"] == json!(c.name) && r["number"] == json!(c.number));
+        assert_eq!(on_erp, c.erp.is_some(), "{}", c.name);
+    }
+
+    // Vendors, per presence.
+    let vendors = |p: Presence| {
+        world
+            .vendors
+            .iter()
+            .filter(|v| v.presence() == Some(p))
+            .count()
+    };
+    let (v_both, v_crm, v_erp) = (
+        vendors(Presence::Both),
+        vendors(Presence::CrmOnly),
+        vendors(Presence::ErpOnly),
+    );
+    assert_eq!(kind(11).count(), v_both + v_crm);
+    assert_eq!(
+        kind(11).filter(|a| !a["accountnumber"].is_null()).count(),
+        v_both
+    );
+    assert_eq!(count(&bc, "vendors"), v_both + v_erp);
+
+    // Users and currencies.
+    assert_eq!(count(&dv, "systemusers"), world.users.len() + 1);
+    let salespeople = world
+        .users
+        .iter()
+        .filter(|u| u.salesperson.is_some())
+        .count();
+    assert_eq!(count(&bc, "salespeoplePurchasers"), salespeople);
+    assert_eq!(count(&dv, "transactioncurrencies"), world.currencies.len());
+    let foreign = world
+        .currencies
+        .iter()
+        .filter(|c| c.erp_key.is_some())
+        .count();
+    assert_eq!(count(&bc, "currencies"), foreign);
+
+    // The catalogue (ERP side) and the CRM's own price list.
+    assert_eq!(count(&bc, "items"), world.items.len());
+    assert_eq!(count(&bc, "resources"), world.resources.len());
+    assert_eq!(count(&bc, "customerPriceGroups"), world.price_groups.len());
+    assert_eq!(count(&bc, "salesPrices"), world.group_prices.len());
+    assert_eq!(count(&bc, "opportunities"), world.opportunities.len());
+    assert_eq!(count(&bc, "priceListHeaders"), world.price_lists.len());
+    assert_eq!(count(&bc, "priceListLines"), world.price_list_lines.len());
+    assert_eq!(count(&dv, "pricelevels"), 1);
+
+    // Documents.
+    assert!(!world.orders.is_empty() && !world.quotes.is_empty() && !world.invoices.is_empty());
+    assert_eq!(count(&dv, "salesorders"), world.orders.len());
+    let order_lines: usize = world.orders.iter().map(|o| o.lines.len()).sum();
+    assert_eq!(count(&dv, "salesorderdetails"), order_lines);
+    assert_eq!(count(&dv, "quotes"), world.quotes.len());
+    assert_eq!(count(&bc, "salesInvoices"), world.invoices.len());
+    let invoice_lines: usize = world.invoices.iter().map(|i| i.lines.len()).sum();
+    assert_eq!(count(&bc, "salesInvoiceLines"), invoice_lines);
+    assert_eq!(count(&bc, "itemLedgerEntries"), world.opening_stock.len());
+    let paid = rows(&bc, "salesInvoices")
+        .iter()
+        .filter(|i| text(i, "status") == "Paid")
+        .count();
+    let full = world
+        .invoices
+        .iter()
+        .filter(|i| i.payment == Payment::Full)
+        .count();
+    assert_eq!(paid, full);
 }
 
 #[test]
