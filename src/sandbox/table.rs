@@ -111,6 +111,36 @@ impl Store {
     pub fn table_mut(&mut self, set: &str) -> &mut Table {
         self.tables.entry(set.to_string()).or_default()
     }
+
+    /// SHA-256 (hex) of the contents: the version counter, then every table by name with
+    /// its live rows by id, each with its version and fields (keys sorted), and its
+    /// tombstones by id.
+    #[cfg(test)]
+    pub fn digest(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(self.version.to_le_bytes());
+        let mut sets: Vec<&String> = self.tables.keys().collect();
+        sets.sort();
+        for set in sets {
+            let Some(t) = self.table(set) else {
+                continue;
+            };
+            h.update(set.as_bytes());
+            for (id, row) in t.live() {
+                h.update(id.as_bytes());
+                h.update(row.version.to_le_bytes());
+                h.update(serde_json::to_string(&row.fields).unwrap_or_default());
+            }
+            let mut dead: Vec<_> = t.tombstones.iter().collect();
+            dead.sort();
+            for (id, v) in dead {
+                h.update(id.as_bytes());
+                h.update(v.to_le_bytes());
+            }
+        }
+        hex::encode(h.finalize())
+    }
 }
 
 #[cfg(test)]

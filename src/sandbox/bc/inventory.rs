@@ -116,51 +116,34 @@ pub(crate) fn post(
     Ok(entry)
 }
 
-/// Seeds one opening entry ("Positive Adjmt.", document `OPENING`) per inventory item with
-/// stock, stamped with the item's own modified-on, so every seeded item's `inventory` is the
-/// sum of its entries as in a real tenant.
-pub(crate) fn seed_opening(rng: &mut rand_chacha::ChaCha8Rng, bc: &mut Store) {
-    let mut items: Vec<(String, f64, f64, String)> = bc
-        .table("items")
-        .map(|t| {
-            t.live()
-                .iter()
-                .filter(|(_, r)| r.fields.get("type").and_then(Value::as_str) == Some("Inventory"))
-                .filter_map(|(_, r)| {
-                    let f = &r.fields;
-                    let q = f.get("inventory").and_then(Value::as_f64)?;
-                    (q != 0.0).then(|| {
-                        (
-                            f.get("number")
-                                .and_then(Value::as_str)
-                                .unwrap_or("")
-                                .to_string(),
-                            q,
-                            f.get("unitCost").and_then(Value::as_f64).unwrap_or(0.0),
-                            f.get("lastModifiedDateTime")
-                                .and_then(Value::as_str)
-                                .unwrap_or("")
-                                .to_string(),
-                        )
-                    })
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    items.sort_by(|a, b| a.0.cmp(&b.0));
-    for (n, (number, q, cost, at)) in items.into_iter().enumerate() {
-        let id = crate::sandbox::seed::guid(rng);
-        let entry = json!({
-            "id": id, "entryNumber": n as i64 + 1, "itemNumber": number,
-            "postingDate": at.get(..10).unwrap_or(""), "entryType": "Positive Adjmt.",
-            "sourceNumber": "", "sourceType": " ", "documentNumber": "OPENING", "documentType": " ",
-            "description": "Opening balance", "quantity": q, "salesAmountActual": 0.0,
-            "costAmountActual": round2(q * cost), "lastModifiedDateTime": at,
-        });
-        if let Value::Object(f) = entry {
-            let v = bc.next_version();
-            bc.table_mut("itemLedgerEntries").put(&id, f, v);
-        }
+/// An opening entry ("Positive Adjmt.", document `OPENING`) of an item's stock.
+#[derive(Debug, Clone)]
+pub(crate) struct Opening<'a> {
+    /// Entries are numbered 1, 2, … in posting order.
+    pub entry_number: i64,
+    /// The item.
+    pub item_number: &'a str,
+    /// Its stock.
+    pub quantity: f64,
+    /// Its unit cost (the entry's cost amount is quantity × unit cost).
+    pub unit_cost: f64,
+    /// The item's own `lastModifiedDateTime`: the entry's stamp and posting date, so every
+    /// seeded item's `inventory` is the sum of its entries as in a real tenant.
+    pub at: &'a str,
+}
+
+/// Stores opening entry `e` with id `id` (seeding).
+pub(crate) fn put_opening(bc: &mut Store, id: &str, e: &Opening<'_>) {
+    let entry = json!({
+        "id": id, "entryNumber": e.entry_number, "itemNumber": e.item_number,
+        "postingDate": e.at.get(..10).unwrap_or(""), "entryType": "Positive Adjmt.",
+        "sourceNumber": "", "sourceType": " ", "documentNumber": "OPENING", "documentType": " ",
+        "description": "Opening balance", "quantity": e.quantity, "salesAmountActual": 0.0,
+        "costAmountActual": round2(e.quantity * e.unit_cost), "lastModifiedDateTime": e.at,
+    });
+    if let Value::Object(f) = entry {
+        let v = bc.next_version();
+        bc.table_mut("itemLedgerEntries").put(id, f, v);
     }
 }
 

@@ -8,6 +8,8 @@ pub(crate) mod fulfil;
 pub(crate) mod inventory;
 pub(crate) mod metadata;
 pub(crate) mod query;
+pub(crate) mod render;
+pub(crate) mod render_documents;
 pub(crate) mod routes;
 pub(crate) mod schema;
 pub(crate) mod schema_inventory;

@@ -7,6 +7,7 @@ pub(crate) mod actions;
 pub(crate) mod delta;
 pub(crate) mod metadata;
 pub(crate) mod query;
+pub(crate) mod render;
 pub(crate) mod routes;
 pub(crate) mod rules_invoices;
 pub(crate) mod schema;

@@ -1,4 +1,4 @@
-//! Word lists for seeding realistic companies, people and addresses.
+//! Word lists and codes for generating realistic companies, people, addresses and items.
 
 pub(crate) const COMPANY_FIRST: &[&str] = &[
     "Northwind",
@@ -227,6 +227,16 @@ pub(crate) const CA_CITIES: &[City] = &[
     ("Ottawa", "ON", "K1P 1J1", "613"),
 ];
 
+/// Currencies: (ISO code, name, symbol, units per US dollar).
+pub(crate) const CURRENCIES: &[(&str, &str, &str, f64)] = &[
+    ("USD", "US Dollar", "$", 1.0),
+    ("EUR", "Euro", "€", 0.92),
+    ("GBP", "Pound Sterling", "£", 0.79),
+    ("CAD", "Canadian Dollar", "CA$", 1.36),
+    ("DKK", "Danish Krone", "kr.", 6.87),
+];
+
+/// The human users: (full name, e-mail login).
 pub(crate) const HUMAN_USERS: &[(&str, &str)] = &[
     ("Alex Wu", "alex.wu"),
     ("Maria Jensen", "maria.jensen"),
@@ -234,23 +244,16 @@ pub(crate) const HUMAN_USERS: &[(&str, &str)] = &[
     ("Chris Tremblay", "chris.tremblay"),
 ];
 
-/// Salesperson codes in Business Central, one per human user but the last (same order).
+/// Salesperson codes in the ERP, one per human user but the last (same order).
 pub(crate) const SALESPEOPLE: &[&str] = &["AW", "MJ", "SP"];
 
-/// (Business Central payment terms code, `account.paymenttermscode` option value).
-pub(crate) const PAYMENT_TERMS: &[(&str, i64)] =
-    &[("NET30", 1), ("2%10NET30", 2), ("NET45", 3), ("NET60", 4)];
-/// (shipment method code, `account.address1_freighttermscode` option value).
-pub(crate) const SHIPMENT_METHODS: &[(&str, i64)] = &[("FOB", 1), ("NOCHARGE", 2)];
-/// (shipping agent code, `account.address1_shippingmethodcode` option value).
-pub(crate) const SHIPPING_AGENTS: &[(&str, i64)] = &[
-    ("AIRBORNE", 1),
-    ("DHL", 2),
-    ("FEDEX", 3),
-    ("UPS", 4),
-    ("POSTAL", 5),
-    ("FULLLOAD", 6),
-    ("WILLCALL", 7),
+/// Payment terms codes.
+pub(crate) const PAYMENT_TERMS: &[&str] = &["NET30", "2%10NET30", "NET45", "NET60"];
+/// Shipment method codes.
+pub(crate) const SHIPMENT_METHODS: &[&str] = &["FOB", "NOCHARGE"];
+/// Shipping agent codes.
+pub(crate) const SHIPPING_AGENTS: &[&str] = &[
+    "AIRBORNE", "DHL", "FEDEX", "UPS", "POSTAL", "FULLLOAD", "WILLCALL",
 ];
 
 /// Product name parts.
