@@ -4,7 +4,9 @@ pub mod conflict;
 pub mod intent;
 pub mod locks;
 pub mod stage;
+pub mod targets;
 pub mod writer;
 
 pub use stage::ApplyStage;
-pub use writer::{Targets, Writer};
+pub use targets::Targets;
+pub use writer::Writer;

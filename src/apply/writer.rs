@@ -7,38 +7,19 @@ use chrono::Utc;
 
 use super::intent::{Found, Intents};
 use super::locks::KeyLocks;
+use super::targets::{Targets, record_id};
 use crate::error::Classify;
 use crate::event::types::{OutcomeError, now_millis};
-use crate::event::{Fields, Outcome, OutcomeStatus, System, WriteCommand, WriteOp};
+use crate::event::{Fields, Outcome, OutcomeStatus, WriteCommand, WriteOp};
 use crate::mapping::Catalogue;
 use crate::mapping::model::{DeletionPolicy, Direction, TableMapping};
 use crate::pipeline::PipelineError;
 use crate::store::Coupling;
 use crate::store::project::index_record;
 use crate::store::{Store, StoreError};
-use crate::systems::{SystemError, Target, Written};
+use crate::systems::{SystemError, Written};
 use crate::transform::CurrencyTable;
 use crate::transform::fields::Context;
-
-/// The clients of both sides.
-#[derive(Clone)]
-pub struct Targets {
-    /// Dataverse.
-    pub crm: Target,
-    /// Business Central.
-    pub erp: Target,
-}
-
-impl Targets {
-    /// The client for `system`.
-    pub fn get(&self, system: System) -> &Target {
-        if system.is_crm() {
-            &self.crm
-        } else {
-            &self.erp
-        }
-    }
-}
 
 /// Executes write commands.
 #[derive(Clone)]
@@ -49,16 +30,6 @@ pub struct Writer {
     locks: Arc<KeyLocks>,
     currencies: CurrencyTable,
     intents: Option<Intents>,
-}
-
-/// The id column of a record returned by `system` for `entity`.
-pub fn record_id(system: System, entity: &str, rec: &Fields) -> Option<String> {
-    let col = if system.is_crm() {
-        format!("{}id", crate::transform::fields::singular(entity))
-    } else {
-        "id".to_string()
-    };
-    rec.get(&col).and_then(|v| v.as_str()).map(str::to_string)
 }
 
 impl Writer {

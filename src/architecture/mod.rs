@@ -39,16 +39,6 @@ pub const GENERIC_STAGES: &[&str] = &[
 pub const ALLOWED_CYCLES: &[(&[&str], &str)] = &[
     (
         &[
-            "apply/intent.rs",
-            "apply/writer.rs",
-            "invoices/apply.rs",
-            "invoices/statistics.rs",
-            "invoices/triggers.rs",
-        ],
-        "intent reads record_id from writer, invoices take Targets from writer, which calls them",
-    ),
-    (
-        &[
             "apply/stage.rs",
             "pipeline/engine.rs",
             "pipeline/sync_now.rs",

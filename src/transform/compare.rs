@@ -62,7 +62,7 @@ impl MappingCheck {
 }
 
 fn id_of(system: System, entity: &str, row: &Fields) -> Option<String> {
-    crate::apply::writer::record_id(system, entity, row).map(|s| s.to_ascii_lowercase())
+    crate::apply::targets::record_id(system, entity, row).map(|s| s.to_ascii_lowercase())
 }
 
 fn same(a: &Value, b: &Value) -> bool {
