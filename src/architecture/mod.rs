@@ -78,10 +78,6 @@ pub const ALLOWED_CYCLES: &[(&[&str], &str)] = &[
         "flows dispatched by name and importing Decision back: flow interface (issue 12 point 4)",
     ),
     (
-        &["orders/aggregate.rs", "quotes/aggregate.rs"],
-        "an order's quote number is read in quotes/, which reuses the order's aggregate reader",
-    ),
-    (
         &["pipeline/barrier.rs", "pipeline/follow.rs"],
         "the barrier uses follow's is_own, the follower skips the barrier's markers",
     ),
