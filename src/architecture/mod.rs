@@ -78,10 +78,6 @@ pub const ALLOWED_CYCLES: &[(&[&str], &str)] = &[
         "flows dispatched by name and importing Decision back: flow interface (issue 12 point 4)",
     ),
     (
-        &["pipeline/barrier.rs", "pipeline/follow.rs"],
-        "the barrier uses follow's is_own, the follower skips the barrier's markers",
-    ),
-    (
         &["quotes/apply.rs", "quotes/link.rs", "quotes/revise.rs"],
         "quote flow steps calling one another; BC document code moves (issue 12 point 4)",
     ),
