@@ -130,10 +130,6 @@ pub const ALLOWED_CYCLES: &[(&[&str], &str)] = &[
         "emulator schema split per document, parts reusing the base's helpers (issue 12 point 6)",
     ),
     (
-        &["store/codec.rs", "store/couplings.rs", "store/db.rs"],
-        "the store's database holds a channel of Coupling, defined beside the Store's methods",
-    ),
-    (
         &[
             "systems/bc/client.rs",
             "systems/dataverse/client.rs",
