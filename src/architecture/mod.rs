@@ -47,10 +47,6 @@ pub const ALLOWED_CYCLES: &[(&[&str], &str)] = &[
         "the stages are wired twice (engine, sync_now); issue 12 point 5 wires them in one place",
     ),
     (
-        &["bus/kafka/config.rs", "config.rs"],
-        "the Kafka section reports ConfigError, defined beside the Config that holds it",
-    ),
-    (
         &["capture/dataverse.rs", "capture/emit.rs"],
         "capture/ is being rewritten around one watermark poller (issue 12 point 3)",
     ),
