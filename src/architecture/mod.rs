@@ -147,7 +147,6 @@ pub const ALLOWED_LONG_FNS: &[(&str, &str)] = &[
         "the engine is being rewired: stages wired in one place (issue 12 point 5)",
     ),
     ("transform/compare.rs::compare", "to split"),
-    ("transform/decide.rs::decide_with", "to split"),
     ("transform/fields.rs::resolve", "to split"),
     ("transform/stage.rs::decide_and_emit", "to split"),
 ];

@@ -380,3 +380,39 @@ pub fn as_read(m: &TableMapping, written: &Fields, target: System) -> Fields {
     }
     out
 }
+
+/// Completes `reverse` (the target record as the write leaves it, in the target's read shape)
+/// with the fields that flow only from the target back to the source, e.g. the Business Central
+/// customer number and credit limit towards Dataverse. The write does not touch those, so the
+/// target keeps its own values, which equal the source's while the pair is in step: they are
+/// taken from the source record. Without them the reverse hash never matches the target record,
+/// and the echo of every update was written back to the source once more.
+pub fn add_reverse_only(
+    m: &TableMapping,
+    s: System,
+    src: &crate::event::Fields,
+    reverse: &mut crate::event::Fields,
+) {
+    let t = s.other();
+    for f in m.fields_from(t) {
+        if f.direction.allows_from(s) || f.constant.is_some() || f.lookup.is_some() {
+            continue;
+        }
+        let CrmColumns::One(crm) = &f.crm else {
+            continue;
+        };
+        if f.erp.is_empty() {
+            continue;
+        }
+        let (from, to) = if s.is_crm() {
+            (crm, &f.erp)
+        } else {
+            (&f.erp, crm)
+        };
+        if let Some(v) = src.get(from) {
+            reverse
+                .entry(to.clone())
+                .or_insert_with(|| normalise_for(t, v.clone()));
+        }
+    }
+}
