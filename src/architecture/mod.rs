@@ -148,7 +148,6 @@ pub const ALLOWED_LONG_FNS: &[(&str, &str)] = &[
     ),
     ("transform/compare.rs::compare", "to split"),
     ("transform/fields.rs::resolve", "to split"),
-    ("transform/stage.rs::decide_and_emit", "to split"),
 ];
 
 /// The library's source files, as (path under `src/`, text).
