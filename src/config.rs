@@ -6,51 +6,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::error::{Actor, Classify, Retry};
+pub use crate::error::ConfigError;
 use crate::event::{Side, System};
 use crate::systems::HttpConfig;
 use crate::systems::registry::{self, Registered};
-
-/// A configuration that cannot be used.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    /// The file cannot be read.
-    #[error("cannot read config file {file}: {reason}")]
-    Read {
-        /// The file.
-        file: PathBuf,
-        /// Why.
-        reason: String,
-    },
-    /// The file is not valid, or has unknown or missing settings.
-    #[error("config file {file}: {reason}")]
-    Parse {
-        /// The file.
-        file: PathBuf,
-        /// What the parser said, with line and column.
-        reason: String,
-    },
-    /// A setting has an unusable value.
-    #[error("setting {setting}: {reason}")]
-    Invalid {
-        /// The setting, e.g. `auth.client_secret_env`.
-        setting: String,
-        /// What is wrong and what to do.
-        reason: String,
-    },
-}
-
-impl Classify for ConfigError {
-    fn actor(&self) -> Actor {
-        Actor::User
-    }
-    fn retry(&self) -> Retry {
-        Retry::Never
-    }
-    fn class(&self) -> &'static str {
-        "config"
-    }
-}
 
 /// The whole configuration. Besides the sections below, each system has its own section
 /// named after it (`[dataverse]`, `[bc]`, …), read by its connector; an unknown section is

@@ -3,7 +3,11 @@
 //! Each module has its own `thiserror` enum; every one of them can say who must act on it
 //! ([`Actor`]) and whether trying again can help ([`Retry`]). The pipeline uses these two
 //! answers to decide between retrying, parking, dead-lettering and listing an error.
+//!
+//! [`ConfigError`] is here too, below both the configuration file ([`crate::config`]) and the
+//! sections other modules own and validate (such as `bus::kafka::KafkaConfig`).
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// Who has to act for an error to go away.
@@ -49,4 +53,45 @@ pub trait Classify {
     /// A short, stable, low-cardinality class name for metrics and the errors list
     /// (for example `throttled`, `validation`, `not_found`).
     fn class(&self) -> &'static str;
+}
+
+/// A configuration that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file cannot be read.
+    #[error("cannot read config file {file}: {reason}")]
+    Read {
+        /// The file.
+        file: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The file is not valid, or has unknown or missing settings.
+    #[error("config file {file}: {reason}")]
+    Parse {
+        /// The file.
+        file: PathBuf,
+        /// What the parser said, with line and column.
+        reason: String,
+    },
+    /// A setting has an unusable value.
+    #[error("setting {setting}: {reason}")]
+    Invalid {
+        /// The setting, e.g. `auth.client_secret_env`.
+        setting: String,
+        /// What is wrong and what to do.
+        reason: String,
+    },
+}
+
+impl Classify for ConfigError {
+    fn actor(&self) -> Actor {
+        Actor::User
+    }
+    fn retry(&self) -> Retry {
+        Retry::Never
+    }
+    fn class(&self) -> &'static str {
+        "config"
+    }
 }

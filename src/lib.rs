@@ -4,6 +4,8 @@
 //! See `README.md` for the flow and `../shared/DESIGN.md` for the shape.
 
 pub mod apply;
+#[cfg(test)]
+mod architecture;
 pub mod bus;
 pub mod capture;
 pub mod cli;

@@ -28,7 +28,7 @@ use crate::pipeline::state::StateLog;
 use crate::store::{CreateIntent, Store};
 use crate::systems::{SystemError, Target};
 
-use super::writer::record_id;
+use super::targets::record_id;
 
 /// A source changed longer ago than this cannot be the product of a create whose intent has
 /// not reached this instance yet (the state follower keeps up within seconds, and it is caught

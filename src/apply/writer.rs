@@ -7,16 +7,17 @@ use chrono::Utc;
 
 use super::intent::{Found, Intents};
 use super::locks::KeyLocks;
+use super::targets::{Targets, record_id};
 use crate::error::Classify;
 use crate::event::types::{OutcomeError, now_millis};
-use crate::event::{Fields, Outcome, OutcomeStatus, System, WriteCommand, WriteOp};
+use crate::event::{Fields, Outcome, OutcomeStatus, WriteCommand, WriteOp};
 use crate::mapping::Catalogue;
 use crate::mapping::model::{DeletionPolicy, Direction, TableMapping};
 use crate::pipeline::PipelineError;
 use crate::store::Coupling;
 use crate::store::project::index_record;
 use crate::store::{Store, StoreError};
-use crate::systems::{SystemError, Targets, Written};
+use crate::systems::{SystemError, Written};
 use crate::transform::CurrencyTable;
 use crate::transform::fields::Context;
 
@@ -29,11 +30,6 @@ pub struct Writer {
     locks: Arc<KeyLocks>,
     currencies: CurrencyTable,
     intents: Option<Intents>,
-}
-
-/// The id of a record returned by `system` for `entity` (its record shape's id column).
-pub fn record_id(system: System, entity: &str, rec: &Fields) -> Option<String> {
-    system.record_id(entity, rec)
 }
 
 impl Writer {

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use serde_json::json;
 
 use super::emit::emit_all;
@@ -59,12 +59,7 @@ impl From<crate::store::StoreError> for PassError {
     }
 }
 
-/// Parses a Dataverse/BC timestamp.
-pub fn parse_time(v: Option<&serde_json::Value>) -> Option<DateTime<Utc>> {
-    v.and_then(|v| v.as_str())
-        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-        .map(|t| t.with_timezone(&Utc))
-}
+pub use super::emit::parse_time;
 
 impl DataverseCapture {
     /// The checkpoint's name.

@@ -59,7 +59,7 @@ pub fn upsert_event(
     fields: crate::event::Fields,
 ) -> ChangeEvent {
     let modified = (key.system.rules().modified_column)(&key.entity);
-    let modified_on = super::dataverse::parse_time(fields.get(&modified));
+    let modified_on = parse_time(fields.get(&modified));
     let etag = fields
         .get("@odata.etag")
         .and_then(|v| v.as_str())
@@ -72,4 +72,12 @@ pub fn upsert_event(
         etag,
         fields,
     )
+}
+
+/// Parses an RFC 3339 timestamp column (`modifiedon`, `lastModifiedDateTime`, a checkpoint's
+/// `at`).
+pub fn parse_time(v: Option<&serde_json::Value>) -> Option<chrono::DateTime<chrono::Utc>> {
+    v.and_then(|v| v.as_str())
+        .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+        .map(|t| t.with_timezone(&chrono::Utc))
 }

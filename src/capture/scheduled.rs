@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::emit::{emit_all, upsert_event};
-use crate::apply::writer::record_id;
+use crate::apply::targets::record_id;
 use crate::bus::{Bus, Topics};
 use crate::event::{RecordKey, Side};
 use crate::mapping::model::TableMapping;

@@ -27,7 +27,7 @@ use super::state::{
     self, JobState, JobStatus, SESSION, Session, direction_from, job_name, register_run,
 };
 use super::tracker::Tracker;
-use crate::apply::writer::record_id;
+use crate::apply::targets::record_id;
 use crate::bus::StartFrom;
 use crate::capture::emit::{emit_all, upsert_event};
 use crate::event::avro::decode_outcome;

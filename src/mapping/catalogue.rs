@@ -169,7 +169,7 @@ impl Catalogue {
             pair: mappings
                 .first()
                 .map(|m| m.pair)
-                .unwrap_or_else(crate::systems::registry::default_pair),
+                .unwrap_or_else(crate::systems::pair::default_pair),
         })
     }
 

@@ -278,7 +278,7 @@ pub struct TableMapping {
     pub fields: Vec<FieldMapping>,
     /// The systems this mapping joins: the engine's pair, set when the catalogue is made for
     /// it (never read from a mapping file).
-    #[serde(skip, default = "crate::systems::registry::default_pair")]
+    #[serde(skip, default = "crate::systems::pair::default_pair")]
     pub pair: Pair,
 }
 

@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use super::{CUSTOMER_ACCOUNT, LINES, UOM_NAME};
 use crate::event::Fields;
+use crate::quotes::ORDER_QUOTE_NUMBER;
 use crate::systems::{DataverseClient, SystemError};
 
 /// The lookup-logical-name annotation Dataverse puts on polymorphic lookup values.
@@ -28,7 +29,7 @@ pub fn is_complete(order: &Fields) -> bool {
 pub async fn complete(client: &DataverseClient, order: &mut Fields) -> Result<(), SystemError> {
     complete_doc(client, &super::kind::ORDER, order).await?;
     // An order made from a quote names the quote's number (its Business Central quote's key).
-    crate::quotes::aggregate::add_quote_number(client, order).await
+    add_quote_number(client, order).await
 }
 
 /// [`complete`] for a document of `kind` (an order or a quote), read whole in `kind.states`.
@@ -93,6 +94,29 @@ pub async fn complete_doc(
     order.insert(
         CUSTOMER_ACCOUNT.into(),
         account.map(Value::String).unwrap_or(Value::Null),
+    );
+    Ok(())
+}
+
+/// On a submitted order read whole: the quotenumber of the quote it was made from
+/// (`quoteid`), so the order's creation can find that quote in Business Central.
+pub async fn add_quote_number(
+    client: &DataverseClient,
+    order: &mut Fields,
+) -> Result<(), SystemError> {
+    if !is_complete(order) || order.contains_key(ORDER_QUOTE_NUMBER) {
+        return Ok(());
+    }
+    let Some(quote) = text(order, "_quoteid_value").map(str::to_string) else {
+        return Ok(());
+    };
+    let number = client
+        .get("quotes", &quote, &["quotenumber"])
+        .await?
+        .and_then(|q| text(&q, "quotenumber").map(str::to_string));
+    order.insert(
+        ORDER_QUOTE_NUMBER.into(),
+        number.map(Value::String).unwrap_or(Value::Null),
     );
     Ok(())
 }

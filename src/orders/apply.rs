@@ -11,8 +11,9 @@ use crate::event::Side;
 use crate::event::types::{OutcomeError, now_millis};
 use crate::event::{Fields, Outcome, OutcomeStatus, WriteCommand};
 use crate::metrics::metrics;
+use crate::quotes::link::BcQuote;
 use crate::store::{Store, StoreError};
-use crate::systems::{SystemError, Target, Written};
+use crate::systems::{BcClient, SystemError, Target, Written};
 
 const SET: &str = "salesOrders";
 
@@ -107,123 +108,34 @@ async fn create(target: &Target, store: &Store, cmd: &WriteCommand) -> Result<Ou
             ),
         ));
     };
-    let mut header = cmd.fields.clone();
-    let lines: Vec<Fields> = header
-        .remove(ORDER_LINES)
-        .and_then(|v| match v {
-            Value::Array(a) => Some(
-                a.into_iter()
-                    .filter_map(|l| match l {
-                        Value::Object(o) => Some(o),
-                        _ => None,
-                    })
-                    .collect(),
-            ),
-            _ => None,
-        })
-        .unwrap_or_default();
-    let discount = header.remove("discountAmount");
-    // An order made from a quote: its Business Central quote gives the Quote No.
-    let quote = match header.remove(crate::quotes::link::QUOTE_REFERENCE) {
-        Some(Value::String(r)) => match crate::quotes::link::find_quote(bc, &r).await {
-            Ok(q) => q,
-            Err(e) => return Ok(rejected(cmd, "the lookup of the order's quote", &e, None)),
-        },
-        _ => None,
-    };
-    if let Some(q) = &quote {
-        header.insert("quoteNumber".into(), json!(q.number));
-    }
-    if let Err(e) = crate::opportunities::link::resolve(bc, &mut header).await {
-        return Ok(rejected(
-            cmd,
-            "the lookup of the order's opportunity",
-            &e,
-            None,
-        ));
-    }
+    let (Ok(o) | Err(o)) = create_in_bc(target, bc, cmd).await;
+    Ok(o)
+}
 
-    // The order made by an earlier attempt, if any.
-    let mut found = Vec::new();
-    if let Some((field, value)) = cmd.natural_key.first() {
-        found = match target.find_eq(SET, field, &json!(value)).await {
-            Ok(f) => f,
-            Err(e) => return Ok(rejected(cmd, "the lookup of the order", &e, None)),
-        };
-    }
-    let (mut written, made_now) = match found.len() {
-        0 => match target.create(SET, &header).await {
-            Ok(w) => (w, true),
-            Err(e) => {
-                let fallback = e.to_string().contains("Customer").then_some("customerid");
-                return Ok(rejected(cmd, "the order header", &e, fallback));
-            }
-        },
-        1 => {
-            let f = found.remove(0);
-            let Some(w) = Written::from_fields(f, "id", "lastModifiedDateTime") else {
-                return Ok(failed(
-                    cmd,
-                    "malformed",
-                    "external",
-                    None,
-                    format!(
-                        "mapping {}: Business Central returned an order without an id for {}",
-                        cmd.mapping, cmd.source
-                    ),
-                ));
-            };
-            tracing::info!(order = %w.id, "Found the Business Central order an earlier attempt created; completing it.");
-            (w, false)
-        }
-        n => {
-            return Ok(failed(
-                cmd,
-                "ambiguous",
-                "user",
-                cmd.natural_key.first().map(|k| k.0.clone()),
-                format!(
-                    "mapping {}: {n} Business Central sales orders have yourReference = '{}' ({}); Couplet never guesses: delete the twins, then `couplet errors retry`",
-                    cmd.mapping,
-                    cmd.natural_key.first().map(|k| k.1.as_str()).unwrap_or(""),
-                    cmd.source
-                ),
-            ));
-        }
-    };
+/// Creates the order in Business Central, or completes the one an earlier attempt created:
+/// the header, the lines it lacks, the document discount, then the archiving of its quote.
+/// `Err` is the outcome of a step that failed.
+async fn create_in_bc(
+    target: &Target,
+    bc: &BcClient,
+    cmd: &WriteCommand,
+) -> Result<Outcome, Outcome> {
+    let Prepared {
+        header,
+        lines,
+        discount,
+        quote,
+    } = prepare(bc, cmd).await?;
+    let (mut written, made_now) = find_or_create(target, cmd, &header).await?;
     let id = written.id.clone();
-    let lines_set = format!("{SET}({id})/salesOrderLines");
-    let existing: Vec<i64> = if made_now {
-        Vec::new()
-    } else {
-        match bc.query(&lines_set, "sequence gt 0").await {
-            Ok(rows) => rows.iter().map(sequence).collect(),
-            Err(e) => return Ok(rejected(cmd, "the lookup of the order's lines", &e, None)),
-        }
-    };
-    for line in lines.iter().filter(|l| !existing.contains(&sequence(l))) {
-        if let Err(e) = target.create(&lines_set, &body(line)).await {
-            let at = line
-                .get("@couplet.line")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-                .unwrap_or_else(|| format!("line {}", sequence(line)));
-            if made_now {
-                // Leave no half order behind: the retry creates it whole.
-                if let Err(d) = target.delete(SET, &id).await {
-                    tracing::warn!(order = %id, error = %d, "Could not delete the incomplete order; the retry finds and completes it.");
-                }
-            }
-            return Ok(rejected(cmd, &at, &e, None));
-        }
-    }
+    add_missing_lines(target, bc, cmd, &id, made_now, &lines).await?;
     if let Some(d) = discount {
         let mut patch = Fields::new();
         patch.insert("discountAmount".into(), d);
         match target.update(SET, &id, &patch, None).await {
             Ok(w) => written = w,
             Err(e) => {
-                return Ok(rejected(
+                return Err(rejected(
                     cmd,
                     "the order discount",
                     &e,
@@ -235,7 +147,7 @@ async fn create(target: &Target, store: &Store, cmd: &WriteCommand) -> Result<Ou
     if let Some(q) = &quote
         && let Err(e) = crate::quotes::link::archive(bc, &q.id).await
     {
-        return Ok(rejected(
+        return Err(rejected(
             cmd,
             "the archiving of the order's quote",
             &e,
@@ -260,4 +172,155 @@ async fn create(target: &Target, store: &Store, cmd: &WriteCommand) -> Result<Ou
         .source_modified_on
         .map(|t| (chrono::Utc::now() - t).num_milliseconds().max(0));
     Ok(o)
+}
+
+/// The built order taken apart for its writes.
+struct Prepared {
+    /// The header to create, its quote and opportunity resolved.
+    header: Fields,
+    /// The lines, created one by one after the header.
+    lines: Vec<Fields>,
+    /// The document discount, set once the lines are in.
+    discount: Option<Value>,
+    /// The Business Central quote the order was made from, archived at the end.
+    quote: Option<BcQuote>,
+}
+
+/// Splits the command's fields into header, lines and discount, and resolves the order's
+/// quote (its Quote No.) and opportunity in Business Central.
+async fn prepare(bc: &BcClient, cmd: &WriteCommand) -> Result<Prepared, Outcome> {
+    let mut header = cmd.fields.clone();
+    let lines: Vec<Fields> = header
+        .remove(ORDER_LINES)
+        .and_then(|v| match v {
+            Value::Array(a) => Some(
+                a.into_iter()
+                    .filter_map(|l| match l {
+                        Value::Object(o) => Some(o),
+                        _ => None,
+                    })
+                    .collect(),
+            ),
+            _ => None,
+        })
+        .unwrap_or_default();
+    let discount = header.remove("discountAmount");
+    // An order made from a quote: its Business Central quote gives the Quote No.
+    let quote = match header.remove(crate::quotes::link::QUOTE_REFERENCE) {
+        Some(Value::String(r)) => match crate::quotes::link::find_quote(bc, &r).await {
+            Ok(q) => q,
+            Err(e) => return Err(rejected(cmd, "the lookup of the order's quote", &e, None)),
+        },
+        _ => None,
+    };
+    if let Some(q) = &quote {
+        header.insert("quoteNumber".into(), json!(q.number));
+    }
+    if let Err(e) = crate::opportunities::link::resolve(bc, &mut header).await {
+        return Err(rejected(
+            cmd,
+            "the lookup of the order's opportunity",
+            &e,
+            None,
+        ));
+    }
+    Ok(Prepared {
+        header,
+        lines,
+        discount,
+        quote,
+    })
+}
+
+/// The order an earlier attempt created (found by the command's natural key), or else the
+/// order created now from `header`; true when created now.
+async fn find_or_create(
+    target: &Target,
+    cmd: &WriteCommand,
+    header: &Fields,
+) -> Result<(Written, bool), Outcome> {
+    // The order made by an earlier attempt, if any.
+    let mut found = Vec::new();
+    if let Some((field, value)) = cmd.natural_key.first() {
+        found = match target.find_eq(SET, field, &json!(value)).await {
+            Ok(f) => f,
+            Err(e) => return Err(rejected(cmd, "the lookup of the order", &e, None)),
+        };
+    }
+    match found.len() {
+        0 => match target.create(SET, header).await {
+            Ok(w) => Ok((w, true)),
+            Err(e) => {
+                let fallback = e.to_string().contains("Customer").then_some("customerid");
+                Err(rejected(cmd, "the order header", &e, fallback))
+            }
+        },
+        1 => {
+            let f = found.remove(0);
+            let Some(w) = Written::from_fields(f, "id", "lastModifiedDateTime") else {
+                return Err(failed(
+                    cmd,
+                    "malformed",
+                    "external",
+                    None,
+                    format!(
+                        "mapping {}: Business Central returned an order without an id for {}",
+                        cmd.mapping, cmd.source
+                    ),
+                ));
+            };
+            tracing::info!(order = %w.id, "Found the Business Central order an earlier attempt created; completing it.");
+            Ok((w, false))
+        }
+        n => Err(failed(
+            cmd,
+            "ambiguous",
+            "user",
+            cmd.natural_key.first().map(|k| k.0.clone()),
+            format!(
+                "mapping {}: {n} Business Central sales orders have yourReference = '{}' ({}); Couplet never guesses: delete the twins, then `couplet errors retry`",
+                cmd.mapping,
+                cmd.natural_key.first().map(|k| k.1.as_str()).unwrap_or(""),
+                cmd.source
+            ),
+        )),
+    }
+}
+
+/// Creates the lines order `id` lacks (all of them when `made_now`). When a line fails on an
+/// order made now, the order is deleted, so the retry creates it whole.
+async fn add_missing_lines(
+    target: &Target,
+    bc: &BcClient,
+    cmd: &WriteCommand,
+    id: &str,
+    made_now: bool,
+    lines: &[Fields],
+) -> Result<(), Outcome> {
+    let lines_set = format!("{SET}({id})/salesOrderLines");
+    let existing: Vec<i64> = if made_now {
+        Vec::new()
+    } else {
+        match bc.query(&lines_set, "sequence gt 0").await {
+            Ok(rows) => rows.iter().map(sequence).collect(),
+            Err(e) => return Err(rejected(cmd, "the lookup of the order's lines", &e, None)),
+        }
+    };
+    for line in lines.iter().filter(|l| !existing.contains(&sequence(l))) {
+        if let Err(e) = target.create(&lines_set, &body(line)).await {
+            let at = line
+                .get("@couplet.line")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("line {}", sequence(line)));
+            if made_now {
+                // Leave no half order behind: the retry creates it whole.
+                if let Err(d) = target.delete(SET, id).await {
+                    tracing::warn!(order = %id, error = %d, "Could not delete the incomplete order; the retry finds and completes it.");
+                }
+            }
+            return Err(rejected(cmd, &at, &e, None));
+        }
+    }
+    Ok(())
 }

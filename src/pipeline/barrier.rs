@@ -20,8 +20,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{Notify, OnceCell};
 
 use super::error::PipelineError;
-use super::follow::is_own;
-use super::state::INSTANCE_HEADER;
+use super::state::{INSTANCE_HEADER, is_own};
 use crate::bus::{Bus, BusError, Message, Topics};
 use crate::metrics::metrics;
 

@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::engine::EngineParts;
 use super::lease::LeaseKeeper;
+use super::parts::EngineParts;
 use super::stages::Task;
 use super::state::StateLog;
 use crate::capture::CaptureStatus;

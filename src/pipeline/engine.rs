@@ -1,7 +1,6 @@
 //! The engine: capture tasks, the transform, apply and audit stages, the re-driver and the
 //! gauges, running together until shut down.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
@@ -11,64 +10,22 @@ use super::barrier::Barrier;
 use super::captures::plan_captures;
 use super::consume::consume;
 use super::error::PipelineError;
-use super::follow::{apply_state_message, is_own};
+use super::follow::apply_state_message;
 use super::gauges::update_gauges;
 use super::lease::{LEASE_GROUP, LeaseKeeper};
 use super::stages::{self, StageSetup};
-use super::state::StateLog;
-use crate::bus::{Bus, StartFrom, Topics};
+use super::state::{StateLog, is_own};
+use crate::bus::StartFrom;
 use crate::capture::CaptureStatus;
-use crate::mapping::Catalogue;
-use crate::store::Store;
-use crate::systems::Targets;
 use crate::transform::redrive;
 
+pub use super::parts::{EngineParts, instance_id};
 pub use super::stages::{APPLY_GROUP, AUDIT_GROUP_PREFIX, TRANSFORM_GROUP};
 
 /// Prefix of the per-instance state follower group.
 pub const STATE_GROUP_PREFIX: &str = "state-";
 /// A state barrier not read back within this is retried as an unavailable log.
 const BARRIER_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// This instance's id, kept in its data directory.
-pub fn instance_id(store: &Store) -> Result<String, PipelineError> {
-    if let Some(id) = store
-        .checkpoint("_instance")?
-        .and_then(|v| v.as_str().map(str::to_string))
-    {
-        return Ok(id);
-    }
-    let id = uuid::Uuid::new_v4().to_string();
-    store.save_checkpoint("_instance", &serde_json::Value::String(id.clone()))?;
-    Ok(id)
-}
-
-/// Everything the engine runs on.
-#[derive(Clone)]
-pub struct EngineParts {
-    /// The mappings to run.
-    pub catalogue: Arc<Catalogue>,
-    /// The projection.
-    pub store: Store,
-    /// The log.
-    pub bus: Arc<dyn Bus>,
-    /// Topic names.
-    pub topics: Topics,
-    /// Partitions per topic (when creating them).
-    pub partitions: u32,
-    /// The CRM and the ERP, through their connectors.
-    pub targets: Targets,
-    /// Pause between capture passes.
-    pub poll_interval: Duration,
-    /// Re-read window before a polled source's watermark (`[capture] bc_overlap_ms`).
-    pub overlap: Duration,
-    /// Writes in flight.
-    pub apply_concurrency: usize,
-    /// ERP local currency ISO code.
-    pub lcy: String,
-    /// `[orders]`.
-    pub orders: crate::orders::OrdersConfig,
-}
 
 /// A running engine.
 pub struct Engine {

@@ -3,18 +3,10 @@
 //! `replay --rebuild`.
 
 use super::error::PipelineError;
-use super::state::INSTANCE_HEADER;
 use crate::bus::{Message, Topics};
 use crate::event::Side;
 use crate::event::state_codec::{decode_checkpoint, decode_coupling, decode_intent, decode_parked};
 use crate::store::Store;
-
-/// True when `msg` was appended by `instance`.
-pub fn is_own(msg: &Message, instance: &str) -> bool {
-    msg.headers
-        .iter()
-        .any(|(k, v)| k == INSTANCE_HEADER && v == instance)
-}
 
 /// Applies one state-changelog message to the local store. Undecodable values are reported
 /// and skipped (the topic is Couplet's own; a rebuild starts over from it).

@@ -1,7 +1,7 @@
 //! The gauges the engine refreshes: couplings and parked records per mapping, consumer lag,
 //! checkpoint age.
 
-use super::engine::EngineParts;
+use super::parts::EngineParts;
 use super::stages::{APPLY_GROUP, TRANSFORM_GROUP};
 use crate::metrics::metrics;
 

@@ -12,10 +12,12 @@ pub mod force;
 pub mod gauges;
 pub mod lease;
 pub mod manual_coupling;
+pub mod parts;
 pub mod replay;
 pub mod stages;
 pub mod state;
 pub mod sync_now;
 
-pub use engine::{Engine, EngineParts};
+pub use engine::Engine;
 pub use error::PipelineError;
+pub use parts::EngineParts;

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use super::error::PipelineError;
-use crate::bus::{Bus, Topics};
+use crate::bus::{Bus, Message, Topics};
 use crate::event::Side;
 use crate::event::state_codec::{encode_checkpoint, encode_coupling, encode_intent, encode_parked};
 use crate::event::types::now_millis;
@@ -17,6 +17,13 @@ use crate::store::{Coupling, CreateIntent, ParkedEntry, Store};
 
 /// The header naming the instance that appended a state change.
 pub const INSTANCE_HEADER: &str = "couplet-instance";
+
+/// True when `msg` was appended by `instance`.
+pub fn is_own(msg: &Message, instance: &str) -> bool {
+    msg.headers
+        .iter()
+        .any(|(k, v)| k == INSTANCE_HEADER && v == instance)
+}
 
 /// The changelog key of a coupling.
 pub fn coupling_key(c: &Coupling) -> String {

@@ -13,8 +13,8 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::captures::plan_captures;
-use super::engine::{EngineParts, instance_id};
 use super::error::PipelineError;
+use super::parts::{EngineParts, instance_id};
 use super::stages::{self, StageSetup};
 use super::state::StateLog;
 use crate::bus::{Bus, StartFrom, Topics};

@@ -1,11 +1,12 @@
 //! Reading a Dataverse quote as one aggregate: the order code reads the header, its lines,
 //! unit names and customer account ([`crate::orders::aggregate::complete_doc`]); a revision
-//! adds its Closed predecessors (same quotenumber), a Won quote the order made from it. An
-//! order made from a quote gets the quote's number (the key of its Business Central quote).
+//! adds its Closed predecessors (same quotenumber), a Won quote the order made from it. (An
+//! order made from a quote gets the quote's number in
+//! [`crate::orders::aggregate::add_quote_number`].)
 
 use serde_json::{Value, json};
 
-use super::{CLOSED, ORDER, ORDER_QUOTE_NUMBER, PREDECESSORS, QUOTE, WON};
+use super::{CLOSED, ORDER, PREDECESSORS, QUOTE, WON};
 use crate::event::Fields;
 use crate::orders::aggregate::{complete_doc, is_complete};
 use crate::systems::{DataverseClient, SystemError};
@@ -84,28 +85,5 @@ pub async fn complete(client: &DataverseClient, quote: &mut Fields) -> Result<()
             });
         quote.insert(ORDER.into(), order.unwrap_or(Value::Null));
     }
-    Ok(())
-}
-
-/// On a submitted order read whole: the quotenumber of the quote it was made from
-/// (`quoteid`), so the order's creation can find that quote in Business Central.
-pub async fn add_quote_number(
-    client: &DataverseClient,
-    order: &mut Fields,
-) -> Result<(), SystemError> {
-    if !is_complete(order) || order.contains_key(ORDER_QUOTE_NUMBER) {
-        return Ok(());
-    }
-    let Some(quote) = text(order, "_quoteid_value").map(str::to_string) else {
-        return Ok(());
-    };
-    let number = client
-        .get("quotes", &quote, &["quotenumber"])
-        .await?
-        .and_then(|q| text(&q, "quotenumber").map(str::to_string));
-    order.insert(
-        ORDER_QUOTE_NUMBER.into(),
-        number.map(Value::String).unwrap_or(Value::Null),
-    );
     Ok(())
 }

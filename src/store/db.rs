@@ -6,7 +6,7 @@ use std::sync::Arc;
 use sled::transaction::TransactionError;
 use tokio::sync::broadcast;
 
-use super::couplings::Coupling;
+use super::coupling::Coupling;
 use crate::error::{Actor, Classify, Retry};
 
 /// Capacity of the couplings broadcast channel (slow watchers lag beyond this).

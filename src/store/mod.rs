@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod checkpoints;
 mod codec;
+pub mod coupling;
 pub mod couplings;
 pub mod db;
 pub mod errors_list;
@@ -15,7 +16,8 @@ pub mod project;
 mod tests;
 
 pub use audit::AuditEntry;
-pub use couplings::{CoupleResult, Coupling};
+pub use coupling::Coupling;
+pub use couplings::CoupleResult;
 pub use db::{Store, StoreError};
 pub use errors_list::ErrorEntry;
 pub use intents::CreateIntent;

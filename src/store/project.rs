@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::couplings::Coupling;
+use super::coupling::Coupling;
 use super::db::{Store, StoreError};
 use super::errors_list::ErrorEntry;
 use crate::event::{ChangeEvent, Fields, Outcome, OutcomeStatus, System};

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use super::error::SystemError;
 use super::http::urls::odata_literal;
 use super::metadata::EntitySchema;
-use super::target::Written;
+use super::written::Written;
 use crate::capture::plan::CapturePlan;
 use crate::event::{Fields, System};
 use crate::mapping::Catalogue;

@@ -3,15 +3,18 @@
 
 pub mod auth;
 pub mod bc;
+pub mod connect;
 pub mod connector;
 pub mod dataverse;
 pub mod error;
 pub mod error_body;
 pub mod http;
 pub mod metadata;
+pub mod pair;
 pub mod registry;
 pub mod secret;
 pub mod target;
+pub mod written;
 
 pub use auth::TokenCache;
 pub use bc::{BcClient, BcConfig, BcPage, SYSTEM as BC};

@@ -2,54 +2,14 @@
 //! the parsing of system names against them.
 
 use std::str::FromStr;
-use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer};
 
-use super::auth::TokenCache;
 use super::connector::DynConnector;
-use super::http::HttpConfig;
 use super::{bc, dataverse};
-use crate::event::{Pair, System};
+use crate::event::System;
 
-/// What every connector may use when it is built: Entra ID tokens (`[auth]`) and the HTTP
-/// settings (`[http]`).
-pub struct ConnectContext {
-    /// Entra ID client-credential tokens, cached per scope.
-    pub tokens: Arc<TokenCache>,
-    /// Timeouts and retries.
-    pub http: HttpConfig,
-}
-
-/// A system's configuration section that cannot be used: the setting and what to do.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SectionError {
-    /// The setting, e.g. `bc.page_size`, or the section.
-    pub setting: String,
-    /// What is wrong and what to do.
-    pub reason: String,
-}
-
-impl SectionError {
-    /// An error about `setting`.
-    pub fn new(setting: &str, reason: impl Into<String>) -> Self {
-        SectionError {
-            setting: setting.to_string(),
-            reason: reason.into(),
-        }
-    }
-}
-
-/// Checks that `url`, the value of `setting`, is absolute and ends in `/`.
-pub fn check_url(setting: &str, url: &str) -> Result<(), SectionError> {
-    if url::Url::parse(url).is_err() || !url.ends_with('/') {
-        return Err(SectionError::new(
-            setting,
-            format!("'{url}' is not an absolute URL ending in '/'"),
-        ));
-    }
-    Ok(())
-}
+pub use super::connect::{ConnectContext, SectionError, check_url};
 
 /// A registered system: its identity, the other names it answers to, and how its connector
 /// is checked and built from its configuration section (`[<name>]`).
@@ -77,13 +37,7 @@ pub fn registered(system: System) -> Option<&'static Registered> {
     REGISTERED.iter().find(|r| r.system == system)
 }
 
-/// The pair an engine runs when the configuration names no ERP: Dataverse ↔ Business Central.
-pub fn default_pair() -> Pair {
-    Pair {
-        crm: dataverse::SYSTEM,
-        erp: bc::SYSTEM,
-    }
-}
+pub use super::pair::default_pair;
 
 /// The registered system named `name` (or one of its aliases).
 pub fn find(name: &str) -> Option<System> {

@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::fields::{Context, map_record, normalise_for};
 use crate::event::{Fields, Side, System};
 use crate::mapping::model::{Direction, TableMapping};
-use crate::store::StoreError;
+use crate::store::{Coupling, StoreError};
 
 /// A coupled pair whose field differs.
 #[derive(Debug, Clone, PartialEq)]
@@ -62,7 +62,7 @@ impl MappingCheck {
 }
 
 fn id_of(system: System, entity: &str, row: &Fields) -> Option<String> {
-    crate::apply::writer::record_id(system, entity, row).map(|s| s.to_ascii_lowercase())
+    crate::apply::targets::record_id(system, entity, row).map(|s| s.to_ascii_lowercase())
 }
 
 fn same(a: &Value, b: &Value) -> bool {
@@ -105,33 +105,7 @@ pub fn compare(
         .collect();
     check.crm_records = crm.len();
     check.erp_records = erp.len();
-
-    for (side, rows) in [(Side::Crm, &crm), (Side::Erp, &erp)] {
-        let system = m.system(side);
-        let Some(key) = m.key(side) else { continue };
-        let mut seen: HashMap<String, usize> = HashMap::new();
-        for r in rows.values() {
-            if let Some(v) = r
-                .get(key)
-                .and_then(Value::as_str)
-                .map(str::trim)
-                .filter(|v| !v.is_empty())
-            {
-                let v = if m.key_case_insensitive {
-                    v.to_lowercase()
-                } else {
-                    v.to_string()
-                };
-                *seen.entry(v).or_default() += 1;
-            }
-        }
-        for (v, n) in seen.into_iter().filter(|(_, n)| *n > 1) {
-            check.duplicates.push(format!(
-                "{n} {system}/{} records have {key} = '{v}'",
-                m.entity(side)
-            ));
-        }
-    }
+    check.duplicates = duplicates(m, &crm, &erp);
 
     let mut coupled_crm = std::collections::HashSet::new();
     let mut coupled_erp = std::collections::HashSet::new();
@@ -154,64 +128,7 @@ pub fn compare(
             continue;
         };
         check.coupled += 1;
-        let mut diff = |field: &str, expected: Value, actual: Value| {
-            check.diffs.push(FieldDiff {
-                crm_id: c.crm_id.clone(),
-                erp_id: c.erp_id.clone(),
-                field: field.to_string(),
-                expected,
-                actual,
-            });
-        };
-        // Bidirectional and CRM→ERP fields, compared in the ERP's terms.
-        match map_record(m, Side::Crm, cr, cx) {
-            Ok(expected) => {
-                for f in m.fields.iter().filter(|f| {
-                    f.enabled && f.constant.is_none() && f.direction != Direction::ToCrm
-                }) {
-                    let want = expected.get(&f.erp).cloned().unwrap_or(Value::Null);
-                    let got = normalise_for(
-                        m.system(Side::Erp),
-                        er.get(&f.erp).cloned().unwrap_or(Value::Null),
-                    );
-                    if !same(&want, &got) {
-                        diff(&f.erp, want, got);
-                    }
-                }
-            }
-            Err(_) => diff(
-                "(mapping)",
-                Value::String("mappable".into()),
-                Value::String("a lookup does not resolve".into()),
-            ),
-        }
-        // ERP→CRM-only fields (plain columns), compared in the CRM's terms.
-        match map_record(m, Side::Erp, er, cx) {
-            Ok(expected) => {
-                for f in m.fields.iter().filter(|f| {
-                    f.enabled
-                        && f.constant.is_none()
-                        && f.lookup.is_none()
-                        && f.direction == Direction::ToCrm
-                }) {
-                    for col in f.crm.columns() {
-                        let want = expected.get(col).cloned().unwrap_or(Value::Null);
-                        let got = normalise_for(
-                            m.system(Side::Crm),
-                            cr.get(col).cloned().unwrap_or(Value::Null),
-                        );
-                        if !same(&want, &got) {
-                            diff(col, want, got);
-                        }
-                    }
-                }
-            }
-            Err(_) => diff(
-                "(mapping)",
-                Value::String("mappable".into()),
-                Value::String("a lookup does not resolve".into()),
-            ),
-        }
+        compare_pair(m, &c, cr, er, cx, &mut check.diffs);
     }
     let mut uc: Vec<String> = crm
         .keys()
@@ -237,4 +154,112 @@ pub fn compare(
     check.uncoupled_crm = uc;
     check.uncoupled_erp = ue;
     Ok(check)
+}
+
+/// The natural-key values held by more than one record on a side.
+fn duplicates(
+    m: &TableMapping,
+    crm: &HashMap<String, &Fields>,
+    erp: &HashMap<String, &Fields>,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for (side, rows) in [(Side::Crm, crm), (Side::Erp, erp)] {
+        let system = m.system(side);
+        let Some(key) = m.key(side) else { continue };
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        for r in rows.values() {
+            if let Some(v) = r
+                .get(key)
+                .and_then(Value::as_str)
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+            {
+                let v = if m.key_case_insensitive {
+                    v.to_lowercase()
+                } else {
+                    v.to_string()
+                };
+                *seen.entry(v).or_default() += 1;
+            }
+        }
+        for (v, n) in seen.into_iter().filter(|(_, n)| *n > 1) {
+            out.push(format!(
+                "{n} {system}/{} records have {key} = '{v}'",
+                m.entity(side)
+            ));
+        }
+    }
+    out
+}
+
+/// Adds to `diffs` the fields of coupled pair `c` (records `cr` and `er`) that differ from
+/// what the mapping makes of the other side.
+fn compare_pair(
+    m: &TableMapping,
+    c: &Coupling,
+    cr: &Fields,
+    er: &Fields,
+    cx: &Context<'_>,
+    diffs: &mut Vec<FieldDiff>,
+) {
+    let mut diff = |field: &str, expected: Value, actual: Value| {
+        diffs.push(FieldDiff {
+            crm_id: c.crm_id.clone(),
+            erp_id: c.erp_id.clone(),
+            field: field.to_string(),
+            expected,
+            actual,
+        });
+    };
+    // Bidirectional and CRM→ERP fields, compared in the ERP's terms.
+    match map_record(m, Side::Crm, cr, cx) {
+        Ok(expected) => {
+            for f in m
+                .fields
+                .iter()
+                .filter(|f| f.enabled && f.constant.is_none() && f.direction != Direction::ToCrm)
+            {
+                let want = expected.get(&f.erp).cloned().unwrap_or(Value::Null);
+                let got = normalise_for(
+                    m.system(Side::Erp),
+                    er.get(&f.erp).cloned().unwrap_or(Value::Null),
+                );
+                if !same(&want, &got) {
+                    diff(&f.erp, want, got);
+                }
+            }
+        }
+        Err(_) => diff(
+            "(mapping)",
+            Value::String("mappable".into()),
+            Value::String("a lookup does not resolve".into()),
+        ),
+    }
+    // ERP→CRM-only fields (plain columns), compared in the CRM's terms.
+    match map_record(m, Side::Erp, er, cx) {
+        Ok(expected) => {
+            for f in m.fields.iter().filter(|f| {
+                f.enabled
+                    && f.constant.is_none()
+                    && f.lookup.is_none()
+                    && f.direction == Direction::ToCrm
+            }) {
+                for col in f.crm.columns() {
+                    let want = expected.get(col).cloned().unwrap_or(Value::Null);
+                    let got = normalise_for(
+                        m.system(Side::Crm),
+                        cr.get(col).cloned().unwrap_or(Value::Null),
+                    );
+                    if !same(&want, &got) {
+                        diff(col, want, got);
+                    }
+                }
+            }
+        }
+        Err(_) => diff(
+            "(mapping)",
+            Value::String("mappable".into()),
+            Value::String("a lookup does not resolve".into()),
+        ),
+    }
 }

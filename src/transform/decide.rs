@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::currency::CurrencyTable;
 use super::error::TransformError;
-use super::fields::{Context, FieldFailure, as_read, map_record, normalise_for};
+use super::fields::{Context, FieldFailure, add_reverse_only, as_read, map_record};
 use super::hash::content_hash;
 use crate::error::Classify;
 use crate::event::types::OutcomeError;
@@ -15,9 +15,9 @@ use crate::event::{
     ChangeEvent, ChangeOp, Outcome, OutcomeStatus, RecordKey, Side, System, WriteCommand, WriteOp,
 };
 use crate::mapping::Catalogue;
-use crate::mapping::model::{CrmColumns, DeletionPolicy, TableMapping};
+use crate::mapping::model::{DeletionPolicy, TableMapping};
 use crate::store::project::index_record;
-use crate::store::{ParkedEntry, Store};
+use crate::store::{Coupling, ParkedEntry, Store};
 
 /// What to do with a change.
 #[derive(Debug, Clone)]
@@ -121,87 +121,15 @@ impl Transformer {
         currencies_fresh: bool,
         force: bool,
     ) -> Result<Decision, TransformError> {
-        let record = ev.source.to_string();
         let Some(m) = self.catalogue.get(&ev.mapping).cloned() else {
-            let e = TransformError::UnknownMapping {
-                record,
-                mapping: ev.mapping.clone(),
-            };
-            let mut o = Outcome::for_event(
-                ev,
-                self.catalogue.pair().other(ev.source.system),
-                "",
-                None,
-                OutcomeStatus::Failed,
-                Some(e.to_string()),
-            );
-            o.error = Some(error_of(&e, None));
-            return Ok(Decision::Fail(o));
+            return Ok(unknown_mapping(ev, self.catalogue.pair()));
         };
-        let s = ev.source.system;
-        let t = m.pair.other(s);
-        let t_entity = m.entity(t).to_string();
-        let skip = |status, target_id: Option<String>, reason: String| {
-            Decision::Skip(Outcome::for_event(
-                ev,
-                t,
-                &t_entity,
-                target_id,
-                status,
-                Some(reason),
-            ))
-        };
+        let d = Change::new(ev, &m);
+        let (s, t) = (d.s, d.t);
         let coupling = self.store.coupling(&m.name, s, &ev.source.id)?;
-
         if ev.op == ChangeOp::Delete {
-            let Some(c) = coupling else {
-                return Ok(skip(
-                    OutcomeStatus::Filtered,
-                    None,
-                    format!("{record} was deleted; it was not coupled, nothing to do"),
-                ));
-            };
-            let target_id = c.id_on(t).to_string();
-            return Ok(match m.deletion {
-                DeletionPolicy::RemoveCoupling => skip(
-                    OutcomeStatus::Uncoupled,
-                    Some(target_id.clone()),
-                    format!(
-                        "{record} was deleted; coupling removed, {t}/{t_entity}/{target_id} kept (deletion policy remove_coupling)"
-                    ),
-                ),
-                DeletionPolicy::None => skip(
-                    OutcomeStatus::Filtered,
-                    Some(target_id.clone()),
-                    format!(
-                        "{record} was deleted; coupling kept (deletion policy none): a later change of {t}/{t_entity}/{target_id} fails as a deletion conflict"
-                    ),
-                ),
-                DeletionPolicy::Restore => {
-                    let survivor = RecordKey::new(t, t_entity.clone(), target_id.clone());
-                    let o = Outcome::for_event(
-                        ev,
-                        t,
-                        &t_entity,
-                        Some(target_id.clone()),
-                        OutcomeStatus::Uncoupled,
-                        Some(format!(
-                            "{record} was deleted; restoring it from {survivor} (deletion policy restore)"
-                        )),
-                    );
-                    Decision::Restore(o, survivor)
-                }
-                DeletionPolicy::Propagate => Decision::Write(self.command(
-                    ev,
-                    &m,
-                    t,
-                    Some(target_id),
-                    WriteOp::Delete,
-                    Default::default(),
-                )),
-            });
+            return Ok(self.decide_delete(&d, coupling));
         }
-
         index_record(
             &self.store,
             &self.catalogue,
@@ -215,7 +143,7 @@ impl Transformer {
             return crate::orders::back::decide::decide(&self.store, ev, &m, coupling);
         }
         if !m.direction.allows_from(s) {
-            return Ok(skip(
+            return Ok(d.skip(
                 OutcomeStatus::Filtered,
                 None,
                 format!(
@@ -236,7 +164,7 @@ impl Transformer {
         if let Some(f) = self.catalogue.filter(&m.name, s.is_crm())
             && !f.matches(&ev.fields)
         {
-            return Ok(skip(
+            return Ok(d.skip(
                 OutcomeStatus::Filtered,
                 coupling.as_ref().map(|c| c.id_on(t).to_string()),
                 format!(
@@ -247,43 +175,11 @@ impl Transformer {
                 ),
             ));
         }
-        if crate::orders::is_order_mapping(&m) {
-            let cx = crate::orders::build::BuildContext {
-                store: &self.store,
-                catalogue: &self.catalogue,
-                currencies: &self.currencies,
-                config: &self.orders,
-            };
-            return crate::orders::decide::decide(&cx, ev, &m, coupling, currencies_fresh, force);
-        }
-        if crate::invoices::is_invoice_mapping(&m) {
-            let cx = crate::invoices::build::BuildContext {
-                store: &self.store,
-                currencies: &self.currencies,
-            };
-            return crate::invoices::decide::decide(&cx, ev, &m, coupling, currencies_fresh, force);
-        }
-        if crate::quotes::is_quote_mapping(&m) {
-            let cx = crate::orders::build::BuildContext {
-                store: &self.store,
-                catalogue: &self.catalogue,
-                currencies: &self.currencies,
-                config: &self.orders,
-            };
-            return crate::quotes::decide::decide(&cx, ev, &m, coupling, currencies_fresh, force);
-        }
-        if coupling.is_none()
-            && m.sync_only_coupled
-            && !crate::fullsync::state::is_full_sync_run(&self.store, ev.correlation_id)?
+        if crate::orders::is_order_mapping(&m)
+            || crate::invoices::is_invoice_mapping(&m)
+            || crate::quotes::is_quote_mapping(&m)
         {
-            return Ok(skip(
-                OutcomeStatus::Filtered,
-                None,
-                format!(
-                    "{record} is not coupled and mapping {} synchronises only coupled records (sync_only_coupled); `couplet full-sync` creates it on the other side",
-                    m.name
-                ),
-            ));
+            return self.decide_document(ev, &m, coupling, currencies_fresh, force);
         }
         // Couplet's own write coming back (same ETag as recorded after the write) is not
         // synchronised back as such; only values the target added or changed (an assigned
@@ -291,29 +187,169 @@ impl Transformer {
         let echo = coupling
             .as_ref()
             .is_some_and(|c| ev.etag.is_some() && ev.etag.as_deref() == c.etag(s));
-        if let Some(c) = &coupling
-            && !echo
-            && !force
-            && c.is_older(s, ev.modified_on, ev.etag.as_deref())
-            && let (Some(seen), Some(synced)) = (ev.modified_on, c.modified_on(s))
-        {
-            return Ok(skip(
-                OutcomeStatus::Stale,
-                Some(c.id_on(t).to_string()),
-                format!("modified {seen}, older than the last synchronised version ({synced})"),
-            ));
+        if let Some(skip) = self.skip_uncoupled_or_stale(&d, coupling.as_ref(), echo, force)? {
+            return Ok(skip);
         }
-
         let cx = Context {
             catalogue: &self.catalogue,
             store: &self.store,
             currencies: &self.currencies,
         };
-        let fields = match map_record(&m, s, &ev.fields, &cx) {
+        let fields = match self.map_fields(&d, &cx, coupling.as_ref(), currencies_fresh)? {
             Ok(f) => f,
+            Err(decided) => return Ok(decided),
+        };
+        Ok(self.write_unless_unchanged(&d, &cx, coupling.as_ref(), fields, echo, force))
+    }
+
+    /// Skips a change of an uncoupled record when the mapping synchronises only coupled ones
+    /// (outside a full sync), and a change older than the version last synchronised.
+    fn skip_uncoupled_or_stale(
+        &self,
+        d: &Change<'_>,
+        coupling: Option<&Coupling>,
+        echo: bool,
+        force: bool,
+    ) -> Result<Option<Decision>, TransformError> {
+        let (ev, m, s, t) = (d.ev, d.m, d.s, d.t);
+        if coupling.is_none()
+            && m.sync_only_coupled
+            && !crate::fullsync::state::is_full_sync_run(&self.store, ev.correlation_id)?
+        {
+            return Ok(Some(d.skip(
+                OutcomeStatus::Filtered,
+                None,
+                format!(
+                    "{} is not coupled and mapping {} synchronises only coupled records (sync_only_coupled); `couplet full-sync` creates it on the other side",
+                    d.record, m.name
+                ),
+            )));
+        }
+        if let Some(c) = coupling
+            && !echo
+            && !force
+            && c.is_older(s, ev.modified_on, ev.etag.as_deref())
+            && let (Some(seen), Some(synced)) = (ev.modified_on, c.modified_on(s))
+        {
+            return Ok(Some(d.skip(
+                OutcomeStatus::Stale,
+                Some(c.id_on(t).to_string()),
+                format!("modified {seen}, older than the last synchronised version ({synced})"),
+            )));
+        }
+        Ok(None)
+    }
+
+    /// The decision on a deleted record, by the mapping's deletion policy.
+    fn decide_delete(&self, d: &Change<'_>, coupling: Option<Coupling>) -> Decision {
+        let (ev, m, record, t, t_entity) = (d.ev, d.m, &d.record, d.t, &d.t_entity);
+        let Some(c) = coupling else {
+            return d.skip(
+                OutcomeStatus::Filtered,
+                None,
+                format!("{record} was deleted; it was not coupled, nothing to do"),
+            );
+        };
+        let target_id = c.id_on(t).to_string();
+        match m.deletion {
+            DeletionPolicy::RemoveCoupling => d.skip(
+                OutcomeStatus::Uncoupled,
+                Some(target_id.clone()),
+                format!(
+                    "{record} was deleted; coupling removed, {t}/{t_entity}/{target_id} kept (deletion policy remove_coupling)"
+                ),
+            ),
+            DeletionPolicy::None => d.skip(
+                OutcomeStatus::Filtered,
+                Some(target_id.clone()),
+                format!(
+                    "{record} was deleted; coupling kept (deletion policy none): a later change of {t}/{t_entity}/{target_id} fails as a deletion conflict"
+                ),
+            ),
+            DeletionPolicy::Restore => {
+                let survivor = RecordKey::new(t, t_entity.clone(), target_id.clone());
+                let o = Outcome::for_event(
+                    ev,
+                    t,
+                    t_entity,
+                    Some(target_id.clone()),
+                    OutcomeStatus::Uncoupled,
+                    Some(format!(
+                        "{record} was deleted; restoring it from {survivor} (deletion policy restore)"
+                    )),
+                );
+                Decision::Restore(o, survivor)
+            }
+            DeletionPolicy::Propagate => Decision::Write(self.command(
+                ev,
+                m,
+                t,
+                Some(target_id),
+                WriteOp::Delete,
+                Default::default(),
+            )),
+        }
+    }
+
+    /// The decision of the document flow of `m`: a sales order, an invoice or a quote.
+    fn decide_document(
+        &self,
+        ev: &ChangeEvent,
+        m: &TableMapping,
+        coupling: Option<Coupling>,
+        currencies_fresh: bool,
+        force: bool,
+    ) -> Result<Decision, TransformError> {
+        if crate::orders::is_order_mapping(m) {
+            let cx = crate::orders::build::BuildContext {
+                store: &self.store,
+                catalogue: &self.catalogue,
+                currencies: &self.currencies,
+                config: &self.orders,
+            };
+            crate::orders::decide::decide(&cx, ev, m, coupling, currencies_fresh, force)
+        } else if crate::invoices::is_invoice_mapping(m) {
+            let cx = crate::invoices::build::BuildContext {
+                store: &self.store,
+                currencies: &self.currencies,
+            };
+            crate::invoices::decide::decide(&cx, ev, m, coupling, currencies_fresh, force)
+        } else {
+            let cx = crate::orders::build::BuildContext {
+                store: &self.store,
+                catalogue: &self.catalogue,
+                currencies: &self.currencies,
+                config: &self.orders,
+            };
+            crate::quotes::decide::decide(&cx, ev, m, coupling, currencies_fresh, force)
+        }
+    }
+
+    /// The change's fields mapped to the target; `Ok(Err(_))` when they cannot be (a
+    /// currency refresh, a failure, or a park until a dependency is coupled).
+    fn map_fields(
+        &self,
+        d: &Change<'_>,
+        cx: &Context<'_>,
+        coupling: Option<&Coupling>,
+        currencies_fresh: bool,
+    ) -> Result<Result<crate::event::Fields, Decision>, TransformError> {
+        let (ev, m, t, t_entity) = (d.ev, d.m, d.t, &d.t_entity);
+        let record = d.record.clone();
+        let failed = |e: &TransformError| {
+            Decision::Fail(self.failed(
+                ev,
+                t,
+                t_entity,
+                coupling.map(|c| c.id_on(t).to_string()),
+                e,
+            ))
+        };
+        Ok(match map_record(m, d.s, &ev.fields, cx) {
+            Ok(f) => Ok(f),
             Err(FieldFailure::Store(e)) => return Err(e.into()),
             Err(FieldFailure::UnknownCurrency { .. }) if !currencies_fresh => {
-                return Ok(Decision::RefreshCurrencies);
+                Err(Decision::RefreshCurrencies)
             }
             Err(FieldFailure::UnknownCurrency { field, value }) => {
                 let e = TransformError::Field {
@@ -324,13 +360,7 @@ impl Transformer {
                     ),
                     class: "unknown_currency",
                 };
-                return Ok(Decision::Fail(self.failed(
-                    ev,
-                    t,
-                    &t_entity,
-                    coupling.as_ref().map(|c| c.id_on(t).to_string()),
-                    &e,
-                )));
+                Err(failed(&e))
             }
             Err(FieldFailure::Fail {
                 field,
@@ -343,13 +373,7 @@ impl Transformer {
                     reason,
                     class,
                 };
-                return Ok(Decision::Fail(self.failed(
-                    ev,
-                    t,
-                    &t_entity,
-                    coupling.as_ref().map(|c| c.id_on(t).to_string()),
-                    &e,
-                )));
+                Err(failed(&e))
             }
             Err(FieldFailure::Park {
                 waiting_for,
@@ -362,7 +386,7 @@ impl Transformer {
                 let o = Outcome::for_event(
                     ev,
                     t,
-                    &t_entity,
+                    t_entity,
                     None,
                     OutcomeStatus::Parked,
                     Some(reason.clone()),
@@ -375,11 +399,25 @@ impl Transformer {
                     parked_at: now_millis(),
                     event: ev.clone(),
                 };
-                return Ok(Decision::Park(o, p));
+                Err(Decision::Park(o, p))
             }
-        };
+        })
+    }
+
+    /// The write of the mapped `fields` (an update of the coupled record, or a create), unless
+    /// they equal what was last written to the target (unchanged, or Couplet's own echo).
+    fn write_unless_unchanged(
+        &self,
+        d: &Change<'_>,
+        cx: &Context<'_>,
+        coupling: Option<&Coupling>,
+        fields: crate::event::Fields,
+        echo: bool,
+        force: bool,
+    ) -> Decision {
+        let (ev, m, s, t) = (d.ev, d.m, d.s, d.t);
         let hash = content_hash(&fields);
-        if let Some(c) = &coupling
+        if let Some(c) = coupling
             && !force
             && c.hash_to(t) == Some(hash.as_str())
         {
@@ -395,21 +433,21 @@ impl Transformer {
                     "the mapped values equal the last synchronised ones",
                 ),
             };
-            return Ok(skip(status, Some(c.id_on(t).to_string()), why.into()));
+            return d.skip(status, Some(c.id_on(t).to_string()), why.into());
         }
-        let (op, target_id) = match &coupling {
+        let (op, target_id) = match coupling {
             Some(c) => (WriteOp::Update, Some(c.id_on(t).to_string())),
             None => (WriteOp::Create, None),
         };
-        let mut reverse = as_read(&m, &fields, t);
-        add_reverse_only(&m, s, &ev.fields, &mut reverse);
-        let reverse_hash = map_record(&m, t, &reverse, &cx)
+        let mut reverse = as_read(m, &fields, t);
+        add_reverse_only(m, s, &ev.fields, &mut reverse);
+        let reverse_hash = map_record(m, t, &reverse, cx)
             .ok()
             .map(|f| content_hash(&f));
-        let mut cmd = self.command(ev, &m, t, target_id, op, fields);
+        let mut cmd = self.command(ev, m, t, target_id, op, fields);
         cmd.content_hash = hash;
         cmd.reverse_hash = reverse_hash;
-        Ok(Decision::Write(cmd))
+        Decision::Write(cmd)
     }
 
     fn command(
@@ -467,40 +505,66 @@ impl Transformer {
     }
 }
 
-/// Completes `reverse` (the target record as the write leaves it, in the target's read shape)
-/// with the fields that flow only from the target back to the source, e.g. the Business Central
-/// customer number and credit limit towards Dataverse. The write does not touch those, so the
-/// target keeps its own values, which equal the source's while the pair is in step: they are
-/// taken from the source record. Without them the reverse hash never matches the target record,
-/// and the echo of every update was written back to the source once more.
-fn add_reverse_only(
-    m: &TableMapping,
+/// A change being decided, with what the steps of [`Transformer::decide_with`] share.
+struct Change<'a> {
+    ev: &'a ChangeEvent,
+    m: &'a TableMapping,
+    /// The changed record (`system/entity/id`).
+    record: String,
+    /// The side that changed.
     s: System,
-    src: &crate::event::Fields,
-    reverse: &mut crate::event::Fields,
-) {
-    let t = m.pair.other(s);
-    for f in m.fields_from(t) {
-        if f.direction.allows_from(s) || f.constant.is_some() || f.lookup.is_some() {
-            continue;
-        }
-        let CrmColumns::One(crm) = &f.crm else {
-            continue;
-        };
-        if f.erp.is_empty() {
-            continue;
-        }
-        let (from, to) = if s.is_crm() {
-            (crm, &f.erp)
-        } else {
-            (&f.erp, crm)
-        };
-        if let Some(v) = src.get(from) {
-            reverse
-                .entry(to.clone())
-                .or_insert_with(|| normalise_for(t, v.clone()));
+    /// The other side, the one written to.
+    t: System,
+    /// The mapping's entity on the target side.
+    t_entity: String,
+}
+
+impl<'a> Change<'a> {
+    fn new(ev: &'a ChangeEvent, m: &'a TableMapping) -> Self {
+        let record = ev.source.to_string();
+        let s = ev.source.system;
+        let t = m.pair.other(s);
+        let t_entity = m.entity(t).to_string();
+        Change {
+            ev,
+            m,
+            record,
+            s,
+            t,
+            t_entity,
         }
     }
+
+    /// Skips the change: nothing to write, for `reason`.
+    fn skip(&self, status: OutcomeStatus, target_id: Option<String>, reason: String) -> Decision {
+        Decision::Skip(Outcome::for_event(
+            self.ev,
+            self.t,
+            &self.t_entity,
+            target_id,
+            status,
+            Some(reason),
+        ))
+    }
+}
+
+/// Fails a change of a mapping this configuration does not run.
+fn unknown_mapping(ev: &ChangeEvent, pair: crate::event::Pair) -> Decision {
+    let record = ev.source.to_string();
+    let e = TransformError::UnknownMapping {
+        record,
+        mapping: ev.mapping.clone(),
+    };
+    let mut o = Outcome::for_event(
+        ev,
+        pair.other(ev.source.system),
+        "",
+        None,
+        OutcomeStatus::Failed,
+        Some(e.to_string()),
+    );
+    o.error = Some(error_of(&e, None));
+    Decision::Fail(o)
 }
 
 /// `to_crm` when writing towards the CRM, `to_erp` otherwise.

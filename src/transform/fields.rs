@@ -207,34 +207,7 @@ fn resolve(
         .map(|c| c.to_string())
         .unwrap_or_default();
     match lookup {
-        Lookup::Currency => {
-            if source.is_crm() {
-                let id = as_text(v);
-                if id.is_empty() {
-                    return Ok((f.erp.clone(), Value::String(String::new())));
-                }
-                match cx.currencies.erp_code_for_id(&id) {
-                    Some(code) => Ok((f.erp.clone(), Value::String(code))),
-                    None => Err(FieldFailure::UnknownCurrency { field, value: id }),
-                }
-            } else {
-                let code = as_text(v);
-                match cx.currencies.id_for_erp_code(&code) {
-                    Some(id) => Ok((
-                        format!("{crm_col}@odata.bind"),
-                        Value::String(format!("/transactioncurrencies({id})")),
-                    )),
-                    None => Err(FieldFailure::UnknownCurrency {
-                        field,
-                        value: if code.is_empty() {
-                            cx.currencies.lcy()
-                        } else {
-                            code
-                        },
-                    }),
-                }
-            }
-        }
+        Lookup::Currency => resolve_currency(f, source, v, cx, field, &crm_col),
         Lookup::Coupling {
             mapping,
             crm_bind,
@@ -245,89 +218,180 @@ fn resolve(
                 reason: format!("the lookup uses mapping {mapping}, which is not running; add it to [sync] mappings"),
                 class: "mapping",
             })?;
+            let l = CouplingLookup {
+                mapping,
+                erp_field,
+                dep,
+                field,
+            };
             if source.is_crm() {
-                let id = as_text(v);
-                if id.is_empty() {
-                    return Ok((f.erp.clone(), Value::String(String::new())));
-                }
-                let logical = src
-                    .get(&format!(
-                        "{}@Microsoft.Dynamics.CRM.lookuplogicalname",
-                        lookup_column(&crm_col)
-                    ))
-                    .and_then(Value::as_str);
-                let expected = singular(&dep.crm_entity);
-                if let Some(l) = logical
-                    && l != expected
-                {
-                    return Err(FieldFailure::Fail {
-                        field,
-                        reason: format!(
-                            "refers to a {l}, but only a {expected} can be mapped through {mapping}; point it at a {expected}"
-                        ),
-                        class: "lookup",
-                    });
-                }
-                let Some(c) = cx.store.coupling(mapping, Side::Crm, &id)? else {
-                    return Err(FieldFailure::Park {
-                        waiting_for: waiting_key(mapping, dep.system(Side::Crm), None, &id),
-                        reason: format!(
-                            "{field} refers to {}/{}/{id}, which is not coupled in {mapping} yet",
-                            dep.system(Side::Crm),
-                            dep.crm_entity
-                        ),
-                    });
-                };
-                match cx.store.index_value(
-                    dep.system(Side::Erp),
-                    &dep.erp_entity,
-                    erp_field,
-                    &c.erp_id,
-                )? {
-                    Some(value) => Ok((f.erp.clone(), Value::String(value))),
-                    None => Err(FieldFailure::Park {
-                        waiting_for: waiting_key(mapping, dep.system(Side::Erp), None, &c.erp_id),
-                        reason: format!(
-                            "{field}: the {erp_field} of coupled {}/{}/{} is not known yet",
-                            dep.system(Side::Erp),
-                            dep.erp_entity,
-                            c.erp_id
-                        ),
-                    }),
-                }
+                l.crm_to_erp(f, v, src, cx, &crm_col)
             } else {
-                let value = as_text(v);
-                if value.is_empty() {
-                    return Ok((format!("{crm_bind}@odata.bind"), Value::Null));
-                }
-                let waiting = waiting_key(mapping, dep.system(Side::Erp), Some(erp_field), &value);
-                let Some(erp_id) =
-                    cx.store
-                        .index_id(dep.system(Side::Erp), &dep.erp_entity, erp_field, &value)?
-                else {
-                    return Err(FieldFailure::Park {
-                        waiting_for: waiting,
-                        reason: format!(
-                            "{field} '{value}': no {} with {erp_field} '{value}' has been seen yet",
-                            dep.erp_entity
-                        ),
-                    });
-                };
-                match cx.store.coupling(mapping, Side::Erp, &erp_id)? {
-                    Some(c) => Ok((
-                        format!("{crm_bind}@odata.bind"),
-                        Value::String(format!("/{}({})", dep.crm_entity, c.crm_id)),
-                    )),
-                    None => Err(FieldFailure::Park {
-                        waiting_for: waiting,
-                        reason: format!(
-                            "{field} '{value}': {}/{}/{erp_id} is not coupled in {mapping} yet",
-                            dep.system(Side::Erp),
-                            dep.erp_entity
-                        ),
-                    }),
-                }
+                l.erp_to_crm(v, cx, crm_bind)
             }
+        }
+    }
+}
+
+/// A currency lookup: a Dataverse transactioncurrency id to a Business Central currency
+/// code, or back (an empty code is the local currency).
+fn resolve_currency(
+    f: &FieldMapping,
+    source: System,
+    v: &Value,
+    cx: &Context<'_>,
+    field: String,
+    crm_col: &str,
+) -> Result<(String, Value), FieldFailure> {
+    if source.is_crm() {
+        let id = as_text(v);
+        if id.is_empty() {
+            return Ok((f.erp.clone(), Value::String(String::new())));
+        }
+        match cx.currencies.erp_code_for_id(&id) {
+            Some(code) => Ok((f.erp.clone(), Value::String(code))),
+            None => Err(FieldFailure::UnknownCurrency { field, value: id }),
+        }
+    } else {
+        let code = as_text(v);
+        match cx.currencies.id_for_erp_code(&code) {
+            Some(id) => Ok((
+                format!("{crm_col}@odata.bind"),
+                Value::String(format!("/transactioncurrencies({id})")),
+            )),
+            None => Err(FieldFailure::UnknownCurrency {
+                field,
+                value: if code.is_empty() {
+                    cx.currencies.lcy()
+                } else {
+                    code
+                },
+            }),
+        }
+    }
+}
+
+/// A lookup through the couplings of another mapping (`dep`), being resolved.
+struct CouplingLookup<'a> {
+    /// The name of the mapping whose couplings resolve it.
+    mapping: &'a str,
+    /// The ERP field the lookup's value is (on the ERP side).
+    erp_field: &'a str,
+    dep: &'a TableMapping,
+    /// The field being mapped, named on the source side.
+    field: String,
+}
+
+impl CouplingLookup<'_> {
+    /// From the CRM: the referenced record's coupled ERP record, by its `erp_field` (parked
+    /// until the reference is coupled and that value known).
+    fn crm_to_erp(
+        self,
+        f: &FieldMapping,
+        v: &Value,
+        src: &Fields,
+        cx: &Context<'_>,
+        crm_col: &str,
+    ) -> Result<(String, Value), FieldFailure> {
+        let CouplingLookup {
+            mapping,
+            erp_field,
+            dep,
+            field,
+        } = self;
+        let id = as_text(v);
+        if id.is_empty() {
+            return Ok((f.erp.clone(), Value::String(String::new())));
+        }
+        let logical = src
+            .get(&format!(
+                "{}@Microsoft.Dynamics.CRM.lookuplogicalname",
+                lookup_column(crm_col)
+            ))
+            .and_then(Value::as_str);
+        let expected = singular(&dep.crm_entity);
+        if let Some(l) = logical
+            && l != expected
+        {
+            return Err(FieldFailure::Fail {
+                field,
+                reason: format!(
+                    "refers to a {l}, but only a {expected} can be mapped through {mapping}; point it at a {expected}"
+                ),
+                class: "lookup",
+            });
+        }
+        let Some(c) = cx.store.coupling(mapping, Side::Crm, &id)? else {
+            return Err(FieldFailure::Park {
+                waiting_for: waiting_key(mapping, dep.system(Side::Crm), None, &id),
+                reason: format!(
+                    "{field} refers to {}/{}/{id}, which is not coupled in {mapping} yet",
+                    dep.system(Side::Crm),
+                    dep.crm_entity
+                ),
+            });
+        };
+        match cx
+            .store
+            .index_value(dep.system(Side::Erp), &dep.erp_entity, erp_field, &c.erp_id)?
+        {
+            Some(value) => Ok((f.erp.clone(), Value::String(value))),
+            None => Err(FieldFailure::Park {
+                waiting_for: waiting_key(mapping, dep.system(Side::Erp), None, &c.erp_id),
+                reason: format!(
+                    "{field}: the {erp_field} of coupled {}/{}/{} is not known yet",
+                    dep.system(Side::Erp),
+                    dep.erp_entity,
+                    c.erp_id
+                ),
+            }),
+        }
+    }
+
+    /// From the ERP: the record whose `erp_field` is the value, through its coupling, bound
+    /// as `crm_bind` (parked until that record is seen and coupled).
+    fn erp_to_crm(
+        self,
+        v: &Value,
+        cx: &Context<'_>,
+        crm_bind: &str,
+    ) -> Result<(String, Value), FieldFailure> {
+        let CouplingLookup {
+            mapping,
+            erp_field,
+            dep,
+            field,
+        } = self;
+        let value = as_text(v);
+        if value.is_empty() {
+            return Ok((format!("{crm_bind}@odata.bind"), Value::Null));
+        }
+        let waiting = waiting_key(mapping, dep.system(Side::Erp), Some(erp_field), &value);
+        let Some(erp_id) =
+            cx.store
+                .index_id(dep.system(Side::Erp), &dep.erp_entity, erp_field, &value)?
+        else {
+            return Err(FieldFailure::Park {
+                waiting_for: waiting,
+                reason: format!(
+                    "{field} '{value}': no {} with {erp_field} '{value}' has been seen yet",
+                    dep.erp_entity
+                ),
+            });
+        };
+        match cx.store.coupling(mapping, Side::Erp, &erp_id)? {
+            Some(c) => Ok((
+                format!("{crm_bind}@odata.bind"),
+                Value::String(format!("/{}({})", dep.crm_entity, c.crm_id)),
+            )),
+            None => Err(FieldFailure::Park {
+                waiting_for: waiting,
+                reason: format!(
+                    "{field} '{value}': {}/{}/{erp_id} is not coupled in {mapping} yet",
+                    dep.system(Side::Erp),
+                    dep.erp_entity
+                ),
+            }),
         }
     }
 }
@@ -379,4 +443,40 @@ pub fn as_read(m: &TableMapping, written: &Fields, target: System) -> Fields {
         out.insert(lookup_column(&col), id);
     }
     out
+}
+
+/// Completes `reverse` (the target record as the write leaves it, in the target's read shape)
+/// with the fields that flow only from the target back to the source, e.g. the Business Central
+/// customer number and credit limit towards Dataverse. The write does not touch those, so the
+/// target keeps its own values, which equal the source's while the pair is in step: they are
+/// taken from the source record. Without them the reverse hash never matches the target record,
+/// and the echo of every update was written back to the source once more.
+pub fn add_reverse_only(
+    m: &TableMapping,
+    s: System,
+    src: &crate::event::Fields,
+    reverse: &mut crate::event::Fields,
+) {
+    let t = m.pair.other(s);
+    for f in m.fields_from(t) {
+        if f.direction.allows_from(s) || f.constant.is_some() || f.lookup.is_some() {
+            continue;
+        }
+        let CrmColumns::One(crm) = &f.crm else {
+            continue;
+        };
+        if f.erp.is_empty() {
+            continue;
+        }
+        let (from, to) = if s.is_crm() {
+            (crm, &f.erp)
+        } else {
+            (&f.erp, crm)
+        };
+        if let Some(v) = src.get(from) {
+            reverse
+                .entry(to.clone())
+                .or_insert_with(|| normalise_for(t, v.clone()));
+        }
+    }
 }

@@ -71,10 +71,27 @@ impl TransformStage {
         self.decide_and_emit(&ev, force).instrument(span).await
     }
 
+    /// Decides what to do with one change (its document read whole first), runs the invoice
+    /// triggers it may fire, and acts on the decision.
     async fn decide_and_emit(&self, ev: &ChangeEvent, force: bool) -> Result<(), PipelineError> {
-        // An order read without its lines (a retry, a full synchronisation) is read whole.
         let completed;
-        let ev = match self.transformer.catalogue().get(&ev.mapping) {
+        let ev = match self.complete_aggregate(ev).await? {
+            Aggregate::AsIs => ev,
+            Aggregate::Completed(full) => {
+                completed = full;
+                &completed
+            }
+            Aggregate::Unreadable(o) => return self.emit(&o, Some(ev)).await,
+        };
+        let d = self.decide(ev, force).await?;
+        self.run_invoice_triggers(ev).await;
+        self.act(ev, d, force).await
+    }
+
+    /// An order, quote or posted invoice read without its lines (a retry, a full
+    /// synchronisation) is read whole.
+    async fn complete_aggregate(&self, ev: &ChangeEvent) -> Result<Aggregate, PipelineError> {
+        Ok(match self.transformer.catalogue().get(&ev.mapping) {
             Some(m)
                 if crate::orders::is_order_mapping(m)
                     && !ev.source.system.is_crm()
@@ -100,10 +117,9 @@ impl TransformStage {
                             .await
                 {
                     let o = crate::orders::back::read::failed(ev, m, &e);
-                    return self.emit(&o, Some(ev)).await;
+                    return Ok(Aggregate::Unreadable(o));
                 }
-                completed = full;
-                &completed
+                Aggregate::Completed(full)
             }
             Some(m)
                 if (crate::orders::is_order_mapping(m) || crate::quotes::is_quote_mapping(m))
@@ -127,8 +143,7 @@ impl TransformStage {
                         reason: format!("reading the lines of {}: {e}", ev.source),
                     })?;
                 }
-                completed = full;
-                &completed
+                Aggregate::Completed(full)
             }
             // A posted invoice read without its lines likewise.
             Some(m)
@@ -150,11 +165,15 @@ impl TransformStage {
                             reason: format!("reading the lines of {}: {e}", ev.source),
                         })?;
                 }
-                completed = full;
-                &completed
+                Aggregate::Completed(full)
             }
-            _ => ev,
-        };
+            _ => Aggregate::AsIs,
+        })
+    }
+
+    /// The decision on `ev`; when the currency table lacks a value, it is refreshed and the
+    /// change decided again.
+    async fn decide(&self, ev: &ChangeEvent, force: bool) -> Result<Decision, PipelineError> {
         let mut d = self
             .transformer
             .decide_with(ev, false, force)
@@ -171,6 +190,12 @@ impl TransformStage {
                 }
             })?;
         }
+        Ok(d)
+    }
+
+    /// The invoice statistics a change of a Business Central customer or of an order may
+    /// refresh.
+    async fn run_invoice_triggers(&self, ev: &ChangeEvent) {
         crate::invoices::triggers::after_bc_customer_change(
             self.transformer.catalogue(),
             &self.survivors,
@@ -191,6 +216,11 @@ impl TransformStage {
             )
             .await;
         }
+    }
+
+    /// Acts on decision `d`: a write command to the commands topic, an outcome, a park (and a
+    /// redrive when its dependency is coupled meanwhile), or a restore.
+    async fn act(&self, ev: &ChangeEvent, d: Decision, force: bool) -> Result<(), PipelineError> {
         let key = ev.source.to_string();
         let m = metrics();
         match d {
@@ -352,4 +382,15 @@ impl TransformStage {
         }
         Ok(())
     }
+}
+
+/// A change with its document read whole, or not.
+#[allow(clippy::large_enum_variant)] // short-lived, one per change
+enum Aggregate {
+    /// The change as it came: no document to complete, or complete already.
+    AsIs,
+    /// The change with its document read whole.
+    Completed(ChangeEvent),
+    /// The document could not be read: the outcome saying so.
+    Unreadable(Outcome),
 }

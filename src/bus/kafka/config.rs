@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use crate::config::ConfigError;
+use crate::error::ConfigError;
 
 /// librdkafka properties Couplet sets itself: overriding them through `extra` would break the
 /// guarantees the engine relies on (durable, ordered produce; commits only after processing).

@@ -12,7 +12,7 @@ use crate::systems::auth::TokenCache;
 use crate::systems::error::SystemError;
 use crate::systems::http::urls::{check_link, key_segment, query_string};
 use crate::systems::http::{ApiClient, HttpConfig};
-use crate::systems::target::Written;
+use crate::systems::written::Written;
 
 /// Where the Business Central environment and company are.
 #[derive(Debug, Clone, PartialEq, Deserialize)]

@@ -14,7 +14,7 @@ use crate::mapping::model::TableMapping;
 use crate::systems::connector::{Connector, Metadata};
 use crate::systems::error::SystemError;
 use crate::systems::metadata::EntitySchema;
-use crate::systems::target::Written;
+use crate::systems::written::Written;
 
 impl Metadata for Csdl {
     fn entity(&self, set: &str) -> Option<EntitySchema> {

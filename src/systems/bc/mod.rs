@@ -4,34 +4,13 @@ pub mod captures;
 pub mod client;
 pub mod connector;
 pub mod csdl;
+pub mod system;
 
 pub use client::{BcClient, BcConfig, BcPage};
+pub use system::SYSTEM;
 
-use crate::event::{BlankText, Side, System, SystemRules};
 use crate::systems::DynConnector;
-use crate::systems::registry::{ConnectContext, SectionError, check_url};
-
-/// Business Central, on the ERP side.
-pub const SYSTEM: System = System::new(&RULES);
-
-/// API v2.0 records: an `id` GUID, `lastModifiedDateTime`, blank text as "".
-const RULES: SystemRules = SystemRules {
-    name: "bc",
-    side: Side::Erp,
-    id_column: |_| "id".to_string(),
-    modified_column: |_| "lastModifiedDateTime".to_string(),
-    blank_text: BlankText::EmptyString,
-    auth_hint: |status| match status {
-        403 => {
-            "the app lacks permissions: assign permission sets on Business Central's \
-             'Microsoft Entra Applications' page"
-        }
-        _ => {
-            "check [bc] tenant_id, client_id and client_secret, and that the app is \
-             registered on Business Central's 'Microsoft Entra Applications' page"
-        }
-    },
-};
+use crate::systems::connect::{ConnectContext, SectionError, check_url};
 
 /// Builds the connector from the `[bc]` section.
 pub fn connect(section: &toml::Value, cx: &ConnectContext) -> Result<DynConnector, SectionError> {

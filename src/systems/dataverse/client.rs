@@ -12,7 +12,9 @@ use crate::systems::error::SystemError;
 use crate::systems::http::urls::{check_link, key_segment, query_string};
 use crate::systems::http::{ApiClient, HttpConfig};
 use crate::systems::metadata::{EntitySchema, FieldInfo};
-use crate::systems::target::Written;
+use crate::systems::written::Written;
+
+pub use super::system::id_column;
 
 /// Where the Dataverse environment is.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -27,28 +29,6 @@ pub struct DataverseConfig {
 
 fn default_page_size() -> u32 {
     5000
-}
-
-/// The primary-key column of an entity set: `accounts` → `accountid`,
-/// `opportunities` → `opportunityid`.
-pub fn id_column(set: &str) -> String {
-    match set {
-        "accounts" => "accountid".into(),
-        "contacts" => "contactid".into(),
-        "transactioncurrencies" => "transactioncurrencyid".into(),
-        "systemusers" => "systemuserid".into(),
-        "nav_accountstatisticses" => "nav_accountstatisticsid".into(),
-        _ => {
-            let singular = if let Some(stem) = set.strip_suffix("ies") {
-                format!("{stem}y")
-            } else if let Some(stem) = set.strip_suffix("sses") {
-                format!("{stem}ss")
-            } else {
-                set.strip_suffix('s').unwrap_or(set).to_string()
-            };
-            format!("{singular}id")
-        }
-    }
 }
 
 /// A Dataverse Web API client. Cheap to clone.

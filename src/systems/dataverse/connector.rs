@@ -13,7 +13,7 @@ use crate::mapping::model::TableMapping;
 use crate::systems::connector::{Connector, Metadata};
 use crate::systems::error::SystemError;
 use crate::systems::metadata::EntitySchema;
-use crate::systems::target::Written;
+use crate::systems::written::Written;
 
 /// The tables read for the sets asked for.
 struct Tables(BTreeMap<String, Option<EntitySchema>>);

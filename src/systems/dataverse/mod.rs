@@ -4,35 +4,14 @@ pub mod captures;
 pub mod client;
 pub mod connector;
 pub mod delta;
+pub mod system;
 
-pub use client::{DataverseClient, DataverseConfig, id_column};
+pub use client::{DataverseClient, DataverseConfig};
 pub use delta::DeltaPage;
+pub use system::{SYSTEM, id_column};
 
-use crate::event::{BlankText, Side, System, SystemRules};
 use crate::systems::DynConnector;
-use crate::systems::registry::{ConnectContext, SectionError, check_url};
-
-/// Dataverse (Dynamics 365 Sales), on the CRM side.
-pub const SYSTEM: System = System::new(&RULES);
-
-/// Web API records: `<entity>id` GUIDs, `modifiedon`, blank text as null.
-const RULES: SystemRules = SystemRules {
-    name: "dataverse",
-    side: Side::Crm,
-    id_column,
-    modified_column: |_| "modifiedon".to_string(),
-    blank_text: BlankText::Null,
-    auth_hint: |status| match status {
-        403 => {
-            "the application user exists but lacks privileges: give it a security role in \
-             the Dataverse environment"
-        }
-        _ => {
-            "check [dataverse] tenant_id, client_id and client_secret, and that the app is an \
-             application user in the environment"
-        }
-    },
-};
+use crate::systems::connect::{ConnectContext, SectionError, check_url};
 
 /// Builds the connector from the `[dataverse]` section.
 pub fn connect(section: &toml::Value, cx: &ConnectContext) -> Result<DynConnector, SectionError> {

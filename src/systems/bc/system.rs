@@ -1,0 +1,26 @@
+//! Business Central's identity: its name, its side and the rules generic code follows for
+//! its records (a leaf: it imports nothing of the connector, so anything may name the system).
+
+use crate::event::{BlankText, Side, System, SystemRules};
+
+/// Business Central, on the ERP side.
+pub const SYSTEM: System = System::new(&RULES);
+
+/// API v2.0 records: an `id` GUID, `lastModifiedDateTime`, blank text as "".
+const RULES: SystemRules = SystemRules {
+    name: "bc",
+    side: Side::Erp,
+    id_column: |_| "id".to_string(),
+    modified_column: |_| "lastModifiedDateTime".to_string(),
+    blank_text: BlankText::EmptyString,
+    auth_hint: |status| match status {
+        403 => {
+            "the app lacks permissions: assign permission sets on Business Central's \
+             'Microsoft Entra Applications' page"
+        }
+        _ => {
+            "check [bc] tenant_id, client_id and client_secret, and that the app is \
+             registered on Business Central's 'Microsoft Entra Applications' page"
+        }
+    },
+};
