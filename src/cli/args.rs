@@ -74,6 +74,13 @@ pub enum Command {
         #[arg(long, short)]
         config: PathBuf,
     },
+    /// Test the connection to both systems of the configured pair (authenticate and read
+    /// something small); exits 1 when one does not answer, naming what to fix.
+    Check {
+        /// The config file.
+        #[arg(long, short)]
+        config: PathBuf,
+    },
     /// Start the sandbox systems (Entra ID, Dataverse, Business Central) until Ctrl-C, and
     /// print a config file that points at them.
     Sandbox {

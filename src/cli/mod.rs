@@ -2,6 +2,7 @@
 
 pub mod args;
 pub mod build;
+pub mod check;
 pub mod couple;
 pub mod demo;
 pub mod full_sync;
@@ -94,6 +95,7 @@ async fn dispatch(cmd: Command) -> anyhow::Result<bool> {
             .await
         }
         Command::Run { config } => run(&config).await.map(|_| true),
+        Command::Check { config } => check::run(&config).await,
         Command::Sandbox {
             records,
             seed,
