@@ -18,7 +18,10 @@ use crate::systems::{Secret, Target, Targets, TokenCache};
 pub fn catalogue(cfg: &Config) -> anyhow::Result<Arc<Catalogue>> {
     let all = match &cfg.sync.mapping_file {
         Some(p) => Catalogue::load(p)?,
-        None => Catalogue::defaults()?,
+        None => {
+            let (erp, _) = cfg.system_section(Side::Erp)?;
+            Catalogue::parse(&format!("{}'s default mappings", erp.system), erp.mappings)?
+        }
     };
     Ok(Arc::new(all.select(&cfg.sync.mappings)?))
 }

@@ -11,7 +11,7 @@ use crate::event::Pair;
 use crate::odata::filter::{self, Filter};
 
 /// The shipped default mappings.
-pub const DEFAULTS: &str = include_str!("defaults.toml");
+pub const DEFAULTS: &str = crate::systems::pair::DEFAULT_MAPPINGS;
 
 /// A mapping file that cannot be used.
 #[derive(Debug, thiserror::Error)]

@@ -1,5 +1,6 @@
-//! The mapping file format. Defaults ship in `src/mapping/defaults.toml`; a deployment can
-//! replace them with its own file (`[sync] mapping_file`).
+//! The mapping file format. Each ERP's defaults ship in its folder
+//! (`src/systems/bc/mappings.toml`); a deployment can replace them with its own file
+//! (`[sync] mapping_file`).
 
 use serde::{Deserialize, Serialize};
 

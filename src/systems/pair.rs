@@ -10,3 +10,6 @@ pub fn default_pair() -> Pair {
         erp: super::bc::system::SYSTEM,
     }
 }
+
+/// The default pair's default mappings.
+pub const DEFAULT_MAPPINGS: &str = super::bc::system::MAPPINGS;

@@ -23,13 +23,15 @@ pub struct Registered {
     pub check: fn(&toml::Value) -> Result<(), SectionError>,
     /// Builds the connector from the system's section.
     pub connect: fn(&toml::Value, &ConnectContext) -> Result<DynConnector, SectionError>,
+    /// An ERP's default table mappings with the CRM (TOML; empty for the CRM).
+    pub mappings: &'static str,
 }
 
 /// Every connector, one line each.
 #[rustfmt::skip]
 pub const REGISTERED: &[Registered] = &[
-    Registered { system: dataverse::SYSTEM, aliases: &["dv", "crm"], check: |s| dataverse::check(s).map(drop), connect: dataverse::connect },
-    Registered { system: bc::SYSTEM, aliases: &["businesscentral", "business_central", "erp"], check: |s| bc::check(s).map(drop), connect: bc::connect },
+    Registered { system: dataverse::SYSTEM, aliases: &["dv", "crm"], check: |s| dataverse::check(s).map(drop), connect: dataverse::connect, mappings: "" },
+    Registered { system: bc::SYSTEM, aliases: &["businesscentral", "business_central", "erp"], check: |s| bc::check(s).map(drop), connect: bc::connect, mappings: bc::system::MAPPINGS },
 ];
 
 /// The registration of `system`.

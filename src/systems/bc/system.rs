@@ -24,3 +24,7 @@ const RULES: SystemRules = SystemRules {
         }
     },
 };
+
+/// The default table mappings of a Dataverse ↔ Business Central pair (the catalogue when
+/// `[sync] mapping_file` is not set).
+pub const MAPPINGS: &str = include_str!("mappings.toml");
