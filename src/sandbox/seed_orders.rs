@@ -4,7 +4,7 @@
 //! products through ITEM-PRODUCT), so a submitted seeded order carries its header (customer,
 //! currency, external document no., requested delivery date, payment terms, ship-to) and no
 //! product lines; drafts carry write-in lines. Orders with product lines are made by the tests
-//! once products are coupled (`tests/e2e_orders*.rs`).
+//! once products are coupled (`tests/e2e/e2e_orders*.rs`).
 
 use chrono::{DateTime, Duration, Utc};
 use rand::RngExt;

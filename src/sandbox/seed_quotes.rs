@@ -2,7 +2,7 @@
 //! Active (Business Central receives them through QUOTE) and half Drafts (never sent). Like
 //! the seeded orders they carry a header only (customer, currency, name, Quote Valid Until,
 //! ship-to): Dataverse has no products when the sandbox is seeded. Quotes with lines,
-//! revisions and won quotes are made by the tests (`tests/e2e_quotes.rs`).
+//! revisions and won quotes are made by the tests (`tests/e2e/e2e_quotes.rs`).
 
 use chrono::{DateTime, Duration, Utc};
 use rand::RngExt;
