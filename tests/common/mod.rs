@@ -32,6 +32,15 @@ pub const POLL_MS: u64 = 150;
 /// Default deadline of an idle wait.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// Held by every test that runs `couplet::fullsync::full_sync` in this process, for as long as
+/// it runs it. The full-sync gauges (`full_sync_records_total` / `_done`, per mapping) are
+/// process-global and the mappings of two full syncs overlap (CONTACT is in both the default
+/// and the whole catalogue), so a test that reads them holds this to read its own job's.
+pub async fn full_sync_gauges() -> tokio::sync::MutexGuard<'static, ()> {
+    static LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    LOCK.lock().await
+}
+
 /// Logs to the test output when `RUST_LOG` is set (e.g. `RUST_LOG=couplet=debug`).
 pub fn init_tracing() {
     if std::env::var_os("RUST_LOG").is_some() {

@@ -28,6 +28,11 @@ const RESERVED: &[&str] = &[
     "sasl.password",
 ];
 
+/// Why GSSAPI is refused by a build without the `kerberos` feature.
+const KERBEROS_OFF: &str = "GSSAPI (Kerberos) needs Couplet built with the `kerberos` cargo \
+     feature, which this build does not have: build with `cargo build --release --features \
+     kerberos` (needs Debian's libsasl2-dev; at run time libsasl2-modules-gssapi-mit)";
+
 /// How Couplet talks to the brokers, as librdkafka's `security.protocol`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -76,7 +81,8 @@ pub struct KafkaConfig {
     /// `plaintext` (default), `ssl`, `sasl_plaintext` or `sasl_ssl`.
     #[serde(default)]
     pub security_protocol: SecurityProtocol,
-    /// SASL mechanism: `PLAIN`, `SCRAM-SHA-256`, `SCRAM-SHA-512`, `GSSAPI` or `OAUTHBEARER`.
+    /// SASL mechanism: `PLAIN`, `SCRAM-SHA-256`, `SCRAM-SHA-512`, `OAUTHBEARER`, or `GSSAPI`
+    /// (Kerberos, only in a build with the `kerberos` feature).
     #[serde(default)]
     pub sasl_mechanism: Option<String>,
     /// SASL user name.
@@ -183,6 +189,25 @@ impl KafkaConfig {
                     .into(),
             ));
         }
+        if !cfg!(feature = "kerberos") {
+            let gssapi = |v: &str| {
+                v.split(',')
+                    .any(|m| m.trim().eq_ignore_ascii_case("GSSAPI"))
+            };
+            let chosen = if self.sasl_mechanism.as_deref().is_some_and(gssapi) {
+                Some("sasl_mechanism".to_string())
+            } else {
+                self.extra
+                    .iter()
+                    .find(|(k, v)| {
+                        matches!(k.as_str(), "sasl.mechanism" | "sasl.mechanisms") && gssapi(v)
+                    })
+                    .map(|(k, _)| format!("extra.{k}"))
+            };
+            if let Some(setting) = chosen {
+                return Err(invalid(&setting, KERBEROS_OFF.into()));
+            }
+        }
         if self.security_protocol.uses_sasl() && self.sasl_mechanism.is_none() {
             return Err(invalid(
                 "sasl_mechanism",
@@ -265,6 +290,33 @@ mod tests {
         assert!(e.contains("bus.kafka.extra.enable.auto.commit"), "{e}");
         let c = KafkaConfig::new(" , ");
         assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn gssapi_needs_the_kerberos_feature() {
+        let mut by_setting = KafkaConfig::new("b:9092");
+        by_setting.security_protocol = SecurityProtocol::SaslSsl;
+        by_setting.sasl_mechanism = Some("GSSAPI".into());
+        let mut by_extra = KafkaConfig::new("b:9092");
+        by_extra.security_protocol = SecurityProtocol::SaslPlaintext;
+        by_extra.sasl_mechanism = Some("SCRAM-SHA-512".into());
+        by_extra.sasl_username = Some("u".into());
+        by_extra.sasl_password = Some("p".into());
+        by_extra
+            .extra
+            .insert("sasl.mechanisms".into(), "gssapi".into());
+        for (c, setting) in [
+            (by_setting, "bus.kafka.sasl_mechanism"),
+            (by_extra, "bus.kafka.extra.sasl.mechanisms"),
+        ] {
+            if cfg!(feature = "kerberos") {
+                c.validate().unwrap();
+            } else {
+                let e = c.validate().unwrap_err().to_string();
+                assert!(e.contains(setting), "{e}");
+                assert!(e.contains("--features kerberos"), "{e}");
+            }
+        }
     }
 
     #[test]

@@ -1,0 +1,14 @@
+//! Over real HTTP, without the engine: the sandbox's emulators (Dataverse, Business Central,
+//! Entra ID) and their metadata endpoints, and Couplet's system clients against a scripted
+//! server.
+//!
+//! One test binary, so the library and librdkafka are linked once for all of them. Each module
+//! is a former `tests/<name>.rs`: run one with `cargo test --test http <name>::`
+//! (e.g. `cargo test --test http systems_clients::`).
+
+mod systems_support;
+
+mod metadata_endpoints;
+mod sandbox_http;
+mod sandbox_quotes_http;
+mod systems_clients;
