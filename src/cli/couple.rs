@@ -38,10 +38,7 @@ pub fn mapping(parts: &EngineParts, name: &str) -> anyhow::Result<Arc<TableMappi
 
 async fn state_log(p: &EngineParts) -> anyhow::Result<StateLog> {
     p.bus
-        .ensure_topics(
-            &p.topics
-                .specs(p.partitions, (p.catalogue.ordered().len() * 2) as u32),
-        )
+        .ensure_topics(&crate::pipeline::captures::topic_specs(p))
         .await?;
     Ok(StateLog::new(
         p.bus.clone(),

@@ -83,26 +83,32 @@ pub async fn remote(cfg: &Config, bus: Arc<dyn Bus>) -> anyhow::Result<Opened> {
     let topics = Topics::new(&cfg.bus.topic_prefix);
     let targets = build::targets(cfg)?;
     let catalogue = Arc::new(build::catalogue(cfg)?.for_pair(targets.pair()));
-    bus.ensure_topics(&topics.specs(cfg.bus.partitions, (catalogue.ordered().len() * 2) as u32))
+    let parts = EngineParts {
+        catalogue,
+        targets,
+        store,
+        bus,
+        topics,
+        partitions: cfg.bus.partitions,
+        poll_interval: std::time::Duration::from_millis(cfg.capture.poll_interval_ms),
+        overlap: std::time::Duration::from_millis(cfg.capture.bc_overlap_ms),
+        apply_concurrency: cfg.sync.apply_concurrency,
+        lcy: cfg.sync.lcy_code.clone(),
+        orders: cfg.orders.clone(),
+    };
+    parts
+        .bus
+        .ensure_topics(&crate::pipeline::captures::topic_specs(&parts))
         .await?;
-    read_topic(&bus, &topics.couplings, StartFrom::Earliest, |m| {
-        apply_state_message(&store, &topics, m)
-    })
+    read_topic(
+        &parts.bus,
+        &parts.topics.couplings,
+        StartFrom::Earliest,
+        |m| apply_state_message(&parts.store, &parts.topics, m),
+    )
     .await?;
     Ok(Opened {
-        parts: EngineParts {
-            catalogue,
-            targets,
-            store,
-            bus,
-            topics,
-            partitions: cfg.bus.partitions,
-            poll_interval: std::time::Duration::from_millis(cfg.capture.poll_interval_ms),
-            overlap: std::time::Duration::from_millis(cfg.capture.bc_overlap_ms),
-            apply_concurrency: cfg.sync.apply_concurrency,
-            lcy: cfg.sync.lcy_code.clone(),
-            orders: cfg.orders.clone(),
-        },
+        parts,
         local: false,
         _scratch: Some(scratch),
     })

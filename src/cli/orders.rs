@@ -71,10 +71,7 @@ pub async fn create_in_erp(a: &CreateInErpArgs) -> anyhow::Result<bool> {
         anyhow::bail!("{key} ({number}) no longer exists in Dataverse");
     };
     p.bus
-        .ensure_topics(
-            &p.topics
-                .specs(p.partitions, (p.catalogue.ordered().len() * 2) as u32),
-        )
+        .ensure_topics(&crate::pipeline::captures::topic_specs(p))
         .await?;
     let state = StateLog::new(
         p.bus.clone(),

@@ -84,6 +84,12 @@ pub fn plan_captures(p: &EngineParts) -> CapturePlans {
     }
 }
 
+/// The topics of `p`'s engine, with one leases partition per planned capture lease (every
+/// command that creates topics sizes them the same way).
+pub fn topic_specs(p: &EngineParts) -> Vec<crate::bus::TopicSpec> {
+    p.topics.specs(p.partitions, plan_captures(p).lease_count())
+}
+
 impl CapturePlans {
     /// Partitions of the leases topic: one per lease.
     pub fn lease_count(&self) -> u32 {
