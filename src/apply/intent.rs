@@ -28,8 +28,6 @@ use crate::pipeline::state::StateLog;
 use crate::store::{CreateIntent, Store};
 use crate::systems::{SystemError, Target};
 
-use super::targets::record_id;
-
 /// A source changed longer ago than this cannot be the product of a create whose intent has
 /// not reached this instance yet (the state follower keeps up within seconds, and it is caught
 /// up at start-up), so no barrier is needed for it.
@@ -193,7 +191,7 @@ async fn made_by_earlier_attempt(
     };
     let mut hits = Vec::new();
     for rec in rows {
-        let Some(id) = record_id(t, entity, &rec) else {
+        let Some(id) = t.record_id(entity, &rec) else {
             continue;
         };
         if holds_sent(&earlier.fields, &rec) && store.coupling(&m.name, t, &id)?.is_none() {

@@ -4,9 +4,8 @@ pub mod conflict;
 pub mod intent;
 pub mod locks;
 pub mod stage;
-pub mod targets;
 pub mod writer;
 
+pub use crate::systems::Targets;
 pub use stage::ApplyStage;
-pub use targets::Targets;
 pub use writer::Writer;

@@ -7,7 +7,6 @@ use chrono::Utc;
 
 use super::intent::{Found, Intents};
 use super::locks::KeyLocks;
-use super::targets::{Targets, record_id};
 use crate::error::Classify;
 use crate::event::types::{OutcomeError, now_millis};
 use crate::event::{Fields, Outcome, OutcomeStatus, WriteCommand, WriteOp};
@@ -17,6 +16,7 @@ use crate::pipeline::PipelineError;
 use crate::store::Coupling;
 use crate::store::project::index_record;
 use crate::store::{Store, StoreError};
+use crate::systems::Targets;
 use crate::systems::{SystemError, Written};
 use crate::transform::CurrencyTable;
 use crate::transform::fields::Context;
@@ -246,7 +246,7 @@ impl Writer {
                 0 => {}
                 1 => {
                     let rec = &found[0];
-                    let Some(id) = record_id(t, entity, rec) else {
+                    let Some(id) = t.record_id(entity, rec) else {
                         return Ok(Ok(failed(
                             cmd,
                             "malformed",

@@ -78,6 +78,5 @@ pub fn upsert_event(
 /// `at`).
 pub fn parse_time(v: Option<&serde_json::Value>) -> Option<chrono::DateTime<chrono::Utc>> {
     v.and_then(|v| v.as_str())
-        .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
-        .map(|t| t.with_timezone(&chrono::Utc))
+        .and_then(super::watermark::columns::parse_instant)
 }

@@ -10,7 +10,6 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::emit::{emit_all, upsert_event};
-use crate::apply::targets::record_id;
 use crate::bus::{Bus, Topics};
 use crate::event::{RecordKey, Side};
 use crate::mapping::model::TableMapping;
@@ -148,7 +147,7 @@ impl ScheduledRead {
             let since = *mark;
             let mut events = Vec::new();
             for row in rows {
-                let Some(id) = record_id(system, &entity, &row) else {
+                let Some(id) = system.record_id(&entity, &row) else {
                     continue;
                 };
                 let ev = upsert_event(&m.name, RecordKey::new(system, entity.clone(), id), row);

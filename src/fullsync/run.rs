@@ -27,7 +27,6 @@ use super::state::{
     self, JobState, JobStatus, SESSION, Session, direction_from, job_name, register_run,
 };
 use super::tracker::Tracker;
-use crate::apply::targets::record_id;
 use crate::bus::StartFrom;
 use crate::capture::emit::{emit_all, upsert_event};
 use crate::event::avro::decode_outcome;
@@ -325,7 +324,7 @@ async fn run_job(
         })?;
     let mut events = Vec::with_capacity(rows.len());
     for row in rows {
-        let Some(id) = record_id(source, &entity, &row) else {
+        let Some(id) = source.record_id(&entity, &row) else {
             tracing::warn!(system = %source, entity = %entity, "A record without an id is skipped.");
             continue;
         };
@@ -434,7 +433,10 @@ async fn settle_created(
     register_run(&ctx.state, run).await?;
     let mut events = Vec::new();
     for row in rows {
-        let Some(id) = record_id(target, &entity, &row).filter(|id| wanted.contains(id)) else {
+        let Some(id) = target
+            .record_id(&entity, &row)
+            .filter(|id| wanted.contains(id))
+        else {
             continue;
         };
         let mut ev = upsert_event(&m.name, RecordKey::new(target, entity.clone(), id), row);

@@ -62,7 +62,9 @@ impl MappingCheck {
 }
 
 fn id_of(system: System, entity: &str, row: &Fields) -> Option<String> {
-    crate::apply::targets::record_id(system, entity, row).map(|s| s.to_ascii_lowercase())
+    system
+        .record_id(entity, row)
+        .map(|s| s.to_ascii_lowercase())
 }
 
 fn same(a: &Value, b: &Value) -> bool {
