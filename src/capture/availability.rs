@@ -15,14 +15,12 @@ use serde_json::{Value, json};
 
 use super::emit::{emit_all, upsert_event};
 use super::runner::run_passes;
-use super::status::CaptureStatus;
-use crate::bus::{Bus, Topics};
+use crate::capture::plan::CaptureContext;
 use crate::event::RecordKey;
 use crate::event::Side;
 use crate::mapping::model::TableMapping;
 use crate::metrics::metrics;
 use crate::pipeline::PipelineError;
-use crate::store::Store;
 use crate::systems::{BcClient, SystemError};
 
 /// The ledger read.
@@ -46,23 +44,12 @@ pub struct AvailabilityCapture {
     pub mapping: Arc<TableMapping>,
     /// The client.
     pub client: BcClient,
-    /// The projection (checkpoints).
-    pub store: Store,
-    /// The log.
-    pub bus: Arc<dyn Bus>,
-    /// Topic names.
-    pub topics: Topics,
-    /// Pause between passes.
-    pub poll_interval: Duration,
+    /// What the engine runs the task with: the log, the projection, the shared state,
+    /// the pace, the progress and the lease.
+    pub cx: CaptureContext,
     /// On the first start (no checkpoint), entries modified this long before now are read, so
     /// stock moved while Couplet's first item read was under way is not missed.
     pub first_lookback: Duration,
-    /// Progress.
-    pub status: CaptureStatus,
-    /// Shared state (checkpoints go through their changelog).
-    pub state: crate::pipeline::state::StateLog,
-    /// The lease this task needs to run.
-    pub lease: crate::pipeline::lease::Lease,
 }
 
 impl AvailabilityCapture {
@@ -73,6 +60,7 @@ impl AvailabilityCapture {
 
     fn load(&self) -> Result<Option<i64>, PipelineError> {
         Ok(self
+            .cx
             .store
             .checkpoint(&self.checkpoint_name())?
             .and_then(|v| v.get("entry").and_then(Value::as_i64)))
@@ -80,7 +68,8 @@ impl AvailabilityCapture {
 
     async fn save(&self, entry: i64) -> Result<(), PipelineError> {
         let v = json!({ "entry": entry, "at": Utc::now().to_rfc3339() });
-        self.state
+        self.cx
+            .state
             .save_checkpoint(&self.checkpoint_name(), &v)
             .await?;
         Ok(())
@@ -92,9 +81,9 @@ impl AvailabilityCapture {
         shutdown: tokio::sync::watch::Receiver<bool>,
     ) -> Result<(), PipelineError> {
         run_passes(
-            &self.status,
-            &self.lease,
-            self.poll_interval,
+            &self.cx.status,
+            &self.cx.lease,
+            self.cx.poll_interval,
             shutdown,
             || self.pass(),
         )
@@ -106,7 +95,7 @@ impl AvailabilityCapture {
         let filter = match after {
             Some(n) => format!("entryNumber gt {n}"),
             None => {
-                self.status.full_read();
+                self.cx.status.full_read();
                 let lookback = chrono::Duration::from_std(self.first_lookback).unwrap_or_default();
                 format!(
                     "lastModifiedDateTime ge {}",
@@ -214,8 +203,8 @@ impl AvailabilityCapture {
                 events.push(upsert_event(&self.mapping.name, key, row));
             }
             let n = events.len() as u64;
-            emit_all(&self.bus, &self.topics, events).await?;
-            self.status.add_events(n);
+            emit_all(&self.cx.bus, &self.cx.topics, events).await?;
+            self.cx.status.add_events(n);
         }
         Ok(Ok(()))
     }

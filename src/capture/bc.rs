@@ -5,22 +5,19 @@
 //! never appended twice.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::runner::{PassResult, run_passes};
-use super::status::CaptureStatus;
 use super::watermark::{
     ChangedRow, MissingId, ModifiedColumns, RowResult, WatermarkColumns, WatermarkPage,
     WatermarkPoller, WatermarkSource,
 };
-use crate::bus::{Bus, Topics};
+use crate::capture::plan::CaptureContext;
 use crate::event::{ChangeEvent, ChangeOp, RecordKey, System};
 use crate::mapping::model::TableMapping;
 use crate::pipeline::PipelineError;
-use crate::store::Store;
 use crate::systems::{BcClient, SystemError};
 
 /// Polls one mapping's ERP table.
@@ -29,22 +26,9 @@ pub struct BcCapture {
     pub mapping: Arc<TableMapping>,
     /// The client.
     pub client: BcClient,
-    /// The projection (checkpoints).
-    pub store: Store,
-    /// The log.
-    pub bus: Arc<dyn Bus>,
-    /// Topic names.
-    pub topics: Topics,
-    /// Pause between passes.
-    pub poll_interval: Duration,
-    /// Re-read window before the watermark.
-    pub overlap: Duration,
-    /// Progress.
-    pub status: CaptureStatus,
-    /// Shared state (checkpoints go through their changelog).
-    pub state: crate::pipeline::state::StateLog,
-    /// The lease this task needs to run (several instances share the captures).
-    pub lease: crate::pipeline::lease::Lease,
+    /// What the engine runs the task with: the log, the projection, the shared state,
+    /// the pace, the progress and the lease.
+    pub cx: CaptureContext,
 }
 
 /// One Business Central entity set polled on `lastModifiedDateTime`.
@@ -102,9 +86,9 @@ impl BcCapture {
         shutdown: tokio::sync::watch::Receiver<bool>,
     ) -> Result<(), PipelineError> {
         run_passes(
-            &self.status,
-            &self.lease,
-            self.poll_interval,
+            &self.cx.status,
+            &self.cx.lease,
+            self.cx.poll_interval,
             shutdown,
             || self.pass(),
         )
@@ -116,12 +100,12 @@ impl BcCapture {
             checkpoint: self.checkpoint_name(),
             columns: bc_columns(),
             missing_id: MissingId::Fail,
-            overlap: self.overlap,
-            store: &self.store,
-            state: &self.state,
-            bus: &self.bus,
-            topics: &self.topics,
-            status: &self.status,
+            overlap: self.cx.overlap,
+            store: &self.cx.store,
+            state: &self.cx.state,
+            bus: &self.cx.bus,
+            topics: &self.cx.topics,
+            status: &self.cx.status,
         };
         let source = BcSource {
             client: &self.client,

@@ -5,19 +5,16 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::Utc;
 use serde_json::json;
 
 use super::emit::emit_all;
 use super::runner::run_passes;
-use super::status::CaptureStatus;
-use crate::bus::{Bus, Topics};
+use crate::capture::plan::CaptureContext;
 use crate::event::{ChangeEvent, ChangeOp, Fields, RecordKey};
 use crate::mapping::model::TableMapping;
 use crate::pipeline::PipelineError;
-use crate::store::Store;
 use crate::systems::{DataverseClient, SystemError};
 use crate::transform::fields::singular;
 
@@ -27,20 +24,9 @@ pub struct DataverseCapture {
     pub mapping: Arc<TableMapping>,
     /// The client.
     pub client: DataverseClient,
-    /// The projection (checkpoints, couplings).
-    pub store: Store,
-    /// The log.
-    pub bus: Arc<dyn Bus>,
-    /// Topic names.
-    pub topics: Topics,
-    /// Pause between passes once caught up.
-    pub poll_interval: Duration,
-    /// Progress.
-    pub status: CaptureStatus,
-    /// Shared state (checkpoints go through their changelog).
-    pub state: crate::pipeline::state::StateLog,
-    /// The lease this task needs to run (several instances share the captures).
-    pub lease: crate::pipeline::lease::Lease,
+    /// What the engine runs the task with: the log, the projection, the shared state,
+    /// the pace, the progress and the lease.
+    pub cx: CaptureContext,
 }
 
 enum PassError {
@@ -77,9 +63,9 @@ impl DataverseCapture {
         shutdown: tokio::sync::watch::Receiver<bool>,
     ) -> Result<(), PipelineError> {
         run_passes(
-            &self.status,
-            &self.lease,
-            self.poll_interval,
+            &self.cx.status,
+            &self.cx.lease,
+            self.cx.poll_interval,
             shutdown,
             || async {
                 match self.pass().await {
@@ -95,7 +81,7 @@ impl DataverseCapture {
     /// One pass: follow pages until the delta link.
     async fn pass(&self) -> Result<(), PassError> {
         let name = self.checkpoint_name();
-        let ck = self.store.checkpoint(&name)?;
+        let ck = self.cx.store.checkpoint(&name)?;
         let mut link = ck
             .as_ref()
             .and_then(|c| c.get("next").or_else(|| c.get("delta")))
@@ -113,7 +99,7 @@ impl DataverseCapture {
             None
         };
         if link.is_none() {
-            self.status.full_read();
+            self.cx.status.full_read();
         }
         let set = self.mapping.crm_entity.as_str();
         let id_col = format!("{}id", singular(set));
@@ -121,12 +107,12 @@ impl DataverseCapture {
             let page = match self.client.delta(set, &[], link.as_deref()).await {
                 Ok(p) => p,
                 Err(SystemError::DeltaExpired { .. }) => {
-                    tracing::warn!(capture = %self.status.name(), "Dataverse change-tracking token expired; starting a full re-read (no gap: deletions are inferred from it).");
-                    self.state.delete_checkpoint(&name).await?;
+                    tracing::warn!(capture = %self.cx.status.name(), "Dataverse change-tracking token expired; starting a full re-read (no gap: deletions are inferred from it).");
+                    self.cx.state.delete_checkpoint(&name).await?;
                     link = None;
                     full = true;
                     seen = Some(HashSet::new());
-                    self.status.full_read();
+                    self.cx.status.full_read();
                     continue;
                 }
                 Err(e) => return Err(PassError::System(e)),
@@ -164,10 +150,11 @@ impl DataverseCapture {
                 events.push(self.event(&id, ChangeOp::Delete, Fields::new()));
             }
             let n = events.len() as u64;
-            emit_all(&self.bus, &self.topics, events).await?;
-            self.status.add_events(n);
+            emit_all(&self.cx.bus, &self.cx.topics, events).await?;
+            self.cx.status.add_events(n);
             if let Some(next) = page.next_link {
-                self.state
+                self.cx
+                    .state
                     .save_checkpoint(&name, &json!({ "next": next, "full": full }))
                     .await?;
                 link = Some(next);
@@ -185,7 +172,8 @@ impl DataverseCapture {
             if let (true, Some(seen)) = (full, seen.as_ref()) {
                 self.infer_deletions(seen).await?;
             }
-            self.state
+            self.cx
+                .state
                 .save_checkpoint(
                     &name,
                     &json!({ "delta": delta, "at": Utc::now().to_rfc3339() }),
@@ -198,6 +186,7 @@ impl DataverseCapture {
     /// After a full read: coupled CRM records that were not in it are gone.
     async fn infer_deletions(&self, seen: &HashSet<String>) -> Result<(), PassError> {
         let gone: Vec<ChangeEvent> = self
+            .cx
             .store
             .couplings(Some(&self.mapping.name))?
             .into_iter()
@@ -205,10 +194,10 @@ impl DataverseCapture {
             .map(|c| self.event(&c.crm_id, ChangeOp::Delete, Fields::new()))
             .collect();
         if !gone.is_empty() {
-            tracing::info!(capture = %self.status.name(), count = gone.len(), "Coupled records missing from the full re-read are reported as deleted.");
+            tracing::info!(capture = %self.cx.status.name(), count = gone.len(), "Coupled records missing from the full re-read are reported as deleted.");
             let n = gone.len() as u64;
-            emit_all(&self.bus, &self.topics, gone).await?;
-            self.status.add_events(n);
+            emit_all(&self.cx.bus, &self.cx.topics, gone).await?;
+            self.cx.status.add_events(n);
         }
         Ok(())
     }

@@ -9,21 +9,16 @@
 //! left out).
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::bus::{Bus, Topics};
-use crate::capture::CaptureStatus;
 use crate::capture::bc::{BcSource, bc_columns};
+use crate::capture::plan::CaptureContext;
 use crate::capture::runner::{PassResult, run_passes};
 use crate::capture::watermark::{ChangedRow, MissingId, RowResult, WatermarkPoller};
 use crate::event::{ChangeEvent, ChangeOp, Fields, RecordKey};
 use crate::mapping::model::TableMapping;
 use crate::pipeline::PipelineError;
-use crate::pipeline::lease::Lease;
-use crate::pipeline::state::StateLog;
-use crate::store::Store;
 use crate::systems::BcClient;
 
 /// The posted documents polled.
@@ -36,22 +31,9 @@ pub struct PostedCapture {
     pub mapping: Arc<TableMapping>,
     /// Business Central.
     pub client: BcClient,
-    /// The projection (checkpoints, the order-number index).
-    pub store: Store,
-    /// The log.
-    pub bus: Arc<dyn Bus>,
-    /// Topic names.
-    pub topics: Topics,
-    /// Pause between passes.
-    pub poll_interval: Duration,
-    /// Re-read window before the watermark.
-    pub overlap: Duration,
-    /// Progress.
-    pub status: CaptureStatus,
-    /// Shared state (checkpoints go through their changelog).
-    pub state: StateLog,
-    /// The lease of the mapping's Business Central capture.
-    pub lease: Lease,
+    /// What the engine runs the task with: the log, the projection, the shared state,
+    /// the pace, the progress and the lease.
+    pub cx: CaptureContext,
 }
 
 fn text(f: &Fields, k: &str) -> String {
@@ -70,9 +52,9 @@ impl PostedCapture {
         shutdown: tokio::sync::watch::Receiver<bool>,
     ) -> Result<(), PipelineError> {
         run_passes(
-            &self.status,
-            &self.lease,
-            self.poll_interval,
+            &self.cx.status,
+            &self.cx.lease,
+            self.cx.poll_interval,
             shutdown,
             || self.pass(),
         )
@@ -89,7 +71,7 @@ impl PostedCapture {
         if number.is_empty() {
             return Ok(None);
         }
-        Ok(self.store.index_id(
+        Ok(self.cx.store.index_id(
             crate::systems::BC,
             &self.mapping.erp_entity,
             "number",
@@ -102,12 +84,12 @@ impl PostedCapture {
             checkpoint: self.checkpoint_name(),
             columns: bc_columns(),
             missing_id: MissingId::Skip,
-            overlap: self.overlap,
-            store: &self.store,
-            state: &self.state,
-            bus: &self.bus,
-            topics: &self.topics,
-            status: &self.status,
+            overlap: self.cx.overlap,
+            store: &self.cx.store,
+            state: &self.cx.state,
+            bus: &self.cx.bus,
+            topics: &self.cx.topics,
+            status: &self.cx.status,
         };
         let source = BcSource {
             client: &self.client,

@@ -50,14 +50,7 @@ impl CaptureTask for Task {
                 BcCapture {
                     mapping,
                     client,
-                    store: cx.store,
-                    bus: cx.bus,
-                    topics: cx.topics,
-                    poll_interval: cx.poll_interval,
-                    overlap: cx.overlap,
-                    status: cx.status,
-                    state: cx.state,
-                    lease: cx.lease,
+                    cx,
                 }
                 .run(shutdown)
                 .await
@@ -66,14 +59,7 @@ impl CaptureTask for Task {
                 PostedCapture {
                     mapping,
                     client,
-                    store: cx.store,
-                    bus: cx.bus,
-                    topics: cx.topics,
-                    poll_interval: cx.poll_interval,
-                    overlap: cx.overlap,
-                    status: cx.status,
-                    state: cx.state,
-                    lease: cx.lease,
+                    cx,
                 }
                 .run(shutdown)
                 .await
@@ -82,14 +68,8 @@ impl CaptureTask for Task {
                 AvailabilityCapture {
                     mapping,
                     client,
-                    store: cx.store,
-                    bus: cx.bus,
-                    topics: cx.topics,
-                    poll_interval: cx.poll_interval,
                     first_lookback: AVAILABILITY_FIRST_LOOKBACK,
-                    status: cx.status,
-                    state: cx.state,
-                    lease: cx.lease,
+                    cx,
                 }
                 .run(shutdown)
                 .await

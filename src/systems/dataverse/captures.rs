@@ -26,13 +26,7 @@ impl CaptureTask for Task {
         DataverseCapture {
             mapping: self.mapping,
             client: self.client,
-            store: cx.store,
-            bus: cx.bus,
-            topics: cx.topics,
-            poll_interval: cx.poll_interval,
-            status: cx.status,
-            state: cx.state,
-            lease: cx.lease,
+            cx,
         }
         .run(shutdown)
         .await
