@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """Checks that a Kafka-protocol broker keeps its data across a restart (kill -9 and start).
 
-    scripts/kafka-broker-s3.sh start
+    scripts/kafka-broker-durable.sh start
     python3 scripts/check-broker-persistence.py [--brokers 127.0.0.1:19093] [--restart-cmd '...']
 
 Creates a topic, produces 50 keyed messages, commits a consumer group's offset at 20, runs the
-restart command (default: scripts/kafka-broker-s3.sh restart), then checks that the topic still
+restart command (default: scripts/kafka-broker-durable.sh restart), then checks that the topic still
 exists, all 50 messages read back, the group's committed offset is still 20 and that producing
 more works, both from a producer made before the restart (it must reconnect by itself) and a new
 one. Prints timings; exits non-zero on the first failed check. Needs `confluent-kafka`.
@@ -98,7 +98,7 @@ def main():
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     ap = argparse.ArgumentParser()
     ap.add_argument("--brokers", default=os.environ.get("COUPLET_KAFKA_BROKERS", "127.0.0.1:19093"))
-    ap.add_argument("--restart-cmd", default=os.path.join(root, "scripts", "kafka-broker-s3.sh") + " restart")
+    ap.add_argument("--restart-cmd", default=os.path.join(root, "scripts", "kafka-broker-durable.sh") + " restart")
     args = ap.parse_args()
     brokers = args.brokers
     suffix = uuid.uuid4().hex[:8]

@@ -4,11 +4,11 @@
 //! edits made around the restart reached the other side, and the projection is coupled and
 //! equal.
 //!
-//! It needs a broker whose data survives a restart. Tansu's memory storage does not (a restart
-//! would be a new, empty cluster), so this test starts its own Tansu on S3 storage served by
-//! moto's S3 emulator (`scripts/kafka-broker-s3.sh`), on free loopback ports. `.ci/run`
-//! installs both (`cargo install tansu`, `pip install 'moto[server]'`); the test fails, not
-//! skips, when either is missing, naming the install command.
+//! It needs a broker whose data survives a SIGKILL. Tansu's memory storage does not (a restart
+//! would be a new, empty cluster), so this test starts its own Tansu on its SQLite storage
+//! (`scripts/kafka-broker-durable.sh`), on a free loopback port. `.ci/run` installs that
+//! build of Tansu (cargo feature `libsql`); the test fails, not skips, when it is missing,
+//! naming the install command.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -21,7 +21,7 @@ use crate::common::instances::{
 use couplet::event::{Fields, System};
 use couplet::sandbox::{Sandbox, SandboxConfig};
 
-/// Tansu on S3 (moto), started by the repository's script in a directory of its own.
+/// Tansu on SQLite, started by the repository's script in a directory of its own.
 struct Broker {
     dir: PathBuf,
     port: u16,
@@ -35,17 +35,14 @@ fn free_port() -> u16 {
 }
 
 fn script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/kafka-broker-s3.sh")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/kafka-broker-durable.sh")
 }
 
 impl Broker {
-    fn run(&self, args: &[&str], s3_port: Option<u16>) -> String {
+    fn run(&self, args: &[&str]) -> String {
         let mut cmd = Command::new(script());
         cmd.args(args).env("KAFKA_BROKER_DIR", &self.dir);
-        if let Some(p) = s3_port {
-            cmd.env("S3_PORT", p.to_string());
-        }
-        let out = cmd.output().expect("scripts/kafka-broker-s3.sh runs");
+        let out = cmd.output().expect("scripts/kafka-broker-durable.sh runs");
         let text = format!(
             "{}{}",
             String::from_utf8_lossy(&out.stdout),
@@ -53,9 +50,10 @@ impl Broker {
         );
         assert!(
             out.status.success(),
-            "`scripts/kafka-broker-s3.sh {}` failed. It needs Tansu (`cargo install tansu \
-             --locked --version 0.6.0 --features dynostore`) and moto (`python3 -m pip install \
-             'moto[server]==5.2.1'`); `.ci/run` installs both. Output:\n{text}",
+            "`scripts/kafka-broker-durable.sh {}` failed. It needs Tansu built with SQLite storage \
+             (`cargo install tansu --locked --version 0.6.0 --features dynostore,libsql \
+             --root ~/.cargo/tansu-0.6.0-libsql`, or TANSU naming such a binary); `.ci/run` \
+             installs it. Output:\n{text}",
             args.join(" ")
         );
         text
@@ -67,7 +65,7 @@ impl Broker {
             port: free_port(),
         };
         let port = b.port.to_string();
-        b.run(&["start", &port], Some(free_port()));
+        b.run(&["start", &port]);
         b
     }
 
@@ -77,7 +75,7 @@ impl Broker {
 
     /// SIGKILLs the broker and starts it again on the same port and storage.
     fn restart(&self) {
-        self.run(&["restart"], None);
+        self.run(&["restart"]);
     }
 }
 
