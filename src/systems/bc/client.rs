@@ -9,7 +9,7 @@ use url::Url;
 
 use crate::event::key::{Fields, System};
 use crate::event::record_id::{KeyValue, PrimaryKey};
-use crate::systems::auth::TokenCache;
+use crate::systems::auth::{BearerAuth, TokenCache};
 use crate::systems::error::SystemError;
 use crate::systems::http::urls::{check_link, key_predicate, query_string, record_path};
 use crate::systems::http::{ApiClient, HttpConfig};
@@ -83,7 +83,8 @@ impl BcClient {
             return Err(bad("check [bc] company_id: it is empty".to_string()));
         }
         let scope = format!("{}/.default", cfg.resource.trim().trim_end_matches('/'));
-        let api = ApiClient::new(SYS, http)?.with_auth(tokens, scope);
+        let api = ApiClient::new(SYS, http)?
+            .with_authenticator(Arc::new(BearerAuth::new(SYS, tokens, scope)));
         Ok(BcClient {
             api,
             company: format!(

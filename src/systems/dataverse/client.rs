@@ -7,7 +7,7 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::event::key::Fields;
-use crate::systems::auth::TokenCache;
+use crate::systems::auth::{BearerAuth, TokenCache};
 use crate::systems::error::SystemError;
 use crate::systems::http::urls::{check_link, query_string, record_path};
 use crate::systems::http::{ApiClient, HttpConfig};
@@ -62,7 +62,9 @@ impl DataverseClient {
             .join("api/data/v9.2/")
             .map_err(|e| bad(format!("check [dataverse] url: {e}")))?;
         let scope = format!("{trimmed}/.default");
-        let api = ApiClient::new(crate::systems::DATAVERSE, http)?.with_auth(tokens, scope);
+        let api = ApiClient::new(crate::systems::DATAVERSE, http)?.with_authenticator(Arc::new(
+            BearerAuth::new(crate::systems::DATAVERSE, tokens, scope),
+        ));
         Ok(DataverseClient {
             api,
             base,
