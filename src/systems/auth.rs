@@ -389,5 +389,9 @@ mod tests {
         assert!(!d.contains("s3cr3t"));
         assert!(d.contains("***"));
         assert!(c.form("x/.default").contains("client_secret=s3cr3t"));
+        let bearer = BearerAuth::new(crate::systems::BC, Arc::new(c), "x/.default");
+        assert_eq!(bearer.scope(), "x/.default");
+        let d = format!("{bearer:?}");
+        assert!(!d.contains("s3cr3t") && d.contains("x/.default"), "{d}");
     }
 }
