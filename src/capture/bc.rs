@@ -43,7 +43,8 @@ pub struct BcSource<'a> {
 /// The columns a Business Central poll reads: `id` and `lastModifiedDateTime`.
 pub fn bc_columns() -> WatermarkColumns {
     WatermarkColumns {
-        id: "id".into(),
+        // Every API v2.0 entity set has the same key: the `id` GUID.
+        id: crate::systems::BC.key_shape("customers"),
         modified: ModifiedColumns::instant("lastModifiedDateTime"),
     }
 }

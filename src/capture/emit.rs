@@ -60,10 +60,7 @@ pub fn upsert_event(
 ) -> ChangeEvent {
     let modified = (key.system.rules().modified_column)(&key.entity);
     let modified_on = parse_time(fields.get(&modified));
-    let etag = fields
-        .get("@odata.etag")
-        .and_then(|v| v.as_str())
-        .map(str::to_string);
+    let etag = key.system.record_etag(&fields);
     ChangeEvent::new(
         mapping,
         key,

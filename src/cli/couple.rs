@@ -12,7 +12,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use super::args::{CoupleArgs, UncoupleArgs};
 use super::local;
 use crate::config::Config;
-use crate::event::{ChangeEvent, ChangeOp, Fields, Outcome, OutcomeStatus, RecordKey, Side};
+use crate::event::{Fields, Outcome, OutcomeStatus, RecordKey, Side};
 use crate::mapping::TableMapping;
 use crate::mapping::matching::{Criterion, MatchResult, match_records, parse_criteria};
 use crate::pipeline::manual_coupling::{Coupled, couple, uncouple};
@@ -82,7 +82,7 @@ async fn pair(
     {
         anyhow::bail!(
             "{crm_key} does not exist in Dataverse: check --crm-id (the {} id)",
-            (m.system(Side::Crm).rules().id_column)(&m.crm_entity)
+            m.system(Side::Crm).key_shape(&m.crm_entity).names()
         );
     }
     if p.targets
@@ -117,10 +117,6 @@ async fn pair(
         ),
     }
     Ok(true)
-}
-
-fn id_of(rec: &Fields, col: &str) -> Option<String> {
-    rec.get(col).and_then(|v| v.as_str()).map(str::to_string)
 }
 
 /// A progress bar on a terminal (hidden otherwise): count, rate and ETA.
@@ -194,8 +190,7 @@ impl Candidates {
     async fn read(p: &EngineParts, m: &TableMapping) -> anyhow::Result<Candidates> {
         let erp_filter = p.catalogue.filter(&m.name, false);
         let crm_filter = p.catalogue.filter(&m.name, true);
-        let crm_id_col = (m.system(Side::Crm).rules().id_column)(&m.crm_entity);
-        let erp_id_col = (m.system(Side::Erp).rules().id_column)(&m.erp_entity);
+        let (crm_system, erp_system) = (m.system(Side::Crm), m.system(Side::Erp));
         let crm: Vec<(String, Fields)> = p
             .targets
             .crm
@@ -204,7 +199,7 @@ impl Candidates {
             .with_context(|| format!("reading Dataverse {}", m.crm_entity))?
             .into_iter()
             .filter(|r| crm_filter.is_none_or(|f| f.matches(r)))
-            .filter_map(|r| Some((id_of(&r, &crm_id_col)?, r)))
+            .filter_map(|r| Some((crm_system.record_id(&m.crm_entity, &r)?, r)))
             .collect();
         let mut skipped_coupled = 0;
         let mut erp: Vec<(String, Fields)> = Vec::new();
@@ -219,7 +214,7 @@ impl Candidates {
             if erp_filter.is_some_and(|f| !f.matches(&r)) {
                 continue;
             }
-            let Some(id) = id_of(&r, &erp_id_col) else {
+            let Some(id) = erp_system.record_id(&m.erp_entity, &r) else {
                 continue;
             };
             if p.store.coupling(&m.name, Side::Erp, &id)?.is_some() {
@@ -398,12 +393,10 @@ async fn send_unmatched(
         let Some((_, rec)) = erp.iter().find(|(i, _)| i == id) else {
             continue;
         };
-        let ev = ChangeEvent::new(
-            m.name.clone(),
+        // The ERP's own modified-on column and ETag rule, as a full read's events have them.
+        let ev = crate::capture::emit::upsert_event(
+            &m.name,
             RecordKey::new(m.system(Side::Erp), m.erp_entity.clone(), id.clone()),
-            ChangeOp::Upsert,
-            crate::capture::dataverse::parse_time(rec.get("lastModifiedDateTime")),
-            id_of(rec, "@odata.etag"),
             rec.clone(),
         );
         let bytes = crate::event::avro::encode_change(&ev)?;

@@ -5,6 +5,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use super::record_id::{KeyError, KeyShape, PrimaryKey};
+
 /// A record's columns, as the system's API names them. Values are plain JSON.
 pub type Fields = serde_json::Map<String, serde_json::Value>;
 
@@ -76,6 +78,26 @@ impl BlankText {
     }
 }
 
+/// Where a system's records carry their version (ETag), the value sent back in `If-Match`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EtagRule {
+    /// In an annotation of the record's JSON: `@odata.etag` for OData v4 services
+    /// (Dataverse, Business Central, F&O).
+    Annotation(&'static str),
+    /// The records carry none; updates are unconditional.
+    None,
+}
+
+impl EtagRule {
+    /// The ETag of `rec`, if it carries one.
+    pub fn of(self, rec: &Fields) -> Option<String> {
+        match self {
+            EtagRule::Annotation(name) => rec.get(name)?.as_str().map(str::to_string),
+            EtagRule::None => None,
+        }
+    }
+}
+
 /// What generic code needs to know of a system without its connector: the shape of its
 /// records and the advice its errors carry.
 #[derive(Debug)]
@@ -84,11 +106,15 @@ pub struct SystemRules {
     pub name: &'static str,
     /// The side the system stands on.
     pub side: Side,
-    /// The primary-key column of a record of an entity set (`accounts` → `accountid`,
-    /// Business Central's `id`).
-    pub id_column: fn(&str) -> String,
+    /// The primary-key columns of a record of an entity set and their types (`accounts` →
+    /// the GUID `accountid`, Business Central's GUID `id`, F&O's `dataAreaId` +
+    /// `CustomerAccount`): how [`System::record_id`] reads a record's id and how the
+    /// connector turns an id back into a URL key.
+    pub key: fn(&str) -> KeyShape,
     /// The column holding a record's last modification time.
     pub modified_column: fn(&str) -> String,
+    /// Where a record's ETag is.
+    pub etag: EtagRule,
     /// How blank text is stored.
     pub blank_text: BlankText,
     /// Which setting to check after this HTTP status (401 or 403) from the system's API.
@@ -140,11 +166,31 @@ impl System {
         self.0
     }
 
-    /// The primary-key value of `rec`, a record of `entity` on this system.
+    /// The primary-key columns of a record of `entity` on this system.
+    pub fn key_shape(self, entity: &str) -> KeyShape {
+        (self.0.key)(entity)
+    }
+
+    /// The primary key of `rec`, a record of `entity` on this system; `None` when a key
+    /// column is missing or of the wrong type.
+    pub fn primary_key(self, entity: &str, rec: &Fields) -> Option<PrimaryKey> {
+        PrimaryKey::from_fields(&self.key_shape(entity), rec)
+    }
+
+    /// The id of `rec`, a record of `entity` on this system, as record keys carry it (the
+    /// key codec's encoding: a GUID as it is; see [`super::record_id`]).
     pub fn record_id(self, entity: &str, rec: &Fields) -> Option<String> {
-        rec.get(&(self.0.id_column)(entity))
-            .and_then(|v| v.as_str())
-            .map(str::to_string)
+        self.primary_key(entity, rec).map(|k| k.encode())
+    }
+
+    /// The primary key an id of a record of `entity` encodes.
+    pub fn decode_id(self, entity: &str, id: &str) -> Result<PrimaryKey, KeyError> {
+        PrimaryKey::decode(id, &self.key_shape(entity))
+    }
+
+    /// The ETag of `rec`, a record of this system, if it carries one.
+    pub fn record_etag(self, rec: &Fields) -> Option<String> {
+        self.0.etag.of(rec)
     }
 
     /// The stable name used in record keys, topics and metrics labels.
@@ -213,7 +259,8 @@ pub struct RecordKey {
     pub system: System,
     /// The entity set, e.g. `accounts` or `customers`.
     pub entity: String,
-    /// The record's primary key (a GUID on every supported system).
+    /// The record's primary key, encoded by the key codec (a GUID as it is; see
+    /// [`super::record_id`]). Never holds `/`.
     pub id: String,
 }
 
@@ -260,5 +307,53 @@ mod tests {
         assert_eq!("bc/customers/abc".parse::<RecordKey>().unwrap(), k);
         assert!("bc/customers".parse::<RecordKey>().is_err());
         assert!("sap/x/y".parse::<RecordKey>().is_err());
+    }
+
+    #[test]
+    fn record_ids_are_the_guids_as_before_and_etags_follow_the_rule() {
+        let id = "6d81597f-0000-0000-0000-000000000001";
+        let account: Fields = serde_json::from_value(serde_json::json!(
+            {"accountid": id, "name": "A", "@odata.etag": "W/\"1\""}
+        ))
+        .expect("record");
+        let dv = crate::systems::DATAVERSE;
+        assert_eq!(dv.record_id("accounts", &account).as_deref(), Some(id));
+        assert_eq!(dv.record_etag(&account).as_deref(), Some("W/\"1\""));
+        assert_eq!(dv.key_shape("accounts").names(), "accountid");
+        assert_eq!(dv.record_id("contacts", &account), None);
+        let bc = crate::systems::BC;
+        let customer: Fields =
+            serde_json::from_value(serde_json::json!({"id": id.to_uppercase(), "number": "C1"}))
+                .expect("record");
+        assert_eq!(
+            bc.record_id("customers", &customer),
+            Some(id.to_uppercase())
+        );
+        assert_eq!(bc.record_etag(&customer), None);
+        assert!(bc.decode_id("customers", id).is_ok());
+        assert!(bc.decode_id("customers", "a/b").is_err());
+        assert_eq!(EtagRule::None.of(&account), None);
+    }
+
+    #[test]
+    fn composite_ids_fit_in_record_keys() {
+        let shape = KeyShape::composite([
+            ("dataAreaId", crate::event::KeyKind::String),
+            ("CustomerAccount", crate::event::KeyKind::String),
+        ]);
+        let rec: Fields = serde_json::from_value(serde_json::json!(
+            {"dataAreaId": "usmf", "CustomerAccount": "US/001"}
+        ))
+        .expect("record");
+        let id = PrimaryKey::from_fields(&shape, &rec).expect("key").encode();
+        let k = RecordKey::new(crate::systems::BC, "CustomersV3", id.clone());
+        let parsed: RecordKey = k.to_string().parse().expect("record key");
+        assert_eq!(parsed, k);
+        assert_eq!(
+            PrimaryKey::decode(&parsed.id, &shape)
+                .expect("decoded")
+                .value("CustomerAccount"),
+            Some(&crate::event::KeyValue::Str("US/001".into()))
+        );
     }
 }

@@ -1,16 +1,20 @@
-//! Entra ID client-credentials tokens, cached per scope and fetched single-flight.
+//! Entra ID client-credentials tokens, cached per scope and fetched single-flight, and the
+//! bearer-token [`Authenticator`] of the systems Entra ID guards (Dataverse, Business
+//! Central, F&O).
 
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_trait::async_trait;
 use parking_lot::Mutex;
-use reqwest::header::CONTENT_TYPE;
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
 use tokio::time::Instant;
 use tracing::{debug, warn};
 
 use super::error::{SystemError, redact_url};
+use super::http::authenticator::{Authenticator, Credential, set_secret_header};
 use super::http::retry::{backoff_delay, classify, retry_after};
 use super::http::{HostGate, HttpConfig, RetryAction};
 use super::secret::Secret;
@@ -37,7 +41,6 @@ pub struct TokenCache {
     client_secret: Secret,
     cache: Mutex<HashMap<String, Cached>>,
     flights: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
-    systems: Mutex<HashMap<String, System>>,
 }
 
 impl fmt::Debug for TokenCache {
@@ -78,7 +81,6 @@ impl TokenCache {
             client_secret,
             cache: Mutex::new(HashMap::new()),
             flights: Mutex::new(HashMap::new()),
-            systems: Mutex::new(HashMap::new()),
         }
     }
 
@@ -88,30 +90,15 @@ impl TokenCache {
         self
     }
 
-    /// Records which system a scope belongs to (for metrics and error messages).
-    pub fn register_scope(&self, scope: &str, system: System) {
-        self.systems.lock().insert(scope.to_string(), system);
-    }
-
-    fn system_for(&self, scope: &str) -> System {
-        if let Some(s) = self.systems.lock().get(scope) {
-            return *s;
-        }
-        if scope.contains("businesscentral") {
-            crate::systems::BC
-        } else {
-            crate::systems::DATAVERSE
-        }
-    }
-
     fn cached(&self, scope: &str) -> Option<String> {
         let cache = self.cache.lock();
         let c = cache.get(scope)?;
         (Instant::now() < c.refresh_at).then(|| c.token.expose().to_string())
     }
 
-    /// A valid access token for `scope`, from the cache or freshly fetched.
-    pub async fn token(&self, scope: &str) -> Result<String, SystemError> {
+    /// A valid access token for `scope`, from the cache or freshly fetched, for `system`'s
+    /// requests (it names the system in metrics and errors).
+    pub async fn token(&self, system: System, scope: &str) -> Result<String, SystemError> {
         if let Some(t) = self.cached(scope) {
             return Ok(t);
         }
@@ -125,7 +112,7 @@ impl TokenCache {
         if let Some(t) = self.cached(scope) {
             return Ok(t);
         }
-        let (token, lifetime) = self.fetch(scope).await?;
+        let (token, lifetime) = self.fetch(system, scope).await?;
         let margin = MAX_REFRESH_MARGIN.min(lifetime / 10);
         self.cache.lock().insert(
             scope.to_string(),
@@ -160,8 +147,7 @@ impl TokenCache {
         )
     }
 
-    async fn fetch(&self, scope: &str) -> Result<(String, Duration), SystemError> {
-        let system = self.system_for(scope);
+    async fn fetch(&self, system: System, scope: &str) -> Result<(String, Duration), SystemError> {
         let endpoint = redact_url(&self.endpoint);
         let key = url::Url::parse(&self.endpoint)
             .map(|u| HostGate::key(&u))
@@ -273,6 +259,52 @@ impl TokenCache {
     }
 }
 
+/// `Authorization: Bearer` tokens for one resource (scope `<resource>/.default`) from a
+/// shared [`TokenCache`]: one token per scope (so per host), cached, refreshed before it
+/// expires, and dropped after a 401 so the retry carries a new one.
+#[derive(Debug, Clone)]
+pub struct BearerAuth {
+    system: System,
+    tokens: Arc<TokenCache>,
+    scope: Arc<str>,
+}
+
+impl BearerAuth {
+    /// Tokens for `scope` from `tokens`, for `system`'s requests.
+    pub fn new(system: System, tokens: Arc<TokenCache>, scope: impl Into<String>) -> Self {
+        let scope: String = scope.into();
+        BearerAuth {
+            system,
+            tokens,
+            scope: scope.into(),
+        }
+    }
+
+    /// The scope its tokens are for.
+    pub fn scope(&self) -> &str {
+        &self.scope
+    }
+}
+
+#[async_trait]
+impl Authenticator for BearerAuth {
+    async fn authorise(&self, request: &mut reqwest::Request) -> Result<Credential, SystemError> {
+        let token = self.tokens.token(self.system, &self.scope).await?;
+        set_secret_header(
+            self.system,
+            request,
+            AUTHORIZATION,
+            &format!("Bearer {token}"),
+        )?;
+        Ok(Credential::new(token))
+    }
+
+    fn on_unauthorised(&self, used: &Credential) -> bool {
+        self.tokens.invalidate_token(&self.scope, used.expose());
+        true
+    }
+}
+
 /// Maps an Entra error answer (`AADSTSnnnn`) to [`SystemError::Auth`] with a hint.
 fn aad_error(system: System, status: u16, body: &str) -> SystemError {
     let v: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
@@ -357,5 +389,9 @@ mod tests {
         assert!(!d.contains("s3cr3t"));
         assert!(d.contains("***"));
         assert!(c.form("x/.default").contains("client_secret=s3cr3t"));
+        let bearer = BearerAuth::new(crate::systems::BC, Arc::new(c), "x/.default");
+        assert_eq!(bearer.scope(), "x/.default");
+        let d = format!("{bearer:?}");
+        assert!(!d.contains("s3cr3t") && d.contains("x/.default"), "{d}");
     }
 }

@@ -1,5 +1,6 @@
-//! Clients for the external systems: Entra ID tokens, Dataverse, Business Central, and the
-//! [`Target`] the apply stage writes through.
+//! Clients for the external systems: the shared HTTP client and its authenticators (Entra ID
+//! bearer tokens), Dataverse, Business Central, and the [`Target`] the apply stage writes
+//! through.
 
 pub mod auth;
 pub mod bc;
@@ -16,11 +17,11 @@ pub mod secret;
 pub mod target;
 pub mod written;
 
-pub use auth::TokenCache;
+pub use auth::{BearerAuth, TokenCache};
 pub use bc::{BcClient, BcConfig, BcPage, SYSTEM as BC};
 pub use connector::{Connector, DynConnector};
 pub use dataverse::{DataverseClient, DataverseConfig, DeltaPage, SYSTEM as DATAVERSE};
 pub use error::SystemError;
-pub use http::{ApiClient, HttpConfig};
+pub use http::{ApiClient, Authenticator, Credential, HttpConfig};
 pub use secret::Secret;
 pub use target::{Target, Targets, Written};

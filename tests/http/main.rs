@@ -8,6 +8,7 @@
 
 mod systems_support;
 
+mod authenticator;
 mod metadata_endpoints;
 mod sandbox_http;
 mod sandbox_quotes_http;

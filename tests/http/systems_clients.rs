@@ -8,8 +8,8 @@ use axum::http::Method;
 use couplet::error::Classify;
 use couplet::event::key::Fields;
 use couplet::systems::{
-    BcClient, BcConfig, DataverseClient, DataverseConfig, HttpConfig, Secret, SystemError, Target,
-    TokenCache,
+    BcClient, BcConfig, DATAVERSE, DataverseClient, DataverseConfig, HttpConfig, Secret,
+    SystemError, Target, TokenCache,
 };
 use parking_lot::Mutex;
 use serde_json::json;
@@ -78,7 +78,7 @@ async fn tokens_are_cached_refreshed_and_fetched_once_for_concurrent_callers() {
     let scope = "https://org.crm.dynamics.com/.default";
     let calls = (0..5).map(|_| {
         let c = cache.clone();
-        tokio::spawn(async move { c.token(scope).await })
+        tokio::spawn(async move { c.token(DATAVERSE, scope).await })
     });
     for call in calls {
         assert_eq!(call.await.expect("join").expect("token"), "short-0");
@@ -93,13 +93,22 @@ async fn tokens_are_cached_refreshed_and_fetched_once_for_concurrent_callers() {
         "{form}"
     );
     assert_eq!(fetches[0].path, "/short/oauth2/v2.0/token");
-    assert_eq!(cache.token(scope).await.expect("cached"), "short-0");
+    assert_eq!(
+        cache.token(DATAVERSE, scope).await.expect("cached"),
+        "short-0"
+    );
     assert_eq!(srv.seen("/oauth2").len(), 1);
     // expires_in 1 s: refreshed 10% (0.1 s) before expiry.
     tokio::time::sleep(Duration::from_millis(950)).await;
-    assert_eq!(cache.token(scope).await.expect("refreshed"), "short-1");
+    assert_eq!(
+        cache.token(DATAVERSE, scope).await.expect("refreshed"),
+        "short-1"
+    );
     cache.invalidate(scope);
-    assert_eq!(cache.token(scope).await.expect("refetched"), "short-2");
+    assert_eq!(
+        cache.token(DATAVERSE, scope).await.expect("refetched"),
+        "short-2"
+    );
     assert!(!format!("{cache:?}").contains("s/cr&t="));
 }
 
@@ -122,7 +131,7 @@ async fn entra_errors_name_the_setting_and_hide_the_secret() {
         http(),
     );
     let err = cache
-        .token("https://org.crm.dynamics.com/.default")
+        .token(DATAVERSE, "https://org.crm.dynamics.com/.default")
         .await
         .expect_err("bad secret");
     let text = err.to_string();

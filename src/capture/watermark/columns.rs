@@ -6,7 +6,7 @@
 use chrono::{DateTime, NaiveDate, NaiveTime, SecondsFormat, Utc};
 use serde_json::Value;
 
-use crate::event::Fields;
+use crate::event::{Fields, KeyShape, PrimaryKey};
 
 /// The column(s) holding a row's modified-on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,17 +38,20 @@ pub struct Stamp {
 /// The columns a watermark poll reads from each row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WatermarkColumns {
-    /// The column holding the record's id (text).
-    pub id: String,
+    /// The record's primary-key columns (the system's key shape of the set): a GUID or
+    /// text column, an integer such as SAP B1's `DocEntry`, or several such as F&O's
+    /// `dataAreaId` + `CustomerAccount`.
+    pub id: KeyShape,
     /// The column(s) holding its modified-on.
     pub modified: ModifiedColumns,
 }
 
 impl WatermarkColumns {
-    /// The record's id in `row`: the id column's text, `None` when absent, empty or not text.
-    pub fn id_of<'r>(&self, row: &'r Fields) -> Option<&'r str> {
-        row.get(&self.id)
-            .and_then(Value::as_str)
+    /// The record's id in `row`, encoded by the key codec (a one-column text key as it is);
+    /// `None` when a key column is absent or of the wrong type, or the id is empty.
+    pub fn id_of(&self, row: &Fields) -> Option<String> {
+        PrimaryKey::from_fields(&self.id, row)
+            .map(|k| k.encode())
             .filter(|id| !id.is_empty())
     }
 }
@@ -196,12 +199,37 @@ mod tests {
     #[test]
     fn the_id_is_non_empty_text() {
         let c = WatermarkColumns {
-            id: "id".into(),
+            id: KeyShape::guid("id"),
             modified: ModifiedColumns::instant("lastModifiedDateTime"),
         };
-        assert_eq!(c.id_of(&row(json!({"id": "a"}))), Some("a"));
+        assert_eq!(c.id_of(&row(json!({"id": "a"}))).as_deref(), Some("a"));
         assert_eq!(c.id_of(&row(json!({"id": ""}))), None);
         assert_eq!(c.id_of(&row(json!({"id": 7}))), None);
         assert_eq!(c.id_of(&row(json!({}))), None);
+        // Typed and composite keys, as SAP B1's documents and F&O's entities have.
+        let doc = WatermarkColumns {
+            id: KeyShape::int("DocEntry"),
+            ..c.clone()
+        };
+        assert_eq!(
+            doc.id_of(&row(json!({"DocEntry": 7}))).as_deref(),
+            Some("7")
+        );
+        assert_eq!(doc.id_of(&row(json!({"DocEntry": "x"}))), None);
+        let fo = WatermarkColumns {
+            id: KeyShape::composite([
+                ("dataAreaId", crate::event::KeyKind::String),
+                ("CustomerAccount", crate::event::KeyKind::String),
+            ]),
+            ..c
+        };
+        assert_eq!(
+            fo.id_of(&row(
+                json!({"dataAreaId": "usmf", "CustomerAccount": "US/1"})
+            ))
+            .as_deref(),
+            Some("dataAreaId=usmf,CustomerAccount=US%2F1")
+        );
+        assert_eq!(fo.id_of(&row(json!({"dataAreaId": "usmf"}))), None);
     }
 }

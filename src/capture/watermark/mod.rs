@@ -147,7 +147,7 @@ impl WatermarkPoller<'_> {
             };
             let mut events = Vec::new();
             for fields in page.rows {
-                let Some(id) = self.columns.id_of(&fields).map(str::to_string) else {
+                let Some(id) = self.columns.id_of(&fields) else {
                     match self.missing_id {
                         MissingId::Skip => continue,
                         MissingId::Fail => {

@@ -132,7 +132,7 @@ impl Env {
         WatermarkPoller {
             checkpoint: NAME.into(),
             columns: WatermarkColumns {
-                id: "id".into(),
+                id: crate::event::KeyShape::guid("id"),
                 modified,
             },
             missing_id,

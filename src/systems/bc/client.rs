@@ -8,9 +8,10 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::event::key::{Fields, System};
-use crate::systems::auth::TokenCache;
+use crate::event::record_id::{KeyValue, PrimaryKey};
+use crate::systems::auth::{BearerAuth, TokenCache};
 use crate::systems::error::SystemError;
-use crate::systems::http::urls::{check_link, key_segment, query_string};
+use crate::systems::http::urls::{check_link, key_predicate, query_string, record_path};
 use crate::systems::http::{ApiClient, HttpConfig};
 use crate::systems::written::Written;
 
@@ -82,10 +83,17 @@ impl BcClient {
             return Err(bad("check [bc] company_id: it is empty".to_string()));
         }
         let scope = format!("{}/.default", cfg.resource.trim().trim_end_matches('/'));
-        let api = ApiClient::new(SYS, http)?.with_auth(tokens, scope);
+        let api = ApiClient::new(SYS, http)?
+            .with_authenticator(Arc::new(BearerAuth::new(SYS, tokens, scope)));
         Ok(BcClient {
             api,
-            company: format!("{root}companies({})/", key_segment(company)),
+            company: format!(
+                "{root}companies{}/",
+                key_predicate(&PrimaryKey::single(
+                    "id",
+                    KeyValue::Guid(company.to_string())
+                ))
+            ),
             company_id: company.to_string(),
             root,
             page_size: cfg.page_size.max(1),
@@ -106,8 +114,18 @@ impl BcClient {
         c.request(method, url).header(ACCEPT, "application/json")
     }
 
-    fn record_url(&self, set: &str, id: &str) -> String {
-        format!("{}{set}({})", self.company, key_segment(id))
+    /// The URL of the record of `set` whose id is `id`, keyed per the system's key shape.
+    fn record_url(
+        &self,
+        operation: &'static str,
+        set: &str,
+        id: &str,
+    ) -> Result<String, SystemError> {
+        Ok(format!(
+            "{}{}",
+            self.company,
+            record_path(SYS, operation, set, id)?
+        ))
     }
 
     fn malformed(operation: &'static str, reason: impl Into<String>) -> SystemError {
@@ -247,7 +265,7 @@ impl BcClient {
 
     /// One record by `id`, or `None` if it does not exist.
     pub async fn get(&self, set: &str, id: &str) -> Result<Option<Fields>, SystemError> {
-        let url = self.record_url(set, id);
+        let url = self.record_url("get", set, id)?;
         match self
             .api
             .send_json("get", |c| Self::request(c, reqwest::Method::GET, &url))
@@ -295,7 +313,7 @@ impl BcClient {
         if_match: &str,
     ) -> Result<Written, SystemError> {
         let bytes = Self::json_body(body)?;
-        let url = self.record_url(set, id);
+        let url = self.record_url("update", set, id)?;
         let value = self
             .api
             .send_json("update", |c| {
@@ -311,7 +329,10 @@ impl BcClient {
     /// Runs a bound action on a record (`POST {set}({id})/Microsoft.NAV.{action}`, 204), e.g.
     /// a sales quote's `release` or `archive` (see the sandbox's `schema_quotes.rs`).
     pub async fn action(&self, set: &str, id: &str, action: &str) -> Result<(), SystemError> {
-        let url = format!("{}/Microsoft.NAV.{action}", self.record_url(set, id));
+        let url = format!(
+            "{}/Microsoft.NAV.{action}",
+            self.record_url("action", set, id)?
+        );
         self.api
             .send("action", |c| {
                 Self::request(c, reqwest::Method::POST, &url)
@@ -324,7 +345,7 @@ impl BcClient {
 
     /// Deletes a record (`DELETE` with `If-Match`); one already gone is success.
     pub async fn delete(&self, set: &str, id: &str, if_match: &str) -> Result<(), SystemError> {
-        let url = self.record_url(set, id);
+        let url = self.record_url("delete", set, id)?;
         match self
             .api
             .send("delete", |c| {
@@ -370,7 +391,7 @@ mod tests {
         ));
         let c = BcClient::new(&cfg, tokens, HttpConfig::default()).expect("client");
         assert_eq!(
-            c.record_url("customers", "abc"),
+            c.record_url("get", "customers", "abc").expect("url"),
             "https://api.businesscentral.dynamics.com/v2.0/t/prod/api/v2.0/companies(6d81597f-0000-0000-0000-000000000001)/customers(abc)"
         );
     }

@@ -1,17 +1,18 @@
 //! Business Central's identity: its name, its side and the rules generic code follows for
 //! its records (a leaf: it imports nothing of the connector, so anything may name the system).
 
-use crate::event::{BlankText, Side, System, SystemRules};
+use crate::event::{BlankText, EtagRule, KeyShape, Side, System, SystemRules};
 
 /// Business Central, on the ERP side.
 pub const SYSTEM: System = System::new(&RULES);
 
-/// API v2.0 records: an `id` GUID, `lastModifiedDateTime`, blank text as "".
+/// API v2.0 records: an `id` GUID, `lastModifiedDateTime`, `@odata.etag`, blank text as "".
 const RULES: SystemRules = SystemRules {
     name: "bc",
     side: Side::Erp,
-    id_column: |_| "id".to_string(),
+    key: |_| KeyShape::guid("id"),
     modified_column: |_| "lastModifiedDateTime".to_string(),
+    etag: EtagRule::Annotation("@odata.etag"),
     blank_text: BlankText::EmptyString,
     auth_hint: |status| match status {
         403 => {

@@ -7,9 +7,9 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::event::key::Fields;
-use crate::systems::auth::TokenCache;
+use crate::systems::auth::{BearerAuth, TokenCache};
 use crate::systems::error::SystemError;
-use crate::systems::http::urls::{check_link, key_segment, query_string};
+use crate::systems::http::urls::{check_link, query_string, record_path};
 use crate::systems::http::{ApiClient, HttpConfig};
 use crate::systems::metadata::{EntitySchema, FieldInfo};
 use crate::systems::written::Written;
@@ -62,7 +62,9 @@ impl DataverseClient {
             .join("api/data/v9.2/")
             .map_err(|e| bad(format!("check [dataverse] url: {e}")))?;
         let scope = format!("{trimmed}/.default");
-        let api = ApiClient::new(crate::systems::DATAVERSE, http)?.with_auth(tokens, scope);
+        let api = ApiClient::new(crate::systems::DATAVERSE, http)?.with_authenticator(Arc::new(
+            BearerAuth::new(crate::systems::DATAVERSE, tokens, scope),
+        ));
         Ok(DataverseClient {
             api,
             base,
@@ -84,8 +86,14 @@ impl DataverseClient {
         format!("{}{path}", self.base)
     }
 
-    fn record_url(&self, set: &str, id: &str) -> String {
-        self.url(&format!("{set}({})", key_segment(id)))
+    /// The URL of the record of `set` whose id is `id`, keyed per the system's key shape.
+    fn record_url(
+        &self,
+        operation: &'static str,
+        set: &str,
+        id: &str,
+    ) -> Result<String, SystemError> {
+        Ok(self.url(&record_path(crate::systems::DATAVERSE, operation, set, id)?))
     }
 
     /// A request with the headers every Dataverse call sends.
@@ -140,7 +148,11 @@ impl DataverseClient {
         if !select.is_empty() {
             pairs.push(("$select", select.as_str()));
         }
-        let url = format!("{}{}", self.record_url(set, id), query_string(&pairs));
+        let url = format!(
+            "{}{}",
+            self.record_url("get", set, id)?,
+            query_string(&pairs)
+        );
         let result = self
             .api
             .send_json("get", |c| Self::request(c, reqwest::Method::GET, &url))
@@ -296,7 +308,7 @@ impl DataverseClient {
         if_match: Option<&str>,
     ) -> Result<Written, SystemError> {
         let bytes = Self::json_body(body)?;
-        let url = self.record_url(set, id);
+        let url = self.record_url("update", set, id)?;
         let if_match = if_match.unwrap_or("*");
         let resp = self
             .api
@@ -313,7 +325,7 @@ impl DataverseClient {
 
     /// Deletes a record; one already gone is success.
     pub async fn delete(&self, set: &str, id: &str) -> Result<(), SystemError> {
-        let url = self.record_url(set, id);
+        let url = self.record_url("delete", set, id)?;
         match self
             .api
             .send("delete", |c| {

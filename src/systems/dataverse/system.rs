@@ -1,17 +1,18 @@
 //! Dataverse's identity: its name, its side and the rules generic code follows for its
 //! records (a leaf: it imports nothing of the connector, so anything may name the system).
 
-use crate::event::{BlankText, Side, System, SystemRules};
+use crate::event::{BlankText, EtagRule, KeyShape, Side, System, SystemRules};
 
 /// Dataverse (Dynamics 365 Sales), on the CRM side.
 pub const SYSTEM: System = System::new(&RULES);
 
-/// Web API records: `<entity>id` GUIDs, `modifiedon`, blank text as null.
+/// Web API records: `<entity>id` GUIDs, `modifiedon`, `@odata.etag`, blank text as null.
 const RULES: SystemRules = SystemRules {
     name: "dataverse",
     side: Side::Crm,
-    id_column,
+    key: |set| KeyShape::guid(id_column(set)),
     modified_column: |_| "modifiedon".to_string(),
+    etag: EtagRule::Annotation("@odata.etag"),
     blank_text: BlankText::Null,
     auth_hint: |status| match status {
         403 => {

@@ -1,30 +1,30 @@
-//! The HTTP client every system uses: bearer tokens, timeouts, the retry policy, metrics.
+//! The HTTP client every system uses: its connector's authenticator, timeouts, the retry
+//! policy, metrics.
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::header::{AUTHORIZATION, HeaderValue};
 use tokio::time::Instant;
 use tracing::{Instrument, debug, warn};
 
+use super::authenticator::{Authenticator, Credential};
 use super::config::HttpConfig;
 use super::gate::HostGate;
 use super::retry::{RetryAction, backoff_delay, classify, retry_after};
 use crate::event::key::System;
 use crate::metrics::metrics;
-use crate::systems::auth::TokenCache;
 use crate::systems::error::{SystemError, redact_url};
 
 /// An HTTP client for one system. Cheap to clone: clones share the connection pool, the host
-/// gate and the token cache.
+/// gate and the authenticator.
 #[derive(Clone)]
 pub struct ApiClient {
     http: reqwest::Client,
     cfg: HttpConfig,
     gate: HostGate,
     system: System,
-    auth: Option<(Arc<TokenCache>, Arc<str>)>,
+    auth: Option<Arc<dyn Authenticator>>,
 }
 
 impl fmt::Debug for ApiClient {
@@ -32,7 +32,7 @@ impl fmt::Debug for ApiClient {
         f.debug_struct("ApiClient")
             .field("system", &self.system)
             .field("config", &self.cfg)
-            .field("scope", &self.auth.as_ref().map(|(_, s)| s))
+            .field("auth", &self.auth)
             .finish()
     }
 }
@@ -58,11 +58,9 @@ impl ApiClient {
         })
     }
 
-    /// Sends `Authorization: Bearer` tokens for `scope` from `tokens` on every request.
-    pub fn with_auth(mut self, tokens: Arc<TokenCache>, scope: impl Into<String>) -> Self {
-        let scope: String = scope.into();
-        tokens.register_scope(&scope, self.system);
-        self.auth = Some((tokens, scope.into()));
+    /// Authenticates every request with `auth` (the connector's: bearer tokens, a session).
+    pub fn with_authenticator(mut self, auth: Arc<dyn Authenticator>) -> Self {
+        self.auth = Some(auth);
         self
     }
 
@@ -87,9 +85,10 @@ impl ApiClient {
         &self.gate
     }
 
-    /// Sends the request `build` makes (called once per attempt), with the bearer token,
-    /// the host gate and the retry policy. Returns the response for 2xx and 304; every other
-    /// outcome becomes a [`SystemError`].
+    /// Sends the request `build` makes (called once per attempt), with the authenticator's
+    /// credentials, the host gate and the retry policy. A 401 makes the authenticator drop
+    /// the credentials sent, and the request is retried once with new ones. Returns the
+    /// response for 2xx and 304; every other outcome becomes a [`SystemError`].
     pub async fn send<F>(
         &self,
         operation: &'static str,
@@ -164,22 +163,12 @@ impl ApiClient {
                     .with_label_values(&[sys])
                     .inc_by(waited.as_secs_f64());
             }
-            // The token is fetched after any pause, so it is fresh when the request leaves.
-            let mut token = None;
-            if let Some((tokens, scope)) = &self.auth {
-                let t = tokens.token(scope).await.inspect_err(|e| {
-                    crate::metrics_server::note_request(sys, Err(format!("token: {e}")));
-                })?;
-                let mut value = HeaderValue::from_str(&format!("Bearer {t}")).map_err(|_| {
-                    SystemError::Malformed {
-                        system: self.system,
-                        operation,
-                        reason: "the access token is not a valid header value".to_string(),
-                    }
-                })?;
-                value.set_sensitive(true);
-                request.headers_mut().insert(AUTHORIZATION, value);
-                token = Some(t);
+            // Credentials are put on after any pause, so they are fresh when the request leaves.
+            let mut used: Option<Credential> = None;
+            if let Some(auth) = &self.auth {
+                used = Some(auth.authorise(&mut request).await.inspect_err(|e| {
+                    crate::metrics_server::note_request(sys, Err(format!("auth: {e}")));
+                })?);
             }
             let started = Instant::now();
             let result = self.http.execute(request).await;
@@ -262,13 +251,13 @@ impl ApiClient {
                         .await;
                 }
                 RetryAction::RefreshToken if !refreshed && attempt < max => {
-                    if let (Some((tokens, scope)), Some(t)) = (&self.auth, &token) {
-                        tokens.invalidate_token(scope, t);
-                        refreshed = true;
-                        m.http_retries.with_label_values(&[sys]).inc();
-                        debug!(%url, "401: refreshing the token and retrying once");
-                    } else {
-                        return Err(fail());
+                    match (&self.auth, &used) {
+                        (Some(auth), Some(used)) if auth.on_unauthorised(used) => {
+                            refreshed = true;
+                            m.http_retries.with_label_values(&[sys]).inc();
+                            debug!(%url, "401: renewing the credentials and retrying once");
+                        }
+                        _ => return Err(fail()),
                     }
                 }
                 _ => return Err(fail()),

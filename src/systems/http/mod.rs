@@ -1,11 +1,13 @@
 //! The one HTTP retry policy shared by every system client.
 
+pub mod authenticator;
 pub mod client;
 pub mod config;
 pub mod gate;
 pub mod retry;
 pub mod urls;
 
+pub use authenticator::{Authenticator, Credential};
 pub use client::ApiClient;
 pub use config::HttpConfig;
 pub use gate::HostGate;

@@ -16,7 +16,7 @@ pub enum RetryAction {
     RetryAfter(Duration),
     /// A transient fault: retry after a jittered exponential backoff.
     Backoff,
-    /// 401: refresh the access token once, then retry once.
+    /// 401: have the authenticator renew the credentials once, then retry once.
     RefreshToken,
     /// A permanent failure: map the response to a `SystemError`.
     Fail,
