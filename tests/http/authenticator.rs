@@ -23,6 +23,7 @@ fn http() -> HttpConfig {
         backoff_base: Duration::from_millis(10),
         backoff_max: Duration::from_millis(100),
         max_retry_after: Duration::from_secs(5),
+        max_throttled: Duration::from_secs(60),
     }
 }
 

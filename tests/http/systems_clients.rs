@@ -24,6 +24,7 @@ fn http() -> HttpConfig {
         backoff_base: Duration::from_millis(10),
         backoff_max: Duration::from_millis(100),
         max_retry_after: Duration::from_secs(5),
+        max_throttled: Duration::from_secs(60),
     }
 }
 
@@ -203,6 +204,69 @@ async fn retry_after_pauses_the_whole_host() {
     assert_eq!(seen.header("odata-version"), "4.0");
     assert_eq!(seen.header("if-none-match"), "null");
     assert_eq!(seen.query, "$select=name");
+}
+
+/// A 429 with `Retry-After` is back-pressure: more of them than `max_attempts` (4 here) still
+/// end in the answer, and only a system that throttles past `max_throttled` fails the request.
+#[tokio::test]
+async fn throttling_uses_up_no_attempt_and_is_bounded_in_time() {
+    let throttle =
+        |r: &mut crate::systems_support::Reply| r.headers.push(("retry-after", "0.05".into()));
+    let srv = serve(move |s, n| {
+        if s.path.ends_with("/token") {
+            return None;
+        }
+        if s.path.contains(ID) && n < 9 {
+            let mut r = reply(429, json!({"error":{"code":"0x80072322","message":"Number of requests exceeded the limit"}}));
+            throttle(&mut r);
+            return Some(r);
+        }
+        if s.path.contains(ID) {
+            return Some(reply(200, json!({"accountid": ID, "name": "A"})));
+        }
+        let mut r = reply(429, json!({"error":{"code":"0x80072322","message":"Number of requests exceeded the limit"}}));
+        throttle(&mut r);
+        Some(r)
+    })
+    .await;
+    let dv = dataverse(&srv);
+    let got = dv
+        .get("accounts", ID, &["name"])
+        .await
+        .expect("answered")
+        .expect("found");
+    assert_eq!(got.get("name"), Some(&json!("A")));
+    assert_eq!(
+        srv.seen(ID).len(),
+        10,
+        "9 throttled answers, then the record"
+    );
+
+    // A system that never stops throttling fails the request once the waits add up past
+    // max_throttled (here 0.3 s: about 7 answers of 0.05 s), as throttled, not before.
+    let bounded = DataverseClient::new(
+        &DataverseConfig {
+            url: srv.base.clone(),
+            page_size: 10,
+        },
+        tokens(&srv),
+        HttpConfig {
+            max_throttled: Duration::from_millis(300),
+            ..http()
+        },
+    )
+    .expect("client");
+    let other = "00000000-0000-0000-0000-000000000003";
+    let err = bounded
+        .get("accounts", other, &[])
+        .await
+        .expect_err("throttled for good");
+    assert_eq!(err.class(), "throttled");
+    let answers = srv.seen(other).len();
+    assert!(
+        (6..=8).contains(&answers),
+        "{answers} throttled answers before giving up"
+    );
 }
 
 #[tokio::test]

@@ -146,6 +146,7 @@ impl ApiClient {
         let max = self.cfg.max_attempts.max(1);
         let mut attempt = 0u32;
         let mut refreshed = false;
+        let mut throttled_for = Duration::ZERO;
         loop {
             attempt += 1;
             let mut request = build(&self.http)
@@ -234,7 +235,17 @@ impl ApiClient {
                     m.http_throttled.with_label_values(&[sys]).inc();
                     let wait = wait.min(self.cfg.max_retry_after);
                     self.gate.pause(&key, wait);
-                    if attempt >= max {
+                    // A 429 or 503 saying when to come back is back-pressure, never a failure
+                    // of the request: it does not use up an attempt. Only a system that
+                    // throttles for longer than `max_throttled` in all fails it. (Without a
+                    // delay to honour, each answer counts, and the backoff grows.)
+                    if is_throttling(status) && !wait.is_zero() {
+                        throttled_for += wait;
+                        if throttled_for > self.cfg.max_throttled {
+                            return Err(fail());
+                        }
+                        attempt -= 1;
+                    } else if attempt >= max {
                         return Err(fail());
                     }
                     if wait.is_zero() {
@@ -278,6 +289,12 @@ impl ApiClient {
         );
         tokio::time::sleep(delay).await;
     }
+}
+
+/// True for the statuses by which a system says "slow down": 429, and 503 (Business Central
+/// and Dataverse answer 503 with `Retry-After` when they shed load).
+fn is_throttling(status: u16) -> bool {
+    matches!(status, 429 | 503)
 }
 
 fn method_hint(e: &reqwest::Error) -> &'static str {

@@ -8,13 +8,15 @@ use serde::Deserialize;
 ///
 /// In configuration files durations are numbers of seconds (or milliseconds for the backoff
 /// base): `timeout_secs`, `max_attempts`, `backoff_base_ms`, `backoff_max_secs`,
-/// `max_retry_after_secs`. Unknown keys are refused.
+/// `max_retry_after_secs`, `max_throttled_secs`. Unknown keys are refused.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(from = "HttpConfigFile")]
 pub struct HttpConfig {
     /// Whole-request timeout (default 30 s).
     pub timeout: Duration,
-    /// Attempts per request, including the first (default 8).
+    /// Attempts per request, including the first (default 8). Answers that throttle with a
+    /// delay to honour (429 or 503 with a non-zero `Retry-After`) are back-pressure, not
+    /// failed attempts: they do not count.
     pub max_attempts: u32,
     /// First backoff delay; doubles per attempt (default 200 ms).
     pub backoff_base: Duration,
@@ -22,6 +24,9 @@ pub struct HttpConfig {
     pub backoff_max: Duration,
     /// Longest `Retry-After` honoured; longer values are capped (default 300 s).
     pub max_retry_after: Duration,
+    /// How long one request may wait in all on a throttling system before it gives up
+    /// (default 1 h): a system that keeps answering 429 for longer is out of service.
+    pub max_throttled: Duration,
 }
 
 impl Default for HttpConfig {
@@ -32,6 +37,7 @@ impl Default for HttpConfig {
             backoff_base: Duration::from_millis(200),
             backoff_max: Duration::from_secs(30),
             max_retry_after: Duration::from_secs(300),
+            max_throttled: Duration::from_secs(3600),
         }
     }
 }
@@ -45,6 +51,7 @@ struct HttpConfigFile {
     backoff_base_ms: f64,
     backoff_max_secs: f64,
     max_retry_after_secs: f64,
+    max_throttled_secs: f64,
 }
 
 impl Default for HttpConfigFile {
@@ -56,6 +63,7 @@ impl Default for HttpConfigFile {
             backoff_base_ms: d.backoff_base.as_secs_f64() * 1000.0,
             backoff_max_secs: d.backoff_max.as_secs_f64(),
             max_retry_after_secs: d.max_retry_after.as_secs_f64(),
+            max_throttled_secs: d.max_throttled.as_secs_f64(),
         }
     }
 }
@@ -72,6 +80,7 @@ impl From<HttpConfigFile> for HttpConfig {
             backoff_base: secs(f.backoff_base_ms / 1000.0),
             backoff_max: secs(f.backoff_max_secs),
             max_retry_after: secs(f.max_retry_after_secs),
+            max_throttled: secs(f.max_throttled_secs),
         }
     }
 }
