@@ -101,7 +101,7 @@ impl Writer {
 
         let s = cmd.source.system;
         let t = cmd.target_system;
-        if crate::orders::is_order_mapping(&m) && cmd.op == WriteOp::Create {
+        if m.runs(crate::mapping::model::FlowKind::SalesOrder) && cmd.op == WriteOp::Create {
             let o = crate::orders::apply::execute(self.targets.get(t), &self.store, cmd).await?;
             crate::invoices::triggers::after_order_created(
                 &self.catalogue,
@@ -114,7 +114,7 @@ impl Writer {
             .await;
             return Ok(o);
         }
-        if crate::invoices::is_invoice_mapping(&m) {
+        if m.runs(crate::mapping::model::FlowKind::SalesInvoice) {
             return Ok(crate::invoices::apply::execute(
                 &self.targets,
                 &self.store,
@@ -123,13 +123,13 @@ impl Writer {
             )
             .await?);
         }
-        if crate::orders::is_order_mapping(&m) && t.is_crm() {
+        if m.runs(crate::mapping::model::FlowKind::SalesOrder) && t.is_crm() {
             return Ok(crate::orders::back::apply::execute(self.targets.get(t), cmd).await?);
         }
         if crate::opportunities::close::is_close(&m, cmd) {
             return Ok(crate::opportunities::close::execute(self.targets.get(t), cmd).await);
         }
-        if crate::quotes::is_quote_mapping(&m) {
+        if m.runs(crate::mapping::model::FlowKind::SalesQuote) {
             return Ok(crate::quotes::apply::execute(self.targets.get(t), cmd).await);
         }
         let coupling = self.store.coupling(&m.name, s, &cmd.source.id)?;

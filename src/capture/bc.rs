@@ -121,7 +121,7 @@ impl BcCapture {
             modified_on,
             mut fields,
         } = row;
-        if crate::invoices::is_invoice_mapping(&self.mapping)
+        if self.mapping.runs(crate::mapping::model::FlowKind::SalesInvoice)
             && let Err(e) = crate::invoices::aggregate::complete(&self.client, &mut fields).await
         {
             return Ok(Err(e));

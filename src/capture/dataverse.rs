@@ -120,12 +120,12 @@ impl DataverseCapture {
             let mut events = Vec::with_capacity(page.rows.len() + page.deleted.len());
             for mut row in page.rows {
                 // A document is one aggregate: a submitted order with its lines.
-                if crate::orders::is_order_mapping(&self.mapping) {
+                if self.mapping.runs(crate::mapping::model::FlowKind::SalesOrder) {
                     crate::orders::aggregate::complete(&self.client, &mut row)
                         .await
                         .map_err(PassError::System)?;
                 }
-                if crate::quotes::is_quote_mapping(&self.mapping) {
+                if self.mapping.runs(crate::mapping::model::FlowKind::SalesQuote) {
                     crate::quotes::aggregate::complete(&self.client, &mut row)
                         .await
                         .map_err(PassError::System)?;

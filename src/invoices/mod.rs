@@ -20,12 +20,5 @@ pub mod triggers;
 
 pub use error::InvoiceError;
 
-use crate::mapping::model::TableMapping;
-
-/// True for a mapping of Business Central posted sales invoices to Dataverse invoices.
-pub fn is_invoice_mapping(m: &TableMapping) -> bool {
-    m.crm_entity == "invoices" && m.erp_entity == "salesInvoices"
-}
-
 /// The field of an aggregate event holding the invoice's lines, in `sequence` order.
 pub const LINES: &str = "couplet_lines";

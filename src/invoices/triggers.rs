@@ -21,7 +21,7 @@ pub fn enabled(catalogue: &Catalogue) -> bool {
     catalogue
         .ordered()
         .iter()
-        .any(|m| super::is_invoice_mapping(m))
+        .any(|m| m.runs(crate::mapping::model::FlowKind::SalesInvoice))
 }
 
 /// Refreshes BC customer `customer`'s statistics when it is coupled.

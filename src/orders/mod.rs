@@ -17,13 +17,6 @@ pub mod on_demand;
 pub use config::OrdersConfig;
 pub use error::OrderError;
 
-use crate::mapping::model::TableMapping;
-
-/// True for a mapping of Dataverse sales orders to Business Central sales orders.
-pub fn is_order_mapping(m: &TableMapping) -> bool {
-    m.crm_entity == "salesorders" && m.erp_entity == "salesOrders"
-}
-
 /// The field of an aggregate event holding the order's lines, in `sequencenumber` order.
 pub const LINES: &str = "couplet_lines";
 /// The field of an aggregate event holding the account the order's customer resolves to (the

@@ -11,13 +11,7 @@ pub mod decide;
 pub mod link;
 pub mod revise;
 
-use crate::mapping::model::TableMapping;
 use crate::orders::kind::DocKind;
-
-/// True for a mapping of Dataverse quotes to Business Central sales quotes.
-pub fn is_quote_mapping(m: &TableMapping) -> bool {
-    m.crm_entity == "quotes" && m.erp_entity == "salesQuotes"
-}
 
 /// Quote statecodes.
 pub const ACTIVE: i64 = 1;

@@ -138,7 +138,7 @@ impl Transformer {
             &ev.source.id,
             &ev.fields,
         )?;
-        if crate::orders::is_order_mapping(&m) && !s.is_crm() {
+        if m.runs(crate::mapping::model::FlowKind::SalesOrder) && !s.is_crm() {
             // Business Central → Sales: status, posts and header of orders from Sales.
             return crate::orders::back::decide::decide(&self.store, ev, &m, coupling);
         }
@@ -153,7 +153,7 @@ impl Transformer {
                 ),
             ));
         }
-        if crate::opportunities::is_opportunity_mapping(&m)
+        if m.runs(crate::mapping::model::FlowKind::Opportunity)
             && s.is_crm()
             && let Some(status) = crate::opportunities::close::closed_status(ev)
         {
@@ -175,9 +175,9 @@ impl Transformer {
                 ),
             ));
         }
-        if crate::orders::is_order_mapping(&m)
-            || crate::invoices::is_invoice_mapping(&m)
-            || crate::quotes::is_quote_mapping(&m)
+        if m.runs(crate::mapping::model::FlowKind::SalesOrder)
+            || m.runs(crate::mapping::model::FlowKind::SalesInvoice)
+            || m.runs(crate::mapping::model::FlowKind::SalesQuote)
         {
             return self.decide_document(ev, &m, coupling, currencies_fresh, force);
         }
@@ -300,7 +300,7 @@ impl Transformer {
         currencies_fresh: bool,
         force: bool,
     ) -> Result<Decision, TransformError> {
-        if crate::orders::is_order_mapping(m) {
+        if m.runs(crate::mapping::model::FlowKind::SalesOrder) {
             let cx = crate::orders::build::BuildContext {
                 store: &self.store,
                 catalogue: &self.catalogue,
@@ -308,7 +308,7 @@ impl Transformer {
                 config: &self.orders,
             };
             crate::orders::decide::decide(&cx, ev, m, coupling, currencies_fresh, force)
-        } else if crate::invoices::is_invoice_mapping(m) {
+        } else if m.runs(crate::mapping::model::FlowKind::SalesInvoice) {
             let cx = crate::invoices::build::BuildContext {
                 store: &self.store,
                 currencies: &self.currencies,

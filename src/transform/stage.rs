@@ -93,7 +93,7 @@ impl TransformStage {
     async fn complete_aggregate(&self, ev: &ChangeEvent) -> Result<Aggregate, PipelineError> {
         Ok(match self.transformer.catalogue().get(&ev.mapping) {
             Some(m)
-                if crate::orders::is_order_mapping(m)
+                if m.runs(crate::mapping::model::FlowKind::SalesOrder)
                     && !ev.source.system.is_crm()
                     && ev.op == crate::event::ChangeOp::Upsert
                     && self
@@ -122,12 +122,12 @@ impl TransformStage {
                 Aggregate::Completed(full)
             }
             Some(m)
-                if (crate::orders::is_order_mapping(m) || crate::quotes::is_quote_mapping(m))
+                if (m.runs(crate::mapping::model::FlowKind::SalesOrder) || m.runs(crate::mapping::model::FlowKind::SalesQuote))
                     && ev.op == crate::event::ChangeOp::Upsert
                     && !crate::orders::aggregate::is_complete(&ev.fields) =>
             {
                 let mut full = ev.clone();
-                let quote = crate::quotes::is_quote_mapping(m);
+                let quote = m.runs(crate::mapping::model::FlowKind::SalesQuote);
                 if let Some(dv) = self
                     .survivors
                     .get(ev.source.system)
@@ -147,7 +147,7 @@ impl TransformStage {
             }
             // A posted invoice read without its lines likewise.
             Some(m)
-                if crate::invoices::is_invoice_mapping(m)
+                if m.runs(crate::mapping::model::FlowKind::SalesInvoice)
                     && ev.op == crate::event::ChangeOp::Upsert
                     && !ev.source.system.is_crm()
                     && !crate::invoices::aggregate::is_complete(&ev.fields) =>
@@ -205,7 +205,7 @@ impl TransformStage {
         )
         .await;
         if let Some(m) = self.transformer.catalogue().get(&ev.mapping)
-            && crate::orders::is_order_mapping(m)
+            && m.runs(crate::mapping::model::FlowKind::SalesOrder)
         {
             crate::invoices::triggers::after_bc_order_change(
                 self.transformer.catalogue(),

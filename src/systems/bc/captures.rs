@@ -94,7 +94,7 @@ fn plan(client: &BcClient, m: &Arc<TableMapping>, kind: Kind, set: &str) -> Capt
 /// deleted once completely posted), on one lease.
 pub fn for_mapping(client: &BcClient, m: &Arc<TableMapping>) -> Vec<CapturePlan> {
     let mut plans = vec![plan(client, m, Kind::Table, &m.erp_entity)];
-    if crate::orders::is_order_mapping(m) {
+    if m.runs(crate::mapping::model::FlowKind::SalesOrder) {
         plans.push(plan(client, m, Kind::Posted, POSTED_SET));
     }
     plans
