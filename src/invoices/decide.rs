@@ -2,7 +2,7 @@
 //! its state (coupled, and the payment status moved), skip it (stale, unchanged), park it (the
 //! customer is not coupled yet) or fail it.
 
-use crate::transform::decide::write_command;
+use crate::transform::decision::write_command;
 use serde_json::{Value, json};
 
 use super::build::{ACCOUNT, BuildContext, CUSTOMER_ID, CUSTOMER_MAPPING, build};

@@ -13,6 +13,7 @@ pub mod aggregate;
 pub mod apply;
 pub mod build;
 pub mod decide;
+pub mod flow;
 pub mod error;
 pub mod state;
 pub mod statistics;

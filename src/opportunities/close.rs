@@ -5,7 +5,7 @@
 //! Dataverse opportunities out of the field mappings, so the close is its own command: one
 //! PATCH of `status`, written once (the coupling's hash), never creating an opportunity.
 
-use crate::transform::decide::write_command;
+use crate::transform::decision::write_command;
 use serde_json::{Value, json};
 use tracing::Instrument;
 

@@ -4,6 +4,7 @@
 //! Business Central opportunity's number (`link`).
 
 pub mod close;
+pub mod flow;
 pub mod link;
 
 /// The mapping whose couplings resolve an order's or a quote's opportunity.

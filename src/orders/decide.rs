@@ -1,7 +1,7 @@
 //! The transform's decision for an order change: skip (already created, automatic creation
 //! off), park (a reference not coupled yet), fail (cannot be built) or a create command.
 
-use crate::transform::decide::write_command;
+use crate::transform::decision::write_command;
 
 use super::build::{BuildContext, build};
 use super::on_demand_marker;

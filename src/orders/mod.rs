@@ -9,6 +9,7 @@ pub mod back;
 pub mod build;
 pub mod config;
 pub mod decide;
+pub mod flow;
 pub mod error;
 pub mod kind;
 pub mod lines;

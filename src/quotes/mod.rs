@@ -8,6 +8,7 @@
 pub mod aggregate;
 pub mod apply;
 pub mod decide;
+pub mod flow;
 pub mod link;
 pub mod revise;
 

@@ -2,7 +2,7 @@
 //! Sales, deleted without posting, nothing new), or a command that brings the coupled
 //! Dataverse order in step: header values, timeline posts and state.
 
-use crate::transform::decide::write_command;
+use crate::transform::decision::write_command;
 use serde_json::{Value, json};
 
 use super::{ACCOUNT_POSTS, DELETED, INVOICES, LINES, POSTS, SHIPMENTS};
