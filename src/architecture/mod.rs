@@ -42,12 +42,6 @@ pub const ALLOWED_CYCLES: &[(&[&str], &str)] = &[
         "cli/mod.rs dispatches to demo, which reuses its probe; command-line glue",
     ),
     (
-        &["quotes/apply.rs", "quotes/link.rs", "quotes/revise.rs"],
-        "Business Central's quote writer, its link and its revision share helpers both ways; \
-         what is left of the flows' cycle once transform owns the flow interface, goes with \
-         the quote writer's move to the ERP's folder",
-    ),
-    (
         &[
             "sandbox/bc/fulfil.rs",
             "sandbox/bc/render.rs",

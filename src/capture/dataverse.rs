@@ -120,13 +120,8 @@ impl DataverseCapture {
             let mut events = Vec::with_capacity(page.rows.len() + page.deleted.len());
             for mut row in page.rows {
                 // A document is one aggregate: a submitted order with its lines.
-                if self.mapping.runs(crate::mapping::model::FlowKind::SalesOrder) {
-                    crate::orders::aggregate::complete(&self.client, &mut row)
-                        .await
-                        .map_err(PassError::System)?;
-                }
-                if self.mapping.runs(crate::mapping::model::FlowKind::SalesQuote) {
-                    crate::quotes::aggregate::complete(&self.client, &mut row)
+                if let Some(flow) = crate::flows::of_mapping(&self.mapping) {
+                    flow.complete_captured(&self.client, &mut row)
                         .await
                         .map_err(PassError::System)?;
                 }

@@ -4,10 +4,12 @@
 
 use async_trait::async_trait;
 
-use crate::event::{ChangeEvent, ChangeOp, Outcome, WriteCommand, WriteOp};
+use crate::event::{ChangeEvent, ChangeOp, Fields, Outcome, WriteCommand, WriteOp};
 use crate::mapping::model::{FlowKind, TableMapping};
 use crate::pipeline::PipelineError;
 use crate::store::StoreError;
+use crate::systems::SystemError;
+use crate::systems::connector::Connector;
 use crate::transform::Decision;
 use crate::transform::TransformError;
 use crate::transform::flow::{Aggregate, DecideContext, DocumentFlow, FlowChange, FlowTargets};
@@ -19,6 +21,18 @@ pub struct InvoiceFlow;
 impl DocumentFlow for InvoiceFlow {
     fn kind(&self) -> FlowKind {
         FlowKind::SalesInvoice
+    }
+
+    /// A posted invoice is captured with its lines, read by the ERP's documents.
+    async fn complete_captured(
+        &self,
+        source: &dyn Connector,
+        row: &mut Fields,
+    ) -> Result<(), SystemError> {
+        match source.documents() {
+            Some(erp) if !super::aggregate::is_complete(row) => erp.read_invoice(row).await,
+            _ => Ok(()),
+        }
     }
 
     /// A posted invoice read without its lines is read whole.
@@ -35,12 +49,8 @@ impl DocumentFlow for InvoiceFlow {
             return Ok(Aggregate::AsIs);
         }
         let mut full = ev.clone();
-        if let Some(bc) = cx
-            .targets
-            .get(ev.source.system)
-            .client::<crate::systems::BcClient>()
-        {
-            super::aggregate::complete(bc, &mut full.fields)
+        if let Some(erp) = cx.targets.get(ev.source.system).documents() {
+            erp.read_invoice(&mut full.fields)
                 .await
                 .map_err(|e| PipelineError::Stage {
                     stage: "transform".into(),

@@ -66,7 +66,7 @@ pub async fn after_bc_order_change(
     currencies: &CurrencyTable,
     ev: &ChangeEvent,
 ) {
-    if ev.source.system != crate::systems::BC || ev.op != ChangeOp::Upsert || !enabled(catalogue) {
+    if ev.source.system.side() != Side::Erp || ev.op != ChangeOp::Upsert || !enabled(catalogue) {
         return;
     }
     if let Some(customer) = ev.fields.get("customerId").and_then(Value::as_str) {
@@ -82,7 +82,7 @@ pub async fn after_bc_customer_change(
     currencies: &CurrencyTable,
     ev: &ChangeEvent,
 ) {
-    if ev.source.system != crate::systems::BC
+    if ev.source.system.side() != Side::Erp
         || ev.op != ChangeOp::Upsert
         || ev.mapping != CUSTOMER_MAPPING
         || !enabled(catalogue)

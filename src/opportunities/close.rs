@@ -49,7 +49,7 @@ pub fn decide(
     let outcome = |st, target: Option<String>, reason: String| {
         Outcome::for_event(
             ev,
-            crate::systems::BC,
+            m.system(Side::Erp),
             &m.erp_entity,
             target,
             st,
@@ -82,7 +82,7 @@ pub fn decide(
     Decision::Write(write_command(
         ev,
         m,
-        crate::systems::BC,
+        m.system(Side::Erp),
         Some(c.erp_id.clone()),
         WriteOp::Update,
         fields,

@@ -145,7 +145,7 @@ fn header(
     }
     if let Some(q) = text(order, crate::quotes::ORDER_QUOTE_NUMBER) {
         // The order's quote (`src/quotes/link.rs`): Quote No. is set and the quote archived.
-        h.insert(crate::quotes::link::QUOTE_REFERENCE.into(), json!(q));
+        h.insert(crate::quotes::QUOTE_REFERENCE.into(), json!(q));
     }
     if let Some(cur) = text(order, "_transactioncurrencyid_value") {
         let code = cx.currencies.erp_code_for_id(cur).ok_or_else(|| {

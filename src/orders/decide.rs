@@ -22,7 +22,7 @@ pub fn decide(
     currencies_fresh: bool,
     forced: bool,
 ) -> Result<Decision, TransformError> {
-    let t = crate::systems::BC;
+    let t = m.system(crate::event::Side::Erp);
     let record = ev.source.to_string();
     let outcome = |status, target: Option<String>, reason: String| {
         Outcome::for_event(ev, t, &m.erp_entity, target, status, Some(reason))

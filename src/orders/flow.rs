@@ -1,16 +1,20 @@
 //! The sales-order flow (`flow = "sales_order"`): a submitted CRM order is built into an ERP
-//! sales order and created once; the ERP order's release, shipments, invoices and header
+//! sales order and created once by the ERP's documents; the ERP order's release, shipments, invoices and header
 //! values flow back to the CRM order ([`super::back`]).
 
 use async_trait::async_trait;
 
-use crate::event::{ChangeEvent, ChangeOp, Outcome, WriteCommand, WriteOp};
+use crate::event::{ChangeEvent, ChangeOp, Fields, Outcome, WriteCommand, WriteOp};
 use crate::mapping::model::{FlowKind, TableMapping};
 use crate::pipeline::PipelineError;
 use crate::store::StoreError;
+use crate::systems::connector::Connector;
+use crate::systems::{DataverseClient, SystemError};
 use crate::transform::Decision;
 use crate::transform::TransformError;
-use crate::transform::flow::{Aggregate, DecideContext, DocumentFlow, FlowChange, FlowTargets};
+use crate::transform::flow::{
+    Aggregate, DecideContext, DocumentFlow, FlowChange, FlowTargets, no_documents,
+};
 
 /// The sales-order flow.
 pub struct OrderFlow;
@@ -26,6 +30,19 @@ fn stage_error(reason: String) -> PipelineError {
 impl DocumentFlow for OrderFlow {
     fn kind(&self) -> FlowKind {
         FlowKind::SalesOrder
+    }
+
+    /// A submitted CRM order is captured with its lines (an ERP order is read whole when it
+    /// is decided, below).
+    async fn complete_captured(
+        &self,
+        source: &dyn Connector,
+        row: &mut Fields,
+    ) -> Result<(), SystemError> {
+        match source.as_any().downcast_ref::<DataverseClient>() {
+            Some(dv) => super::aggregate::complete(dv, row).await,
+            None => Ok(()),
+        }
     }
 
     /// A coupled ERP order is read whole (lines, posted documents); a CRM order read
@@ -48,12 +65,8 @@ impl DocumentFlow for OrderFlow {
         {
             // A read that fails is listed in the errors list, for `couplet errors retry`.
             let mut full = ev.clone();
-            if let Some(bc) = cx
-                .targets
-                .get(ev.source.system)
-                .client::<crate::systems::BcClient>()
-                && let Err(e) =
-                    super::back::read::complete(bc, &ev.source.id, &mut full.fields).await
+            if let Some(erp) = cx.targets.get(ev.source.system).documents()
+                && let Err(e) = erp.read_order(&ev.source.id, &mut full.fields).await
             {
                 let o = super::back::read::failed(ev, m, &e);
                 return Ok(Aggregate::Unreadable(o));
@@ -116,7 +129,10 @@ impl DocumentFlow for OrderFlow {
     ) -> Option<Result<Outcome, StoreError>> {
         let t = cmd.target_system;
         if cmd.op == WriteOp::Create {
-            return Some(super::apply::execute(cx.targets.get(t), cx.store, cmd).await);
+            return Some(match cx.targets.get(t).documents() {
+                Some(erp) => erp.create_order(cx.store, cmd).await,
+                None => Ok(no_documents(cmd, "sales orders")),
+            });
         }
         if t.is_crm() {
             return Some(super::back::apply::execute(cx.targets.get(t), cmd).await);

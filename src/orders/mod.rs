@@ -4,7 +4,6 @@
 //! release, shipments, invoices and header values flow back to the Sales order.
 
 pub mod aggregate;
-pub mod apply;
 pub mod back;
 pub mod build;
 pub mod config;

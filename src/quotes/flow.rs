@@ -4,13 +4,17 @@
 
 use async_trait::async_trait;
 
-use crate::event::{ChangeEvent, ChangeOp, Outcome, WriteCommand};
+use crate::event::{ChangeEvent, ChangeOp, Fields, Outcome, WriteCommand};
 use crate::mapping::model::{FlowKind, TableMapping};
 use crate::pipeline::PipelineError;
 use crate::store::StoreError;
+use crate::systems::connector::Connector;
+use crate::systems::{DataverseClient, SystemError};
 use crate::transform::Decision;
 use crate::transform::TransformError;
-use crate::transform::flow::{Aggregate, DecideContext, DocumentFlow, FlowChange, FlowTargets};
+use crate::transform::flow::{
+    Aggregate, DecideContext, DocumentFlow, FlowChange, FlowTargets, no_documents,
+};
 
 /// The sales-quote flow.
 pub struct QuoteFlow;
@@ -19,6 +23,18 @@ pub struct QuoteFlow;
 impl DocumentFlow for QuoteFlow {
     fn kind(&self) -> FlowKind {
         FlowKind::SalesQuote
+    }
+
+    /// An Active or Won CRM quote is captured with its lines.
+    async fn complete_captured(
+        &self,
+        source: &dyn Connector,
+        row: &mut Fields,
+    ) -> Result<(), SystemError> {
+        match source.as_any().downcast_ref::<DataverseClient>() {
+            Some(dv) => super::aggregate::complete(dv, row).await,
+            None => Ok(()),
+        }
     }
 
     /// A quote read without its lines (a retry, a full synchronisation) is read whole.
@@ -74,6 +90,9 @@ impl DocumentFlow for QuoteFlow {
         _m: &TableMapping,
         cmd: &WriteCommand,
     ) -> Option<Result<Outcome, StoreError>> {
-        Some(Ok(super::apply::execute(cx.targets.get(cmd.target_system), cmd).await))
+        Some(Ok(match cx.targets.get(cmd.target_system).documents() {
+            Some(erp) => erp.write_quote(cmd).await,
+            None => no_documents(cmd, "sales quotes"),
+        }))
     }
 }

@@ -6,11 +6,8 @@
 //! by `src/orders/` (the same code as orders, with [`QUOTE`] as the document kind).
 
 pub mod aggregate;
-pub mod apply;
 pub mod decide;
 pub mod flow;
-pub mod link;
-pub mod revise;
 
 use crate::orders::kind::DocKind;
 
@@ -44,6 +41,8 @@ pub const ORDER: &str = "couplet_quote_order";
 pub const ORDER_QUOTE_NUMBER: &str = "couplet_quote_number";
 /// The control object of a quote command (what the apply does besides writing the quote).
 pub const CONTROL: &str = "@couplet.quote";
+/// On a built order: the Your Reference (CRM quotenumber) of the quote it was made from.
+pub const QUOTE_REFERENCE: &str = "@couplet.quoteReference";
 /// The Business Central entity set of quotes.
 pub const SET: &str = "salesQuotes";
 /// The mapping whose couplings hold the orders made from quotes.

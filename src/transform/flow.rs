@@ -5,9 +5,14 @@
 //! stage asks it to execute a command, and every configured flow sees each change and each
 //! document write (the invoice flow refreshes account statistics then).
 //!
+//! The captures ask a mapping's flow to complete each captured row too, and a connector plans
+//! the extra captures a flow needs on its side (Business Central polls the posted invoices of
+//! the order mapping).
+//!
 //! A hook that returns `None` leaves the change or command to the record flow. The
 //! implementations are registered by kind in `crate::flows`; each keeps its CRM-side state
-//! machine generic and reaches the ERP's documents through the ERP's connector. This module
+//! machine generic and reaches the ERP's documents through the ERP's connector
+//! ([`crate::systems::connector::ErpDocuments`], built in the ERP's folder). This module
 //! names no flow, so the flows may import it (and [`super::decision`]) without a cycle.
 
 use async_trait::async_trait;
@@ -15,13 +20,15 @@ use async_trait::async_trait;
 use super::currency::CurrencyTable;
 use super::decision::Decision;
 use super::error::TransformError;
-use crate::event::{ChangeEvent, Outcome, WriteCommand};
+use crate::event::types::{OutcomeError, now_millis};
+use crate::event::{ChangeEvent, Fields, Outcome, OutcomeStatus, WriteCommand};
 use crate::mapping::Catalogue;
 use crate::mapping::model::{FlowKind, TableMapping};
 use crate::orders::OrdersConfig;
 use crate::pipeline::PipelineError;
 use crate::store::{Coupling, Store, StoreError};
-use crate::systems::Targets;
+use crate::systems::connector::Connector;
+use crate::systems::{SystemError, Targets};
 
 /// What a flow decides with (the projection, the mappings, the currencies, `[orders]`).
 pub struct DecideContext<'a> {
@@ -72,12 +79,42 @@ pub enum Aggregate {
     Unreadable(Outcome),
 }
 
+/// The outcome of a document command whose target builds no such documents (its connector
+/// has no [`crate::systems::connector::ErpDocuments`]): failed, for the user to correct the
+/// mapping or the pair.
+pub fn no_documents(cmd: &WriteCommand, what: &str) -> Outcome {
+    let mut o = Outcome::for_command(cmd, OutcomeStatus::Failed);
+    o.error = Some(OutcomeError {
+        class: "unsupported_target".to_string(),
+        actor: "user".to_string(),
+        field: None,
+    });
+    o.reason = Some(format!(
+        "mapping {}: {} builds no {what}",
+        cmd.mapping, cmd.target_system
+    ));
+    o.at = now_millis();
+    o
+}
+
 /// One document flow (see the module's documentation). Every hook has a default that leaves
 /// the work to the record flow.
 #[async_trait]
 pub trait DocumentFlow: Send + Sync + 'static {
     /// The `flow` value this implements.
     fn kind(&self) -> FlowKind;
+
+    /// Completes a row as its capture reads it from `source` (the system whose change
+    /// sources captured it), so that a document goes on the log as one aggregate event (an
+    /// order or quote with its lines, a posted invoice with its lines).
+    async fn complete_captured(
+        &self,
+        source: &dyn Connector,
+        row: &mut Fields,
+    ) -> Result<(), SystemError> {
+        let _ = (source, row);
+        Ok(())
+    }
 
     /// Reads the rest of a document captured without it (its lines, its posted documents)
     /// before the change is decided.

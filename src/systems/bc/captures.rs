@@ -13,7 +13,7 @@ use crate::capture::bc::BcCapture;
 use crate::capture::plan::{CaptureContext, CapturePlan, CaptureTask};
 use crate::mapping::Catalogue;
 use crate::mapping::model::TableMapping;
-use crate::orders::back::capture::{POSTED_SET, PostedCapture};
+use super::posted::{POSTED_SET, PostedCapture};
 use crate::pipeline::PipelineError;
 
 /// On the first start, the item ledger read goes back this far (stock moved while the first

@@ -10,8 +10,8 @@
 
 use serde_json::Value;
 
-use super::SET;
-use super::apply::{LINES, add_lines, failed, rejected, sequence, text};
+use crate::quotes::SET;
+use super::quote_lines::{LINES, add_lines, failed, rejected, sequence, text};
 use crate::event::{Fields, Outcome, WriteCommand};
 use crate::systems::{BcClient, SystemError, Written};
 
