@@ -109,6 +109,7 @@ impl DocumentFlow for OrderFlow {
             catalogue: cx.catalogue,
             currencies: cx.currencies,
             config: cx.orders,
+            erp: cx.erp.map(|d| d.builder()),
         };
         Some(super::decide::decide(
             &bx,

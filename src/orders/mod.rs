@@ -1,7 +1,9 @@
 //! Sales orders from Dataverse to Business Central (Business Central's classic order
 //! integration): a submitted `salesorder` with its lines is one aggregate event, built into a
 //! Business Central sales order with lines and created once. [`back`]: the BC order's
-//! release, shipments, invoices and header values flow back to the Sales order.
+//! release, shipments, invoices and header values flow back to the Sales order. The CRM side
+//! (the state machine, [`flow`]) is here; the ERP's builder and writer are in its folder
+//! (Business Central's in `src/systems/bc/documents/`).
 
 pub mod aggregate;
 pub mod back;

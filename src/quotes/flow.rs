@@ -73,6 +73,7 @@ impl DocumentFlow for QuoteFlow {
             catalogue: cx.catalogue,
             currencies: cx.currencies,
             config: cx.orders,
+            erp: cx.erp.map(|d| d.builder()),
         };
         Some(super::decide::decide(
             &bx,

@@ -2,8 +2,10 @@
 //! Quotes", §6.3 of its design): an Active quote becomes a Business Central sales quote once;
 //! a revision (same quotenumber, a coupled Revised predecessor) archives the Business Central
 //! quote's current version and rebuilds the same quote; a Won quote is created if missing,
-//! then linked to its order (Quote No., archived) or released. The header and lines are built
-//! by `src/orders/` (the same code as orders, with [`QUOTE`] as the document kind).
+//! then linked to its order (Quote No., archived) or released. The CRM side (the state machine)
+//! is here ([`flow`]); the header and lines are built by the ERP's builder, as orders are (with
+//! [`QUOTE`] as the document kind), and written by the ERP's documents (Business Central's in
+//! `src/systems/bc/documents/`).
 
 pub mod aggregate;
 pub mod decide;

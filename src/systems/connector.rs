@@ -17,6 +17,7 @@ use crate::capture::plan::CapturePlan;
 use crate::event::{Fields, Outcome, System, WriteCommand};
 use crate::mapping::Catalogue;
 use crate::mapping::model::TableMapping;
+use crate::orders::build::DocumentBuilder;
 use crate::store::{Store, StoreError};
 
 /// One system's records, behind one interface.
@@ -107,6 +108,9 @@ pub trait Connector: Send + Sync + 'static {
 /// [`Connector::documents`]; an ERP without them fails the document commands with a reason.
 #[async_trait]
 pub trait ErpDocuments: Send + Sync {
+    /// Builds the ERP's sales orders and quotes from CRM aggregates (at decide time).
+    fn builder(&self) -> &dyn DocumentBuilder;
+
     /// Completes `order` (the captured fields of ERP sales order `id`) with the current header,
     /// its lines and its posted shipments and invoices, for the order flowing back to the CRM.
     async fn read_order(&self, id: &str, order: &mut Fields) -> Result<(), SystemError>;

@@ -18,6 +18,7 @@ use crate::mapping::Catalogue;
 use crate::mapping::model::{DeletionPolicy, TableMapping};
 use crate::store::project::index_record;
 use crate::store::{Coupling, ParkedEntry, Store};
+use crate::systems::Target;
 
 /// Applies the mappings to changes.
 #[derive(Debug, Clone)]
@@ -26,6 +27,8 @@ pub struct Transformer {
     store: Store,
     currencies: CurrencyTable,
     orders: Arc<crate::orders::OrdersConfig>,
+    /// The ERP, whose sales documents the document flows build.
+    erp: Option<Target>,
 }
 
 impl Transformer {
@@ -36,12 +39,20 @@ impl Transformer {
             store,
             currencies,
             orders: Arc::new(crate::orders::OrdersConfig::default()),
+            erp: None,
         }
     }
 
     /// Uses `orders` (`[orders]`) for sales-order mappings.
     pub fn with_orders(mut self, orders: crate::orders::OrdersConfig) -> Self {
         self.orders = Arc::new(orders);
+        self
+    }
+
+    /// Builds the document flows' ERP documents with `erp`'s (without it, a sales order or
+    /// quote fails as not buildable).
+    pub fn with_erp(mut self, erp: Target) -> Self {
+        self.erp = Some(erp);
         self
     }
 
@@ -246,6 +257,7 @@ impl Transformer {
             catalogue: &self.catalogue,
             currencies: &self.currencies,
             orders: &self.orders,
+            erp: self.erp.as_ref().and_then(Target::documents),
         }
     }
 

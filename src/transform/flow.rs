@@ -27,7 +27,7 @@ use crate::mapping::model::{FlowKind, TableMapping};
 use crate::orders::OrdersConfig;
 use crate::pipeline::PipelineError;
 use crate::store::{Coupling, Store, StoreError};
-use crate::systems::connector::Connector;
+use crate::systems::connector::{Connector, ErpDocuments};
 use crate::systems::{SystemError, Targets};
 
 /// What a flow decides with (the projection, the mappings, the currencies, `[orders]`).
@@ -40,6 +40,8 @@ pub struct DecideContext<'a> {
     pub currencies: &'a CurrencyTable,
     /// `[orders]`.
     pub orders: &'a OrdersConfig,
+    /// The ERP's sales documents (`None`: the ERP builds none).
+    pub erp: Option<&'a dyn ErpDocuments>,
 }
 
 /// A change a flow decides on.

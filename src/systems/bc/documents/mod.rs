@@ -1,10 +1,12 @@
 //! Business Central's sales documents, behind [`ErpDocuments`]: the ERP side of the document
 //! flows (`src/orders/`, `src/quotes/`, `src/invoices/`, `src/opportunities/` keep the CRM
-//! side generic). Sales orders are created once ([`orders`]), quotes created, revised and won
+//! side generic). Sales orders and quotes are built from CRM aggregates ([`build`]), orders
+//! created once ([`orders`]), quotes created, revised and won
 //! ([`quotes`], [`quote_revise`], [`quote_link`]), an order read whole with its posted
 //! documents ([`order_read`]), a posted invoice with its lines ([`invoice_read`]), and the
 //! Opportunity No. of a document read ([`opportunity_link`]).
 
+pub mod build;
 pub mod invoice_read;
 pub mod opportunity_link;
 pub mod order_read;
@@ -18,12 +20,17 @@ use async_trait::async_trait;
 
 use super::client::BcClient;
 use crate::event::{Fields, Outcome, WriteCommand};
+use crate::orders::build::DocumentBuilder;
 use crate::store::{Store, StoreError};
 use crate::systems::connector::ErpDocuments;
 use crate::systems::error::SystemError;
 
 #[async_trait]
 impl ErpDocuments for BcClient {
+    fn builder(&self) -> &dyn DocumentBuilder {
+        &build::SalesDocuments
+    }
+
     async fn read_order(&self, id: &str, order: &mut Fields) -> Result<(), SystemError> {
         order_read::complete(self, id, order).await
     }

@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 
-use crate::orders::build::ORDER_LINES;
+use super::build::ORDER_LINES;
 use crate::error::Classify;
 use crate::event::Side;
 use crate::event::types::{OutcomeError, now_millis};
