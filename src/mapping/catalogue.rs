@@ -530,7 +530,10 @@ mod tests {
         )
         .unwrap_err()
         .to_string();
-        assert!(e.contains("sales_ordre") && e.contains("sales_order"), "{e}");
+        assert!(
+            e.contains("sales_ordre") && e.contains("sales_order"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -551,7 +554,10 @@ mod tests {
         // Another table under a default's name runs no flow; another name keeps its own.
         let renamed = old
             .replace("name = \"QUOTE\"", "name = \"MY QUOTES\"")
-            .replace("erp_entity = \"salesInvoices\"", "erp_entity = \"customerPayments\"");
+            .replace(
+                "erp_entity = \"salesInvoices\"",
+                "erp_entity = \"customerPayments\"",
+            );
         let user = Catalogue::parse("user.toml", &renamed)
             .unwrap()
             .with_default_flows(&defaults);

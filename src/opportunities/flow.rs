@@ -43,8 +43,10 @@ impl DocumentFlow for OpportunityFlow {
         if !super::close::is_close(m, cmd) {
             return None;
         }
-        Some(Ok(
-            super::close::execute(cx.targets.get(cmd.target_system), cmd).await,
-        ))
+        Some(Ok(super::close::execute(
+            cx.targets.get(cmd.target_system),
+            cmd,
+        )
+        .await))
     }
 }

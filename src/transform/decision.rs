@@ -70,4 +70,3 @@ pub fn direction_to(target: impl Into<Side>) -> &'static str {
         "to_erp"
     }
 }
-

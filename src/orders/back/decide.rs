@@ -208,7 +208,12 @@ pub fn decide(
             return Ok(crate::transform::document::park(
                 ev,
                 m,
-                waiting_key(&m.name, m.system(crate::event::Side::Erp), None, &ev.source.id),
+                waiting_key(
+                    &m.name,
+                    m.system(crate::event::Side::Erp),
+                    None,
+                    &ev.source.id,
+                ),
                 &format!(
                     "its Your Reference {your_ref} is the Dataverse order {}/{dv_order}, whose coupling to this order is not recorded yet",
                     m.crm_entity

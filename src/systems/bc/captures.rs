@@ -8,12 +8,12 @@ use async_trait::async_trait;
 use tokio::sync::watch;
 
 use super::client::BcClient;
+use super::posted::{POSTED_SET, PostedCapture};
 use crate::capture::availability::{AvailabilityCapture, LEDGER, tracks_inventory};
 use crate::capture::bc::BcCapture;
 use crate::capture::plan::{CaptureContext, CapturePlan, CaptureTask};
 use crate::mapping::Catalogue;
 use crate::mapping::model::TableMapping;
-use super::posted::{POSTED_SET, PostedCapture};
 use crate::pipeline::PipelineError;
 
 /// On the first start, the item ledger read goes back this far (stock moved while the first

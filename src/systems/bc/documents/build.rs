@@ -4,6 +4,9 @@
 
 use serde_json::{Value, json};
 
+use crate::event::Fields;
+use crate::event::Side;
+use crate::mapping::value_map::to_erp;
 use crate::orders::build::{
     BuildContext, CUSTOMER_MAPPING, DocumentBuilder, Failed, PRODUCT_MAPPING, UOM_MAPPING,
 };
@@ -11,9 +14,6 @@ use crate::orders::error::OrderError;
 use crate::orders::kind::DocKind;
 use crate::orders::lines::{split_description, truncate};
 use crate::orders::{CUSTOMER_ACCOUNT, LINES, UOM_NAME};
-use crate::event::Fields;
-use crate::event::Side;
-use crate::mapping::value_map::to_erp;
 use crate::transform::fields::waiting_key;
 
 /// The key of the lines array in a built order.

@@ -6,12 +6,12 @@
 use serde_json::{Value, json};
 
 use super::build::ORDER_LINES;
+use super::quote_link::BcQuote;
 use crate::error::Classify;
 use crate::event::Side;
 use crate::event::types::{OutcomeError, now_millis};
 use crate::event::{Fields, Outcome, OutcomeStatus, WriteCommand};
 use crate::metrics::metrics;
-use super::quote_link::BcQuote;
 use crate::store::{Store, StoreError};
 use crate::systems::connector::Connector;
 use crate::systems::{BcClient, SystemError, Written};
@@ -87,7 +87,11 @@ pub async fn execute(
     outcome
 }
 
-async fn create(target: &dyn Connector, store: &Store, cmd: &WriteCommand) -> Result<Outcome, StoreError> {
+async fn create(
+    target: &dyn Connector,
+    store: &Store,
+    cmd: &WriteCommand,
+) -> Result<Outcome, StoreError> {
     if let Some(c) = store.coupling(&cmd.mapping, Side::Crm, &cmd.source.id)? {
         let mut o = Outcome::for_command(cmd, OutcomeStatus::Unchanged);
         o.target_id = Some(c.erp_id.clone());

@@ -18,9 +18,9 @@ use tracing::Instrument;
 
 use super::quote_lines::{LINES, add_lines, failed, rejected, sequence, text};
 use super::quote_link::{BcQuote, link_existing_order};
-use crate::quotes::{CONTROL, SET};
 use crate::event::{Fields, Outcome, OutcomeStatus, WriteCommand};
 use crate::metrics::metrics;
+use crate::quotes::{CONTROL, SET};
 use crate::systems::connector::Connector;
 use crate::systems::{BcClient, Written};
 
@@ -72,7 +72,6 @@ fn lines_of(fields: &mut Fields) -> Vec<Fields> {
         _ => Vec::new(),
     }
 }
-
 
 async fn write(bc: &BcClient, cmd: &WriteCommand, mode: &str) -> Outcome {
     let mut header = cmd.fields.clone();
