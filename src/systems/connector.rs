@@ -15,6 +15,7 @@ use super::metadata::EntitySchema;
 use super::written::Written;
 use crate::capture::plan::CapturePlan;
 use crate::event::{Fields, Outcome, System, WriteCommand};
+use crate::invoices::figures::Statistics;
 use crate::mapping::Catalogue;
 use crate::mapping::model::TableMapping;
 use crate::orders::build::DocumentBuilder;
@@ -121,11 +122,16 @@ pub trait ErpDocuments: Send + Sync {
     /// Creates the sales order of a create command once (found by its natural key after a
     /// crash, missing lines completed, its quote and opportunity linked). Only a broken
     /// projection is an error.
-    async fn create_order(&self, store: &Store, cmd: &WriteCommand)
-    -> Result<Outcome, StoreError>;
+    async fn create_order(&self, store: &Store, cmd: &WriteCommand) -> Result<Outcome, StoreError>;
 
     /// Writes a quote command (create, revise, won: link or release).
     async fn write_quote(&self, cmd: &WriteCommand) -> Outcome;
+
+    /// The account statistics of ERP customer `customer_id` (`None`: no such customer).
+    async fn customer_statistics(
+        &self,
+        customer_id: &str,
+    ) -> Result<Option<Statistics>, SystemError>;
 }
 
 /// What a system's metadata says about the entity sets asked for.

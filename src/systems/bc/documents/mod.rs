@@ -3,8 +3,9 @@
 //! side generic). Sales orders and quotes are built from CRM aggregates ([`build`]), orders
 //! created once ([`orders`]), quotes created, revised and won
 //! ([`quotes`], [`quote_revise`], [`quote_link`]), an order read whole with its posted
-//! documents ([`order_read`]), a posted invoice with its lines ([`invoice_read`]), and the
-//! Opportunity No. of a document read ([`opportunity_link`]).
+//! documents ([`order_read`]), a posted invoice with its lines ([`invoice_read`]), the
+//! Opportunity No. of a document read ([`opportunity_link`]), and a customer's account
+//! statistics ([`statistics`]).
 
 pub mod build;
 pub mod invoice_read;
@@ -15,11 +16,13 @@ pub mod quote_lines;
 pub mod quote_link;
 pub mod quote_revise;
 pub mod quotes;
+pub mod statistics;
 
 use async_trait::async_trait;
 
 use super::client::BcClient;
 use crate::event::{Fields, Outcome, WriteCommand};
+use crate::invoices::figures::Statistics;
 use crate::orders::build::DocumentBuilder;
 use crate::store::{Store, StoreError};
 use crate::systems::connector::ErpDocuments;
@@ -39,15 +42,18 @@ impl ErpDocuments for BcClient {
         invoice_read::complete(self, invoice).await
     }
 
-    async fn create_order(
-        &self,
-        store: &Store,
-        cmd: &WriteCommand,
-    ) -> Result<Outcome, StoreError> {
+    async fn create_order(&self, store: &Store, cmd: &WriteCommand) -> Result<Outcome, StoreError> {
         orders::execute(self, store, cmd).await
     }
 
     async fn write_quote(&self, cmd: &WriteCommand) -> Outcome {
         quotes::execute(self, cmd).await
+    }
+
+    async fn customer_statistics(
+        &self,
+        customer_id: &str,
+    ) -> Result<Option<Statistics>, SystemError> {
+        statistics::read(self, customer_id).await
     }
 }
