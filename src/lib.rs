@@ -12,6 +12,7 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod event;
+pub mod flows;
 pub mod fullsync;
 pub mod invoices;
 pub mod mapping;

@@ -78,7 +78,7 @@ impl ApplyStage {
                 .inc();
             if o.status.wrote() {
                 if let Some(ms) = o.latency_ms {
-                    let dir = crate::transform::decide::direction_to(o.target_system);
+                    let dir = crate::transform::decision::direction_to(o.target_system);
                     m.e2e_seconds
                         .with_label_values(&[&o.mapping, dir])
                         .observe(ms as f64 / 1000.0);

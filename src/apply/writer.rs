@@ -20,6 +20,7 @@ use crate::systems::Targets;
 use crate::systems::{SystemError, Written};
 use crate::transform::CurrencyTable;
 use crate::transform::fields::Context;
+use crate::transform::flow::FlowTargets;
 
 /// Executes write commands.
 #[derive(Clone)]
@@ -101,36 +102,8 @@ impl Writer {
 
         let s = cmd.source.system;
         let t = cmd.target_system;
-        if crate::orders::is_order_mapping(&m) && cmd.op == WriteOp::Create {
-            let o = crate::orders::apply::execute(self.targets.get(t), &self.store, cmd).await?;
-            crate::invoices::triggers::after_order_created(
-                &self.catalogue,
-                &self.targets,
-                &self.store,
-                &self.currencies,
-                cmd,
-                &o,
-            )
-            .await;
-            return Ok(o);
-        }
-        if crate::invoices::is_invoice_mapping(&m) {
-            return Ok(crate::invoices::apply::execute(
-                &self.targets,
-                &self.store,
-                &self.currencies,
-                cmd,
-            )
-            .await?);
-        }
-        if crate::orders::is_order_mapping(&m) && t.is_crm() {
-            return Ok(crate::orders::back::apply::execute(self.targets.get(t), cmd).await?);
-        }
-        if crate::opportunities::close::is_close(&m, cmd) {
-            return Ok(crate::opportunities::close::execute(self.targets.get(t), cmd).await);
-        }
-        if crate::quotes::is_quote_mapping(&m) {
-            return Ok(crate::quotes::apply::execute(self.targets.get(t), cmd).await);
+        if let Some(o) = self.execute_in_flow(&m, cmd).await {
+            return o;
         }
         let coupling = self.store.coupling(&m.name, s, &cmd.source.id)?;
         let mut op = cmd.op;
@@ -222,6 +195,29 @@ impl Writer {
                 failed(cmd, e.class(), e.actor().as_str(), field, reason)
             }
         })
+    }
+
+    /// Executes `cmd` in its mapping's document flow, when the flow takes it; every
+    /// configured flow then sees the write.
+    async fn execute_in_flow(
+        &self,
+        m: &TableMapping,
+        cmd: &WriteCommand,
+    ) -> Option<Result<Outcome, PipelineError>> {
+        let cx = FlowTargets {
+            targets: &self.targets,
+            store: &self.store,
+            catalogue: &self.catalogue,
+            currencies: &self.currencies,
+        };
+        let o = match crate::flows::of_mapping(m)?.execute(&cx, m, cmd).await? {
+            Ok(o) => o,
+            Err(e) => return Some(Err(e.into())),
+        };
+        for flow in crate::flows::configured(&self.catalogue) {
+            flow.after_write(&cx, m, cmd, &o).await;
+        }
+        Some(Ok(o))
     }
 
     async fn create(

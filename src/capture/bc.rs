@@ -122,8 +122,8 @@ impl BcCapture {
             modified_on,
             mut fields,
         } = row;
-        if crate::invoices::is_invoice_mapping(&self.mapping)
-            && let Err(e) = crate::invoices::aggregate::complete(&self.client, &mut fields).await
+        if let Some(flow) = crate::flows::of_mapping(&self.mapping)
+            && let Err(e) = flow.complete_captured(&self.client, &mut fields).await
         {
             return Ok(Err(e));
         }

@@ -120,13 +120,8 @@ impl DataverseCapture {
             let mut events = Vec::with_capacity(page.rows.len() + page.deleted.len());
             for mut row in page.rows {
                 // A document is one aggregate: a submitted order with its lines.
-                if crate::orders::is_order_mapping(&self.mapping) {
-                    crate::orders::aggregate::complete(&self.client, &mut row)
-                        .await
-                        .map_err(PassError::System)?;
-                }
-                if crate::quotes::is_quote_mapping(&self.mapping) {
-                    crate::quotes::aggregate::complete(&self.client, &mut row)
+                if let Some(flow) = crate::flows::of_mapping(&self.mapping) {
+                    flow.complete_captured(&self.client, &mut row)
                         .await
                         .map_err(PassError::System)?;
                 }

@@ -17,13 +17,33 @@ use crate::systems::{Secret, Target, Targets, TokenCache};
 /// The mappings a config selects.
 pub fn catalogue(cfg: &Config) -> anyhow::Result<Arc<Catalogue>> {
     let all = match &cfg.sync.mapping_file {
-        Some(p) => Catalogue::load(p)?,
+        Some(p) => {
+            let user = Catalogue::load(p)?;
+            match erp_defaults(cfg)? {
+                Some(d) => user.with_default_flows(&d),
+                None => user,
+            }
+        }
         None => {
             let (erp, _) = cfg.system_section(Side::Erp)?;
             Catalogue::parse(&format!("{}'s default mappings", erp.system), erp.mappings)?
         }
     };
     Ok(Arc::new(all.select(&cfg.sync.mappings)?))
+}
+
+/// The default mappings of the configured ERP (`[erp] system`), which a user mapping file's
+/// mappings inherit their document flows from; `None` when the name is not a registered
+/// ERP (the config's own check says so).
+pub fn erp_defaults(cfg: &Config) -> anyhow::Result<Option<Catalogue>> {
+    let Some(r) = crate::systems::registry::find(&cfg.erp.system)
+        .filter(|s| s.side() == Side::Erp)
+        .and_then(crate::systems::registry::registered)
+    else {
+        return Ok(None);
+    };
+    let file = format!("{}'s default mappings", r.system);
+    Ok(Some(Catalogue::parse(&file, r.mappings)?))
 }
 
 /// Opens the projection under the data directory.

@@ -14,13 +14,23 @@ use crate::mapping::{Catalogue, TableMapping};
 /// Loads the mappings: `--file`, else the config's `mapping_file`, else the defaults. Every
 /// mapping of the file, not only those the config selects.
 pub fn load(config: Option<&Path>, file: Option<&Path>) -> anyhow::Result<Catalogue> {
+    // The document flows a user file leaves out come from its ERP's defaults (the
+    // configured ERP's when a config is given, else the default pair's).
+    let inherit = |user: Catalogue, cfg: Option<&Config>| -> anyhow::Result<Catalogue> {
+        let defaults = match cfg.map(build::erp_defaults).transpose()?.flatten() {
+            Some(d) => d,
+            None => Catalogue::defaults()?,
+        };
+        Ok(user.with_default_flows(&defaults))
+    };
     if let Some(f) = file {
-        return Ok(Catalogue::load(f)?);
+        let cfg = config.and_then(|c| Config::load(c).ok());
+        return inherit(Catalogue::load(f)?, cfg.as_ref());
     }
     if let Some(c) = config {
         let cfg = Config::load(c)?;
         if let Some(f) = &cfg.sync.mapping_file {
-            return Ok(Catalogue::load(f)?);
+            return inherit(Catalogue::load(f)?, Some(&cfg));
         }
     }
     Ok(Catalogue::defaults()?)

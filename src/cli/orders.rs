@@ -36,7 +36,7 @@ pub async fn create_in_erp(a: &CreateInErpArgs) -> anyhow::Result<bool> {
     let Some(m) = catalogue
         .ordered()
         .iter()
-        .find(|m| crate::orders::is_order_mapping(m))
+        .find(|m| m.runs(crate::mapping::model::FlowKind::SalesOrder))
         .cloned()
     else {
         anyhow::bail!(

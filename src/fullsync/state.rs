@@ -28,7 +28,7 @@ pub fn run_name(run: Uuid) -> String {
 
 /// `to_crm` for a job reading the ERP, `to_erp` for one reading the CRM.
 pub fn direction_from(source: System) -> &'static str {
-    crate::transform::decide::direction_to(source.side().other())
+    crate::transform::decision::direction_to(source.side().other())
 }
 
 /// True when `correlation` is the run id of a full-sync job.

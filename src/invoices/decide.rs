@@ -2,7 +2,7 @@
 //! its state (coupled, and the payment status moved), skip it (stale, unchanged), park it (the
 //! customer is not coupled yet) or fail it.
 
-use crate::transform::decide::write_command;
+use crate::transform::decision::write_command;
 use serde_json::{Value, json};
 
 use super::build::{ACCOUNT, BuildContext, CUSTOMER_ID, CUSTOMER_MAPPING, build};
@@ -42,7 +42,7 @@ fn command(
         ..write_command(
             ev,
             m,
-            crate::systems::DATAVERSE,
+            m.system(crate::event::Side::Crm),
             target_id,
             op,
             fields,
@@ -61,7 +61,7 @@ pub fn decide(
     currencies_fresh: bool,
     forced: bool,
 ) -> Result<Decision, TransformError> {
-    let t = crate::systems::DATAVERSE;
+    let t = m.system(crate::event::Side::Crm);
     let record = ev.source.to_string();
     let outcome = |status, target: Option<String>, reason: String| {
         Outcome::for_event(ev, t, &m.crm_entity, target, status, Some(reason))

@@ -14,18 +14,13 @@ pub mod apply;
 pub mod build;
 pub mod decide;
 pub mod error;
+pub mod figures;
+pub mod flow;
 pub mod state;
 pub mod statistics;
 pub mod triggers;
 
 pub use error::InvoiceError;
-
-use crate::mapping::model::TableMapping;
-
-/// True for a mapping of Business Central posted sales invoices to Dataverse invoices.
-pub fn is_invoice_mapping(m: &TableMapping) -> bool {
-    m.crm_entity == "invoices" && m.erp_entity == "salesInvoices"
-}
 
 /// The field of an aggregate event holding the invoice's lines, in `sequence` order.
 pub const LINES: &str = "couplet_lines";

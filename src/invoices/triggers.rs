@@ -21,7 +21,7 @@ pub fn enabled(catalogue: &Catalogue) -> bool {
     catalogue
         .ordered()
         .iter()
-        .any(|m| super::is_invoice_mapping(m))
+        .any(|m| m.runs(crate::mapping::model::FlowKind::SalesInvoice))
 }
 
 /// Refreshes BC customer `customer`'s statistics when it is coupled.
@@ -66,7 +66,7 @@ pub async fn after_bc_order_change(
     currencies: &CurrencyTable,
     ev: &ChangeEvent,
 ) {
-    if ev.source.system != crate::systems::BC || ev.op != ChangeOp::Upsert || !enabled(catalogue) {
+    if ev.source.system.side() != Side::Erp || ev.op != ChangeOp::Upsert || !enabled(catalogue) {
         return;
     }
     if let Some(customer) = ev.fields.get("customerId").and_then(Value::as_str) {
@@ -82,7 +82,7 @@ pub async fn after_bc_customer_change(
     currencies: &CurrencyTable,
     ev: &ChangeEvent,
 ) {
-    if ev.source.system != crate::systems::BC
+    if ev.source.system.side() != Side::Erp
         || ev.op != ChangeOp::Upsert
         || ev.mapping != CUSTOMER_MAPPING
         || !enabled(catalogue)

@@ -196,6 +196,45 @@ impl Catalogue {
         }
     }
 
+    /// These mappings with the document flow of `defaults` filled in where a mapping leaves
+    /// `flow` out but has a default's name and entity sets: a user mapping file written
+    /// before the `flow` key (a copy of the defaults, edited) runs the same flows. A mapping
+    /// over other tables, or under another name, runs the flow its file says (none when it
+    /// says none).
+    pub fn with_default_flows(&self, defaults: &Catalogue) -> Catalogue {
+        let inherit = |m: &Arc<TableMapping>| -> Arc<TableMapping> {
+            match defaults.get(&m.name) {
+                Some(d)
+                    if m.flow.is_none()
+                        && d.flow.is_some()
+                        && d.crm_entity == m.crm_entity
+                        && d.erp_entity == m.erp_entity =>
+                {
+                    Arc::new(TableMapping {
+                        flow: d.flow,
+                        ..TableMapping::clone(m)
+                    })
+                }
+                _ => m.clone(),
+            }
+        };
+        let by_name: HashMap<String, Arc<TableMapping>> = self
+            .by_name
+            .iter()
+            .map(|(k, m)| (k.clone(), inherit(m)))
+            .collect();
+        Catalogue {
+            ordered: self
+                .ordered
+                .iter()
+                .filter_map(|m| by_name.get(&m.name).cloned())
+                .collect(),
+            by_name,
+            filters: self.filters.clone(),
+            pair: self.pair,
+        }
+    }
+
     /// The CRM and the ERP these mappings join.
     pub fn pair(&self) -> Pair {
         self.pair
@@ -471,6 +510,70 @@ mod tests {
         let customer = c.get("CUSTOMER").unwrap();
         assert_eq!(customer.depends_on, vec!["SALESPEOPLE", "CURRENCY"]);
         assert!(c.filter("CUSTOMER", true).is_some());
+    }
+
+    #[test]
+    fn flows_are_chosen_by_the_flow_key() {
+        use crate::mapping::model::FlowKind;
+        let c = Catalogue::defaults().unwrap();
+        let flow = |n: &str| c.get(n).unwrap().flow;
+        assert_eq!(flow("SALESORDER"), Some(FlowKind::SalesOrder));
+        assert_eq!(flow("QUOTE"), Some(FlowKind::SalesQuote));
+        assert_eq!(flow("POSTEDSALESINV-INV"), Some(FlowKind::SalesInvoice));
+        assert_eq!(flow("OPPORTUNITY"), Some(FlowKind::Opportunity));
+        let with_flow: Vec<_> = c.ordered().iter().filter(|m| m.flow.is_some()).collect();
+        assert_eq!(with_flow.len(), 4);
+
+        let e = Catalogue::parse(
+            "m.toml",
+            &DEFAULTS.replace("flow = \"sales_order\"", "flow = \"sales_ordre\""),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("sales_ordre") && e.contains("sales_order"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_user_file_without_flow_keys_inherits_the_defaults_flows() {
+        use crate::mapping::model::FlowKind;
+        let defaults = Catalogue::defaults().unwrap();
+        let old = DEFAULTS
+            .lines()
+            .filter(|l| !l.starts_with("flow = "))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let user = Catalogue::parse("user.toml", &old).unwrap();
+        assert_eq!(user.get("SALESORDER").unwrap().flow, None);
+        let user = user.with_default_flows(&defaults);
+        for m in defaults.ordered() {
+            assert_eq!(user.get(&m.name).unwrap().flow, m.flow, "{}", m.name);
+        }
+        // Another table under a default's name runs no flow; another name keeps its own.
+        let renamed = old
+            .replace("name = \"QUOTE\"", "name = \"MY QUOTES\"")
+            .replace(
+                "erp_entity = \"salesInvoices\"",
+                "erp_entity = \"customerPayments\"",
+            );
+        let user = Catalogue::parse("user.toml", &renamed)
+            .unwrap()
+            .with_default_flows(&defaults);
+        assert_eq!(user.get("MY QUOTES").unwrap().flow, None);
+        assert_eq!(user.get("POSTEDSALESINV-INV").unwrap().flow, None);
+        assert_eq!(
+            user.get("SALESORDER").unwrap().flow,
+            Some(FlowKind::SalesOrder)
+        );
+        let ordered: Vec<_> = user.ordered().iter().map(|m| m.flow).collect();
+        let by_name: Vec<_> = user
+            .ordered()
+            .iter()
+            .map(|m| user.get(&m.name).unwrap().flow)
+            .collect();
+        assert_eq!(ordered, by_name);
     }
 
     #[test]

@@ -226,6 +226,49 @@ impl FieldMapping {
     }
 }
 
+/// The document flow a table mapping runs instead of the plain record synchronisation
+/// (`flow = "…"` in a mapping file; absent: records are synchronised field by field). The
+/// flow, not the mapping's entity sets, decides how a change is completed, decided and
+/// applied: each kind is one implementation of `transform::flow::DocumentFlow`, whose
+/// CRM-side state machine is generic and whose ERP-side documents the ERP's folder builds.
+/// An unknown value is an error naming the values allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FlowKind {
+    /// CRM sales orders to the ERP once submitted (header and lines as one aggregate), and
+    /// the ERP order's release, shipments and invoices back to the CRM order.
+    SalesOrder,
+    /// CRM quotes to the ERP as sales quotes: activate, revise (archive and rebuild), won
+    /// (linked to its order or released).
+    SalesQuote,
+    /// The ERP's posted sales invoices to the CRM (billed, paid, canceled) with the account
+    /// statistics of coupled customers.
+    SalesInvoice,
+    /// Opportunities, synchronised as records while open; a won or lost CRM opportunity
+    /// closes the ERP's.
+    Opportunity,
+}
+
+impl FlowKind {
+    /// Every flow.
+    pub const ALL: [FlowKind; 4] = [
+        FlowKind::SalesOrder,
+        FlowKind::SalesQuote,
+        FlowKind::SalesInvoice,
+        FlowKind::Opportunity,
+    ];
+
+    /// The value in a mapping file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FlowKind::SalesOrder => "sales_order",
+            FlowKind::SalesQuote => "sales_quote",
+            FlowKind::SalesInvoice => "sales_invoice",
+            FlowKind::Opportunity => "opportunity",
+        }
+    }
+}
+
 /// One integration table mapping.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -277,6 +320,11 @@ pub struct TableMapping {
     /// The field mappings.
     #[serde(default)]
     pub fields: Vec<FieldMapping>,
+    /// The document flow the mapping runs (absent: the plain record flow). A user mapping
+    /// file that leaves it out of a mapping named and shaped as a default one inherits the
+    /// default's (see `Catalogue::with_default_flows`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flow: Option<FlowKind>,
     /// The systems this mapping joins: the engine's pair, set when the catalogue is made for
     /// it (never read from a mapping file).
     #[serde(skip, default = "crate::systems::pair::default_pair")]
@@ -284,6 +332,11 @@ pub struct TableMapping {
 }
 
 impl TableMapping {
+    /// True when the mapping runs the document flow `kind`.
+    pub fn runs(&self, kind: FlowKind) -> bool {
+        self.flow == Some(kind)
+    }
+
     /// The system on `side`.
     pub fn system(&self, side: Side) -> System {
         self.pair.system(side)

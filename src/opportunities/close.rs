@@ -5,7 +5,7 @@
 //! Dataverse opportunities out of the field mappings, so the close is its own command: one
 //! PATCH of `status`, written once (the coupling's hash), never creating an opportunity.
 
-use crate::transform::decide::write_command;
+use crate::transform::decision::write_command;
 use serde_json::{Value, json};
 use tracing::Instrument;
 
@@ -34,7 +34,7 @@ pub fn closed_status(ev: &ChangeEvent) -> Option<&'static str> {
 
 /// True for a close command of `m`.
 pub fn is_close(m: &TableMapping, cmd: &WriteCommand) -> bool {
-    super::is_opportunity_mapping(m) && cmd.fields.contains_key(CLOSE)
+    m.runs(crate::mapping::model::FlowKind::Opportunity) && cmd.fields.contains_key(CLOSE)
 }
 
 /// Decides for a closed Dataverse opportunity (`status` from [`closed_status`]).
@@ -49,7 +49,7 @@ pub fn decide(
     let outcome = |st, target: Option<String>, reason: String| {
         Outcome::for_event(
             ev,
-            crate::systems::BC,
+            m.system(Side::Erp),
             &m.erp_entity,
             target,
             st,
@@ -82,7 +82,7 @@ pub fn decide(
     Decision::Write(write_command(
         ev,
         m,
-        crate::systems::BC,
+        m.system(Side::Erp),
         Some(c.erp_id.clone()),
         WriteOp::Update,
         fields,
@@ -182,7 +182,7 @@ mod tests {
     fn won_and_lost_close_the_coupled_opportunity_once() {
         let cat = Catalogue::defaults().unwrap();
         let m = cat.get(super::super::MAPPING).unwrap();
-        assert!(super::super::is_opportunity_mapping(m));
+        assert!(m.runs(crate::mapping::model::FlowKind::Opportunity));
         assert_eq!(closed_status(&event(0)), None);
         assert_eq!(closed_status(&event(2)), Some("Lost"));
         let won = event(1);

@@ -2,14 +2,13 @@
 //! opportunity's number (the Sales Header's Opportunity No.; `opportunityNumber` is a sandbox
 //! extension on `salesOrders` and `salesQuotes`, as a custom API page would expose it). The
 //! builder puts the coupled Business Central opportunity's id on the built header
-//! ([`OPPORTUNITY`]); the apply reads its number.
+//! ([`OPPORTUNITY`]); the ERP's document writer reads its number.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::event::Fields;
 use crate::event::Side;
 use crate::store::{Store, StoreError};
-use crate::systems::{BcClient, SystemError};
 
 /// On a built order or quote: the id of the coupled Business Central opportunity.
 pub const OPPORTUNITY: &str = "@couplet.opportunity";
@@ -27,17 +26,4 @@ pub fn coupled(store: &Store, doc: &Fields) -> Result<Option<String>, StoreError
     Ok(store
         .coupling(super::MAPPING, Side::Crm, opp)?
         .map(|c| c.erp_id))
-}
-
-/// Replaces [`OPPORTUNITY`] on a header by `opportunityNumber`, read from Business Central.
-pub async fn resolve(bc: &BcClient, header: &mut Fields) -> Result<(), SystemError> {
-    let Some(Value::String(id)) = header.remove(OPPORTUNITY) else {
-        return Ok(());
-    };
-    if let Some(o) = bc.get("opportunities", &id).await?
-        && let Some(n) = o.get("number").and_then(Value::as_str)
-    {
-        header.insert("opportunityNumber".into(), json!(n));
-    }
-    Ok(())
 }

@@ -4,14 +4,8 @@
 //! Business Central opportunity's number (`link`).
 
 pub mod close;
+pub mod flow;
 pub mod link;
-
-use crate::mapping::model::TableMapping;
-
-/// True for a mapping of Dataverse opportunities to Business Central opportunities.
-pub fn is_opportunity_mapping(m: &TableMapping) -> bool {
-    m.crm_entity == "opportunities" && m.erp_entity == "opportunities"
-}
 
 /// The mapping whose couplings resolve an order's or a quote's opportunity.
 pub const MAPPING: &str = "OPPORTUNITY";

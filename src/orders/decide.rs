@@ -1,7 +1,7 @@
 //! The transform's decision for an order change: skip (already created, automatic creation
 //! off), park (a reference not coupled yet), fail (cannot be built) or a create command.
 
-use crate::transform::decide::write_command;
+use crate::transform::decision::write_command;
 
 use super::build::{BuildContext, build};
 use super::on_demand_marker;
@@ -22,7 +22,7 @@ pub fn decide(
     currencies_fresh: bool,
     forced: bool,
 ) -> Result<Decision, TransformError> {
-    let t = crate::systems::BC;
+    let t = m.system(crate::event::Side::Erp);
     let record = ev.source.to_string();
     let outcome = |status, target: Option<String>, reason: String| {
         Outcome::for_event(ev, t, &m.erp_entity, target, status, Some(reason))

@@ -1,28 +1,23 @@
 //! Sales orders from Dataverse to Business Central (Business Central's classic order
 //! integration): a submitted `salesorder` with its lines is one aggregate event, built into a
 //! Business Central sales order with lines and created once. [`back`]: the BC order's
-//! release, shipments, invoices and header values flow back to the Sales order.
+//! release, shipments, invoices and header values flow back to the Sales order. The CRM side
+//! (the state machine, [`flow`]) is here; the ERP's builder and writer are in its folder
+//! (Business Central's in `src/systems/bc/documents/`).
 
 pub mod aggregate;
-pub mod apply;
 pub mod back;
 pub mod build;
 pub mod config;
 pub mod decide;
 pub mod error;
+pub mod flow;
 pub mod kind;
 pub mod lines;
 pub mod on_demand;
 
 pub use config::OrdersConfig;
 pub use error::OrderError;
-
-use crate::mapping::model::TableMapping;
-
-/// True for a mapping of Dataverse sales orders to Business Central sales orders.
-pub fn is_order_mapping(m: &TableMapping) -> bool {
-    m.crm_entity == "salesorders" && m.erp_entity == "salesOrders"
-}
 
 /// The field of an aggregate event holding the order's lines, in `sequencenumber` order.
 pub const LINES: &str = "couplet_lines";

@@ -84,7 +84,8 @@ pub fn spawn(setup: StageSetup<'_>, shutdown: &watch::Receiver<bool>) -> Vec<Tas
     let (currencies, source) = setup.currencies;
     let transform = TransformStage {
         transformer: Transformer::new(p.catalogue.clone(), p.store.clone(), currencies.clone())
-            .with_orders(p.orders.clone()),
+            .with_orders(p.orders.clone())
+            .with_erp(p.targets.erp.clone()),
         survivors: p.targets.clone(),
         bus: p.bus.clone(),
         topics: p.topics.clone(),

@@ -4,7 +4,7 @@
 //! what to do: `create` the Business Central quote, `revise` the one a predecessor is coupled
 //! to, or leave the `existing` one; and for a Won quote, what follows (`won`).
 
-use crate::transform::decide::write_command;
+use crate::transform::decision::write_command;
 use serde_json::{Value, json};
 
 use super::{CONTROL, ORDER, ORDER_MAPPING, PREDECESSORS, QUOTE, WON};
@@ -57,7 +57,7 @@ pub fn decide(
     currencies_fresh: bool,
     forced: bool,
 ) -> Result<Decision, TransformError> {
-    let t = crate::systems::BC;
+    let t = m.system(crate::event::Side::Erp);
     let record = ev.source.to_string();
     let outcome = |status, target: Option<String>, reason: String| {
         Outcome::for_event(ev, t, &m.erp_entity, target, status, Some(reason))

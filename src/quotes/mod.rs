@@ -2,22 +2,16 @@
 //! Quotes", §6.3 of its design): an Active quote becomes a Business Central sales quote once;
 //! a revision (same quotenumber, a coupled Revised predecessor) archives the Business Central
 //! quote's current version and rebuilds the same quote; a Won quote is created if missing,
-//! then linked to its order (Quote No., archived) or released. The header and lines are built
-//! by `src/orders/` (the same code as orders, with [`QUOTE`] as the document kind).
+//! then linked to its order (Quote No., archived) or released. The CRM side (the state machine)
+//! is here ([`flow`]); the header and lines are built by the ERP's builder, as orders are (with
+//! [`QUOTE`] as the document kind), and written by the ERP's documents (Business Central's in
+//! `src/systems/bc/documents/`).
 
 pub mod aggregate;
-pub mod apply;
 pub mod decide;
-pub mod link;
-pub mod revise;
+pub mod flow;
 
-use crate::mapping::model::TableMapping;
 use crate::orders::kind::DocKind;
-
-/// True for a mapping of Dataverse quotes to Business Central sales quotes.
-pub fn is_quote_mapping(m: &TableMapping) -> bool {
-    m.crm_entity == "quotes" && m.erp_entity == "salesQuotes"
-}
 
 /// Quote statecodes.
 pub const ACTIVE: i64 = 1;
@@ -49,6 +43,8 @@ pub const ORDER: &str = "couplet_quote_order";
 pub const ORDER_QUOTE_NUMBER: &str = "couplet_quote_number";
 /// The control object of a quote command (what the apply does besides writing the quote).
 pub const CONTROL: &str = "@couplet.quote";
+/// On a built order: the Your Reference (CRM quotenumber) of the quote it was made from.
+pub const QUOTE_REFERENCE: &str = "@couplet.quoteReference";
 /// The Business Central entity set of quotes.
 pub const SET: &str = "salesQuotes";
 /// The mapping whose couplings hold the orders made from quotes.

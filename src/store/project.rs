@@ -161,7 +161,7 @@ pub fn plan_outcome(
                     c.hash_to_erp = o.content_hash.clone();
                     c.hash_to_crm = o.reverse_hash.clone();
                 }
-                c.last_direction = Some(crate::transform::decide::direction_to(t).to_string());
+                c.last_direction = Some(crate::transform::decision::direction_to(t).to_string());
             }
             c.last_sync_at = Some(o.at);
             c.last_result = Some(o.status.as_str().to_string());

@@ -2,7 +2,7 @@
 //! (`src/systems/<name>/`), so the generic stages never name a vendor. Its record shape
 //! (id, modified-on and blank-text rules) travels with the [`System`] value; reading and
 //! writing records, the connection test and the metadata reader are here; its change
-//! sources are [`ChangeSources`].
+//! sources are capture plans; an ERP's sales documents are [`ErpDocuments`].
 
 use std::any::Any;
 use std::sync::Arc;
@@ -14,9 +14,12 @@ use super::http::urls::odata_literal;
 use super::metadata::EntitySchema;
 use super::written::Written;
 use crate::capture::plan::CapturePlan;
-use crate::event::{Fields, System};
+use crate::event::{Fields, Outcome, System, WriteCommand};
+use crate::invoices::figures::Statistics;
 use crate::mapping::Catalogue;
 use crate::mapping::model::TableMapping;
+use crate::orders::build::DocumentBuilder;
+use crate::store::{Store, StoreError};
 
 /// One system's records, behind one interface.
 #[async_trait]
@@ -89,9 +92,46 @@ pub trait Connector: Send + Sync + 'static {
         Ok(Vec::new())
     }
 
+    /// The ERP's sales documents, for the document flows (`None`: this system builds none;
+    /// a CRM's, or an ERP whose folder has no `documents/` yet).
+    fn documents(&self) -> Option<&dyn ErpDocuments> {
+        None
+    }
+
     /// The concrete client, for the system's own modules (its document builders, its
     /// captures): `target.client::<BcClient>()`.
     fn as_any(&self) -> &dyn Any;
+}
+
+/// An ERP's sales documents: what the generic document flows (`transform::flow`, the CRM-side
+/// state machines in `src/orders/`, `src/quotes/`, `src/invoices/`) ask of the ERP. Each ERP
+/// builds them in its own folder (`src/systems/bc/documents/`) and hands them out through
+/// [`Connector::documents`]; an ERP without them fails the document commands with a reason.
+#[async_trait]
+pub trait ErpDocuments: Send + Sync {
+    /// Builds the ERP's sales orders and quotes from CRM aggregates (at decide time).
+    fn builder(&self) -> &dyn DocumentBuilder;
+
+    /// Completes `order` (the captured fields of ERP sales order `id`) with the current header,
+    /// its lines and its posted shipments and invoices, for the order flowing back to the CRM.
+    async fn read_order(&self, id: &str, order: &mut Fields) -> Result<(), SystemError>;
+
+    /// Adds its lines to a posted invoice read without them.
+    async fn read_invoice(&self, invoice: &mut Fields) -> Result<(), SystemError>;
+
+    /// Creates the sales order of a create command once (found by its natural key after a
+    /// crash, missing lines completed, its quote and opportunity linked). Only a broken
+    /// projection is an error.
+    async fn create_order(&self, store: &Store, cmd: &WriteCommand) -> Result<Outcome, StoreError>;
+
+    /// Writes a quote command (create, revise, won: link or release).
+    async fn write_quote(&self, cmd: &WriteCommand) -> Outcome;
+
+    /// The account statistics of ERP customer `customer_id` (`None`: no such customer).
+    async fn customer_statistics(
+        &self,
+        customer_id: &str,
+    ) -> Result<Option<Statistics>, SystemError>;
 }
 
 /// What a system's metadata says about the entity sets asked for.

@@ -34,6 +34,12 @@ impl Target {
         &self.0
     }
 
+    /// The system's sales documents, when it builds them (an ERP's; see
+    /// [`super::connector::ErpDocuments`]).
+    pub fn documents(&self) -> Option<&dyn super::connector::ErpDocuments> {
+        self.0.documents()
+    }
+
     /// The concrete client behind this target, when it is a `C` (the system's own modules
     /// use it for what only that system has).
     pub fn client<C: 'static>(&self) -> Option<&C> {

@@ -2,74 +2,23 @@
 
 use std::sync::Arc;
 
-use uuid::Uuid;
-
 use super::currency::CurrencyTable;
+use super::decision::{Decision, direction_to, write_command};
 use super::error::TransformError;
 use super::fields::{Context, FieldFailure, add_reverse_only, as_read, map_record};
+use super::flow::{DecideContext, FlowChange};
 use super::hash::content_hash;
 use crate::error::Classify;
 use crate::event::types::OutcomeError;
 use crate::event::types::now_millis;
 use crate::event::{
-    ChangeEvent, ChangeOp, Outcome, OutcomeStatus, RecordKey, Side, System, WriteCommand, WriteOp,
+    ChangeEvent, ChangeOp, Outcome, OutcomeStatus, RecordKey, System, WriteCommand, WriteOp,
 };
 use crate::mapping::Catalogue;
 use crate::mapping::model::{DeletionPolicy, TableMapping};
 use crate::store::project::index_record;
 use crate::store::{Coupling, ParkedEntry, Store};
-
-/// What to do with a change.
-#[derive(Debug, Clone)]
-#[allow(clippy::large_enum_variant)] // short-lived, one per change
-pub enum Decision {
-    /// Write this to the target.
-    Write(WriteCommand),
-    /// Nothing to write; the outcome says why (filtered, echo, stale, unchanged, uncoupled).
-    Skip(Outcome),
-    /// A dependency is missing: park the change.
-    Park(Outcome, ParkedEntry),
-    /// The change cannot be synchronised; listed in the errors list.
-    Fail(Outcome),
-    /// The currency table does not know a value: refresh it, then decide again with
-    /// `currencies_fresh = true`.
-    RefreshCurrencies,
-    /// A coupled record was deleted and the mapping restores deleted records: project the
-    /// outcome (the coupling is removed), then read the surviving record and synchronise it
-    /// again, which creates the deleted record anew and couples it.
-    Restore(Outcome, RecordKey),
-}
-
-/// A write command following `ev` in mapping `m`: `fields` to `t`'s entity of the mapping,
-/// with no natural key (callers that look one up set it) and no reverse hash.
-pub fn write_command(
-    ev: &ChangeEvent,
-    m: &TableMapping,
-    t: System,
-    target_id: Option<String>,
-    op: WriteOp,
-    fields: crate::event::Fields,
-    content_hash: String,
-) -> WriteCommand {
-    WriteCommand {
-        command_id: Uuid::new_v4(),
-        event_id: ev.event_id,
-        correlation_id: ev.correlation_id,
-        mapping: m.name.clone(),
-        source: ev.source.clone(),
-        source_modified_on: ev.modified_on,
-        source_etag: ev.etag.clone(),
-        target_system: t,
-        target_entity: m.entity(t).to_string(),
-        target_id,
-        op,
-        natural_key: Vec::new(),
-        content_hash,
-        reverse_hash: None,
-        fields,
-        issued_at: now_millis(),
-    }
-}
+use crate::systems::Target;
 
 /// Applies the mappings to changes.
 #[derive(Debug, Clone)]
@@ -78,6 +27,8 @@ pub struct Transformer {
     store: Store,
     currencies: CurrencyTable,
     orders: Arc<crate::orders::OrdersConfig>,
+    /// The ERP, whose sales documents the document flows build.
+    erp: Option<Target>,
 }
 
 impl Transformer {
@@ -88,12 +39,20 @@ impl Transformer {
             store,
             currencies,
             orders: Arc::new(crate::orders::OrdersConfig::default()),
+            erp: None,
         }
     }
 
     /// Uses `orders` (`[orders]`) for sales-order mappings.
     pub fn with_orders(mut self, orders: crate::orders::OrdersConfig) -> Self {
         self.orders = Arc::new(orders);
+        self
+    }
+
+    /// Builds the document flows' ERP documents with `erp`'s (without it, a sales order or
+    /// quote fails as not buildable).
+    pub fn with_erp(mut self, erp: Target) -> Self {
+        self.erp = Some(erp);
         self
     }
 
@@ -138,9 +97,17 @@ impl Transformer {
             &ev.source.id,
             &ev.fields,
         )?;
-        if crate::orders::is_order_mapping(&m) && !s.is_crm() {
-            // Business Central → Sales: status, posts and header of orders from Sales.
-            return crate::orders::back::decide::decide(&self.store, ev, &m, coupling);
+        let flow = crate::flows::of_mapping(&m);
+        let fc = FlowChange {
+            ev,
+            m: &m,
+            coupling: &coupling,
+            currencies_fresh,
+            force,
+        };
+        let dx = self.flow_context();
+        if let Some(decided) = flow.and_then(|f| f.decide_any_direction(&dx, &fc)) {
+            return decided;
         }
         if !m.direction.allows_from(s) {
             return Ok(d.skip(
@@ -153,13 +120,8 @@ impl Transformer {
                 ),
             ));
         }
-        if crate::opportunities::is_opportunity_mapping(&m)
-            && s.is_crm()
-            && let Some(status) = crate::opportunities::close::closed_status(ev)
-        {
-            return Ok(crate::opportunities::close::decide(
-                ev, &m, coupling, status, force,
-            ));
+        if let Some(decided) = flow.and_then(|f| f.decide_unfiltered(&fc)) {
+            return Ok(decided);
         }
         if let Some(f) = self.catalogue.filter(&m.name, s.is_crm())
             && !f.matches(&ev.fields)
@@ -175,11 +137,8 @@ impl Transformer {
                 ),
             ));
         }
-        if crate::orders::is_order_mapping(&m)
-            || crate::invoices::is_invoice_mapping(&m)
-            || crate::quotes::is_quote_mapping(&m)
-        {
-            return self.decide_document(ev, &m, coupling, currencies_fresh, force);
+        if let Some(decided) = flow.and_then(|f| f.decide(&dx, &fc)) {
+            return decided;
         }
         // Couplet's own write coming back (same ETag as recorded after the write) is not
         // synchronised back as such; only values the target added or changed (an assigned
@@ -291,37 +250,14 @@ impl Transformer {
         }
     }
 
-    /// The decision of the document flow of `m`: a sales order, an invoice or a quote.
-    fn decide_document(
-        &self,
-        ev: &ChangeEvent,
-        m: &TableMapping,
-        coupling: Option<Coupling>,
-        currencies_fresh: bool,
-        force: bool,
-    ) -> Result<Decision, TransformError> {
-        if crate::orders::is_order_mapping(m) {
-            let cx = crate::orders::build::BuildContext {
-                store: &self.store,
-                catalogue: &self.catalogue,
-                currencies: &self.currencies,
-                config: &self.orders,
-            };
-            crate::orders::decide::decide(&cx, ev, m, coupling, currencies_fresh, force)
-        } else if crate::invoices::is_invoice_mapping(m) {
-            let cx = crate::invoices::build::BuildContext {
-                store: &self.store,
-                currencies: &self.currencies,
-            };
-            crate::invoices::decide::decide(&cx, ev, m, coupling, currencies_fresh, force)
-        } else {
-            let cx = crate::orders::build::BuildContext {
-                store: &self.store,
-                catalogue: &self.catalogue,
-                currencies: &self.currencies,
-                config: &self.orders,
-            };
-            crate::quotes::decide::decide(&cx, ev, m, coupling, currencies_fresh, force)
+    /// What the document flows decide with.
+    fn flow_context(&self) -> DecideContext<'_> {
+        DecideContext {
+            store: &self.store,
+            catalogue: &self.catalogue,
+            currencies: &self.currencies,
+            orders: &self.orders,
+            erp: self.erp.as_ref().and_then(Target::documents),
         }
     }
 
@@ -565,15 +501,6 @@ fn unknown_mapping(ev: &ChangeEvent, pair: crate::event::Pair) -> Decision {
     );
     o.error = Some(error_of(&e, None));
     Decision::Fail(o)
-}
-
-/// `to_crm` when writing towards the CRM, `to_erp` otherwise.
-pub fn direction_to(target: impl Into<Side>) -> &'static str {
-    if target.into().is_crm() {
-        "to_crm"
-    } else {
-        "to_erp"
-    }
 }
 
 fn error_of(e: &dyn Classify, field: Option<&str>) -> OutcomeError {

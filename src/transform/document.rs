@@ -10,7 +10,7 @@ use crate::event::{ChangeEvent, Outcome, OutcomeStatus};
 use crate::mapping::model::TableMapping;
 use crate::store::ParkedEntry;
 
-use super::Decision;
+use super::decision::Decision;
 
 /// A document that cannot go to the other side (yet).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -6,7 +6,9 @@ use tracing::Instrument;
 
 pub use super::currency::CurrencySource;
 use super::currency::CurrencyTable;
-use super::decide::{Decision, Transformer};
+use super::decide::Transformer;
+use super::decision::Decision;
+use super::flow::{Aggregate, FlowTargets};
 use super::redrive;
 use crate::bus::{Bus, Message, Topics};
 use crate::event::avro::{decode_change, encode_command, encode_outcome};
@@ -71,8 +73,8 @@ impl TransformStage {
         self.decide_and_emit(&ev, force).instrument(span).await
     }
 
-    /// Decides what to do with one change (its document read whole first), runs the invoice
-    /// triggers it may fire, and acts on the decision.
+    /// Decides what to do with one change (its document read whole first), shows it to the
+    /// configured flows, and acts on the decision.
     async fn decide_and_emit(&self, ev: &ChangeEvent, force: bool) -> Result<(), PipelineError> {
         let completed;
         let ev = match self.complete_aggregate(ev).await? {
@@ -84,91 +86,30 @@ impl TransformStage {
             Aggregate::Unreadable(o) => return self.emit(&o, Some(ev)).await,
         };
         let d = self.decide(ev, force).await?;
-        self.run_invoice_triggers(ev).await;
+        self.run_flow_triggers(ev).await;
         self.act(ev, d, force).await
     }
 
-    /// An order, quote or posted invoice read without its lines (a retry, a full
-    /// synchronisation) is read whole.
+    /// The change with its document read whole by its mapping's flow (a document read
+    /// without its lines: a retry, a full synchronisation), or as it came.
     async fn complete_aggregate(&self, ev: &ChangeEvent) -> Result<Aggregate, PipelineError> {
-        Ok(match self.transformer.catalogue().get(&ev.mapping) {
-            Some(m)
-                if crate::orders::is_order_mapping(m)
-                    && !ev.source.system.is_crm()
-                    && ev.op == crate::event::ChangeOp::Upsert
-                    && self
-                        .store
-                        .coupling(&m.name, ev.source.system, &ev.source.id)
-                        .map_err(|e| PipelineError::Stage {
-                            stage: "transform".into(),
-                            reason: e.to_string(),
-                        })?
-                        .is_some() =>
-            {
-                // A coupled Business Central order is read whole (lines, posted documents);
-                // a read that fails is listed in the errors list, for `couplet errors retry`.
-                let mut full = ev.clone();
-                if let Some(bc) = self
-                    .survivors
-                    .get(ev.source.system)
-                    .client::<crate::systems::BcClient>()
-                    && let Err(e) =
-                        crate::orders::back::read::complete(bc, &ev.source.id, &mut full.fields)
-                            .await
-                {
-                    let o = crate::orders::back::read::failed(ev, m, &e);
-                    return Ok(Aggregate::Unreadable(o));
-                }
-                Aggregate::Completed(full)
-            }
-            Some(m)
-                if (crate::orders::is_order_mapping(m) || crate::quotes::is_quote_mapping(m))
-                    && ev.op == crate::event::ChangeOp::Upsert
-                    && !crate::orders::aggregate::is_complete(&ev.fields) =>
-            {
-                let mut full = ev.clone();
-                let quote = crate::quotes::is_quote_mapping(m);
-                if let Some(dv) = self
-                    .survivors
-                    .get(ev.source.system)
-                    .client::<crate::systems::DataverseClient>()
-                {
-                    (if quote {
-                        crate::quotes::aggregate::complete(dv, &mut full.fields).await
-                    } else {
-                        crate::orders::aggregate::complete(dv, &mut full.fields).await
-                    })
-                    .map_err(|e| PipelineError::Stage {
-                        stage: "transform".into(),
-                        reason: format!("reading the lines of {}: {e}", ev.source),
-                    })?;
-                }
-                Aggregate::Completed(full)
-            }
-            // A posted invoice read without its lines likewise.
-            Some(m)
-                if crate::invoices::is_invoice_mapping(m)
-                    && ev.op == crate::event::ChangeOp::Upsert
-                    && !ev.source.system.is_crm()
-                    && !crate::invoices::aggregate::is_complete(&ev.fields) =>
-            {
-                let mut full = ev.clone();
-                if let Some(bc) = self
-                    .survivors
-                    .get(ev.source.system)
-                    .client::<crate::systems::BcClient>()
-                {
-                    crate::invoices::aggregate::complete(bc, &mut full.fields)
-                        .await
-                        .map_err(|e| PipelineError::Stage {
-                            stage: "transform".into(),
-                            reason: format!("reading the lines of {}: {e}", ev.source),
-                        })?;
-                }
-                Aggregate::Completed(full)
-            }
-            _ => Aggregate::AsIs,
-        })
+        let Some(m) = self.transformer.catalogue().get(&ev.mapping) else {
+            return Ok(Aggregate::AsIs);
+        };
+        match crate::flows::of_mapping(m) {
+            Some(flow) => flow.complete(&self.flow_targets(), m, ev).await,
+            None => Ok(Aggregate::AsIs),
+        }
+    }
+
+    /// What the document flows read and refresh with.
+    fn flow_targets(&self) -> FlowTargets<'_> {
+        FlowTargets {
+            targets: &self.survivors,
+            store: &self.store,
+            catalogue: self.transformer.catalogue(),
+            currencies: &self.currencies,
+        }
     }
 
     /// The decision on `ev`; when the currency table lacks a value, it is refreshed and the
@@ -193,28 +134,12 @@ impl TransformStage {
         Ok(d)
     }
 
-    /// The invoice statistics a change of a Business Central customer or of an order may
-    /// refresh.
-    async fn run_invoice_triggers(&self, ev: &ChangeEvent) {
-        crate::invoices::triggers::after_bc_customer_change(
-            self.transformer.catalogue(),
-            &self.survivors,
-            &self.store,
-            &self.currencies,
-            ev,
-        )
-        .await;
-        if let Some(m) = self.transformer.catalogue().get(&ev.mapping)
-            && crate::orders::is_order_mapping(m)
-        {
-            crate::invoices::triggers::after_bc_order_change(
-                self.transformer.catalogue(),
-                &self.survivors,
-                &self.store,
-                &self.currencies,
-                ev,
-            )
-            .await;
+    /// Shows the change to every configured document flow (the invoice flow refreshes the
+    /// account statistics a customer's or an order's change may move).
+    async fn run_flow_triggers(&self, ev: &ChangeEvent) {
+        let cx = self.flow_targets();
+        for flow in crate::flows::configured(self.transformer.catalogue()) {
+            flow.after_change(&cx, ev).await;
         }
     }
 
@@ -382,15 +307,4 @@ impl TransformStage {
         }
         Ok(())
     }
-}
-
-/// A change with its document read whole, or not.
-#[allow(clippy::large_enum_variant)] // short-lived, one per change
-enum Aggregate {
-    /// The change as it came: no document to complete, or complete already.
-    AsIs,
-    /// The change with its document read whole.
-    Completed(ChangeEvent),
-    /// The document could not be read: the outcome saying so.
-    Unreadable(Outcome),
 }

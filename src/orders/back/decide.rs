@@ -2,7 +2,7 @@
 //! Sales, deleted without posting, nothing new), or a command that brings the coupled
 //! Dataverse order in step: header values, timeline posts and state.
 
-use crate::transform::decide::write_command;
+use crate::transform::decision::write_command;
 use serde_json::{Value, json};
 
 use super::{ACCOUNT_POSTS, DELETED, INVOICES, LINES, POSTS, SHIPMENTS};
@@ -168,13 +168,13 @@ pub fn decide(
     coupling: Option<Coupling>,
 ) -> Result<Decision, TransformError> {
     let record = ev.source.to_string();
-    let t = crate::systems::DATAVERSE;
+    let t = m.system(crate::event::Side::Crm);
     let number = text(&ev.fields, "number");
     let deleted = ev.fields.get(DELETED).and_then(Value::as_bool) == Some(true);
     if !number.is_empty() && !deleted {
         // Posted invoices of an order deleted after posting name it by number only.
         store.index_put(
-            crate::systems::BC,
+            m.system(crate::event::Side::Erp),
             &m.erp_entity,
             "number",
             &number,
@@ -208,7 +208,12 @@ pub fn decide(
             return Ok(crate::transform::document::park(
                 ev,
                 m,
-                waiting_key(&m.name, crate::systems::BC, None, &ev.source.id),
+                waiting_key(
+                    &m.name,
+                    m.system(crate::event::Side::Erp),
+                    None,
+                    &ev.source.id,
+                ),
                 &format!(
                     "its Your Reference {your_ref} is the Dataverse order {}/{dv_order}, whose coupling to this order is not recorded yet",
                     m.crm_entity

@@ -15,7 +15,6 @@
 //!   state.
 
 pub mod apply;
-pub mod capture;
 pub mod decide;
 pub mod posts;
 pub mod read;

@@ -8,12 +8,12 @@ use async_trait::async_trait;
 use tokio::sync::watch;
 
 use super::client::BcClient;
+use super::posted::{POSTED_SET, PostedCapture};
 use crate::capture::availability::{AvailabilityCapture, LEDGER, tracks_inventory};
 use crate::capture::bc::BcCapture;
 use crate::capture::plan::{CaptureContext, CapturePlan, CaptureTask};
 use crate::mapping::Catalogue;
 use crate::mapping::model::TableMapping;
-use crate::orders::back::capture::{POSTED_SET, PostedCapture};
 use crate::pipeline::PipelineError;
 
 /// On the first start, the item ledger read goes back this far (stock moved while the first
@@ -94,7 +94,7 @@ fn plan(client: &BcClient, m: &Arc<TableMapping>, kind: Kind, set: &str) -> Capt
 /// deleted once completely posted), on one lease.
 pub fn for_mapping(client: &BcClient, m: &Arc<TableMapping>) -> Vec<CapturePlan> {
     let mut plans = vec![plan(client, m, Kind::Table, &m.erp_entity)];
-    if crate::orders::is_order_mapping(m) {
+    if m.runs(crate::mapping::model::FlowKind::SalesOrder) {
         plans.push(plan(client, m, Kind::Posted, POSTED_SET));
     }
     plans

@@ -11,7 +11,7 @@ use crate::capture::plan::CapturePlan;
 use crate::event::{Fields, System};
 use crate::mapping::Catalogue;
 use crate::mapping::model::TableMapping;
-use crate::systems::connector::{Connector, Metadata};
+use crate::systems::connector::{Connector, ErpDocuments, Metadata};
 use crate::systems::error::SystemError;
 use crate::systems::metadata::EntitySchema;
 use crate::systems::written::Written;
@@ -55,6 +55,11 @@ impl Connector for BcClient {
                 None => return Ok(rows),
             }
         }
+    }
+
+    /// Sales orders, quotes and posted invoices (`super::documents`).
+    fn documents(&self) -> Option<&dyn ErpDocuments> {
+        Some(self)
     }
 
     async fn create(&self, set: &str, body: &Fields) -> Result<Written, SystemError> {

@@ -4,6 +4,8 @@ pub mod captures;
 pub mod client;
 pub mod connector;
 pub mod csdl;
+pub mod documents;
+pub mod posted;
 pub mod system;
 
 pub use client::{BcClient, BcConfig, BcPage};

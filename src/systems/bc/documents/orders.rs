@@ -6,14 +6,15 @@
 use serde_json::{Value, json};
 
 use super::build::ORDER_LINES;
+use super::quote_link::BcQuote;
 use crate::error::Classify;
 use crate::event::Side;
 use crate::event::types::{OutcomeError, now_millis};
 use crate::event::{Fields, Outcome, OutcomeStatus, WriteCommand};
 use crate::metrics::metrics;
-use crate::quotes::link::BcQuote;
 use crate::store::{Store, StoreError};
-use crate::systems::{BcClient, SystemError, Target, Written};
+use crate::systems::connector::Connector;
+use crate::systems::{BcClient, SystemError, Written};
 
 const SET: &str = "salesOrders";
 
@@ -70,7 +71,7 @@ fn body(f: &Fields) -> Fields {
 
 /// Executes an order create command. Only a broken projection is an error.
 pub async fn execute(
-    target: &Target,
+    target: &dyn Connector,
     store: &Store,
     cmd: &WriteCommand,
 ) -> Result<Outcome, StoreError> {
@@ -86,7 +87,11 @@ pub async fn execute(
     outcome
 }
 
-async fn create(target: &Target, store: &Store, cmd: &WriteCommand) -> Result<Outcome, StoreError> {
+async fn create(
+    target: &dyn Connector,
+    store: &Store,
+    cmd: &WriteCommand,
+) -> Result<Outcome, StoreError> {
     if let Some(c) = store.coupling(&cmd.mapping, Side::Crm, &cmd.source.id)? {
         let mut o = Outcome::for_command(cmd, OutcomeStatus::Unchanged);
         o.target_id = Some(c.erp_id.clone());
@@ -96,7 +101,7 @@ async fn create(target: &Target, store: &Store, cmd: &WriteCommand) -> Result<Ou
         ));
         return Ok(o);
     }
-    let Some(bc) = target.client::<crate::systems::BcClient>() else {
+    let Some(bc) = target.as_any().downcast_ref::<BcClient>() else {
         return Ok(failed(
             cmd,
             "unsupported_target",
@@ -116,7 +121,7 @@ async fn create(target: &Target, store: &Store, cmd: &WriteCommand) -> Result<Ou
 /// the header, the lines it lacks, the document discount, then the archiving of its quote.
 /// `Err` is the outcome of a step that failed.
 async fn create_in_bc(
-    target: &Target,
+    target: &dyn Connector,
     bc: &BcClient,
     cmd: &WriteCommand,
 ) -> Result<Outcome, Outcome> {
@@ -145,7 +150,7 @@ async fn create_in_bc(
         }
     }
     if let Some(q) = &quote
-        && let Err(e) = crate::quotes::link::archive(bc, &q.id).await
+        && let Err(e) = super::quote_link::archive(bc, &q.id).await
     {
         return Err(rejected(
             cmd,
@@ -206,8 +211,8 @@ async fn prepare(bc: &BcClient, cmd: &WriteCommand) -> Result<Prepared, Outcome>
         .unwrap_or_default();
     let discount = header.remove("discountAmount");
     // An order made from a quote: its Business Central quote gives the Quote No.
-    let quote = match header.remove(crate::quotes::link::QUOTE_REFERENCE) {
-        Some(Value::String(r)) => match crate::quotes::link::find_quote(bc, &r).await {
+    let quote = match header.remove(super::quote_link::QUOTE_REFERENCE) {
+        Some(Value::String(r)) => match super::quote_link::find_quote(bc, &r).await {
             Ok(q) => q,
             Err(e) => return Err(rejected(cmd, "the lookup of the order's quote", &e, None)),
         },
@@ -216,7 +221,7 @@ async fn prepare(bc: &BcClient, cmd: &WriteCommand) -> Result<Prepared, Outcome>
     if let Some(q) = &quote {
         header.insert("quoteNumber".into(), json!(q.number));
     }
-    if let Err(e) = crate::opportunities::link::resolve(bc, &mut header).await {
+    if let Err(e) = super::opportunity_link::resolve(bc, &mut header).await {
         return Err(rejected(
             cmd,
             "the lookup of the order's opportunity",
@@ -235,7 +240,7 @@ async fn prepare(bc: &BcClient, cmd: &WriteCommand) -> Result<Prepared, Outcome>
 /// The order an earlier attempt created (found by the command's natural key), or else the
 /// order created now from `header`; true when created now.
 async fn find_or_create(
-    target: &Target,
+    target: &dyn Connector,
     cmd: &WriteCommand,
     header: &Fields,
 ) -> Result<(Written, bool), Outcome> {
@@ -290,7 +295,7 @@ async fn find_or_create(
 /// Creates the lines order `id` lacks (all of them when `made_now`). When a line fails on an
 /// order made now, the order is deleted, so the retry creates it whole.
 async fn add_missing_lines(
-    target: &Target,
+    target: &dyn Connector,
     bc: &BcClient,
     cmd: &WriteCommand,
     id: &str,

@@ -1,17 +1,16 @@
 //! Linking a Business Central order to the quote it was made from (§6.1: "If quoteid points to
 //! a quote coupled by Your Reference = quotenumber: Quote No. is set and that BC quote is
 //! archived"). Two paths reach it: an order created from a won quote (the order's creation sets
-//! Quote No. and archives the quote, `src/orders/apply.rs`), and a won quote processed after its
-//! order was created (`src/quotes/apply.rs` sets Quote No. on the existing order).
+//! Quote No. and archives the quote, `src/systems/bc/documents/orders.rs`), and a won quote processed after its
+//! order was created (`src/systems/bc/documents/quotes.rs` sets Quote No. on the existing order).
 
 use serde_json::{Value, json};
 
-use super::SET;
 use crate::event::Fields;
+use crate::quotes::SET;
 use crate::systems::{BcClient, SystemError};
 
-/// On a built order: the Your Reference (Dataverse quotenumber) of the quote it was made from.
-pub const QUOTE_REFERENCE: &str = "@couplet.quoteReference";
+pub use crate::quotes::QUOTE_REFERENCE;
 
 fn text<'a>(f: &'a Fields, k: &str) -> &'a str {
     f.get(k).and_then(Value::as_str).unwrap_or("").trim()
@@ -48,7 +47,7 @@ pub async fn find_quote(bc: &BcClient, reference: &str) -> Result<Option<BcQuote
 /// Archives `quote` (the quote's current version becomes an archived version), unless that
 /// version is archived already (a retry).
 pub async fn archive(bc: &BcClient, quote: &str) -> Result<(), SystemError> {
-    super::revise::archive_current(bc, quote, None)
+    super::quote_revise::archive_current(bc, quote, None)
         .await
         .map(|_| ())
 }

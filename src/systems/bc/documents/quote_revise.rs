@@ -10,9 +10,9 @@
 
 use serde_json::Value;
 
-use super::SET;
-use super::apply::{LINES, add_lines, failed, rejected, sequence, text};
+use super::quote_lines::{LINES, add_lines, failed, rejected, sequence, text};
 use crate::event::{Fields, Outcome, WriteCommand};
+use crate::quotes::SET;
 use crate::systems::{BcClient, SystemError, Written};
 
 /// What identifies a line's content, in sequence order.

@@ -16,69 +16,16 @@ use serde_json::Value;
 use serde_json::json;
 use tracing::Instrument;
 
-use super::link::{BcQuote, link_existing_order};
-use super::{CONTROL, SET};
-use crate::error::Classify;
-use crate::event::types::{OutcomeError, now_millis};
+use super::quote_lines::{LINES, add_lines, failed, rejected, sequence, text};
+use super::quote_link::{BcQuote, link_existing_order};
 use crate::event::{Fields, Outcome, OutcomeStatus, WriteCommand};
 use crate::metrics::metrics;
-use crate::systems::{BcClient, SystemError, Target, Written};
-
-pub(super) const LINES: &str = "salesQuoteLines";
-
-pub(super) fn failed(
-    cmd: &WriteCommand,
-    class: &str,
-    actor: &str,
-    field: Option<String>,
-    reason: String,
-) -> Outcome {
-    let mut o = Outcome::for_command(cmd, OutcomeStatus::Failed);
-    o.error = Some(OutcomeError {
-        class: class.to_string(),
-        actor: actor.to_string(),
-        field,
-    });
-    o.reason = Some(reason);
-    o.at = now_millis();
-    o
-}
-
-pub(super) fn rejected(cmd: &WriteCommand, what: &str, e: &SystemError) -> Outcome {
-    let fallback = e.to_string().contains("Customer").then_some("customerid");
-    failed(
-        cmd,
-        e.class(),
-        e.actor().as_str(),
-        e.field()
-            .map(str::to_string)
-            .or(fallback.map(str::to_string)),
-        format!(
-            "mapping {}: Business Central rejected {what} of {}: {e}; correct the cause, then `couplet errors retry`",
-            cmd.mapping, cmd.source
-        ),
-    )
-}
-
-pub(super) fn sequence(f: &Fields) -> i64 {
-    f.get("sequence").and_then(Value::as_f64).unwrap_or(0.0) as i64
-}
-
-fn body(f: &Fields) -> Fields {
-    f.iter()
-        .filter(|(k, _)| !k.starts_with("@couplet."))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
-}
-
-pub(super) fn text<'a>(f: &'a Fields, k: &str) -> Option<&'a str> {
-    f.get(k)
-        .and_then(Value::as_str)
-        .filter(|s| !s.trim().is_empty())
-}
+use crate::quotes::{CONTROL, SET};
+use crate::systems::connector::Connector;
+use crate::systems::{BcClient, Written};
 
 /// Executes a quote command: the outcome says what was written, or why not.
-pub async fn execute(target: &Target, cmd: &WriteCommand) -> Outcome {
+pub async fn execute(target: &dyn Connector, cmd: &WriteCommand) -> Outcome {
     let mode = cmd
         .fields
         .get(CONTROL)
@@ -88,7 +35,7 @@ pub async fn execute(target: &Target, cmd: &WriteCommand) -> Outcome {
         .to_string();
     let span =
         tracing::info_span!("quote", record = %cmd.source, mapping = %cmd.mapping, mode = %mode);
-    let outcome = match target.client::<crate::systems::BcClient>() {
+    let outcome = match target.as_any().downcast_ref::<BcClient>() {
         Some(bc) => write(bc, cmd, &mode).instrument(span).await,
         None => failed(
             cmd,
@@ -126,31 +73,12 @@ fn lines_of(fields: &mut Fields) -> Vec<Fields> {
     }
 }
 
-pub(super) async fn add_lines(
-    bc: &BcClient,
-    cmd: &WriteCommand,
-    id: &str,
-    lines: &[Fields],
-    skip: &[i64],
-) -> Result<(), Outcome> {
-    let set = format!("{SET}({id})/{LINES}");
-    for line in lines.iter().filter(|l| !skip.contains(&sequence(l))) {
-        if let Err(e) = bc.create(&set, &body(line)).await {
-            let at = text(line, "@couplet.line")
-                .map(str::to_string)
-                .unwrap_or_else(|| format!("line {}", sequence(line)));
-            return Err(rejected(cmd, &at, &e));
-        }
-    }
-    Ok(())
-}
-
 async fn write(bc: &BcClient, cmd: &WriteCommand, mode: &str) -> Outcome {
     let mut header = cmd.fields.clone();
     let control = header.remove(CONTROL).unwrap_or(Value::Null);
     let lines = lines_of(&mut header);
     let discount = header.remove("discountAmount");
-    if let Err(e) = crate::opportunities::link::resolve(bc, &mut header).await {
+    if let Err(e) = super::opportunity_link::resolve(bc, &mut header).await {
         return rejected(cmd, "the lookup of the quote's opportunity", &e);
     }
     let (id, mut written, created, reason) = match mode {
@@ -168,7 +96,7 @@ async fn write(bc: &BcClient, cmd: &WriteCommand, mode: &str) -> Outcome {
                     format!("{}: a revision without the quote to revise", cmd.source),
                 );
             };
-            match super::revise::revise(bc, cmd, &id, &header, &lines).await {
+            match super::quote_revise::revise(bc, cmd, &id, &header, &lines).await {
                 Ok(w) => {
                     let of = control
                         .get("revise_of")
@@ -402,6 +330,7 @@ async fn won_step(
 
 #[cfg(test)]
 mod tests {
+    use super::super::quote_lines::body;
     use super::*;
 
     #[test]
