@@ -16,10 +16,7 @@ use crate::orders::lines::{split_description, truncate};
 use crate::orders::{CUSTOMER_ACCOUNT, LINES, UOM_NAME};
 use crate::transform::fields::waiting_key;
 
-/// The key of the lines array in a built order.
-pub const ORDER_LINES: &str = "salesOrderLines";
-/// The key of the lines array in a built quote.
-pub const QUOTE_LINES: &str = "salesQuoteLines";
+pub use super::sets::{ORDER_LINES, QUOTE_LINES};
 
 /// The lines collection of a Business Central document of `kind`.
 fn lines_key(kind: &DocKind) -> &'static str {

@@ -19,6 +19,7 @@ pub mod quote_lines;
 pub mod quote_link;
 pub mod quote_revise;
 pub mod quotes;
+pub mod sets;
 pub mod statistics;
 
 use async_trait::async_trait;

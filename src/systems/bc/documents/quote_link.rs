@@ -6,7 +6,7 @@
 
 use serde_json::{Value, json};
 
-use super::quotes::SET;
+use super::sets::SALES_QUOTES as SET;
 use crate::event::Fields;
 use crate::systems::{BcClient, SystemError};
 

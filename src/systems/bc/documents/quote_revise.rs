@@ -11,7 +11,7 @@
 use serde_json::Value;
 
 use super::quote_lines::{LINES, add_lines, failed, rejected, sequence, text};
-use super::quotes::SET;
+use super::sets::SALES_QUOTES as SET;
 use crate::event::{Fields, Outcome, WriteCommand};
 use crate::systems::{BcClient, SystemError, Written};
 

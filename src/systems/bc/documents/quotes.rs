@@ -18,12 +18,10 @@ use tracing::Instrument;
 
 use super::quote_lines::{LINES, add_lines, failed, rejected, sequence, text};
 use super::quote_link::{BcQuote, link_existing_order};
+use super::sets::SALES_QUOTES as SET;
 use crate::event::{Fields, Outcome, OutcomeStatus, WriteCommand};
 use crate::metrics::metrics;
 use crate::quotes::CONTROL;
-
-/// Business Central's entity set of sales quotes.
-pub(super) const SET: &str = "salesQuotes";
 use crate::systems::connector::Connector;
 use crate::systems::{BcClient, Written};
 
