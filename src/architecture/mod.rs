@@ -3,9 +3,13 @@
 //! - **no import cycle among files**: the file-level import graph ([`imports`]) has no cycle
 //!   but those in [`ALLOWED_CYCLES`];
 //! - **no long function in the generic stages** ([`GENERIC_STAGES`]): no function spans more
-//!   than [`MAX_FN_LINES`] lines but those in [`ALLOWED_LONG_FNS`].
+//!   than [`MAX_FN_LINES`] lines but those in [`ALLOWED_LONG_FNS`];
+//! - **no system named by generic code**: no file of the generic stages depends on a file of
+//!   a system's folder or of the emulators ([`SYSTEM_FOLDERS`]), and no file of the document
+//!   flows ([`DOCUMENT_FLOWS`]) on an ERP's folder (they speak Dataverse, the CRM of every
+//!   pair, and reach the ERP through its connector), but those in [`ALLOWED_SYSTEM_IMPORTS`].
 //!
-//! Both allow-lists only shrink: a check fails on a violation not listed, and on a listed one
+//! The allow-lists only shrink: a check fails on a violation not listed, and on a listed one
 //! that no longer occurs (remove it from the list then).
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -33,6 +37,24 @@ pub const GENERIC_STAGES: &[&str] = &[
     "event/",
     "fullsync/",
 ];
+
+/// The folders of `src/` that hold one system's code (a connector, an emulator).
+pub const SYSTEM_FOLDERS: &[&str] = &["systems/bc/", "systems/dataverse/", "sandbox/"];
+
+/// The folders holding the generic document flows, whose CRM side is Dataverse's.
+pub const DOCUMENT_FLOWS: &[&str] = &[
+    "flows/",
+    "orders/",
+    "quotes/",
+    "invoices/",
+    "opportunities/",
+];
+
+/// The CRM's folder, which the document flows may name.
+pub const CRM_FOLDER: &str = "systems/dataverse/";
+
+/// Generic files known to name a system's file, as `generic file -> system file`, and why.
+pub const ALLOWED_SYSTEM_IMPORTS: &[(&str, &str)] = &[];
 
 /// Import cycles known and left for now: the files of each (paths under `src/`, sorted), and
 /// why it is still there.
@@ -171,5 +193,58 @@ fn no_long_function_in_the_generic_stages_but_those_allowed() {
     assert!(
         msg.is_empty(),
         "long functions differ from ALLOWED_LONG_FNS:\n{msg}"
+    );
+}
+
+/// The files under `src/` that generic file `rel` may not depend on: a system's folder for the
+/// stages, an ERP's folder for the document flows; `None` for other files.
+fn forbidden_for(rel: &str) -> Option<Vec<&'static str>> {
+    if GENERIC_STAGES.iter().any(|d| rel.starts_with(d)) {
+        Some(SYSTEM_FOLDERS.to_vec())
+    } else if DOCUMENT_FLOWS.iter().any(|d| rel.starts_with(d)) {
+        Some(
+            SYSTEM_FOLDERS
+                .iter()
+                .copied()
+                .filter(|d| *d != CRM_FOLDER)
+                .collect(),
+        )
+    } else {
+        None
+    }
+}
+
+#[test]
+fn no_system_named_by_generic_code_but_those_allowed() {
+    let graph = Graph::build(&sources());
+    let mut found = BTreeMap::new();
+    for (rel, deps) in &graph.edges {
+        let Some(forbidden) = forbidden_for(rel) else {
+            continue;
+        };
+        for (dep, line) in deps {
+            if forbidden.iter().any(|d| dep.starts_with(d)) {
+                found.insert(format!("{rel} -> {dep}"), *line);
+            }
+        }
+    }
+    let keys: BTreeSet<String> = found.keys().cloned().collect();
+    let allowed: BTreeSet<String> = ALLOWED_SYSTEM_IMPORTS
+        .iter()
+        .map(|(f, t)| format!("{f} -> {t}"))
+        .collect();
+    let (new, stale) = compare(&keys, &allowed);
+    let mut msg = String::new();
+    for n in &new {
+        msg.push_str(&format!("  {n} (line {})\n", found[n]));
+    }
+    for s in &stale {
+        msg.push_str(&format!(
+            "  allowed import no longer found (remove it): {s}\n"
+        ));
+    }
+    assert!(
+        msg.is_empty(),
+        "generic code naming a system's files differs from ALLOWED_SYSTEM_IMPORTS:\n{msg}"
     );
 }

@@ -1,5 +1,5 @@
 //! `couplet orders create-in-erp ORDER --config C`: creates one submitted Dataverse order in
-//! Business Central now (the flow for `[orders] auto_create = false`). The order is marked as
+//! the ERP now (the flow for `[orders] auto_create = false`). The order is marked as
 //! requested in the checkpoints changelog and its change goes onto the changes topic as a
 //! forced change, as `couplet sync-now` does, so the audit trail and the metrics record it.
 //! Without a running instance the command runs the stages itself; with one on Kafka, that
@@ -19,7 +19,7 @@ use crate::orders::on_demand::{find_submitted, mark_requested};
 use crate::pipeline::engine::instance_id;
 use crate::pipeline::state::StateLog;
 use crate::pipeline::sync_now::{LocalStages, read_change, request, wait_outcomes};
-use crate::systems::{BcClient, DataverseClient};
+use crate::systems::DataverseClient;
 
 fn show(v: Option<&Value>) -> String {
     match v {
@@ -40,16 +40,19 @@ pub async fn create_in_erp(a: &CreateInErpArgs) -> anyhow::Result<bool> {
         .cloned()
     else {
         anyhow::bail!(
-            "no mapping of Dataverse salesorders to Business Central salesOrders in this configuration; add SALESORDER to [sync] mappings"
+            "no mapping with flow = \"sales_order\" in this configuration; add SALESORDER to [sync] mappings"
         );
     };
     let opened = local::open(&cfg, "couplet orders create-in-erp").await?;
     let p = &opened.parts;
-    let (Some(dv), Some(bc)) = (
+    let (Some(dv), Some(erp)) = (
         p.targets.crm.client::<DataverseClient>(),
-        p.targets.erp.client::<BcClient>(),
+        p.targets.erp.documents(),
     ) else {
-        anyhow::bail!("`couplet orders` works on Dataverse and Business Central only");
+        anyhow::bail!(
+            "`couplet orders` works on Dataverse and an ERP with sales documents; {} has none",
+            p.targets.erp.system()
+        );
     };
     let row = find_submitted(dv, &a.order).await?;
     let Some(id) = row.get("salesorderid").and_then(Value::as_str) else {
@@ -117,50 +120,14 @@ pub async fn create_in_erp(a: &CreateInErpArgs) -> anyhow::Result<bool> {
         o.status,
         OutcomeStatus::Created | OutcomeStatus::Coupled | OutcomeStatus::Unchanged
     );
-    let (true, Some(bc_id)) = (done, o.target_id.as_deref()) else {
+    let (true, Some(erp_id)) = (done, o.target_id.as_deref()) else {
         return Ok(false);
     };
-    let Some(header) = bc.get(&m.erp_entity, bc_id).await? else {
-        anyhow::bail!("{target} is not in Business Central any more");
+    let Some(rows) = erp.describe_order(erp_id).await? else {
+        anyhow::bail!("{target} is not in {} any more", p.targets.erp.system());
     };
-    println!(
-        "Business Central sales order {} (customer {}, your reference {}, external document {}):",
-        show(header.get("number")),
-        show(header.get("customerNumber")),
-        show(header.get("yourReference")),
-        show(header.get("externalDocumentNumber")),
-    );
-    let mut lines = bc
-        .query(
-            &format!("{}({bc_id})/salesOrderLines", m.erp_entity),
-            "sequence gt 0",
-        )
-        .await?;
-    let seq = |l: &crate::event::Fields| l.get("sequence").and_then(Value::as_f64).unwrap_or(0.0);
-    lines.sort_by(|a, b| seq(a).total_cmp(&seq(b)));
-    for l in &lines {
-        println!(
-            "  {:>6} {:<8} {:<12} {:>8} x {:>10} = {:>10}  {}",
-            seq(l),
-            show(l.get("lineType")),
-            show(l.get("lineObjectNumber")),
-            show(l.get("quantity")),
-            show(l.get("unitPrice")),
-            show(l.get("amountExcludingTax")),
-            show(l.get("description")),
-        );
+    for row in rows {
+        println!("{row}");
     }
-    let amount: f64 = lines
-        .iter()
-        .filter_map(|l| l.get("amountExcludingTax").and_then(Value::as_f64))
-        .sum();
-    println!(
-        "{} line(s); lines excl. tax {amount:.2}; invoice discount {}",
-        lines.len(),
-        header
-            .get("discountAmount")
-            .and_then(Value::as_f64)
-            .unwrap_or(0.0)
-    );
     Ok(true)
 }

@@ -48,13 +48,17 @@ pub fn counts(catalogue: &Catalogue, store: &Store) -> Vec<(String, Counts)> {
             let captured = m
                 .captured
                 .with_label_values(&[
-                    crate::systems::DATAVERSE.as_str(),
+                    map.system(crate::event::Side::Crm).as_str(),
                     &map.crm_entity,
                     &map.name,
                 ])
                 .get()
                 + m.captured
-                    .with_label_values(&[crate::systems::BC.as_str(), &map.erp_entity, &map.name])
+                    .with_label_values(&[
+                        map.system(crate::event::Side::Erp).as_str(),
+                        &map.erp_entity,
+                        &map.name,
+                    ])
                     .get();
             let written = ["created", "updated", "deleted"]
                 .iter()

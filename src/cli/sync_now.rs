@@ -74,9 +74,9 @@ pub async fn run(a: &SyncNowArgs) -> anyhow::Result<bool> {
         );
     };
     let source = if a.direction == "to-crm" {
-        crate::systems::BC
+        m.system(crate::event::Side::Erp)
     } else {
-        crate::systems::DATAVERSE
+        m.system(crate::event::Side::Crm)
     };
     if !m.direction.allows_from(source) {
         anyhow::bail!(

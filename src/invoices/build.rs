@@ -1,9 +1,10 @@
-//! Building a Dataverse invoice (header and lines) from a Business Central posted invoice
-//! aggregate, resolving every reference through couplings. Pure: reads the projection only.
+//! Building a Dataverse invoice (header and lines) from an ERP posted invoice read whole (in
+//! the flows' terms, [`PostedInvoice`]), resolving every reference through couplings. Pure:
+//! reads the projection only.
 //!
 //! - Customer: the account coupled to the sell-to customer (CUSTOMER); not coupled parks the
 //!   invoice.
-//! - Order: the Dataverse order coupled to the invoice's `orderId` (SALESORDER); otherwise the
+//! - Order: the Dataverse order coupled to the invoice's order (SALESORDER); otherwise the
 //!   apply stage looks the order up by Your Reference = `ordernumber`.
 //! - Lines in `sequence` order: an item coupled to a product (ITEM-PRODUCT) whose unit is
 //!   coupled (ITEM UOM) is a product line; any other line (an uncoupled item, a G/L account, a
@@ -13,10 +14,11 @@
 use serde_json::{Value, json};
 
 use super::error::InvoiceError;
-use super::state::of_bc_invoice;
+use super::state::of_payment;
 use crate::event::Fields;
-use crate::event::Side;
+use crate::event::{Side, System};
 use crate::store::{Store, StoreError};
+use crate::systems::documents::{PostedInvoice, PostedInvoiceLine};
 use crate::transform::CurrencyTable;
 use crate::transform::fields::waiting_key;
 
@@ -32,15 +34,12 @@ pub const UOM_MAPPING: &str = "ITEM UOM";
 pub const INVOICE_LINES: &str = "invoicedetails";
 /// Your Reference of the invoice (the Dataverse order number), for the order lookup.
 pub const YOUR_REFERENCE: &str = "@couplet.yourReference";
-/// The Business Central customer id (for the account statistics).
+/// The ERP customer id (for the account statistics).
 pub const CUSTOMER_ID: &str = "@couplet.customerId";
 /// The Dataverse account id.
 pub const ACCOUNT: &str = "@couplet.account";
 /// On a line: the line in words, for messages.
 pub const LINE_LABEL: &str = "@couplet.line";
-
-/// The GUID Business Central shows for "no record".
-const EMPTY_GUID: &str = "00000000-0000-0000-0000-000000000000";
 
 /// What the builder reads.
 pub struct BuildContext<'a> {
@@ -48,26 +47,18 @@ pub struct BuildContext<'a> {
     pub store: &'a Store,
     /// Currency ids ↔ codes.
     pub currencies: &'a CurrencyTable,
-}
-
-fn text<'a>(f: &'a Fields, k: &str) -> Option<&'a str> {
-    f.get(k)
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|s| !s.is_empty() && *s != EMPTY_GUID)
-}
-
-fn num(f: &Fields, k: &str) -> f64 {
-    f.get(k).and_then(Value::as_f64).unwrap_or(0.0)
+    /// The ERP the invoice was posted in.
+    pub erp: System,
 }
 
 fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 
-/// The write-in name Business Central gives a line it cannot couple: `"<No.> <Description>"`.
-pub fn write_in_name(line: &Fields) -> String {
-    let name = [text(line, "lineObjectNumber"), text(line, "description")]
+/// The write-in name an ERP line that cannot be coupled gets, as Business Central names it:
+/// `"<No.> <Description>"`.
+pub fn write_in_name(line: &PostedInvoiceLine) -> String {
+    let name = [line.object_number.as_deref(), line.description.as_deref()]
         .into_iter()
         .flatten()
         .collect::<Vec<_>>()
@@ -80,49 +71,28 @@ pub fn write_in_name(line: &Fields) -> String {
 pub fn build(
     cx: &BuildContext<'_>,
     record: &str,
-    invoice: &Fields,
+    invoice: &PostedInvoice,
 ) -> Result<Fields, Result<InvoiceError, StoreError>> {
-    let number = text(invoice, "number").unwrap_or_default().to_string();
-    if number.is_empty() {
+    let Some(number) = invoice.number.clone() else {
         return Err(Ok(InvoiceError::Invalid {
             field: "number".into(),
             reason: format!(
-                "{record} has no number; Business Central always numbers posted invoices, so the record read is incomplete"
+                "{record} has no number; {} numbers every posted invoice, so the record read is incomplete",
+                cx.erp
             ),
             class: "malformed",
         }));
-    }
-    let mut h = Fields::new();
-    // Customer.
-    let Some(customer_id) = text(invoice, "customerId").map(str::to_string) else {
-        return Err(Ok(InvoiceError::Invalid {
-            field: "customerId".into(),
-            reason: format!("{record} (invoice {number}) has no sell-to customer"),
-            class: "customer_unresolved",
-        }));
     };
-    let customer_no = text(invoice, "customerNumber").unwrap_or("?");
-    let account = cx
-        .store
-        .coupling(CUSTOMER_MAPPING, Side::Erp, &customer_id)
-        .map_err(Err)?
-        .ok_or_else(|| {
-            Ok(InvoiceError::Waiting {
-                waiting_for: waiting_key(CUSTOMER_MAPPING, crate::systems::BC, None, &customer_id),
-                reason: format!(
-                    "customerId: customer {customer_no} (bc/customers/{customer_id}) is not coupled to a Dataverse account ({CUSTOMER_MAPPING}) yet"
-                ),
-            })
-        })?
-        .crm_id;
+    let mut h = Fields::new();
+    let (account, customer_id) = account(cx, record, &number, invoice)?;
     h.insert("invoicenumber".into(), json!(number));
     h.insert("name".into(), json!(number));
     h.insert(
         "customerid_account@odata.bind".into(),
         json!(format!("/accounts({account})")),
     );
-    // Currency (blank: the local currency).
-    let code = text(invoice, "currencyCode").unwrap_or("");
+    // Currency (none: the local currency).
+    let code = invoice.currency_code.as_deref().unwrap_or("");
     let currency = cx.currencies.id_for_erp_code(code).ok_or_else(|| {
         Ok(InvoiceError::Invalid {
             field: "currencyCode".into(),
@@ -138,7 +108,7 @@ pub fn build(
         currency_bind.clone(),
     );
     // The order it came from.
-    if let Some(order_id) = text(invoice, "orderId")
+    if let Some(order_id) = &invoice.order_id
         && let Some(c) = cx
             .store
             .coupling(ORDER_MAPPING, Side::Erp, order_id)
@@ -149,104 +119,131 @@ pub fn build(
             json!(format!("/salesorders({})", c.crm_id)),
         );
     }
-    if let Some(due) = text(invoice, "dueDate") {
-        h.insert("duedate".into(), json!(due.get(..10).unwrap_or(due)));
+    if let Some(due) = &invoice.due_date {
+        h.insert("duedate".into(), json!(due));
     }
     h.insert("ispricelocked".into(), json!(true));
     // Lines.
-    let lines = invoice
-        .get(super::LINES)
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
     let mut out = Vec::new();
     let mut base_total = 0.0;
-    for (i, line) in lines.iter().filter_map(Value::as_object).enumerate() {
-        let line_type = text(line, "lineType").unwrap_or("Comment");
-        if line_type == "Comment" {
+    for (i, line) in invoice.lines.iter().enumerate() {
+        if line.comment {
             continue;
         }
-        let seq = num(line, "sequence") as i64;
-        let mut l = Fields::new();
-        l.insert(
-            LINE_LABEL.into(),
-            json!(format!(
-                "line {seq} ({line_type} {})",
-                text(line, "lineObjectNumber").unwrap_or("")
-            )),
-        );
-        l.insert("lineitemnumber".into(), json!(seq));
-        l.insert("sequencenumber".into(), json!(i as i64 + 1));
-        let product = match (line_type, text(line, "itemId")) {
-            ("Item", Some(item)) => {
-                let p = cx
-                    .store
-                    .coupling(PRODUCT_MAPPING, Side::Erp, item)
-                    .map_err(Err)?;
-                let u = cx
-                    .store
-                    .coupling(UOM_MAPPING, Side::Erp, item)
-                    .map_err(Err)?;
-                p.zip(u).map(|(p, u)| (p.crm_id, u.crm_id))
-            }
-            _ => None,
-        };
-        match product {
-            Some((product, uom)) => {
-                l.insert(
-                    "productid@odata.bind".into(),
-                    json!(format!("/products({product})")),
-                );
-                l.insert("uomid@odata.bind".into(), json!(format!("/uoms({uom})")));
-                l.insert("isproductoverridden".into(), json!(false));
-            }
-            None => {
-                l.insert("isproductoverridden".into(), json!(true));
-                l.insert("productdescription".into(), json!(write_in_name(line)));
-            }
-        }
-        let qty = num(line, "quantity");
-        let price = num(line, "unitPrice");
-        let base = round2(qty * price);
+        let (l, base) = line_fields(cx, line, i, &currency_bind)?;
         base_total += base;
-        l.insert("quantity".into(), json!(qty));
-        l.insert("priceperunit".into(), json!(price));
-        l.insert("ispriceoverridden".into(), json!(true));
-        l.insert("baseamount".into(), json!(base));
-        l.insert(
-            "manualdiscountamount".into(),
-            json!(num(line, "discountAmount")),
-        );
-        l.insert("tax".into(), json!(num(line, "totalTaxAmount")));
-        l.insert(
-            "extendedamount".into(),
-            json!(num(line, "amountIncludingTax")),
-        );
-        l.insert(
-            "transactioncurrencyid@odata.bind".into(),
-            currency_bind.clone(),
-        );
         out.push(Value::Object(l));
     }
     h.insert("totallineitemamount".into(), json!(round2(base_total)));
-    h.insert(
-        "discountamount".into(),
-        json!(num(invoice, "discountAmount")),
-    );
-    h.insert("totaltax".into(), json!(num(invoice, "totalTaxAmount")));
-    h.insert(
-        "totalamount".into(),
-        json!(num(invoice, "totalAmountIncludingTax")),
-    );
-    let (state, status) = of_bc_invoice(invoice);
+    h.insert("discountamount".into(), json!(invoice.discount_amount));
+    h.insert("totaltax".into(), json!(invoice.total_tax));
+    h.insert("totalamount".into(), json!(invoice.total_including_tax));
+    let (state, status) = of_payment(invoice.payment);
     h.insert("statecode".into(), json!(state));
     h.insert("statuscode".into(), json!(status));
     h.insert(INVOICE_LINES.into(), Value::Array(out));
     h.insert(
         YOUR_REFERENCE.into(),
-        json!(text(invoice, "yourReference").unwrap_or("")),
+        json!(invoice.your_reference.as_deref().unwrap_or("")),
     );
     h.insert(CUSTOMER_ID.into(), json!(customer_id));
     h.insert(ACCOUNT.into(), json!(account));
     Ok(h)
+}
+
+/// The Dataverse account coupled to the invoice's sell-to customer, and the customer's ERP
+/// id; not coupled yet parks the invoice.
+fn account(
+    cx: &BuildContext<'_>,
+    record: &str,
+    number: &str,
+    invoice: &PostedInvoice,
+) -> Result<(String, String), Result<InvoiceError, StoreError>> {
+    let Some(customer_id) = invoice.customer_id.clone() else {
+        return Err(Ok(InvoiceError::Invalid {
+            field: "customerId".into(),
+            reason: format!("{record} (invoice {number}) has no sell-to customer"),
+            class: "customer_unresolved",
+        }));
+    };
+    let customer_no = invoice.customer_number.as_deref().unwrap_or("?");
+    let account = cx
+        .store
+        .coupling(CUSTOMER_MAPPING, Side::Erp, &customer_id)
+        .map_err(Err)?
+        .ok_or_else(|| {
+            Ok(InvoiceError::Waiting {
+                waiting_for: waiting_key(CUSTOMER_MAPPING, cx.erp, None, &customer_id),
+                reason: format!(
+                    "customerId: customer {customer_no} ({}/{customer_id}) is not coupled to a Dataverse account ({CUSTOMER_MAPPING}) yet",
+                    cx.erp
+                ),
+            })
+        })?
+        .crm_id;
+    Ok((account, customer_id))
+}
+
+/// A Dataverse invoice line for ERP line `line` (the `i`th of the invoice), and its base
+/// amount: a product line when its item is coupled to a product whose unit is coupled, a
+/// write-in line otherwise.
+fn line_fields(
+    cx: &BuildContext<'_>,
+    line: &PostedInvoiceLine,
+    i: usize,
+    currency_bind: &Value,
+) -> Result<(Fields, f64), Result<InvoiceError, StoreError>> {
+    let seq = line.sequence;
+    let mut l = Fields::new();
+    l.insert(
+        LINE_LABEL.into(),
+        json!(format!(
+            "line {seq} ({} {})",
+            line.type_name,
+            line.object_number.as_deref().unwrap_or("")
+        )),
+    );
+    l.insert("lineitemnumber".into(), json!(seq));
+    l.insert("sequencenumber".into(), json!(i as i64 + 1));
+    let product = match &line.item_id {
+        Some(item) => {
+            let p = cx
+                .store
+                .coupling(PRODUCT_MAPPING, Side::Erp, item)
+                .map_err(Err)?;
+            let u = cx
+                .store
+                .coupling(UOM_MAPPING, Side::Erp, item)
+                .map_err(Err)?;
+            p.zip(u).map(|(p, u)| (p.crm_id, u.crm_id))
+        }
+        None => None,
+    };
+    match product {
+        Some((product, uom)) => {
+            l.insert(
+                "productid@odata.bind".into(),
+                json!(format!("/products({product})")),
+            );
+            l.insert("uomid@odata.bind".into(), json!(format!("/uoms({uom})")));
+            l.insert("isproductoverridden".into(), json!(false));
+        }
+        None => {
+            l.insert("isproductoverridden".into(), json!(true));
+            l.insert("productdescription".into(), json!(write_in_name(line)));
+        }
+    }
+    let base = round2(line.quantity * line.unit_price);
+    l.insert("quantity".into(), json!(line.quantity));
+    l.insert("priceperunit".into(), json!(line.unit_price));
+    l.insert("ispriceoverridden".into(), json!(true));
+    l.insert("baseamount".into(), json!(base));
+    l.insert("manualdiscountamount".into(), json!(line.discount_amount));
+    l.insert("tax".into(), json!(line.tax));
+    l.insert("extendedamount".into(), json!(line.amount_including_tax));
+    l.insert(
+        "transactioncurrencyid@odata.bind".into(),
+        currency_bind.clone(),
+    );
+    Ok((l, base))
 }

@@ -3,14 +3,15 @@
 //! customer is not coupled yet) or fail it.
 
 use crate::transform::decision::write_command;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::build::{ACCOUNT, BuildContext, CUSTOMER_ID, CUSTOMER_MAPPING, build};
-use super::state::{InvoiceState, describe, of_bc_invoice};
+use super::state::{InvoiceState, describe, of_payment};
 use crate::event::Side;
 use crate::event::{ChangeEvent, Fields, Outcome, OutcomeStatus, WriteCommand, WriteOp};
 use crate::mapping::model::TableMapping;
 use crate::store::Coupling;
+use crate::systems::documents::PostedInvoice;
 use crate::transform::hash::content_hash;
 use crate::transform::{Decision, TransformError};
 
@@ -25,17 +26,17 @@ pub fn state_hash(s: InvoiceState) -> String {
 
 fn command(
     ev: &ChangeEvent,
+    invoice: &PostedInvoice,
     m: &TableMapping,
     op: WriteOp,
     target_id: Option<String>,
     fields: Fields,
     hash: String,
 ) -> WriteCommand {
-    let natural_key = ev
-        .fields
-        .get("number")
-        .and_then(Value::as_str)
-        .map(|n| vec![("invoicenumber".to_string(), n.to_string())])
+    let natural_key = invoice
+        .number
+        .as_ref()
+        .map(|n| vec![("invoicenumber".to_string(), n.clone())])
         .unwrap_or_default();
     WriteCommand {
         natural_key,
@@ -51,11 +52,13 @@ fn command(
     }
 }
 
-/// Decides for a captured posted invoice `ev` (the table filter has passed). `forced`
+/// Decides for a captured posted invoice `ev` (the table filter has passed), `invoice` being
+/// it in the flows' terms (`ErpDocuments::interpret_posted_invoice`). `forced`
 /// (`couplet sync-now`) writes the state even when it equals the last one written.
 pub fn decide(
     cx: &BuildContext<'_>,
     ev: &ChangeEvent,
+    invoice: &PostedInvoice,
     m: &TableMapping,
     coupling: Option<Coupling>,
     currencies_fresh: bool,
@@ -66,7 +69,7 @@ pub fn decide(
     let outcome = |status, target: Option<String>, reason: String| {
         Outcome::for_event(ev, t, &m.crm_entity, target, status, Some(reason))
     };
-    let state = of_bc_invoice(&ev.fields);
+    let state = of_payment(invoice.payment);
     let hash = state_hash(state);
     if let Some(c) = coupling {
         if !forced
@@ -93,7 +96,7 @@ pub fn decide(
         let mut f = Fields::new();
         f.insert("statecode".into(), json!(state.0));
         f.insert("statuscode".into(), json!(state.1));
-        if let Some(customer) = ev.fields.get("customerId").and_then(Value::as_str) {
+        if let Some(customer) = invoice.customer_id.as_deref() {
             f.insert(CUSTOMER_ID.into(), json!(customer));
             if let Some(a) = cx.store.coupling(CUSTOMER_MAPPING, Side::Erp, customer)? {
                 f.insert(ACCOUNT.into(), json!(a.crm_id));
@@ -101,6 +104,7 @@ pub fn decide(
         }
         return Ok(Decision::Write(command(
             ev,
+            invoice,
             m,
             WriteOp::Update,
             Some(c.crm_id.clone()),
@@ -108,7 +112,7 @@ pub fn decide(
             hash,
         )));
     }
-    let fields = match build(cx, &record, &ev.fields) {
+    let fields = match build(cx, &record, invoice) {
         Ok(f) => f,
         Err(Err(e)) => return Err(e.into()),
         Err(Ok(e)) => {
@@ -123,6 +127,7 @@ pub fn decide(
     };
     Ok(Decision::Write(command(
         ev,
+        invoice,
         m,
         WriteOp::Create,
         None,

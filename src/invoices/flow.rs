@@ -65,13 +65,19 @@ impl DocumentFlow for InvoiceFlow {
         cx: &DecideContext<'_>,
         c: &FlowChange<'_>,
     ) -> Option<Result<Decision, TransformError>> {
+        let Some(erp) = cx.erp else {
+            return Some(Err(crate::transform::flow::no_erp_documents(c)));
+        };
         let bx = super::build::BuildContext {
             store: cx.store,
             currencies: cx.currencies,
+            erp: c.ev.source.system,
         };
+        let invoice = erp.interpret_posted_invoice(&c.ev.fields);
         Some(super::decide::decide(
             &bx,
             c.ev,
+            &invoice,
             c.m,
             c.coupling.clone(),
             c.currencies_fresh,
@@ -81,7 +87,7 @@ impl DocumentFlow for InvoiceFlow {
 
     /// The statistics a change of an ERP customer or of an ERP order may refresh.
     async fn after_change(&self, cx: &FlowTargets<'_>, ev: &ChangeEvent) {
-        super::triggers::after_bc_customer_change(
+        super::triggers::after_erp_customer_change(
             cx.catalogue,
             cx.targets,
             cx.store,
@@ -92,7 +98,7 @@ impl DocumentFlow for InvoiceFlow {
         if let Some(m) = cx.catalogue.get(&ev.mapping)
             && m.runs(FlowKind::SalesOrder)
         {
-            super::triggers::after_bc_order_change(
+            super::triggers::after_erp_order_change(
                 cx.catalogue,
                 cx.targets,
                 cx.store,

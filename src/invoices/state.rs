@@ -1,10 +1,9 @@
-//! The Dataverse state of an invoice from Business Central's payment status, as BC's
-//! `UpdateStatusOfPaidInvoices` decides it: a cancelled invoice is Canceled / Canceled; nothing
-//! remaining is Paid / Complete; something paid is Paid / Partial; otherwise Active / Billed.
+//! The Dataverse state of an invoice from its payment state (which each ERP reads in its own
+//! terms; Business Central's as its `UpdateStatusOfPaidInvoices` decides it): a cancelled
+//! invoice is Canceled / Canceled; nothing remaining is Paid / Complete; something paid is
+//! Paid / Partial; otherwise Active / Billed.
 
-use serde_json::Value;
-
-use crate::event::Fields;
+use crate::systems::documents::PaymentState;
 
 /// invoice statecode Active.
 pub const ACTIVE: i64 = 0;
@@ -24,28 +23,13 @@ pub const CANCELED_STATUS: i64 = 100003;
 /// A Dataverse invoice state: (statecode, statuscode).
 pub type InvoiceState = (i64, i64);
 
-fn num(f: &Fields, k: &str) -> f64 {
-    f.get(k).and_then(Value::as_f64).unwrap_or(0.0)
-}
-
-fn cents(x: f64) -> i64 {
-    (x * 100.0).round() as i64
-}
-
-/// The state a Business Central posted invoice gives its Dataverse invoice.
-pub fn of_bc_invoice(invoice: &Fields) -> InvoiceState {
-    let status = invoice.get("status").and_then(Value::as_str).unwrap_or("");
-    if status == "Canceled" {
-        return (CANCELED, CANCELED_STATUS);
-    }
-    let remaining = cents(num(invoice, "remainingAmount"));
-    let amount = cents(num(invoice, "totalAmountIncludingTax"));
-    if remaining == 0 {
-        (PAID, COMPLETE)
-    } else if remaining != amount {
-        (PAID, PARTIAL)
-    } else {
-        (ACTIVE, BILLED)
+/// The state a posted invoice gives its CRM invoice, by how far it is paid.
+pub fn of_payment(payment: PaymentState) -> InvoiceState {
+    match payment {
+        PaymentState::Canceled => (CANCELED, CANCELED_STATUS),
+        PaymentState::Paid => (PAID, COMPLETE),
+        PaymentState::PartlyPaid => (PAID, PARTIAL),
+        PaymentState::Unpaid => (ACTIVE, BILLED),
     }
 }
 
@@ -66,28 +50,15 @@ pub fn describe(s: InvoiceState) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
-
-    fn inv(status: &str, total: f64, remaining: f64) -> Fields {
-        json!({"status": status, "totalAmountIncludingTax": total, "remainingAmount": remaining})
-            .as_object()
-            .cloned()
-            .unwrap_or_default()
-    }
 
     #[test]
-    fn states_follow_bc() {
-        assert_eq!(of_bc_invoice(&inv("Open", 100.0, 100.0)), (ACTIVE, BILLED));
-        assert_eq!(of_bc_invoice(&inv("Open", 100.0, 40.0)), (PAID, PARTIAL));
-        assert_eq!(of_bc_invoice(&inv("Paid", 100.0, 0.0)), (PAID, COMPLETE));
+    fn states_follow_the_payment() {
+        assert_eq!(of_payment(PaymentState::Unpaid), (ACTIVE, BILLED));
+        assert_eq!(of_payment(PaymentState::PartlyPaid), (PAID, PARTIAL));
+        assert_eq!(of_payment(PaymentState::Paid), (PAID, COMPLETE));
         assert_eq!(
-            of_bc_invoice(&inv("Canceled", 100.0, 0.0)),
+            of_payment(PaymentState::Canceled),
             (CANCELED, CANCELED_STATUS)
-        );
-        // Rounding noise is not a payment.
-        assert_eq!(
-            of_bc_invoice(&inv("Open", 100.1, 100.100_000_1)),
-            (ACTIVE, BILLED)
         );
         assert_eq!(describe((PAID, PARTIAL)), "Paid/Partial");
     }

@@ -1,17 +1,15 @@
 //! When the account statistics are refreshed besides an invoice write: after Couplet created
-//! a sales order in Business Central (SALESORDER), when a Business Central sales order change
-//! is captured (SALESORDER's BC side), and when a Business Central customer change is
-//! captured (CUSTOMER's BC side: a new credit limit, a balance moved by a payment). Only
+//! a sales order in the ERP (SALESORDER), when an ERP sales order change is captured
+//! (SALESORDER's ERP side), and when an ERP customer change is captured (CUSTOMER's ERP side:
+//! a new credit limit, a balance moved by a payment). Only
 //! when the posted-invoice mapping is configured (the statistics belong to it), and only for
 //! coupled customers.
-
-use serde_json::Value;
 
 use super::build::CUSTOMER_MAPPING;
 use super::statistics::refresh_logged;
 use crate::apply::Targets;
 use crate::event::Side;
-use crate::event::{ChangeEvent, ChangeOp, Outcome, OutcomeStatus, WriteCommand};
+use crate::event::{ChangeEvent, ChangeOp, Fields, Outcome, OutcomeStatus, WriteCommand};
 use crate::mapping::Catalogue;
 use crate::store::Store;
 use crate::transform::CurrencyTable;
@@ -24,7 +22,16 @@ pub fn enabled(catalogue: &Catalogue) -> bool {
         .any(|m| m.runs(crate::mapping::model::FlowKind::SalesInvoice))
 }
 
-/// Refreshes BC customer `customer`'s statistics when it is coupled.
+/// The ERP customer of an ERP sales order (as captured, or as its builder built it), read by
+/// the ERP's documents.
+fn order_customer(targets: &Targets, order: &Fields) -> Option<String> {
+    targets
+        .erp
+        .documents()
+        .and_then(|erp| erp.interpret_order(order).customer_id)
+}
+
+/// Refreshes ERP customer `customer`'s statistics when it is coupled.
 async fn for_customer(
     targets: &Targets,
     store: &Store,
@@ -41,7 +48,7 @@ async fn for_customer(
     }
 }
 
-/// After a sales order was created in Business Central (SALESORDER).
+/// After a sales order was created in the ERP (SALESORDER).
 pub async fn after_order_created(
     catalogue: &Catalogue,
     targets: &Targets,
@@ -53,13 +60,13 @@ pub async fn after_order_created(
     if !enabled(catalogue) || !matches!(o.status, OutcomeStatus::Created | OutcomeStatus::Coupled) {
         return;
     }
-    if let Some(customer) = cmd.fields.get("customerId").and_then(Value::as_str) {
-        for_customer(targets, store, currencies, &cmd.mapping, customer).await;
+    if let Some(customer) = order_customer(targets, &cmd.fields) {
+        for_customer(targets, store, currencies, &cmd.mapping, &customer).await;
     }
 }
 
-/// After a Business Central sales order change of a sales-order mapping was captured.
-pub async fn after_bc_order_change(
+/// After an ERP sales order change of a sales-order mapping was captured.
+pub async fn after_erp_order_change(
     catalogue: &Catalogue,
     targets: &Targets,
     store: &Store,
@@ -69,13 +76,13 @@ pub async fn after_bc_order_change(
     if ev.source.system.side() != Side::Erp || ev.op != ChangeOp::Upsert || !enabled(catalogue) {
         return;
     }
-    if let Some(customer) = ev.fields.get("customerId").and_then(Value::as_str) {
-        for_customer(targets, store, currencies, &ev.mapping, customer).await;
+    if let Some(customer) = order_customer(targets, &ev.fields) {
+        for_customer(targets, store, currencies, &ev.mapping, &customer).await;
     }
 }
 
-/// After a Business Central customer change of the customer mapping was captured.
-pub async fn after_bc_customer_change(
+/// After an ERP customer change of the customer mapping was captured.
+pub async fn after_erp_customer_change(
     catalogue: &Catalogue,
     targets: &Targets,
     store: &Store,

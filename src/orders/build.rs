@@ -46,6 +46,15 @@ pub trait DocumentBuilder: Send + Sync {
         record: &str,
         doc: &Fields,
     ) -> Result<Fields, Failed>;
+
+    /// The natural key of a document it built (the ERP columns that find it again when a
+    /// crash came between its creation and its coupling).
+    fn natural_key(&self, built: &Fields) -> Vec<(String, String)>;
+}
+
+/// The natural key of document `built` by the ERP's builder (none without one).
+pub fn natural_key(cx: &BuildContext<'_>, built: &Fields) -> Vec<(String, String)> {
+    cx.erp.map(|b| b.natural_key(built)).unwrap_or_default()
 }
 
 /// Builds the order. `Err(Ok(e))` is why it cannot be built (parked or invalid);

@@ -66,11 +66,7 @@ pub fn decide(
             ));
         }
     };
-    let natural_key = fields
-        .get("yourReference")
-        .and_then(|v| v.as_str())
-        .map(|v| vec![("yourReference".to_string(), v.to_string())])
-        .unwrap_or_default();
+    let natural_key = super::build::natural_key(cx, &fields);
     let hash = content_hash(&fields);
     Ok(Decision::Write(WriteCommand {
         natural_key,

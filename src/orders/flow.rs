@@ -95,8 +95,20 @@ impl DocumentFlow for OrderFlow {
         cx: &DecideContext<'_>,
         c: &FlowChange<'_>,
     ) -> Option<Result<Decision, TransformError>> {
-        (!c.ev.source.system.is_crm())
-            .then(|| super::back::decide::decide(cx.store, c.ev, c.m, c.coupling.clone()))
+        if c.ev.source.system.is_crm() {
+            return None;
+        }
+        let Some(erp) = cx.erp else {
+            return Some(Err(crate::transform::flow::no_erp_documents(c)));
+        };
+        let order = erp.interpret_order(&c.ev.fields);
+        Some(super::back::decide::decide(
+            cx.store,
+            c.ev,
+            &order,
+            c.m,
+            c.coupling.clone(),
+        ))
     }
 
     fn decide(

@@ -1,6 +1,16 @@
-//! What differs between the Dataverse documents that become Business Central sales documents
-//! (orders here, quotes in `src/quotes/`) when they are read as aggregates and built: table and
-//! column names, the states that are read whole, and the Business Central lines collection.
+//! What differs between the Dataverse documents that become ERP sales documents (orders here,
+//! quotes in `src/quotes/`) when they are read as aggregates and built: table and column
+//! names, the states that are read whole, and which sales document the ERP builds of it.
+
+/// The sales document an ERP builds of a CRM document (each ERP names its own entity and
+/// lines collection for it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SalesDocument {
+    /// A sales order.
+    Order,
+    /// A sales quote.
+    Quote,
+}
 
 /// A kind of Dataverse sales document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,8 +29,8 @@ pub struct DocKind {
     pub line_entity: &'static str,
     /// The statecodes whose documents are read with their lines.
     pub states: &'static [i64],
-    /// The Business Central lines collection of the built document, e.g. `salesOrderLines`.
-    pub erp_lines: &'static str,
+    /// The sales document the ERP builds of it.
+    pub document: SalesDocument,
 }
 
 /// A Dataverse sales order; read whole when Submitted.
@@ -32,5 +42,5 @@ pub const ORDER: DocKind = DocKind {
     line_id: "salesorderdetailid",
     line_entity: "salesorderdetail",
     states: &[1],
-    erp_lines: "salesOrderLines",
+    document: SalesDocument::Order,
 };

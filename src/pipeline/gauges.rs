@@ -41,7 +41,7 @@ pub(crate) async fn update_gauges(p: &EngineParts) {
             let parts: Vec<&str> = name.splitn(4, '/').collect();
             if let ([_, mapping, system, entity], Some(at)) = (
                 parts.as_slice(),
-                crate::capture::dataverse::parse_time(v.get("at")),
+                crate::capture::emit::parse_time(v.get("at")),
             ) {
                 let age = (chrono::Utc::now() - at).num_milliseconds() as f64 / 1000.0;
                 m.checkpoint_age

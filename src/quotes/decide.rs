@@ -70,8 +70,8 @@ pub fn decide(
             OutcomeStatus::Unchanged,
             Some(c.erp_id.clone()),
             format!(
-                "{record} was sent to Business Central as salesQuotes/{} already; an active quote is read-only in Dataverse (a change is a new revision)",
-                c.erp_id
+                "{record} was sent to the ERP as {t}/{}/{} already; an active quote is read-only in Dataverse (a change is a new revision)",
+                m.erp_entity, c.erp_id
             ),
         )));
     }
@@ -133,16 +133,12 @@ pub fn decide(
             OutcomeStatus::Unchanged,
             Some(c.erp_id.clone()),
             format!(
-                "{record} is won and was processed already (salesQuotes/{})",
-                c.erp_id
+                "{record} is won and was processed already ({t}/{}/{})",
+                m.erp_entity, c.erp_id
             ),
         )));
     }
-    let natural_key = fields
-        .get("yourReference")
-        .and_then(Value::as_str)
-        .map(|v| vec![("yourReference".to_string(), v.to_string())])
-        .unwrap_or_default();
+    let natural_key = crate::orders::build::natural_key(cx, &fields);
     let op = if target_id.is_some() {
         WriteOp::Update
     } else {

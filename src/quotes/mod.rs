@@ -29,7 +29,7 @@ pub const QUOTE: DocKind = DocKind {
     line_id: "quotedetailid",
     line_entity: "quotedetail",
     states: &[ACTIVE, WON],
-    erp_lines: "salesQuoteLines",
+    document: crate::orders::kind::SalesDocument::Quote,
 };
 
 /// On an aggregate of a revision (revisionnumber > 0): the ids of the Closed quotes with the
@@ -45,7 +45,5 @@ pub const ORDER_QUOTE_NUMBER: &str = "couplet_quote_number";
 pub const CONTROL: &str = "@couplet.quote";
 /// On a built order: the Your Reference (CRM quotenumber) of the quote it was made from.
 pub const QUOTE_REFERENCE: &str = "@couplet.quoteReference";
-/// The Business Central entity set of quotes.
-pub const SET: &str = "salesQuotes";
 /// The mapping whose couplings hold the orders made from quotes.
 pub const ORDER_MAPPING: &str = "SALESORDER";

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use super::documents::{ErpOrder, PostedInvoice};
 use super::error::SystemError;
 use super::http::urls::odata_literal;
 use super::metadata::EntitySchema;
@@ -118,6 +119,18 @@ pub trait ErpDocuments: Send + Sync {
 
     /// Adds its lines to a posted invoice read without them.
     async fn read_invoice(&self, invoice: &mut Fields) -> Result<(), SystemError>;
+
+    /// Sales order `id` in words, one row per line of output (header, lines, totals), for the
+    /// CLI; `None` when it is not in the ERP.
+    async fn describe_order(&self, id: &str) -> Result<Option<Vec<String>>, SystemError>;
+
+    /// A sales order's fields in the ERP's terms (as captured and completed by
+    /// [`ErpDocuments::read_order`], or as its builder built them) in the flows' terms.
+    fn interpret_order(&self, order: &Fields) -> ErpOrder;
+
+    /// A posted invoice's fields in the ERP's terms (as captured with its lines by
+    /// [`ErpDocuments::read_invoice`]) in the flows' terms.
+    fn interpret_posted_invoice(&self, invoice: &Fields) -> PostedInvoice;
 
     /// Creates the sales order of a create command once (found by its natural key after a
     /// crash, missing lines completed, its quote and opportunity linked). Only a broken

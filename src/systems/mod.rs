@@ -7,6 +7,7 @@ pub mod bc;
 pub mod connect;
 pub mod connector;
 pub mod dataverse;
+pub mod documents;
 pub mod error;
 pub mod error_body;
 pub mod http;

@@ -99,6 +99,20 @@ pub fn no_documents(cmd: &WriteCommand, what: &str) -> Outcome {
     o
 }
 
+/// The error for an ERP document flowing back from an ERP that reads no sales documents (its
+/// connector has no [`ErpDocuments`]): a user's error, to correct the pair or the mapping.
+pub fn no_erp_documents(c: &FlowChange<'_>) -> TransformError {
+    TransformError::Field {
+        record: c.ev.source.to_string(),
+        field: "flow".into(),
+        reason: format!(
+            "mapping {}: {} reads no sales documents; choose an ERP whose connector has them or remove the mapping's flow",
+            c.m.name, c.ev.source.system
+        ),
+        class: "unsupported_target",
+    }
+}
+
 /// One document flow (see the module's documentation). Every hook has a default that leaves
 /// the work to the record flow.
 #[async_trait]

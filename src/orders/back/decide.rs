@@ -1,15 +1,16 @@
-//! The transform's decision for a change of a Business Central order: skip it (not from
-//! Sales, deleted without posting, nothing new), or a command that brings the coupled
-//! Dataverse order in step: header values, timeline posts and state.
+//! The transform's decision for a change of an ERP sales order (read in the flows' terms,
+//! [`ErpOrder`]): skip it (not from Sales, deleted without posting, nothing new), or a command
+//! that brings the coupled Dataverse order in step: header values, timeline posts and state.
 
 use crate::transform::decision::write_command;
 use serde_json::{Value, json};
 
-use super::{ACCOUNT_POSTS, DELETED, INVOICES, LINES, POSTS, SHIPMENTS};
+use super::{ACCOUNT_POSTS, POSTS};
 use crate::event::Side;
 use crate::event::{ChangeEvent, Fields, Outcome, OutcomeStatus, WriteOp};
 use crate::mapping::model::TableMapping;
 use crate::store::{Coupling, Store};
+use crate::systems::documents::{ErpOrder, ErpOrderStatus};
 use crate::transform::fields::waiting_key;
 use crate::transform::hash::content_hash;
 use crate::transform::{Decision, TransformError};
@@ -31,58 +32,25 @@ pub const SHIPMENT_TEXT: &str = "A shipment has been created for the order.";
 /// The post written for each posted invoice.
 pub const INVOICE_TEXT: &str = "An invoice has been created for the order.";
 
-fn text(f: &Fields, k: &str) -> String {
-    f.get(k)
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .trim()
-        .to_string()
-}
-
-fn num(f: &Fields, k: &str) -> f64 {
-    f.get(k).and_then(Value::as_f64).unwrap_or(0.0)
-}
-
-fn rows<'a>(f: &'a Fields, k: &str) -> Vec<&'a Fields> {
-    f.get(k)
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_object).collect())
-        .unwrap_or_default()
-}
-
-/// A Business Central date (`2024-05-31`, or a timestamp) as a Dataverse date; BC's blank date
-/// (`0001-01-01`) is none.
-fn date(f: &Fields, k: &str) -> Option<String> {
-    let v = text(f, k);
-    let d = v.get(..10)?;
-    (chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_ok() && !d.starts_with("0001-"))
-        .then(|| d.to_string())
-}
-
-/// The posts the order's timeline carries for this Business Central order: its release, each
-/// posted shipment and each posted invoice, each naming the BC document number (which makes a
+/// The posts the order's timeline carries for this ERP order: its release, each posted
+/// shipment and each posted invoice, each naming the ERP document number (which makes a
 /// post's text its key).
-pub fn posts(order: &Fields) -> Vec<String> {
-    let number = text(order, "number");
-    let shipments = rows(order, SHIPMENTS);
-    let invoices = rows(order, INVOICES);
-    let deleted = order.get(DELETED).and_then(Value::as_bool) == Some(true);
+pub fn posts(order: &ErpOrder) -> Vec<String> {
+    let (erp, number) = (order.erp_name, &order.number);
     let mut out = Vec::new();
-    if text(order, "status") == "Released" || deleted || !shipments.is_empty() {
+    if order.status == ErpOrderStatus::Released || order.deleted || !order.shipments.is_empty() {
+        out.push(format!("{RELEASED_TEXT} {erp} sales order {number}."));
+    }
+    for s in &order.shipments {
         out.push(format!(
-            "{RELEASED_TEXT} Business Central sales order {number}."
+            "{SHIPMENT_TEXT} {erp} posted shipment {} (sales order {number}).",
+            s.number
         ));
     }
-    for s in shipments {
+    for i in &order.invoices {
         out.push(format!(
-            "{SHIPMENT_TEXT} Business Central posted shipment {} (sales order {number}).",
-            text(s, "number")
-        ));
-    }
-    for i in invoices {
-        out.push(format!(
-            "{INVOICE_TEXT} Business Central posted invoice {} (sales order {number}).",
-            text(i, "number")
+            "{INVOICE_TEXT} {erp} posted invoice {} (sales order {number}).",
+            i.number
         ));
     }
     out
@@ -90,14 +58,15 @@ pub fn posts(order: &Fields) -> Vec<String> {
 
 /// The posts on the account's wall: one per posted invoice of the order, as Business Central
 /// posts "Order '…' has been posted in Business Central" on the customer's account.
-pub fn account_posts(order: &Fields) -> Vec<String> {
-    let number = text(order, "number");
-    rows(order, INVOICES)
-        .into_iter()
+pub fn account_posts(order: &ErpOrder) -> Vec<String> {
+    let (erp, number) = (order.erp_name, &order.number);
+    order
+        .invoices
+        .iter()
         .map(|i| {
             format!(
-                "Order '{number}' has been posted in Business Central (posted invoice {}).",
-                text(i, "number")
+                "Order '{number}' has been posted in {erp} (posted invoice {}).",
+                i.number
             )
         })
         .collect()
@@ -106,48 +75,42 @@ pub fn account_posts(order: &Fields) -> Vec<String> {
 /// The Dataverse state the order follows: Invoiced once posted invoices cover every line (or
 /// the order was deleted after posting), else Fulfilled when completely shipped, else
 /// Submitted.
-pub fn target_state(order: &Fields) -> (i64, i64) {
-    let deleted = order.get(DELETED).and_then(Value::as_bool) == Some(true);
-    let invoiced = !rows(order, INVOICES).is_empty();
-    let lines: Vec<&Fields> = rows(order, LINES)
-        .into_iter()
-        .filter(|l| text(l, "lineType") != "Comment" && num(l, "quantity") > 0.0)
+pub fn target_state(order: &ErpOrder) -> (i64, i64) {
+    let invoiced = !order.invoices.is_empty();
+    let lines: Vec<_> = order
+        .lines
+        .iter()
+        .filter(|l| !l.comment && l.quantity > 0.0)
         .collect();
-    let all_invoiced = !lines.is_empty()
-        && lines
-            .iter()
-            .all(|l| num(l, "invoicedQuantity") >= num(l, "quantity"));
-    if invoiced && (deleted || all_invoiced) {
+    let all_invoiced = !lines.is_empty() && lines.iter().all(|l| l.invoiced_quantity >= l.quantity);
+    if invoiced && (order.deleted || all_invoiced) {
         state::INVOICED
-    } else if order.get("fullyShipped").and_then(Value::as_bool) == Some(true)
-        || (deleted && !rows(order, SHIPMENTS).is_empty())
-    {
+    } else if order.fully_shipped || (order.deleted && !order.shipments.is_empty()) {
         state::FULFILLED
     } else {
         state::SUBMITTED
     }
 }
 
-/// The Dataverse order as the Business Central order implies it: header values of a released
-/// order (SALESORDER-ORDER: Last Shipment Date → `datefulfilled`, Requested Delivery Date →
+/// The Dataverse order as the ERP order implies it: header values of a released order
+/// (SALESORDER-ORDER: Last Shipment Date → `datefulfilled`, Requested Delivery Date →
 /// `requestdeliveryby`, Amount → `totalamountlessfreight`, Amount Including VAT →
 /// `totalamount`), [`POSTS`], `statecode` and `statuscode`.
-pub fn desired(order: &Fields) -> Fields {
+pub fn desired(order: &ErpOrder) -> Fields {
     let mut out = Fields::new();
-    let deleted = order.get(DELETED).and_then(Value::as_bool) == Some(true);
-    if !deleted && text(order, "status") == "Released" {
-        if let Some(d) = date(order, "lastShipmentDate") {
+    if !order.deleted && order.status == ErpOrderStatus::Released {
+        if let Some(d) = &order.last_shipment_date {
             out.insert("datefulfilled".into(), json!(d));
         }
-        if let Some(d) = date(order, "requestedDeliveryDate") {
+        if let Some(d) = &order.requested_delivery_date {
             out.insert("requestdeliveryby".into(), json!(d));
         }
-        for (dv, bc) in [
-            ("totalamountlessfreight", "totalAmountExcludingTax"),
-            ("totalamount", "totalAmountIncludingTax"),
+        for (dv, v) in [
+            ("totalamountlessfreight", &order.total_excluding_tax),
+            ("totalamount", &order.total_including_tax),
         ] {
-            if let Some(v) = order.get(bc).filter(|v| v.is_number()) {
-                out.insert(dv.into(), v.clone());
+            if let Some(v) = v {
+                out.insert(dv.into(), Value::Number(v.clone()));
             }
         }
     }
@@ -159,18 +122,19 @@ pub fn desired(order: &Fields) -> Fields {
     out
 }
 
-/// Decides for a change of Business Central order `ev` (read whole by [`super::read`] when
-/// coupled).
+/// Decides for a change of ERP order `ev` (read whole by the ERP's documents when coupled),
+/// `order` being its fields in the flows' terms (`ErpDocuments::interpret_order`).
 pub fn decide(
     store: &Store,
     ev: &ChangeEvent,
+    order: &ErpOrder,
     m: &TableMapping,
     coupling: Option<Coupling>,
 ) -> Result<Decision, TransformError> {
     let record = ev.source.to_string();
     let t = m.system(crate::event::Side::Crm);
-    let number = text(&ev.fields, "number");
-    let deleted = ev.fields.get(DELETED).and_then(Value::as_bool) == Some(true);
+    let number = order.number.clone();
+    let deleted = order.deleted;
     if !number.is_empty() && !deleted {
         // Posted invoices of an order deleted after posting name it by number only.
         store.index_put(
@@ -196,11 +160,11 @@ pub fn decide(
         // shipment posted seconds after the order was made): its Your Reference is the number
         // of a Dataverse order Couplet captured. It waits for the coupling instead of being
         // taken for an order that did not come from Sales.
-        let your_ref = text(&ev.fields, "yourReference");
+        let your_ref = &order.your_reference;
         if !your_ref.is_empty()
             && !deleted
             && let Some(key) = m.key(Side::Crm)
-            && let Some(dv_order) = store.index_id(t, &m.crm_entity, key, &your_ref)?
+            && let Some(dv_order) = store.index_id(t, &m.crm_entity, key, your_ref)?
         {
             let outcome = |status, target: Option<String>, reason: String| {
                 Outcome::for_event(ev, t, &m.crm_entity, target, status, Some(reason))
@@ -230,19 +194,19 @@ pub fn decide(
             ),
         ));
     };
-    if deleted && rows(&ev.fields, INVOICES).is_empty() {
+    if deleted && order.invoices.is_empty() {
         return Ok(skip(
             OutcomeStatus::Filtered,
             Some(c.crm_id.clone()),
             format!(
-                "{record} no longer exists in Business Central and has no posted invoice; the Dataverse order salesorders/{} is left as it is",
-                c.crm_id
+                "{record} no longer exists in {} and has no posted invoice; the Dataverse order salesorders/{} is left as it is",
+                order.erp_name, c.crm_id
             ),
         ));
     }
     // Always a command: apply compares with the Dataverse order as it is now (a user may have
     // changed it since), writes only what differs and never posts twice.
-    let fields = desired(&ev.fields);
+    let fields = desired(order);
     let hash = content_hash(&fields);
     Ok(Decision::Write(write_command(
         ev,
@@ -263,16 +227,21 @@ mod tests {
         v.as_object().cloned().unwrap_or_default()
     }
 
+    /// A Business Central order in the flows' terms.
+    fn bc(v: Value) -> ErpOrder {
+        crate::systems::bc::documents::interpret::order(&obj(v))
+    }
+
     #[test]
     fn states_posts_and_header() {
-        let open = obj(json!({"number": "S-ORD000001", "status": "Open",
+        let open = bc(json!({"number": "S-ORD000001", "status": "Open",
             "couplet_lines": [{"lineType": "Item", "quantity": 2, "shippedQuantity": 0}]}));
         let d = desired(&open);
         assert_eq!(d["statecode"], json!(1));
         assert_eq!(d[POSTS], json!([]));
         assert!(!d.contains_key("totalamount"));
 
-        let shipped = obj(json!({"number": "S-ORD000001", "status": "Released",
+        let shipped = bc(json!({"number": "S-ORD000001", "status": "Released",
             "fullyShipped": true, "lastShipmentDate": "2026-12-02",
             "requestedDeliveryDate": "0001-01-01", "totalAmountIncludingTax": 30.0,
             "couplet_lines": [{"lineType": "Item", "quantity": 2, "shippedQuantity": 2}],
@@ -289,7 +258,7 @@ mod tests {
         assert_eq!(posts.len(), 3);
         assert!(posts[2].as_str().unwrap().contains("S-SHP000002"));
 
-        let gone = obj(
+        let gone = bc(
             json!({"number": "S-ORD000001", "couplet_order_deleted": true,
             "couplet_shipments": [{"number": "S-SHP000001"}],
             "couplet_invoices": [{"number": "PS-INV103001"}]}),
@@ -328,7 +297,9 @@ mod tests {
             )
         };
         // Not a number Couplet captured in Dataverse: a Business Central order of its own.
-        let d = decide(&store, &ev("PO-77"), &m, None).unwrap();
+        let order = |e: &ChangeEvent| bc(Value::Object(e.fields.clone()));
+        let e = ev("PO-77");
+        let d = decide(&store, &e, &order(&e), &m, None).unwrap();
         assert!(matches!(d, Decision::Skip(ref o) if o.status == OutcomeStatus::Filtered));
         // The number of a captured Dataverse order: Couplet is creating it; wait.
         store
@@ -340,7 +311,8 @@ mod tests {
                 "d1",
             )
             .unwrap();
-        match decide(&store, &ev("ORD-1"), &m, None).unwrap() {
+        let e = ev("ORD-1");
+        match decide(&store, &e, &order(&e), &m, None).unwrap() {
             Decision::Park(o, p) => {
                 assert_eq!(o.status, OutcomeStatus::Parked);
                 assert_eq!(

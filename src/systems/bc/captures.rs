@@ -7,10 +7,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::sync::watch;
 
+use super::availability::{AvailabilityCapture, LEDGER, tracks_inventory};
 use super::client::BcClient;
+use super::poll::BcCapture;
 use super::posted::{POSTED_SET, PostedCapture};
-use crate::capture::availability::{AvailabilityCapture, LEDGER, tracks_inventory};
-use crate::capture::bc::BcCapture;
 use crate::capture::plan::{CaptureContext, CapturePlan, CaptureTask};
 use crate::mapping::Catalogue;
 use crate::mapping::model::TableMapping;

@@ -1,10 +1,12 @@
 //! Business Central API v2.0: CRUD, queries and `lastModifiedDateTime` polling.
 
+pub mod availability;
 pub mod captures;
 pub mod client;
 pub mod connector;
 pub mod csdl;
 pub mod documents;
+pub mod poll;
 pub mod posted;
 pub mod system;
 

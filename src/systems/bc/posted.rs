@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use crate::capture::bc::{BcSource, bc_columns};
+use super::poll::{BcSource, bc_columns};
 use crate::capture::plan::CaptureContext;
 use crate::capture::runner::{PassResult, run_passes};
 use crate::capture::watermark::{ChangedRow, MissingId, RowResult, WatermarkPoller};

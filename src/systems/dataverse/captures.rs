@@ -5,8 +5,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use tokio::sync::watch;
 
+use super::change_capture::DataverseCapture;
 use super::client::DataverseClient;
-use crate::capture::dataverse::DataverseCapture;
 use crate::capture::plan::{CaptureContext, CapturePlan, CaptureTask};
 use crate::mapping::model::TableMapping;
 use crate::pipeline::PipelineError;

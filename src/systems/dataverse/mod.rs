@@ -1,6 +1,7 @@
 //! Dataverse Web API v9.2: CRUD, queries and change tracking.
 
 pub mod captures;
+pub mod change_capture;
 pub mod client;
 pub mod connector;
 pub mod delta;

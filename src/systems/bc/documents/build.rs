@@ -11,13 +11,20 @@ use crate::orders::build::{
     BuildContext, CUSTOMER_MAPPING, DocumentBuilder, Failed, PRODUCT_MAPPING, UOM_MAPPING,
 };
 use crate::orders::error::OrderError;
-use crate::orders::kind::DocKind;
+use crate::orders::kind::{DocKind, SalesDocument};
 use crate::orders::lines::{split_description, truncate};
 use crate::orders::{CUSTOMER_ACCOUNT, LINES, UOM_NAME};
 use crate::transform::fields::waiting_key;
 
-/// The key of the lines array in a built order.
-pub const ORDER_LINES: &str = "salesOrderLines";
+pub use super::sets::{ORDER_LINES, QUOTE_LINES};
+
+/// The lines collection of a Business Central document of `kind`.
+fn lines_key(kind: &DocKind) -> &'static str {
+    match kind.document {
+        SalesDocument::Order => ORDER_LINES,
+        SalesDocument::Quote => QUOTE_LINES,
+    }
+}
 
 /// Business Central's builder of sales orders and quotes.
 pub struct SalesDocuments;
@@ -31,6 +38,15 @@ impl DocumentBuilder for SalesDocuments {
         doc: &Fields,
     ) -> Result<Fields, Failed> {
         build_doc(cx, kind, record, doc)
+    }
+
+    /// Your Reference: the CRM document's number, which finds the document again after a crash.
+    fn natural_key(&self, built: &Fields) -> Vec<(String, String)> {
+        built
+            .get("yourReference")
+            .and_then(Value::as_str)
+            .map(|v| vec![("yourReference".to_string(), v.to_string())])
+            .unwrap_or_default()
     }
 }
 
@@ -57,7 +73,7 @@ fn invalid(field: &str, class: &'static str, reason: String) -> OrderError {
 }
 
 /// A Business Central sales document of `kind` (an order or a quote): the same header and
-/// lines, the document number from `kind.number`, the lines under `kind.erp_lines`.
+/// lines, the document number from `kind.number`, the lines under the kind's lines collection.
 pub fn build_doc(
     cx: &BuildContext<'_>,
     kind: &DocKind,
@@ -90,7 +106,7 @@ pub fn build_doc(
     if discount > 0.0 {
         h.insert("discountAmount".into(), json!(discount));
     }
-    h.insert(kind.erp_lines.into(), Value::Array(b.out));
+    h.insert(lines_key(kind).into(), Value::Array(b.out));
     Ok(h)
 }
 

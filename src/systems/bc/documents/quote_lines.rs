@@ -3,13 +3,13 @@
 
 use serde_json::Value;
 
+use super::sets::SALES_QUOTES as SET;
 use crate::error::Classify;
 use crate::event::types::{OutcomeError, now_millis};
 use crate::event::{Fields, Outcome, OutcomeStatus, WriteCommand};
-use crate::quotes::SET;
 use crate::systems::{BcClient, SystemError};
 
-pub(super) const LINES: &str = "salesQuoteLines";
+pub(super) const LINES: &str = super::sets::QUOTE_LINES;
 
 pub(super) fn failed(
     cmd: &WriteCommand,

@@ -6,8 +6,8 @@
 
 use serde_json::{Value, json};
 
+use super::sets::SALES_QUOTES as SET;
 use crate::event::Fields;
-use crate::quotes::SET;
 use crate::systems::{BcClient, SystemError};
 
 pub use crate::quotes::QUOTE_REFERENCE;

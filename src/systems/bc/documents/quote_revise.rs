@@ -11,8 +11,8 @@
 use serde_json::Value;
 
 use super::quote_lines::{LINES, add_lines, failed, rejected, sequence, text};
+use super::sets::SALES_QUOTES as SET;
 use crate::event::{Fields, Outcome, WriteCommand};
-use crate::quotes::SET;
 use crate::systems::{BcClient, SystemError, Written};
 
 /// What identifies a line's content, in sequence order.

@@ -18,9 +18,10 @@ use tracing::Instrument;
 
 use super::quote_lines::{LINES, add_lines, failed, rejected, sequence, text};
 use super::quote_link::{BcQuote, link_existing_order};
+use super::sets::SALES_QUOTES as SET;
 use crate::event::{Fields, Outcome, OutcomeStatus, WriteCommand};
 use crate::metrics::metrics;
-use crate::quotes::{CONTROL, SET};
+use crate::quotes::CONTROL;
 use crate::systems::connector::Connector;
 use crate::systems::{BcClient, Written};
 

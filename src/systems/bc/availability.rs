@@ -13,9 +13,9 @@ use std::time::Duration;
 use chrono::{SecondsFormat, Utc};
 use serde_json::{Value, json};
 
-use super::emit::{emit_all, upsert_event};
-use super::runner::run_passes;
+use crate::capture::emit::{emit_all, upsert_event};
 use crate::capture::plan::CaptureContext;
+use crate::capture::runner::run_passes;
 use crate::event::RecordKey;
 use crate::event::Side;
 use crate::mapping::model::TableMapping;

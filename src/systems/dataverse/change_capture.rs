@@ -9,9 +9,9 @@ use std::sync::Arc;
 use chrono::Utc;
 use serde_json::json;
 
-use super::emit::emit_all;
-use super::runner::run_passes;
+use crate::capture::emit::emit_all;
 use crate::capture::plan::CaptureContext;
+use crate::capture::runner::run_passes;
 use crate::event::{ChangeEvent, ChangeOp, Fields, RecordKey};
 use crate::mapping::model::TableMapping;
 use crate::pipeline::PipelineError;
@@ -45,7 +45,7 @@ impl From<crate::store::StoreError> for PassError {
     }
 }
 
-pub use super::emit::parse_time;
+use crate::capture::emit::parse_time;
 
 impl DataverseCapture {
     /// The checkpoint's name.

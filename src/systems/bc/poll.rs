@@ -1,5 +1,5 @@
 //! Business Central polling on `lastModifiedDateTime`, through the shared
-//! [watermark poller](super::watermark): each pass re-reads an overlap window before the
+//! [watermark poller](crate::capture::watermark): each pass re-reads an overlap window before the
 //! watermark and drops versions it has already appended (by id and timestamp), so a change
 //! stamped in the same millisecond as the watermark, or committed late, is never missed and
 //! never appended twice.
@@ -9,12 +9,12 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::runner::{PassResult, run_passes};
-use super::watermark::{
+use crate::capture::plan::CaptureContext;
+use crate::capture::runner::{PassResult, run_passes};
+use crate::capture::watermark::{
     ChangedRow, MissingId, ModifiedColumns, RowResult, WatermarkColumns, WatermarkPage,
     WatermarkPoller, WatermarkSource,
 };
-use crate::capture::plan::CaptureContext;
 use crate::event::{ChangeEvent, ChangeOp, RecordKey, System};
 use crate::mapping::model::TableMapping;
 use crate::pipeline::PipelineError;
