@@ -11,6 +11,7 @@ mod cli_support;
 mod common;
 
 mod compose_stack;
+mod broken_pipe;
 mod coupling;
 mod dashboards_prometheus;
 mod demo_lead_to_cash;
