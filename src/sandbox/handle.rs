@@ -12,6 +12,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use super::config::{Credentials, Fault, SandboxConfig, SandboxStats};
+use super::dataverse::annotations::Annotations;
 use super::dataverse::{self, write::Stamp};
 use super::error::SandboxError;
 use super::shared::{BC_ENVIRONMENT, BC_RESOURCE, Service, Shared};
@@ -186,7 +187,7 @@ impl Sandbox {
                 };
                 t.live()
                     .into_iter()
-                    .map(|(_, r)| dataverse::shape(def, r, None, false))
+                    .map(|(_, r)| dataverse::shape(def, r, None, &Annotations::lookups()))
                     .collect()
             }
             false => {
@@ -215,7 +216,7 @@ impl Sandbox {
                 store
                     .table(entity_set)?
                     .get(&id)
-                    .map(|r| dataverse::shape(def, r, None, false))
+                    .map(|r| dataverse::shape(def, r, None, &Annotations::lookups()))
             }
             false => {
                 let def = bc::schema::entity(entity_set)?;

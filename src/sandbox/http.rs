@@ -39,7 +39,7 @@ impl Prefer {
         let mut p = Prefer::default();
         for v in headers.get_all("prefer") {
             let Ok(v) = v.to_str() else { continue };
-            for part in v.split(',') {
+            for part in split_unquoted(v, ',') {
                 let part = part.trim();
                 let (k, val) = part.split_once('=').unwrap_or((part, ""));
                 let val = val.trim().trim_matches('"');
@@ -56,13 +56,23 @@ impl Prefer {
         }
         p
     }
+}
 
-    /// True when lookup logical-name annotations were asked for.
-    pub fn wants_lookup_annotations(&self) -> bool {
-        self.annotations.as_deref().is_some_and(|a| {
-            a == "*" || a.contains("lookuplogicalname") || a.contains("Microsoft.Dynamics.CRM.*")
-        })
+/// `s` split at each `sep` outside double quotes (a preference's quoted value, such as
+/// `odata.include-annotations="a,b"`, keeps its commas).
+fn split_unquoted(s: &str, sep: char) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut start, mut quoted) = (0, false);
+    for (i, ch) in s.char_indices() {
+        if ch == '"' {
+            quoted = !quoted;
+        } else if ch == sep && !quoted {
+            out.push(&s[start..i]);
+            start = i + ch.len_utf8();
+        }
     }
+    out.push(&s[start..]);
+    out
 }
 
 /// A header value by name, as text.
@@ -157,6 +167,22 @@ mod tests {
         let p = Prefer::from_headers(&h);
         assert!(p.track_changes && p.return_representation);
         assert_eq!(p.maxpagesize, Some(10));
-        assert!(p.wants_lookup_annotations());
+        assert_eq!(p.annotations.as_deref(), Some("*"));
+        // A quoted list keeps its commas.
+        let mut h = HeaderMap::new();
+        h.insert(
+            "prefer",
+            HeaderValue::from_static(
+                "odata.include-annotations=\"Microsoft.Dynamics.CRM.lookuplogicalname,Microsoft.Dynamics.CRM.associatednavigationproperty\",odata.maxpagesize=5",
+            ),
+        );
+        let p = Prefer::from_headers(&h);
+        assert_eq!(
+            p.annotations.as_deref(),
+            Some(
+                "Microsoft.Dynamics.CRM.lookuplogicalname,Microsoft.Dynamics.CRM.associatednavigationproperty"
+            )
+        );
+        assert_eq!(p.maxpagesize, Some(5));
     }
 }

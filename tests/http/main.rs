@@ -9,6 +9,7 @@
 mod systems_support;
 
 mod authenticator;
+mod dataverse_annotations;
 mod metadata_endpoints;
 mod sandbox_http;
 mod sandbox_quotes_http;

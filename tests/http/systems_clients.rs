@@ -302,7 +302,11 @@ async fn unavailable_is_retried_and_validation_is_not() {
     assert!(w.modified_on.is_some());
     let posts = srv.seen("/accounts");
     assert_eq!(posts.len(), 3);
-    assert_eq!(posts[2].header("prefer"), "return=representation");
+    // The representation is read like a record: with the lookup annotation Couplet reads.
+    assert_eq!(
+        posts[2].header("prefer"),
+        "return=representation,odata.include-annotations=\"Microsoft.Dynamics.CRM.lookuplogicalname\""
+    );
     assert_eq!(posts[2].header("content-type"), "application/json");
     assert_eq!(posts[2].body, r#"{"name":"A"}"#);
 
@@ -408,7 +412,7 @@ async fn dataverse_delta_pages_and_expiry() {
     assert_eq!(req.query, "$select=name");
     assert_eq!(
         req.header("prefer"),
-        "odata.track-changes,odata.maxpagesize=2"
+        "odata.track-changes,odata.maxpagesize=2,odata.include-annotations=\"Microsoft.Dynamics.CRM.lookuplogicalname\""
     );
     let last = dv
         .delta("accounts", &["name"], Some(&next))
@@ -420,7 +424,7 @@ async fn dataverse_delta_pages_and_expiry() {
     assert!(last.delta_link.is_some());
     assert_eq!(
         server.seen("/accounts")[1].header("prefer"),
-        "odata.track-changes,odata.maxpagesize=2"
+        "odata.track-changes,odata.maxpagesize=2,odata.include-annotations=\"Microsoft.Dynamics.CRM.lookuplogicalname\""
     );
     let old = format!("{}api/data/v9.2/accounts?$deltatoken=old", server.base);
     let err = dv

@@ -384,6 +384,7 @@ pub(crate) fn respond(
     name: &str,
     method: &axum::http::Method,
     body: &[u8],
+    annotations: &super::annotations::Annotations,
 ) -> Result<axum::response::Response, DvError> {
     if *method != axum::http::Method::POST {
         return Err(DvError::new(
@@ -419,7 +420,7 @@ pub(crate) fn respond(
                     def.set
                 )),
             );
-            out.extend(super::shape(def, row, None, true));
+            out.extend(super::shape(def, row, None, annotations));
             crate::sandbox::http::json(StatusCode::OK, &Value::Object(out))
         }
     })

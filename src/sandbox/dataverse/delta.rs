@@ -40,7 +40,7 @@ pub(crate) fn read(req: &Req<'_>, opts: &Opts) -> Result<Response, DvError> {
             "The \"${opt}\" query parameter isn't supported when Change Tracking is enabled."
         )));
     }
-    let annotations = req.prefer.wants_lookup_annotations();
+    let annotations = super::annotations::Annotations::of(&req.prefer);
     let store = req.shared.dv.store.lock();
     let pos = match (&opts.cookie, &opts.deltatoken) {
         (Some(Cookie { track: Some(p), .. }), _) => p.clone(),
@@ -99,7 +99,7 @@ pub(crate) fn read(req: &Req<'_>, opts: &Opts) -> Result<Response, DvError> {
                     req.def,
                     row,
                     opts.select.as_deref(),
-                    annotations,
+                    &annotations,
                 )));
                 last = Some((false, row.version, id.to_string()));
             }

@@ -4,6 +4,7 @@
 //! writes, the real error bodies and service-protection limits.
 
 pub(crate) mod actions;
+pub(crate) mod annotations;
 pub(crate) mod delta;
 pub(crate) mod metadata;
 pub(crate) mod query;
@@ -26,6 +27,7 @@ use serde_json::{Value, json};
 use super::http::json as json_response;
 use super::table::Row;
 use crate::event::Fields;
+use annotations::{ASSOCIATED_NAVIGATION_PROPERTY, Annotations, LOOKUP_LOGICAL_NAME};
 use schema::{EntityDef, Kind};
 
 /// The annotation naming a lookup's target table.
@@ -91,13 +93,13 @@ pub(crate) fn timestamp(t: chrono::DateTime<chrono::Utc>) -> String {
 }
 
 /// A row as a GET returns it: `@odata.etag`, the selected columns (all when `select` is
-/// `None`; the key always), lookups as `_x_value` with the logical-name annotation for
-/// polymorphic lookups or when annotations were requested.
+/// `None`; the key always), lookups as `_x_value` with the lookup annotations the request
+/// asked for (none unasked, polymorphic lookups included).
 pub(crate) fn shape(
     def: &EntityDef,
     row: &Row,
     select: Option<&[String]>,
-    annotations: bool,
+    annotations: &Annotations,
 ) -> Fields {
     let mut out = Fields::new();
     out.insert("@odata.etag".into(), Value::String(etag(row.version)));
@@ -110,19 +112,25 @@ pub(crate) fn shape(
         let value = row.fields.get(&name).cloned().unwrap_or(Value::Null);
         if let Kind::Lookup(targets) = c.kind
             && !value.is_null()
-            && (annotations || c.is_polymorphic())
         {
-            let ann = format!("{name}{LOGICAL_NAME}");
-            let logical = row.fields.get(&ann).cloned().unwrap_or_else(|| {
-                Value::String(
-                    targets
-                        .first()
-                        .map(|t| t.logical)
-                        .unwrap_or_default()
-                        .into(),
-                )
-            });
-            out.insert(ann, logical);
+            let stored = format!("{name}{LOGICAL_NAME}");
+            let logical = row
+                .fields
+                .get(&stored)
+                .and_then(Value::as_str)
+                .or_else(|| targets.first().map(|t| t.logical))
+                .unwrap_or_default();
+            if annotations.includes(LOOKUP_LOGICAL_NAME) {
+                out.insert(stored, Value::String(logical.to_string()));
+            }
+            if annotations.includes(ASSOCIATED_NAVIGATION_PROPERTY)
+                && let Some(t) = targets.iter().find(|t| t.logical == logical)
+            {
+                out.insert(
+                    format!("{name}@{ASSOCIATED_NAVIGATION_PROPERTY}"),
+                    Value::String(t.nav.to_string()),
+                );
+            }
         }
         out.insert(name, value);
     }

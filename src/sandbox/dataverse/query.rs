@@ -10,6 +10,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::annotations::Annotations;
 use super::schema::EntityDef;
 use super::{DvError, etag, shape};
 use crate::event::Fields;
@@ -283,7 +284,7 @@ pub(crate) fn list(req: &Req<'_>, opts: &Opts) -> Result<Response, DvError> {
             "$expand is not supported by the Couplet sandbox.",
         ));
     }
-    let annotations = req.prefer.wants_lookup_annotations();
+    let annotations = Annotations::of(&req.prefer);
     let store = req.shared.dv.store.lock();
     let Some(table) = store.table(req.def.set) else {
         return Ok(page_response(
@@ -321,7 +322,7 @@ pub(crate) fn list(req: &Req<'_>, opts: &Opts) -> Result<Response, DvError> {
     let value: Vec<Value> = rows[start..end]
         .iter()
         .filter_map(|(id, _)| table.get(id))
-        .map(|r| Value::Object(shape(req.def, r, opts.select.as_deref(), annotations)))
+        .map(|r| Value::Object(shape(req.def, r, opts.select.as_deref(), &annotations)))
         .collect();
     let next = (end < rows.len()).then(|| {
         let c = Cookie {
@@ -346,13 +347,15 @@ pub(crate) fn list(req: &Req<'_>, opts: &Opts) -> Result<Response, DvError> {
 
 /// GET of one row by id, with `If-None-Match` → 304.
 pub(crate) fn get_one(req: &Req<'_>, opts: &Opts, id: &str) -> Result<Response, DvError> {
-    let annotations = req.prefer.wants_lookup_annotations();
+    let annotations = Annotations::of(&req.prefer);
     let store = req.shared.dv.store.lock();
     let row = store
         .table(req.def.set)
         .and_then(|t| t.get(id))
         .ok_or_else(|| DvError::not_found(req.def, id))?;
-    if header(req.headers, "if-none-match") == Some(etag(row.version).as_str()) && !annotations {
+    if header(req.headers, "if-none-match") == Some(etag(row.version).as_str())
+        && !annotations.any()
+    {
         return Ok(crate::sandbox::http::empty(StatusCode::NOT_MODIFIED));
     }
     let mut body = Fields::new();
@@ -364,7 +367,7 @@ pub(crate) fn get_one(req: &Req<'_>, opts: &Opts, id: &str) -> Result<Response, 
             opts.context_set(req.def)
         )),
     );
-    body.extend(shape(req.def, row, opts.select.as_deref(), annotations));
+    body.extend(shape(req.def, row, opts.select.as_deref(), &annotations));
     Ok(json_response(StatusCode::OK, &Value::Object(body)))
 }
 

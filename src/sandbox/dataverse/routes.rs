@@ -143,7 +143,8 @@ fn route(
         return super::metadata::get(shared, rest, &parse_query(uri.query()));
     }
     if super::actions::ACTIONS.contains(&rest) {
-        return super::actions::respond(shared, rest, method, body);
+        let annotations = super::annotations::Annotations::of(&Prefer::from_headers(headers));
+        return super::actions::respond(shared, rest, method, body, &annotations);
     }
     let not_found = || {
         DvError::new(
@@ -249,7 +250,7 @@ fn written(req: &Req<'_>, id: &str, created: bool) -> Result<Response, DvError> 
             req.def,
             row,
             opts.select.as_deref(),
-            req.prefer.wants_lookup_annotations(),
+            &super::annotations::Annotations::of(&req.prefer),
         ));
         let status = if created {
             StatusCode::CREATED

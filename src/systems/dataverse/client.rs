@@ -27,6 +27,19 @@ pub struct DataverseConfig {
     pub page_size: u32,
 }
 
+/// The annotations Couplet reads from Dataverse's records: a lookup's target table
+/// (`_x_value@Microsoft.Dynamics.CRM.lookuplogicalname`), which the order's customer, the
+/// timeline's posts and the lookup-type guards need. The Web API returns an annotation only
+/// when the request asks for it with this preference
+/// (<https://learn.microsoft.com/power-apps/developer/data-platform/webapi/compose-http-requests-handle-errors#prefer-headers>),
+/// so every record read (a GET, a query, a change-tracking page) asks.
+pub(super) const INCLUDE_ANNOTATIONS: &str =
+    "odata.include-annotations=\"Microsoft.Dynamics.CRM.lookuplogicalname\"";
+
+/// A write answers with the record as a read would return it, annotations included.
+const REPRESENTATION: &str =
+    "return=representation,odata.include-annotations=\"Microsoft.Dynamics.CRM.lookuplogicalname\"";
+
 fn default_page_size() -> u32 {
     5000
 }
@@ -155,7 +168,9 @@ impl DataverseClient {
         );
         let result = self
             .api
-            .send_json("get", |c| Self::request(c, reqwest::Method::GET, &url))
+            .send_json("get", |c| {
+                Self::request(c, reqwest::Method::GET, &url).header("Prefer", INCLUDE_ANNOTATIONS)
+            })
             .await;
         match result {
             Ok(serde_json::Value::Object(o)) => Ok(Some(o)),
@@ -259,7 +274,7 @@ impl DataverseClient {
         if !select.is_empty() {
             pairs.push(("$select", select.as_str()));
         }
-        let prefer = format!("odata.maxpagesize={}", self.page_size);
+        let prefer = format!("odata.maxpagesize={},{INCLUDE_ANNOTATIONS}", self.page_size);
         let mut url = format!("{}{}", self.url(set), query_string(&pairs));
         let mut rows = Vec::new();
         loop {
@@ -291,7 +306,7 @@ impl DataverseClient {
             .send("create", |c| {
                 Self::request(c, reqwest::Method::POST, &url)
                     .header(CONTENT_TYPE, "application/json")
-                    .header("Prefer", "return=representation")
+                    .header("Prefer", REPRESENTATION)
                     .body(bytes.clone())
             })
             .await?;
@@ -315,7 +330,7 @@ impl DataverseClient {
             .send("update", |c| {
                 Self::request(c, reqwest::Method::PATCH, &url)
                     .header(CONTENT_TYPE, "application/json")
-                    .header("Prefer", "return=representation")
+                    .header("Prefer", REPRESENTATION)
                     .header(IF_MATCH, if_match)
                     .body(bytes.clone())
             })

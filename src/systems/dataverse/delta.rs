@@ -70,7 +70,11 @@ impl DataverseClient {
                 format!("{}{}", self.url(set), query_string(&pairs))
             }
         };
-        let prefer = format!("odata.track-changes,odata.maxpagesize={}", self.page_size);
+        let prefer = format!(
+            "odata.track-changes,odata.maxpagesize={},{}",
+            self.page_size,
+            super::client::INCLUDE_ANNOTATIONS
+        );
         let page = self
             .api
             .send_json("delta", |c| {
