@@ -32,7 +32,7 @@ pub struct ApplyStage {
 impl ApplyStage {
     /// Handles one message of the commands topic.
     pub async fn handle(&self, msg: Message) -> Result<(), PipelineError> {
-        let cmd = match decode_command(&msg.value) {
+        let cmd = match decode_command(msg.bytes()) {
             Ok(c) => c,
             Err(e) => {
                 return undecodable(&self.bus, &self.topics.dlq, &self.store, "apply", &msg, &e)
@@ -94,7 +94,7 @@ impl ApplyStage {
                 reason: e.to_string(),
             })?;
             self.bus
-                .produce(&self.topics.outcomes, &msg.key, &bytes, &[])
+                .produce(&self.topics.outcomes, &msg.key, Some(&bytes), &[])
                 .await?;
             if o.status == OutcomeStatus::Failed {
                 let class = o

@@ -40,12 +40,21 @@ pub struct Message {
     pub offset: u64,
     /// Record key (`<system>/<entity>/<id>`).
     pub key: String,
-    /// Avro single-object encoded value.
-    pub value: Vec<u8>,
+    /// The value: Avro single-object encoded, or `None` for a tombstone (Kafka's null value:
+    /// on a compacted topic, the deletion of the key, which compaction eventually removes; an
+    /// empty value would be a value, kept for ever).
+    pub value: Option<Vec<u8>>,
     /// Headers (name, value).
     pub headers: Vec<(String, String)>,
     /// When the message was appended.
     pub timestamp: DateTime<Utc>,
+}
+
+impl Message {
+    /// The value's bytes, empty for a tombstone (which no decoder of an event accepts).
+    pub fn bytes(&self) -> &[u8] {
+        self.value.as_deref().unwrap_or_default()
+    }
 }
 
 /// Where a produced message landed.
@@ -137,12 +146,13 @@ pub trait Bus: Send + Sync + 'static {
     async fn ensure_topics(&self, topics: &[TopicSpec]) -> Result<(), BusError>;
 
     /// Appends a message; the partition is chosen by a stable hash of the key, so one key's
-    /// messages stay in order. Returns once the message is durable.
+    /// messages stay in order. Returns once the message is durable. A `None` value is a
+    /// tombstone (a null value): the deletion of `key` on a compacted topic.
     async fn produce(
         &self,
         topic: &str,
         key: &str,
-        value: &[u8],
+        value: Option<&[u8]>,
         headers: &[(String, String)],
     ) -> Result<Produced, BusError>;
 
@@ -153,7 +163,7 @@ pub trait Bus: Send + Sync + 'static {
         topic: &str,
         partition: u32,
         key: &str,
-        value: &[u8],
+        value: Option<&[u8]>,
         headers: &[(String, String)],
     ) -> Result<Produced, BusError>;
 

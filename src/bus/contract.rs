@@ -34,6 +34,7 @@ pub async fn run_all(bus: &dyn Bus, prefix: &str) {
     poll_wakes_on_produce(bus, prefix).await;
     unknown_topic_is_an_error(bus, prefix).await;
     produce_to_a_chosen_partition(bus, prefix).await;
+    a_tombstone_is_null_not_empty(bus, prefix).await;
 }
 
 /// A fresh topic with `partitions` partitions.
@@ -57,7 +58,7 @@ struct Stored {
 
 async fn produce(bus: &dyn Bus, topic: &str, key: &str, value: &str) -> Stored {
     let p = bus
-        .produce(topic, key, value.as_bytes(), &[])
+        .produce(topic, key, Some(value.as_bytes()), &[])
         .await
         .unwrap_or_else(|e| panic!("producing to {topic}: {e}"));
     Stored {
@@ -109,7 +110,7 @@ pub async fn ordering_per_key(bus: &dyn Bus, prefix: &str) {
         let key = keys[i % keys.len()];
         let hdr = vec![("seq".to_string(), i.to_string())];
         let p = bus
-            .produce(&t, key, format!("{i}").as_bytes(), &hdr)
+            .produce(&t, key, Some(format!("{i}").as_bytes()), &hdr)
             .await
             .unwrap_or_else(|e| panic!("produce: {e}"));
         let first = *partition_of.entry(key).or_insert(p.partition);
@@ -129,7 +130,7 @@ pub async fn ordering_per_key(bus: &dyn Bus, prefix: &str) {
             .iter()
             .filter(|m| m.key == key)
             .map(|m| {
-                String::from_utf8_lossy(&m.value)
+                String::from_utf8_lossy(m.bytes())
                     .parse()
                     .unwrap_or(usize::MAX)
             })
@@ -140,7 +141,7 @@ pub async fn ordering_per_key(bus: &dyn Bus, prefix: &str) {
         assert_eq!(seen.len(), 10);
     }
     let m = &msgs[0];
-    let seq = String::from_utf8_lossy(&m.value).to_string();
+    let seq = String::from_utf8_lossy(m.bytes()).to_string();
     assert_eq!(m.headers, vec![("seq".to_string(), seq)], "headers lost");
 }
 
@@ -151,7 +152,7 @@ pub async fn ordering_per_key(bus: &dyn Bus, prefix: &str) {
 pub async fn end_offsets_hold(bus: &dyn Bus, prefix: &str) -> bool {
     let t = topic(bus, prefix, "probe", 1).await;
     for _ in 0..3 {
-        let sends = (0..32).map(|_| bus.produce(&t, "k", b"probe", &[]));
+        let sends = (0..32).map(|_| bus.produce(&t, "k", Some(b"probe"), &[]));
         let mut next = 0;
         for r in futures::future::join_all(sends).await {
             let p = r.unwrap_or_else(|e| panic!("producing to {t}: {e}"));
@@ -184,7 +185,7 @@ pub async fn dense_offsets(bus: &dyn Bus, prefix: &str) -> (String, u32) {
     let t = topic(bus, prefix, "dense", 2).await;
     let sends = (0..64).map(|i| {
         let t = &t;
-        async move { (i, bus.produce(t, "same-key", b"x", &[]).await) }
+        async move { (i, bus.produce(t, "same-key", Some(b"x"), &[]).await) }
     });
     let results = futures::future::join_all(sends).await;
     let mut got = BTreeSet::new();
@@ -316,7 +317,7 @@ pub async fn group_shares_partitions(bus: &dyn Bus, prefix: &str) {
             .unwrap_or_else(|e| panic!("{e}"));
         for m in msgs {
             assert_eq!(
-                m.value,
+                m.bytes(),
                 b"second",
                 "re-read {:?} despite the commit",
                 (m.partition, m.offset)
@@ -356,7 +357,7 @@ pub async fn start_from_offset_and_timestamp(bus: &dyn Bus, prefix: &str) {
             .unwrap_or_else(|e| panic!("{e}"));
         let msgs = drain(c.as_mut(), 5).await;
         assert_eq!(msgs[0].offset, 2);
-        assert_eq!(msgs[0].value, b"old-2");
+        assert_eq!(msgs[0].bytes(), b"old-2");
     }
     {
         let mut c = bus
@@ -411,7 +412,7 @@ pub async fn poll_wakes_on_produce(bus: &dyn Bus, prefix: &str) {
 /// Producing to a topic that was never created fails with a `Topic` error naming it.
 pub async fn unknown_topic_is_an_error(bus: &dyn Bus, prefix: &str) {
     let name = format!("{prefix}.missing.{}", uuid::Uuid::new_v4().simple());
-    match bus.produce(&name, "k", b"v", &[]).await {
+    match bus.produce(&name, "k", Some(b"v"), &[]).await {
         Err(e @ BusError::Topic { .. }) => {
             assert!(
                 e.to_string().contains(&name),
@@ -428,7 +429,7 @@ pub async fn produce_to_a_chosen_partition(bus: &dyn Bus, prefix: &str) {
     let hdr = [("h".to_string(), "v".to_string())];
     for p in [2u32, 0, 1] {
         let stored = bus
-            .produce_to(&t, p, "same-key", format!("to {p}").as_bytes(), &hdr)
+            .produce_to(&t, p, "same-key", Some(format!("to {p}").as_bytes()), &hdr)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(stored.partition, p);
@@ -444,7 +445,7 @@ pub async fn produce_to_a_chosen_partition(bus: &dyn Bus, prefix: &str) {
     let mut got: Vec<(u32, String)> = drain(c.as_mut(), 3)
         .await
         .iter()
-        .map(|m| (m.partition, String::from_utf8_lossy(&m.value).to_string()))
+        .map(|m| (m.partition, String::from_utf8_lossy(m.bytes()).to_string()))
         .collect();
     got.sort();
     assert_eq!(
@@ -454,5 +455,50 @@ pub async fn produce_to_a_chosen_partition(bus: &dyn Bus, prefix: &str) {
             (1, "to 1".to_string()),
             (2, "to 2".to_string())
         ]
+    );
+}
+
+/// A tombstone (a null value, Kafka's deletion of a key on a compacted topic) is read back as
+/// a tombstone, and an empty value as an empty value: compaction keeps an empty value for
+/// ever, so the two must never be confused. Headers travel with a tombstone too.
+pub async fn a_tombstone_is_null_not_empty(bus: &dyn Bus, prefix: &str) {
+    let t = topic(bus, prefix, "tombstone", 1).await;
+    let hdr = [("h".to_string(), "gone".to_string())];
+    let sent: [(&str, Option<&[u8]>); 3] = [("a", Some(b"v1")), ("a", None), ("b", Some(b""))];
+    for (key, value) in sent {
+        bus.produce(&t, key, value, &hdr)
+            .await
+            .unwrap_or_else(|e| panic!("producing to {t}: {e}"));
+    }
+    bus.produce_to(&t, 0, "c", None, &[])
+        .await
+        .unwrap_or_else(|e| panic!("producing to {t}: {e}"));
+    let mut c = bus
+        .subscribe(
+            &group("tombstone"),
+            std::slice::from_ref(&t),
+            StartFrom::Earliest,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let got: Vec<(String, Option<Vec<u8>>)> = drain(c.as_mut(), 4)
+        .await
+        .into_iter()
+        .map(|m| {
+            if m.key != "c" {
+                assert_eq!(m.headers, hdr, "headers lost on {}", m.key);
+            }
+            (m.key, m.value)
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("a".to_string(), Some(b"v1".to_vec())),
+            ("a".to_string(), None),
+            ("b".to_string(), Some(Vec::new())),
+            ("c".to_string(), None),
+        ],
+        "a tombstone must read back as null and an empty value as empty"
     );
 }

@@ -32,7 +32,7 @@ pub async fn emit_all(
                     stage: "capture".into(),
                     reason: e.to_string(),
                 })?;
-                bus.produce(&topics.changes, &ev.source.to_string(), &bytes, &[])
+                bus.produce(&topics.changes, &ev.source.to_string(), Some(&bytes), &[])
                     .await?;
                 m.captured
                     .with_label_values(&[ev.source.system.as_str(), &ev.source.entity, &ev.mapping])

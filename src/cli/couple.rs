@@ -404,7 +404,7 @@ async fn send_unmatched(
             .produce(
                 &p.topics.changes,
                 &ev.source.to_string(),
-                &bytes,
+                Some(&bytes),
                 &[("couplet-couple".into(), "create-missing".into())],
             )
             .await?;

@@ -213,7 +213,7 @@ pub async fn retry(config: &std::path::Path, only: Option<&str>) -> anyhow::Resu
         bus.produce(
             &topics.changes,
             &key.to_string(),
-            &encode_change(&ev)?,
+            Some(&encode_change(&ev)?),
             &[("couplet-retry".into(), "errors".into())],
         )
         .await?;

@@ -133,7 +133,7 @@ pub async fn full_sync(
         move |msg| {
             let t = t.clone();
             async move {
-                if let Ok(o) = decode_outcome(&msg.value) {
+                if let Ok(o) = decode_outcome(msg.bytes()) {
                     t.observe(&o);
                 }
                 Ok(())

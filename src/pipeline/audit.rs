@@ -18,7 +18,7 @@ pub fn index_message(store: &Store, topics: &Topics, msg: &Message) -> Result<()
         summary,
     };
     if msg.topic == topics.changes {
-        if let Ok(ev) = decode_change(&msg.value) {
+        if let Ok(ev) = decode_change(msg.bytes()) {
             let summary = format!(
                 "captured {:?} of {} (modified {}, {} fields{})",
                 ev.op,
@@ -44,7 +44,7 @@ pub fn index_message(store: &Store, topics: &Topics, msg: &Message) -> Result<()
             )?;
         }
     } else if msg.topic == topics.commands {
-        if let Ok(c) = decode_command(&msg.value) {
+        if let Ok(c) = decode_command(msg.bytes()) {
             let target = c
                 .target_key()
                 .map(|k| k.to_string())
@@ -66,7 +66,7 @@ pub fn index_message(store: &Store, topics: &Topics, msg: &Message) -> Result<()
             }
         }
     } else if msg.topic == topics.outcomes
-        && let Ok(o) = decode_outcome(&msg.value)
+        && let Ok(o) = decode_outcome(msg.bytes())
     {
         let target = o
             .target_key()
@@ -102,7 +102,7 @@ pub fn index_natural_keys(
     if msg.topic != topics.changes {
         return Ok(());
     }
-    if let Ok(ev) = decode_change(&msg.value)
+    if let Ok(ev) = decode_change(msg.bytes())
         && ev.op == crate::event::ChangeOp::Upsert
         && let Some(m) = catalogue.get(&ev.mapping)
     {

@@ -8,9 +8,9 @@
 //! before the barrier began is then in the local store. Concurrent callers share rounds: a
 //! caller is served by the first round that starts after it asked.
 //!
-//! Markers are empty values keyed `barrier/<instance>` with the [`BARRIER_HEADER`]; every
-//! reader of the changelogs skips them (on a compacted topic they are tombstones of a key
-//! that never holds state, so compaction removes them).
+//! Markers are tombstones (null values) keyed `barrier/<instance>` with the
+//! [`BARRIER_HEADER`]; every reader of the changelogs skips them, and on a compacted topic
+//! compaction removes them (the key never holds state).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -152,7 +152,7 @@ impl Barrier {
         let key = format!("barrier/{}", i.instance);
         let sends = parts
             .iter()
-            .map(|(t, p)| i.bus.produce_to(t, *p, &key, &[], &headers));
+            .map(|(t, p)| i.bus.produce_to(t, *p, &key, None, &headers));
         for r in futures::future::join_all(sends).await {
             r?;
         }

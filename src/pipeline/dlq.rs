@@ -29,7 +29,7 @@ pub async fn dead_letter(
         ("couplet-source-offset".to_string(), msg.offset.to_string()),
         ("couplet-attempts".to_string(), attempts.to_string()),
     ];
-    bus.produce(dlq, &msg.key, &msg.value, &headers)
+    bus.produce(dlq, &msg.key, msg.value.as_deref(), &headers)
         .await
         .map(|_| ())
 }

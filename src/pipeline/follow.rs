@@ -18,12 +18,19 @@ pub fn apply_state_message(
     if super::barrier::is_barrier(msg) {
         return Ok(());
     }
-    let tomb = msg.value.is_empty();
+    // A deletion is a tombstone (a null value); an empty value is one too, as Couplet wrote
+    // deletions before it wrote tombstones, and no state is ever encoded as nothing.
+    let value = match msg.value.as_deref() {
+        None | Some([]) => None,
+        Some(v) => Some(v),
+    };
+    let tomb = value.is_none();
+    let value = value.unwrap_or_default();
     if msg.topic == topics.intents {
         if tomb {
             store.remove_intent_by_log_key(&msg.key)?;
         } else {
-            match decode_intent(&msg.value) {
+            match decode_intent(value) {
                 Ok(i) => store.put_intent(&i)?,
                 Err(e) => {
                     tracing::error!(key = %msg.key, offset = msg.offset, error = %e, "Undecodable create intent in the changelog; skipped.")
@@ -36,7 +43,7 @@ pub fn apply_state_message(
                 store.remove_coupling(mapping, Side::Crm, crm_id)?;
             }
         } else {
-            match decode_coupling(&msg.value) {
+            match decode_coupling(value) {
                 Ok(c) => store.put_coupling(&c)?,
                 Err(e) => {
                     tracing::error!(key = %msg.key, offset = msg.offset, error = %e, "Undecodable coupling in the changelog; skipped.")
@@ -47,7 +54,7 @@ pub fn apply_state_message(
         if tomb {
             store.delete_checkpoint(&msg.key)?;
         } else {
-            match decode_checkpoint(&msg.value) {
+            match decode_checkpoint(value) {
                 Ok((name, v)) => store.save_checkpoint(&name, &v)?,
                 Err(e) => {
                     tracing::error!(key = %msg.key, offset = msg.offset, error = %e, "Undecodable checkpoint in the changelog; skipped.")
@@ -64,7 +71,7 @@ pub fn apply_state_message(
                 }
             }
         } else {
-            match decode_parked(&msg.value) {
+            match decode_parked(value) {
                 Ok(p) => store.park(&p)?,
                 Err(e) => {
                     tracing::error!(key = %msg.key, offset = msg.offset, error = %e, "Undecodable parked change in the changelog; skipped.")

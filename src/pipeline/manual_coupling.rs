@@ -109,7 +109,7 @@ async fn record(
         stage: "couple".into(),
         reason: e.to_string(),
     })?;
-    bus.produce(&topics.outcomes, &source.to_string(), &bytes, &[])
+    bus.produce(&topics.outcomes, &source.to_string(), Some(&bytes), &[])
         .await?;
     let m = metrics();
     m.produced

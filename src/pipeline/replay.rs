@@ -112,7 +112,7 @@ pub async fn rebuild(
             index_message(store, topics, m)?;
             index_natural_keys(store, catalogue, topics, m)?;
             if m.topic == topics.outcomes
-                && let Ok(o) = decode_outcome(&m.value)
+                && let Ok(o) = decode_outcome(m.bytes())
             {
                 let mut plan = plan_outcome(store, &o, None)?;
                 plan.put = None;
@@ -165,9 +165,9 @@ pub async fn replay(
     let mut picked: Vec<Message> = Vec::new();
     let read = read_topic(bus, topic, start, |m| {
         let mapping = if m.topic == topics.changes {
-            decode_change(&m.value).ok().map(|e| e.mapping)
+            decode_change(m.bytes()).ok().map(|e| e.mapping)
         } else {
-            decode_command(&m.value).ok().map(|c| c.mapping)
+            decode_command(m.bytes()).ok().map(|c| c.mapping)
         };
         let Some(mapping) = mapping else {
             return Ok(());
@@ -195,7 +195,8 @@ pub async fn replay(
             "couplet-replay".into(),
             format!("{}/{}/{}", m.topic, m.partition, m.offset),
         ));
-        bus.produce(topic, &m.key, &m.value, &headers).await?;
+        bus.produce(topic, &m.key, m.value.as_deref(), &headers)
+            .await?;
         metrics().replayed.with_label_values(&[topic]).inc();
         progress(i as u64 + 1, total);
     }

@@ -73,7 +73,13 @@ impl StateLog {
         &self.instance
     }
 
-    async fn append(&self, topic: &str, key: &str, value: &[u8]) -> Result<(), PipelineError> {
+    /// Appends `value` under `key` (`None`: a tombstone, the key's deletion).
+    async fn append(
+        &self,
+        topic: &str,
+        key: &str,
+        value: Option<&[u8]>,
+    ) -> Result<(), PipelineError> {
         let headers = [(INSTANCE_HEADER.to_string(), self.instance.clone())];
         self.bus.produce(topic, key, value, &headers).await?;
         metrics().produced.with_label_values(&[topic]).inc();
@@ -90,7 +96,7 @@ impl StateLog {
     /// Inserts or replaces a coupling.
     pub async fn put_coupling(&self, c: &Coupling) -> Result<(), PipelineError> {
         let bytes = encode_coupling(c).map_err(Self::encoding)?;
-        self.append(&self.topics.couplings, &coupling_key(c), &bytes)
+        self.append(&self.topics.couplings, &coupling_key(c), Some(&bytes))
             .await?;
         self.store.put_coupling(c)?;
         Ok(())
@@ -98,7 +104,7 @@ impl StateLog {
 
     /// Removes a coupling.
     pub async fn remove_coupling(&self, c: &Coupling) -> Result<(), PipelineError> {
-        self.append(&self.topics.couplings, &coupling_key(c), &[])
+        self.append(&self.topics.couplings, &coupling_key(c), None)
             .await?;
         self.store
             .remove_coupling(&c.mapping, Side::Crm, &c.crm_id)?;
@@ -112,14 +118,15 @@ impl StateLog {
         value: &serde_json::Value,
     ) -> Result<(), PipelineError> {
         let bytes = encode_checkpoint(name, value, now_millis()).map_err(Self::encoding)?;
-        self.append(&self.topics.checkpoints, name, &bytes).await?;
+        self.append(&self.topics.checkpoints, name, Some(&bytes))
+            .await?;
         self.store.save_checkpoint(name, value)?;
         Ok(())
     }
 
     /// Deletes a capture checkpoint (forces a full re-read).
     pub async fn delete_checkpoint(&self, name: &str) -> Result<(), PipelineError> {
-        self.append(&self.topics.checkpoints, name, &[]).await?;
+        self.append(&self.topics.checkpoints, name, None).await?;
         self.store.delete_checkpoint(name)?;
         Ok(())
     }
@@ -127,7 +134,7 @@ impl StateLog {
     /// Parks a change.
     pub async fn park(&self, p: &ParkedEntry) -> Result<(), PipelineError> {
         let bytes = encode_parked(p).map_err(Self::encoding)?;
-        self.append(&self.topics.parked, &parked_key(p), &bytes)
+        self.append(&self.topics.parked, &parked_key(p), Some(&bytes))
             .await?;
         self.store.park(p)?;
         Ok(())
@@ -143,7 +150,7 @@ impl StateLog {
 
     /// Tombstones a re-driven parked change in the changelog.
     pub async fn release_parked(&self, p: &ParkedEntry) -> Result<(), PipelineError> {
-        self.append(&self.topics.parked, &parked_key(p), &[]).await
+        self.append(&self.topics.parked, &parked_key(p), None).await
     }
 
     /// Puts a claimed change back in the local store (its re-drive failed).
@@ -154,7 +161,7 @@ impl StateLog {
     /// Logs a create about to be sent: durable in the changelog before the request goes out.
     pub async fn put_intent(&self, i: &CreateIntent) -> Result<(), PipelineError> {
         let bytes = encode_intent(i).map_err(Self::encoding)?;
-        self.append(&self.topics.intents, &i.log_key(), &bytes)
+        self.append(&self.topics.intents, &i.log_key(), Some(&bytes))
             .await?;
         self.store.put_intent(i)?;
         Ok(())
@@ -168,7 +175,7 @@ impl StateLog {
         source: &crate::event::RecordKey,
     ) -> Result<(), PipelineError> {
         let key = crate::store::intents::intent_log_key(mapping, source.system, &source.id);
-        self.append(&self.topics.intents, &key, &[]).await?;
+        self.append(&self.topics.intents, &key, None).await?;
         self.store
             .remove_intent(mapping, source.system, &source.id)?;
         Ok(())
@@ -195,5 +202,70 @@ impl StateLog {
         }
         apply_errors(&self.store, plan)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::bus::{Bus, StartFrom, TopicSpec};
+
+    /// A deletion in a state changelog is a tombstone (a null value), which a rebuild applies
+    /// as the deletion; an empty value, as Couplet wrote deletions before, deletes too.
+    #[tokio::test]
+    async fn deletions_are_tombstones_and_rebuild_applies_them() {
+        let (log, db, db2) = (
+            tempfile::tempdir().unwrap(),
+            tempfile::tempdir().unwrap(),
+            tempfile::tempdir().unwrap(),
+        );
+        let bus: Arc<dyn Bus> =
+            Arc::new(crate::bus::embedded::EmbeddedBus::open(log.path()).unwrap());
+        let topics = Topics::new("t");
+        bus.ensure_topics(&[TopicSpec::new(&topics.checkpoints, 1, true)])
+            .await
+            .unwrap();
+        let state = StateLog::new(
+            bus.clone(),
+            topics.clone(),
+            Store::open(db.path()).unwrap(),
+            "test".into(),
+        );
+        let v = serde_json::json!({"at": 1});
+        state.save_checkpoint("gone", &v).await.unwrap();
+        state.delete_checkpoint("gone").await.unwrap();
+        state.save_checkpoint("legacy", &v).await.unwrap();
+        bus.produce(&topics.checkpoints, "legacy", Some(b""), &[])
+            .await
+            .unwrap();
+        state.save_checkpoint("kept", &v).await.unwrap();
+
+        let mut c = bus
+            .subscribe(
+                "read",
+                std::slice::from_ref(&topics.checkpoints),
+                StartFrom::Earliest,
+            )
+            .await
+            .unwrap();
+        let mut msgs = Vec::new();
+        while msgs.len() < 5 {
+            let got = c.poll(10, Duration::from_secs(5)).await.unwrap();
+            assert!(!got.is_empty(), "only {} messages", msgs.len());
+            msgs.extend(got);
+        }
+        assert_eq!(msgs[1].key, "gone");
+        assert_eq!(msgs[1].value, None, "a deletion must be a null value");
+
+        let rebuilt = Store::open(db2.path()).unwrap();
+        for m in &msgs {
+            crate::pipeline::follow::apply_state_message(&rebuilt, &topics, m).unwrap();
+        }
+        assert_eq!(rebuilt.checkpoint("gone").unwrap(), None);
+        assert_eq!(rebuilt.checkpoint("legacy").unwrap(), None);
+        assert_eq!(rebuilt.checkpoint("kept").unwrap(), Some(v));
     }
 }

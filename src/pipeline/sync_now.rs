@@ -50,7 +50,7 @@ pub async fn request(
     bus.produce(
         &topics.changes,
         &ev.source.to_string(),
-        &bytes,
+        Some(&bytes),
         &force_headers(),
     )
     .await?;
@@ -94,7 +94,7 @@ pub async fn wait_outcomes_with(
     let mut found = HashMap::new();
     while Instant::now() < deadline && found.len() < correlation_ids.len() {
         for m in consumer.poll(256, Duration::from_millis(250)).await? {
-            if let Ok(o) = decode_outcome(&m.value)
+            if let Ok(o) = decode_outcome(m.bytes())
                 && correlation_ids.contains(&o.correlation_id)
             {
                 found.entry(o.correlation_id).or_insert(o);

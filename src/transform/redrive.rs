@@ -108,7 +108,7 @@ pub async fn redrive_keys(
                 .produce(
                     &topics.changes,
                     &ev.source.to_string(),
-                    &bytes,
+                    Some(&bytes),
                     &[("couplet-redrive".into(), k.clone())],
                 )
                 .await;

@@ -54,7 +54,7 @@ impl TransformStage {
 
     /// Handles one message of the changes topic.
     pub async fn handle(&self, msg: Message) -> Result<(), PipelineError> {
-        let ev = match decode_change(&msg.value) {
+        let ev = match decode_change(msg.bytes()) {
             Ok(ev) => ev,
             Err(e) => {
                 return undecodable(
@@ -160,7 +160,7 @@ impl TransformStage {
                     Vec::new()
                 };
                 self.bus
-                    .produce(&self.topics.commands, &key, &bytes, &headers)
+                    .produce(&self.topics.commands, &key, Some(&bytes), &headers)
                     .await?;
                 m.produced
                     .with_label_values(&[self.topics.commands.as_str()])
@@ -250,7 +250,7 @@ impl TransformStage {
             .produce(
                 &self.topics.changes,
                 &survivor.to_string(),
-                &bytes,
+                Some(&bytes),
                 &[("couplet-restore".into(), ev.source.to_string())],
             )
             .await?;
@@ -270,7 +270,12 @@ impl TransformStage {
             reason: e.to_string(),
         })?;
         self.bus
-            .produce(&self.topics.outcomes, &o.source.to_string(), &bytes, &[])
+            .produce(
+                &self.topics.outcomes,
+                &o.source.to_string(),
+                Some(&bytes),
+                &[],
+            )
             .await?;
         if o.status == crate::event::OutcomeStatus::Failed {
             let class = o
@@ -297,7 +302,12 @@ impl TransformStage {
                     ("couplet-attempts".to_string(), o.attempts.to_string()),
                 ];
                 self.bus
-                    .produce(&self.topics.dlq, &o.source.to_string(), &bytes, &headers)
+                    .produce(
+                        &self.topics.dlq,
+                        &o.source.to_string(),
+                        Some(&bytes),
+                        &headers,
+                    )
                     .await?;
                 metrics()
                     .dead_lettered

@@ -210,7 +210,7 @@ async fn a_running_engine_handles_a_forced_change() {
     let ev = read_change(&crm, "CUSTOMER", &key).await.unwrap().unwrap();
     let since = chrono::Utc::now() - chrono::Duration::seconds(5);
     let bytes = couplet::event::avro::encode_change(&ev).unwrap();
-    bus.produce(&topics.changes, &key.to_string(), &bytes, &[])
+    bus.produce(&topics.changes, &key.to_string(), Some(&bytes), &[])
         .await
         .unwrap();
     let ids: HashSet<uuid::Uuid> = [ev.correlation_id].into();

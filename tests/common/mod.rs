@@ -305,7 +305,7 @@ impl Harness {
         self.read_topic(&self.topics().outcomes.clone())
             .await
             .iter()
-            .map(|m| decode_outcome(&m.value).expect("outcomes decode"))
+            .map(|m| decode_outcome(m.bytes()).expect("outcomes decode"))
             .collect()
     }
 

@@ -74,7 +74,7 @@ async fn log_values_decode_with_fastavro() {
             // One of every status that occurred, so unions with values (errors) are covered.
             let mut seen: Vec<String> = Vec::new();
             for m in &all {
-                let st = decode_outcome(&m.value)
+                let st = decode_outcome(m.bytes())
                     .unwrap()
                     .status
                     .as_str()
@@ -87,20 +87,20 @@ async fn log_values_decode_with_fastavro() {
         }
         for (i, m) in picked.into_iter().enumerate() {
             let file = format!("{kind}-{i:03}.bin");
-            std::fs::write(dir.path().join(&file), &m.value).unwrap();
+            std::fs::write(dir.path().join(&file), m.bytes()).unwrap();
             let (id, what) = match kind {
                 "change" => {
-                    let e = decode_change(&m.value).unwrap();
+                    let e = decode_change(m.bytes()).unwrap();
                     assert_eq!(e.source.to_string(), m.key);
                     (e.event_id, format!("{:?}", e.op).to_uppercase())
                 }
                 "command" => {
-                    let c = decode_command(&m.value).unwrap();
+                    let c = decode_command(m.bytes()).unwrap();
                     assert_eq!(c.source.to_string(), m.key);
                     (c.event_id, format!("{:?}", c.op).to_uppercase())
                 }
                 _ => {
-                    let o = decode_outcome(&m.value).unwrap();
+                    let o = decode_outcome(m.bytes()).unwrap();
                     assert_eq!(o.source.to_string(), m.key);
                     (o.event_id, o.status.as_str().to_uppercase())
                 }

@@ -106,7 +106,7 @@ async fn full_sync_couples_everything_in_dependency_order() {
     let outcomes: Vec<_> = read_topic(&bus, &topics.outcomes)
         .await
         .iter()
-        .filter_map(|m| decode_outcome(&m.value).ok())
+        .filter_map(|m| decode_outcome(m.bytes()).ok())
         .collect();
     let last_customer = outcomes
         .iter()

@@ -100,7 +100,7 @@ async fn full_sync_of_the_whole_catalogue_couples_everything_in_dependency_order
     // Dependency order, from the audit trail.
     let mut spans: BTreeMap<String, (i64, i64)> = BTreeMap::new();
     for msg in read_topic(&bus, &topics.outcomes).await {
-        let Ok(o) = decode_outcome(&msg.value) else {
+        let Ok(o) = decode_outcome(msg.bytes()) else {
             continue;
         };
         let at = o.at.timestamp_millis();

@@ -132,7 +132,7 @@ async fn replay(h: &Harness, row: Fields) {
         .produce(
             &h.topics().changes,
             &format!("bc/salesInvoices/{id}"),
-            &bytes,
+            Some(&bytes),
             &[],
         )
         .await

@@ -69,7 +69,7 @@ async fn a_log_written_before_the_connector_interface_is_read_and_rebuilt() {
             other => panic!("unknown topic {other} in the fixture"),
         };
         let partition = m["partition"].as_u64().expect("partition") as u32;
-        bus.produce_to(topic, partition, key, &value, &headers)
+        bus.produce_to(topic, partition, key, Some(&value), &headers)
             .await
             .expect("produce");
     }

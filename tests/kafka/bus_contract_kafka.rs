@@ -91,7 +91,7 @@ async fn keyed_batch_reads_back_in_order_per_key_across_partitions() {
             for seq in 0..10 {
                 let hdr = vec![("seq".to_string(), seq.to_string())];
                 let p = bus
-                    .produce(topic, key, format!("{key}#{seq}").as_bytes(), &hdr)
+                    .produce(topic, key, Some(format!("{key}#{seq}").as_bytes()), &hdr)
                     .await
                     .unwrap();
                 partitions.push(p.partition);
@@ -132,7 +132,7 @@ async fn keyed_batch_reads_back_in_order_per_key_across_partitions() {
         );
         seen.entry(&m.key)
             .or_default()
-            .push(String::from_utf8_lossy(&m.value).into_owned());
+            .push(String::from_utf8_lossy(m.bytes()).into_owned());
         assert_eq!(m.headers.len(), 1);
     }
     for key in &keys {

@@ -87,7 +87,10 @@ async fn python_reads_couplet_events_from_kafka() {
         ("WriteCommand", encode_command(&command).unwrap()),
         ("Outcome", encode_outcome(&outcome).unwrap()),
     ] {
-        let p = bus.produce(&topic, &key, &value, &hdr(name)).await.unwrap();
+        let p = bus
+            .produce(&topic, &key, Some(&value), &hdr(name))
+            .await
+            .unwrap();
         produced.insert(name, p);
     }
 

@@ -55,7 +55,7 @@ impl Bus for EmbeddedBus {
         &self,
         topic: &str,
         key: &str,
-        value: &[u8],
+        value: Option<&[u8]>,
         headers: &[(String, String)],
     ) -> Result<Produced, BusError> {
         self.log.append(topic, None, key, value, headers).await
@@ -66,7 +66,7 @@ impl Bus for EmbeddedBus {
         topic: &str,
         partition: u32,
         key: &str,
-        value: &[u8],
+        value: Option<&[u8]>,
         headers: &[(String, String)],
     ) -> Result<Produced, BusError> {
         self.log

@@ -215,7 +215,7 @@ impl Log {
         topic: &str,
         partition: Option<u32>,
         key: &str,
-        value: &[u8],
+        value: Option<&[u8]>,
         headers: &[(String, String)],
     ) -> Result<Produced, BusError> {
         let t = self.topic(topic)?;

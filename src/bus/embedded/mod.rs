@@ -9,7 +9,8 @@
 //!
 //! Compacted topics (`TopicSpec::compact`) keep every message: the embedded log does not
 //! compact. Readers of a compacted topic take the newest value per key, which gives the same
-//! result; only disk use differs.
+//! result; only disk use differs. A tombstone (a null value, `Message::value` `None`) is
+//! stored as a record of its own format version, distinct from an empty value.
 //!
 //! Consumer-group membership lives in the process: it is not persisted, only the committed
 //! offsets are.

@@ -1,7 +1,11 @@
 //! The stored form of a message, the sled keys, and the partitioner.
 
-/// Format version of a stored message.
+/// Format version of a stored message with a value (the value's bytes end the record).
 const VERSION: u8 = 1;
+/// Format version of a stored tombstone (a null value: nothing follows the headers). Version 1
+/// records, written before tombstones existed, stay readable; an empty value in one of them
+/// is an empty value.
+const TOMBSTONE: u8 = 2;
 
 /// A message as stored (the topic, partition and offset come from where it is).
 #[derive(Debug, Clone, PartialEq)]
@@ -10,7 +14,8 @@ pub(super) struct Record {
     pub(super) ts_ms: i64,
     pub(super) key: String,
     pub(super) headers: Vec<(String, String)>,
-    pub(super) value: Vec<u8>,
+    /// `None`: a tombstone.
+    pub(super) value: Option<Vec<u8>>,
 }
 
 /// The partition of `key` among `partitions`: FNV-1a (32 bits) of the key's bytes, so the
@@ -43,8 +48,14 @@ fn put_str(out: &mut Vec<u8>, s: &str) {
     out.extend_from_slice(s.as_bytes());
 }
 
-/// Serialises a message: version, timestamp, key, headers, then the value.
-pub(super) fn encode(ts_ms: i64, key: &str, headers: &[(String, String)], value: &[u8]) -> Vec<u8> {
+/// Serialises a message: version, timestamp, key, headers, then the value (none for a
+/// tombstone, whose version says so).
+pub(super) fn encode(
+    ts_ms: i64,
+    key: &str,
+    headers: &[(String, String)],
+    value: Option<&[u8]>,
+) -> Vec<u8> {
     let size = 1
         + 8
         + 4
@@ -54,9 +65,9 @@ pub(super) fn encode(ts_ms: i64, key: &str, headers: &[(String, String)], value:
             .iter()
             .map(|(n, v)| 8 + n.len() + v.len())
             .sum::<usize>()
-        + value.len();
+        + value.map_or(0, <[u8]>::len);
     let mut out = Vec::with_capacity(size);
-    out.push(VERSION);
+    out.push(if value.is_some() { VERSION } else { TOMBSTONE });
     out.extend_from_slice(&ts_ms.to_be_bytes());
     put_str(&mut out, key);
     out.extend_from_slice(&(headers.len() as u32).to_be_bytes());
@@ -64,7 +75,9 @@ pub(super) fn encode(ts_ms: i64, key: &str, headers: &[(String, String)], value:
         put_str(&mut out, n);
         put_str(&mut out, v);
     }
-    out.extend_from_slice(value);
+    if let Some(v) = value {
+        out.extend_from_slice(v);
+    }
     out
 }
 
@@ -100,24 +113,26 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Reads the format version and the timestamp.
-fn header(r: &mut Reader<'_>) -> Result<i64, String> {
+/// Reads the format version (true: a tombstone) and the timestamp.
+fn header(r: &mut Reader<'_>) -> Result<(bool, i64), String> {
     let [v] = r.array::<1>()?;
-    if v != VERSION {
-        return Err(format!("unknown message format version {v}"));
-    }
-    Ok(i64::from_be_bytes(r.array()?))
+    let tombstone = match v {
+        VERSION => false,
+        TOMBSTONE => true,
+        _ => return Err(format!("unknown message format version {v}")),
+    };
+    Ok((tombstone, i64::from_be_bytes(r.array()?)))
 }
 
 /// Only the timestamp of a stored message (for time searches).
 pub(super) fn decode_ts(bytes: &[u8]) -> Result<i64, String> {
-    header(&mut Reader { bytes })
+    header(&mut Reader { bytes }).map(|(_, ts)| ts)
 }
 
 /// Deserialises a stored message.
 pub(super) fn decode(bytes: &[u8]) -> Result<Record, String> {
     let mut r = Reader { bytes };
-    let ts_ms = header(&mut r)?;
+    let (tombstone, ts_ms) = header(&mut r)?;
     let key = r.string()?;
     let n = r.u32()? as usize;
     let mut headers = Vec::with_capacity(n.min(64));
@@ -128,7 +143,11 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Record, String> {
         ts_ms,
         key,
         headers,
-        value: r.bytes.to_vec(),
+        value: match tombstone {
+            false => Some(r.bytes.to_vec()),
+            true if r.bytes.is_empty() => None,
+            true => return Err(format!("a tombstone with {} bytes of value", r.bytes.len())),
+        },
     })
 }
 
@@ -139,14 +158,28 @@ mod tests {
     #[test]
     fn round_trips_and_rejects_truncation() {
         let h = vec![("a".to_string(), "1".to_string())];
-        let b = encode(42, "bc/customers/1", &h, b"value");
+        let b = encode(42, "bc/customers/1", &h, Some(b"value"));
         let r = decode(&b).unwrap();
         assert_eq!(r.ts_ms, 42);
         assert_eq!(r.key, "bc/customers/1");
         assert_eq!(r.headers, h);
-        assert_eq!(r.value, b"value");
+        assert_eq!(r.value.as_deref(), Some(&b"value"[..]));
         assert!(decode(&b[..12]).is_err());
         assert!(decode(&[]).is_err());
+    }
+
+    #[test]
+    fn a_tombstone_is_not_an_empty_value() {
+        let gone = encode(7, "k", &[], None);
+        assert_eq!(decode(&gone).unwrap().value, None);
+        assert_eq!(decode_ts(&gone).unwrap(), 7);
+        let empty = encode(7, "k", &[], Some(b""));
+        assert_eq!(decode(&empty).unwrap().value, Some(Vec::new()));
+        // A version-1 record (written before tombstones) with no value bytes is an empty value.
+        assert_eq!(empty[0], VERSION);
+        let mut bad = gone.clone();
+        bad.push(1);
+        assert!(decode(&bad).is_err());
     }
 
     #[test]

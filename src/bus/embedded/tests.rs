@@ -30,7 +30,11 @@ async fn restart_keeps_messages_commits_and_offsets() {
         let mut produced = Vec::new();
         for i in 0..10 {
             let hdr = vec![("i".to_string(), i.to_string())];
-            produced.push(bus.produce(&t, &format!("k{i}"), b"v", &hdr).await.unwrap());
+            produced.push(
+                bus.produce(&t, &format!("k{i}"), Some(b"v"), &hdr)
+                    .await
+                    .unwrap(),
+            );
         }
         let mut c = bus
             .subscribe("g", std::slice::from_ref(&t), StartFrom::Committed)
@@ -58,7 +62,7 @@ async fn restart_keeps_messages_commits_and_offsets() {
         vec![None, Some(2), None]
     );
     // Same key, same partition after the restart; the offset continues.
-    let again = bus.produce(&t, "k0", b"v2", &[]).await.unwrap();
+    let again = bus.produce(&t, "k0", Some(b"v2"), &[]).await.unwrap();
     assert_eq!(again.partition, produced[0].partition);
     assert_eq!(again.offset, Some(ends[again.partition as usize]));
     let mut c = bus
@@ -100,16 +104,20 @@ async fn polls_are_fair_between_partitions() {
         .await
         .unwrap();
     // Find two keys on different partitions, then load one partition far more.
-    let p0 = bus.produce(&t, "a", b"x", &[]).await.unwrap().partition;
+    let p0 = bus
+        .produce(&t, "a", Some(b"x"), &[])
+        .await
+        .unwrap()
+        .partition;
     let other = (0..100)
         .map(|i| format!("b{i}"))
         .find(|k| super::record::partition_for(k, 2) != p0)
         .unwrap();
     for _ in 0..50 {
-        bus.produce(&t, "a", b"x", &[]).await.unwrap();
+        bus.produce(&t, "a", Some(b"x"), &[]).await.unwrap();
     }
     for _ in 0..5 {
-        bus.produce(&t, &other, b"y", &[]).await.unwrap();
+        bus.produce(&t, &other, Some(b"y"), &[]).await.unwrap();
     }
     let mut c = bus
         .subscribe("g", std::slice::from_ref(&t), StartFrom::Earliest)
@@ -132,7 +140,7 @@ async fn produce_throughput() {
     let n = 300;
     let start = Instant::now();
     for i in 0..n {
-        bus.produce(&t, &format!("k{i}"), &value, &[])
+        bus.produce(&t, &format!("k{i}"), Some(&value), &[])
             .await
             .unwrap();
     }
@@ -142,7 +150,7 @@ async fn produce_throughput() {
         .map(|i| {
             let bus = bus.clone();
             let (t, value) = (t.clone(), value.clone());
-            tokio::spawn(async move { bus.produce(&t, &format!("k{i}"), &value, &[]).await })
+            tokio::spawn(async move { bus.produce(&t, &format!("k{i}"), Some(&value), &[]).await })
         })
         .collect();
     for task in tasks {

@@ -321,7 +321,7 @@ impl KafkaBus {
         topic: &str,
         partition: Option<i32>,
         key: &str,
-        value: &[u8],
+        value: Option<&[u8]>,
         headers_in: &[(String, String)],
     ) -> Result<Produced, BusError> {
         self.existing(topic).await?;
@@ -356,10 +356,14 @@ impl KafkaBus {
         topic: &str,
         partition: Option<i32>,
         key: &str,
-        value: &[u8],
+        value: Option<&[u8]>,
         headers_in: &[(String, String)],
     ) -> Result<Produced, BusError> {
-        let mut record = FutureRecord::to(topic).key(key).payload(value);
+        // A tombstone has no payload: Kafka's null value.
+        let mut record: FutureRecord<'_, str, [u8]> = FutureRecord::to(topic).key(key);
+        if let Some(v) = value {
+            record = record.payload(v);
+        }
         if let Some(p) = partition {
             record = record.partition(p);
         }
@@ -456,7 +460,7 @@ impl Bus for KafkaBus {
         &self,
         topic: &str,
         key: &str,
-        value: &[u8],
+        value: Option<&[u8]>,
         headers_in: &[(String, String)],
     ) -> Result<Produced, BusError> {
         self.send(topic, None, key, value, headers_in).await
@@ -467,7 +471,7 @@ impl Bus for KafkaBus {
         topic: &str,
         partition: u32,
         key: &str,
-        value: &[u8],
+        value: Option<&[u8]>,
         headers_in: &[(String, String)],
     ) -> Result<Produced, BusError> {
         let p = i32::try_from(partition).map_err(|_| BusError::Topic {
@@ -576,7 +580,9 @@ mod tests {
         bus.ensure_topics(&[TopicSpec::new(&topic, 1, false)])
             .await
             .unwrap();
-        bus.produce(&topic, "k", b"before", &[]).await.unwrap();
+        bus.produce(&topic, "k", Some(b"before"), &[])
+            .await
+            .unwrap();
         let first = bus.producer();
         bus.replace_after(&first, None);
         assert!(Arc::ptr_eq(&first, &bus.producer()), "no fatal error: kept");
@@ -595,7 +601,7 @@ mod tests {
             Some((RDKafkaErrorCode::ProducerFenced, "test: fenced".into())),
         );
         assert!(Arc::ptr_eq(&second, &bus.producer()));
-        let ok = bus.produce(&topic, "k", b"after", &[]).await.unwrap();
+        let ok = bus.produce(&topic, "k", Some(b"after"), &[]).await.unwrap();
         assert_eq!(ok.partition, 0);
     }
 }

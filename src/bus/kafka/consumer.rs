@@ -260,7 +260,7 @@ fn convert(brokers: &str, m: &BorrowedMessage<'_>) -> Result<Message, BusError> 
             .key()
             .map(|k| String::from_utf8_lossy(k).into_owned())
             .unwrap_or_default(),
-        value: m.payload().map(<[u8]>::to_vec).unwrap_or_default(),
+        value: m.payload().map(<[u8]>::to_vec),
         headers,
         timestamp,
     })

@@ -179,7 +179,7 @@ impl Env {
                 break;
             }
             for m in got {
-                let ev = decode_change(&m.value).unwrap();
+                let ev = decode_change(m.bytes()).unwrap();
                 out.push((ev.source.id.clone(), ev.modified_on));
             }
         }
