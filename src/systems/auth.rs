@@ -374,7 +374,10 @@ mod tests {
         for code in [7000215, 7000222, 7000218, 700016, 90002, 1] {
             let body = format!(r#"{{"error":"x","error_codes":[{code}]}}"#);
             let t = aad_error(crate::systems::BC, 401, &body).to_string();
-            assert!(!t.contains("[bc] client") && !t.contains("[bc] tenant"), "{t}");
+            assert!(
+                !t.contains("[bc] client") && !t.contains("[bc] tenant"),
+                "{t}"
+            );
         }
     }
 

@@ -10,8 +10,8 @@ mod cli_support;
 #[path = "../common/mod.rs"]
 mod common;
 
-mod compose_stack;
 mod broken_pipe;
+mod compose_stack;
 mod coupling;
 mod dashboards_prometheus;
 mod demo_lead_to_cash;
