@@ -37,6 +37,7 @@ fn init_tracing(format: &str, default: &str) {
 
 /// Entry point of the `couplet` binary.
 pub fn main() -> ExitCode {
+    quiet_on_broken_pipe();
     let cli = Cli::parse();
     let quiet = matches!(cli.command, Command::Demo { .. });
     report::set_quiet(cli.log_format == "json");
@@ -62,6 +63,27 @@ pub fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// `couplet couplings list | head -1` closes standard output early; the next `println!` then
+/// fails with a broken pipe, which the standard library raises as a panic. That is the reader
+/// leaving, not a fault of Couplet's: exit at once and quietly (status 0, nothing on stderr),
+/// as other command-line tools do, instead of a panic message and status 101. Every other
+/// panic keeps the default report.
+fn quiet_on_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
 }
 
 async fn dispatch(cmd: Command) -> anyhow::Result<bool> {

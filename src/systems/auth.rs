@@ -324,25 +324,19 @@ fn aad_error(system: System, status: u16, body: &str) -> SystemError {
             let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
             digits.parse().ok()
         });
+    // The credentials are the `[auth]` section's; the resource (the scope's host) is the
+    // system's own section.
     let section = system.as_str();
     let hint = match code {
-        Some(7000215) => format!(
-            "the client secret is wrong; use the secret's value, not its id (check [{section}] client_secret)"
-        ),
-        Some(7000222) => {
-            format!(
-                "the client secret has expired; create a new one (check [{section}] client_secret)"
-            )
-        }
-        Some(7000218) => format!("no client secret was sent (check [{section}] client_secret)"),
-        Some(700016) => format!(
-            "client_id not found in tenant; check [{section}] client_id and tenant_id, and that the app is consented"
-        ),
-        Some(90002) => format!("the tenant was not found (check [{section}] tenant_id)"),
+        Some(7000215) => "the client secret is wrong; use the secret's value, not its id (check [auth] client_secret_env or client_secret)".to_string(),
+        Some(7000222) => "the client secret has expired; create a new one (check [auth] client_secret_env or client_secret)".to_string(),
+        Some(7000218) => "no client secret was sent (check [auth] client_secret_env or client_secret)".to_string(),
+        Some(700016) => "client_id not found in tenant; check [auth] client_id and tenant_id, and that the app is consented".to_string(),
+        Some(90002) => "the tenant was not found (check [auth] tenant_id)".to_string(),
         Some(70011) => format!(
             "the scope is invalid (check [{section}] url/resource; the scope is <resource>/.default)"
         ),
-        _ => format!("check [{section}] tenant_id, client_id and client_secret"),
+        _ => "check [auth] tenant_id, client_id and client_secret_env (or client_secret)".to_string(),
     };
     let code_text = code.map(|c| format!("AADSTS{c} ")).unwrap_or_default();
     let detail = if first.is_empty() {
@@ -373,7 +367,18 @@ mod tests {
             400,
             r#"{"error":"invalid_request","error_description":"AADSTS90002: Tenant 'x' not found."}"#,
         );
-        assert!(e.to_string().contains("[bc] tenant_id"));
+        // The credentials are `[auth]`'s keys, never a system section's (which rejects them
+        // as unknown).
+        assert!(e.to_string().contains("[auth] tenant_id"), "{e}");
+        assert!(text.contains("[auth] client_secret_env"), "{text}");
+        for code in [7000215, 7000222, 7000218, 700016, 90002, 1] {
+            let body = format!(r#"{{"error":"x","error_codes":[{code}]}}"#);
+            let t = aad_error(crate::systems::BC, 401, &body).to_string();
+            assert!(
+                !t.contains("[bc] client") && !t.contains("[bc] tenant"),
+                "{t}"
+            );
+        }
     }
 
     #[test]

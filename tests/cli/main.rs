@@ -10,6 +10,7 @@ mod cli_support;
 #[path = "../common/mod.rs"]
 mod common;
 
+mod broken_pipe;
 mod compose_stack;
 mod coupling;
 mod dashboards_prometheus;

@@ -20,8 +20,9 @@ const RULES: SystemRules = SystemRules {
              'Microsoft Entra Applications' page"
         }
         _ => {
-            "check [bc] tenant_id, client_id and client_secret, and that the app is \
-             registered on Business Central's 'Microsoft Entra Applications' page"
+            "check [auth] tenant_id, client_id and client_secret_env (or client_secret), and \
+             that the app is registered on Business Central's 'Microsoft Entra Applications' \
+             page"
         }
     },
 };

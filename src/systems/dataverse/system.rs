@@ -20,8 +20,8 @@ const RULES: SystemRules = SystemRules {
              the Dataverse environment"
         }
         _ => {
-            "check [dataverse] tenant_id, client_id and client_secret, and that the app is an \
-             application user in the environment"
+            "check [auth] tenant_id, client_id and client_secret_env (or client_secret), and \
+             that the app is an application user in the environment"
         }
     },
 };
