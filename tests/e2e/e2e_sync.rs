@@ -416,3 +416,25 @@ async fn own_writes_do_not_echo_back() {
     h.assert_in_sync();
     h.stop_engine().await;
 }
+
+/// With nothing changing, the captures keep polling but append nothing: no checkpoint
+/// message per pass (an idle engine's log does not grow).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_engine_appends_no_checkpoint() {
+    let mut h = Harness::start(10, 17).await;
+    h.wait_idle(IDLE_TIMEOUT).await;
+    let topic = h.topics().checkpoints.clone();
+    let before = h.read_topic(&topic).await.len();
+    assert!(before > 0, "every capture saved its first position");
+    // About 20 polls of every capture at the harness's interval.
+    tokio::time::sleep(Duration::from_millis(20 * POLL_MS)).await;
+    h.wait_idle(IDLE_TIMEOUT).await;
+    let after = h.read_topic(&topic).await;
+    assert_eq!(
+        after.len(),
+        before,
+        "idle captures appended checkpoints: {:?}",
+        after[before..].iter().map(|m| &m.key).collect::<Vec<_>>()
+    );
+    h.stop_engine().await;
+}

@@ -403,3 +403,48 @@ async fn sap_b1_update_date_and_time_columns_drive_the_same_poll() {
     pass().await.unwrap().unwrap();
     assert_eq!(e.appended().await, vec![at("C1", "2024-05-01T10:15:32Z")]);
 }
+
+/// The checkpoint messages appended so far.
+async fn checkpoint_messages(e: &Env) -> usize {
+    let mut c = e
+        .bus
+        .subscribe(
+            &format!("count-{}", uuid::Uuid::new_v4().simple()),
+            std::slice::from_ref(&e.topics.checkpoints),
+            StartFrom::Earliest,
+        )
+        .await
+        .unwrap();
+    let mut n = 0;
+    loop {
+        let got = c.poll(100, Duration::from_millis(100)).await.unwrap();
+        if got.is_empty() {
+            return n;
+        }
+        n += got.len();
+    }
+}
+
+#[tokio::test]
+async fn an_idle_table_appends_no_checkpoint() {
+    let e = env().await;
+    let src = FakeSource::new(ModifiedColumns::instant("lastModifiedDateTime"), 10);
+    // An empty table: the first pass records that it was read, once.
+    e.pass(&src).await.unwrap();
+    e.pass(&src).await.unwrap();
+    assert_eq!(checkpoint_messages(&e).await, 1);
+    assert_eq!(e.saved()["watermark"], Value::Null);
+
+    src.put(json!({"id": "a", "lastModifiedDateTime": "2024-05-01T10:00:00Z"}));
+    e.pass(&src).await.unwrap();
+    assert_eq!(checkpoint_messages(&e).await, 2);
+    // Nothing moves: many passes, no checkpoint.
+    for _ in 0..5 {
+        e.pass(&src).await.unwrap();
+    }
+    assert_eq!(checkpoint_messages(&e).await, 2);
+    src.put(json!({"id": "b", "lastModifiedDateTime": "2024-05-01T10:00:05Z"}));
+    e.pass(&src).await.unwrap();
+    assert_eq!(checkpoint_messages(&e).await, 3);
+    assert_eq!(e.saved()["watermark"], json!("2024-05-01T10:00:05.000Z"));
+}

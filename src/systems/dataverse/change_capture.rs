@@ -18,6 +18,10 @@ use crate::pipeline::PipelineError;
 use crate::systems::{DataverseClient, SystemError};
 use crate::transform::fields::singular;
 
+/// How long a quiet capture keeps its saved delta link before saving the newest one anyway
+/// (see `DataverseCapture::keeps_quiet_checkpoint`).
+pub const QUIET_REFRESH: chrono::Duration = chrono::Duration::hours(1);
+
 /// Captures one mapping's CRM table.
 pub struct DataverseCapture {
     /// The mapping.
@@ -103,6 +107,7 @@ impl DataverseCapture {
         }
         let set = self.mapping.crm_entity.as_str();
         let id_col = format!("{}id", singular(set));
+        let mut appended = 0u64;
         loop {
             let page = match self.client.delta(set, &[], link.as_deref()).await {
                 Ok(p) => p,
@@ -145,6 +150,7 @@ impl DataverseCapture {
                 events.push(self.event(&id, ChangeOp::Delete, Fields::new()));
             }
             let n = events.len() as u64;
+            appended += n;
             emit_all(&self.cx.bus, &self.cx.topics, events).await?;
             self.cx.status.add_events(n);
             if let Some(next) = page.next_link {
@@ -167,15 +173,41 @@ impl DataverseCapture {
             if let (true, Some(seen)) = (full, seen.as_ref()) {
                 self.infer_deletions(seen).await?;
             }
-            self.cx
-                .state
-                .save_checkpoint(
-                    &name,
-                    &json!({ "delta": delta, "at": Utc::now().to_rfc3339() }),
-                )
-                .await?;
+            if !self.keeps_quiet_checkpoint(ck.as_ref(), &link, appended) {
+                self.cx
+                    .state
+                    .save_checkpoint(
+                        &name,
+                        &json!({ "delta": delta, "at": Utc::now().to_rfc3339() }),
+                    )
+                    .await?;
+            }
             return Ok(());
         }
+    }
+
+    /// Whether a pass that ended on a new delta link keeps the saved checkpoint instead: it
+    /// read from the saved delta link (`link` is still it), found no change, and that link was
+    /// saved less than [`QUIET_REFRESH`] ago. Dataverse stamps every delta link with the time
+    /// it was issued, so a link never repeats; saving each would append a checkpoint per poll
+    /// while nothing changes. The saved link still reads every change since it, and refreshing
+    /// it hourly keeps it far inside change tracking's retention (an expired link costs a full
+    /// re-read).
+    fn keeps_quiet_checkpoint(
+        &self,
+        ck: Option<&serde_json::Value>,
+        link: &Option<String>,
+        appended: u64,
+    ) -> bool {
+        let Some(ck) = ck else {
+            return false;
+        };
+        let saved = ck.get("delta").and_then(|v| v.as_str());
+        let at = crate::capture::emit::parse_time(ck.get("at"));
+        appended == 0
+            && saved.is_some()
+            && saved == link.as_deref()
+            && at.is_some_and(|t| Utc::now() - t < QUIET_REFRESH)
     }
 
     /// After a full read: coupled CRM records that were not in it are gone.
