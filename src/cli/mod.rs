@@ -235,9 +235,11 @@ async fn sandbox(records: usize, seed: u64, port: u16, throttle: bool) -> anyhow
         bc_port: port.saturating_add(2),
         ..Default::default()
     };
+    cfg.fo.port = port.saturating_add(3);
     if throttle {
         cfg.dataverse_limits = Some(RateLimit::dataverse_default());
         cfg.bc_limits = Some(RateLimit::bc_default());
+        cfg.fo.limits = Some(RateLimit::fo_default());
     }
     let sb = Sandbox::start(cfg).await?;
     println!(
@@ -245,7 +247,8 @@ async fn sandbox(records: usize, seed: u64, port: u16, throttle: bool) -> anyhow
         build::sandbox_config_text(&sb, std::path::Path::new("couplet-data"))
     );
     eprintln!(
-        "Sandbox running (Entra ID, Dataverse, Business Central). Save the config above and run `couplet run --config FILE`. Ctrl-C to stop."
+        "Sandbox running (Entra ID, Dataverse, Business Central; Finance & Operations at {}). Save the config above and run `couplet run --config FILE`. Ctrl-C to stop.",
+        sb.fo_data_url()
     );
     let _ = tokio::signal::ctrl_c().await;
     sb.shutdown().await;
