@@ -14,6 +14,7 @@ mod error;
 mod faults;
 pub(crate) mod fo;
 mod handle;
+mod handle_fo;
 mod handle_fulfil;
 pub(crate) mod http;
 pub(crate) mod invoices;

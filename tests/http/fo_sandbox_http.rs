@@ -3,6 +3,7 @@
 //! changesets, throttling, the cold start and Business Events.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use couplet::sandbox::{BusinessEventsConfig, FoConfig, RateLimit, Sandbox, SandboxConfig};
@@ -415,16 +416,23 @@ async fn fo_cold_start_and_throttling() {
 
 type Received = Arc<Mutex<Vec<(Option<String>, Value)>>>;
 
-async fn receiver() -> (String, Received) {
+/// An HTTPS-endpoint stand-in: refuses the very first delivery with 503 (F&O retries it),
+/// then records every event with its secret header.
+async fn receiver() -> (String, Received, Arc<AtomicUsize>) {
     use axum::extract::State;
     let got: Received = Arc::default();
+    let attempts = Arc::new(AtomicUsize::new(0));
+    let state = (got.clone(), attempts.clone());
     let app = axum::Router::new()
         .route(
             "/events",
             axum::routing::post(
-                |State(got): State<Received>,
+                |State((got, attempts)): State<(Received, Arc<AtomicUsize>)>,
                  headers: axum::http::HeaderMap,
                  body: axum::body::Bytes| async move {
+                    if attempts.fetch_add(1, Ordering::SeqCst) == 0 {
+                        return axum::http::StatusCode::SERVICE_UNAVAILABLE;
+                    }
                     let secret = headers
                         .get("x-couplet-event-secret")
                         .and_then(|v| v.to_str().ok())
@@ -435,13 +443,13 @@ async fn receiver() -> (String, Received) {
                 },
             ),
         )
-        .with_state(got.clone());
+        .with_state(state);
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/events", l.local_addr().unwrap());
     tokio::spawn(async move {
         let _ = axum::serve(l, app).await;
     });
-    (url, got)
+    (url, got, attempts)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -452,6 +460,7 @@ async fn fo_business_events_have_gaps_and_duplicates() {
             events: BusinessEventsConfig {
                 duplicate_every: Some(2),
                 secret: "s3cret".into(),
+                retry_interval: Duration::from_millis(100),
                 ..Default::default()
             },
             ..Default::default()
@@ -460,7 +469,7 @@ async fn fo_business_events_have_gaps_and_duplicates() {
     })
     .await
     .unwrap();
-    let (url, got) = receiver().await;
+    let (url, got, attempts) = receiver().await;
     sb.fo_register_endpoint(&url);
     let fo = Fo::new(&sb).await;
     let (_, list) = fo.get("CustomersV3?$top=1").await;
@@ -468,18 +477,14 @@ async fn fo_business_events_have_gaps_and_duplicates() {
         .as_str()
         .unwrap()
         .to_string();
-    for phone in ["+1 555 0001", "+1 555 0002"] {
-        let r = fo
-            .req(
-                reqwest::Method::PATCH,
-                &format!("CustomersV3(dataAreaId='usmf',CustomerAccount='{account}')"),
-            )
-            .json(&json!({"PrimaryContactPhone": phone}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::NO_CONTENT);
-    }
+    let key = format!("dataAreaId='usmf',CustomerAccount='{account}'");
+    let r = fo
+        .req(reqwest::Method::PATCH, &format!("CustomersV3({key})"))
+        .json(&json!({"PrimaryContactPhone": "+1 555 0001"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
     let r = fo
         .req(reqwest::Method::POST, "ReleasedProductsV2")
         .json(&json!({"dataAreaId": "usmf", "ItemNumber": "EVT-1", "ProductName": "Event widget", "SalesUnitSymbol": "ea", "SalesPrice": 12.5}))
@@ -487,21 +492,37 @@ async fn fo_business_events_have_gaps_and_duplicates() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
+    // A change made in the client raises its event too.
+    let patch = json!({"PrimaryContactEmail": "ap@example.com"})
+        .as_object()
+        .cloned()
+        .unwrap();
+    sb.fo_update_row("CustomersV3", &key, patch).unwrap();
+    let rows = sb.fo_rows("CustomersV3");
+    assert!(
+        rows.iter()
+            .any(|r| r["PrimaryContactEmail"] == "ap@example.com")
+    );
     let deadline = Instant::now() + Duration::from_secs(10);
     while got.lock().len() < 4 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let events = got.lock().clone();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The refused first event arrives after its retry, likely behind later ones: consumers
+    // order by ControlNumber, as Microsoft advises.
+    let mut events = got.lock().clone();
     assert_eq!(
         events.len(),
         4,
         "three events, the second delivered twice: {events:?}"
     );
+    events.sort_by_key(|(_, e)| e["ControlNumber"].as_u64());
+    assert_eq!(
+        attempts.load(Ordering::SeqCst),
+        5,
+        "the refused first delivery was retried"
+    );
     assert!(events.iter().all(|(s, _)| s.as_deref() == Some("s3cret")));
-    let mut controls: Vec<u64> = events
-        .iter()
-        .map(|(_, e)| e["ControlNumber"].as_u64().unwrap())
-        .collect();
     let ids: Vec<&str> = events
         .iter()
         .map(|(_, e)| e["EventId"].as_str().unwrap())
@@ -510,6 +531,10 @@ async fn fo_business_events_have_gaps_and_duplicates() {
     unique_ids.sort();
     unique_ids.dedup();
     assert_eq!(unique_ids.len(), 3, "one duplicate delivery: {ids:?}");
+    let mut controls: Vec<u64> = events
+        .iter()
+        .map(|(_, e)| e["ControlNumber"].as_u64().unwrap())
+        .collect();
     controls.sort();
     controls.dedup();
     assert_eq!(controls.len(), 3);
@@ -521,14 +546,20 @@ async fn fo_business_events_have_gaps_and_duplicates() {
         .iter()
         .map(|(_, e)| e["BusinessEventId"].as_str().unwrap())
         .collect();
-    assert!(
-        kinds.contains(&"CustomerChangedBusinessEvent")
-            && kinds.contains(&"ReleasedProductChangedBusinessEvent")
+    assert_eq!(
+        kinds,
+        [
+            "CustomerChangedBusinessEvent",
+            "ReleasedProductChangedBusinessEvent",
+            "ReleasedProductChangedBusinessEvent",
+            "CustomerChangedBusinessEvent"
+        ]
     );
     let e = &events[0].1;
     assert_eq!(e["BusinessEventLegalEntity"], "USMF");
     assert_eq!(e["CustomerAccount"], json!(account));
     assert_eq!(e["ChangeType"], "Updated");
+    assert_eq!(events[1].1["ChangeType"], "Created");
     assert!(e["EventTime"].as_str().unwrap().starts_with("/Date("));
     assert!(
         e["InitiatingUserAADObjectId"]

@@ -128,9 +128,13 @@ pub(crate) fn exec(ctx: &Ctx<'_>, data: &mut Data, req: &Request<'_>) -> Result<
     }
     match req.method {
         Method::GET => query::get(ctx.base, def, &data.store, &id, path, &req.params),
-        Method::PATCH => {
+        Method::PATCH | Method::PUT => {
             let body = parse_body(req.body)?;
-            write::update(data, def, &id, &body, req.if_match, ctx.now)?;
+            if req.method == Method::PUT {
+                write::replace(data, def, &id, &body, req.if_match, ctx.now)?;
+            } else {
+                write::update(data, def, &id, &body, req.if_match, ctx.now)?;
+            }
             let mut r = Reply::empty(StatusCode::NO_CONTENT);
             if let Some(f) = row_fields(data, def, &id) {
                 r.notes.extend(note_for(def, &f, "Updated"));

@@ -215,6 +215,25 @@ pub(crate) fn check_if_match(row: &Row, if_match: Option<&str>) -> Result<(), Fo
     }
 }
 
+/// Replaces a visible row from a PUT body: the writable columns it leaves out go back to
+/// their empty values (keys and computed columns stay).
+pub(crate) fn replace(
+    data: &mut Data,
+    def: &EntityDef,
+    id: &str,
+    body: &Fields,
+    if_match: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), FoError> {
+    let mut full = body.clone();
+    for c in def.columns {
+        if c.writable && !def.keys.contains(&c.name) && !body.contains_key(c.name) {
+            full.insert(c.name.to_string(), write_rules::empty_value(&c.kind, now));
+        }
+    }
+    update(data, def, id, &full, if_match, now)
+}
+
 /// Updates a visible row from a PATCH body.
 pub(crate) fn update(
     data: &mut Data,

@@ -13,7 +13,7 @@ use super::schema::{
     SALES_PRICE_AGREEMENTS,
 };
 use super::state::Data;
-use super::{FoError, NO_DATE, keys, timestamp};
+use super::{FoError, keys, timestamp};
 use crate::event::Fields;
 
 /// The company's accounting currency, the default of prices.
@@ -54,6 +54,17 @@ fn not_found_in(def: &EntityDef, value: &str, field: &str, table: &str) -> FoErr
             "The value '{value}' in field '{field}' is not found in the related table '{table}'."
         ),
     )
+}
+
+/// The empty value of a column, as a create leaves it when the body has none.
+pub(crate) fn empty_value(kind: &Kind, now: DateTime<Utc>) -> Value {
+    match kind {
+        Kind::Text(_) => Value::from(""),
+        Kind::Decimal | Kind::Int64 => Value::from(0),
+        Kind::Date => Value::from(super::NO_DATE),
+        Kind::DateTime => Value::from(timestamp(now)),
+        Kind::Enum(_, members) => Value::from(members.first().copied().unwrap_or_default()),
+    }
 }
 
 /// Fills the columns the request left out with their defaults (empty strings, zero, the
@@ -114,14 +125,7 @@ pub(crate) fn default_row(
         _ => {}
     }
     for c in def.columns {
-        let empty = match c.kind {
-            Kind::Text(_) => json!(""),
-            Kind::Decimal | Kind::Int64 => json!(0),
-            Kind::Date => json!(NO_DATE),
-            Kind::DateTime => json!(timestamp(now)),
-            Kind::Enum(_, members) => json!(members.first().copied().unwrap_or_default()),
-        };
-        f.entry(c.name).or_insert(empty);
+        f.entry(c.name).or_insert_with(|| empty_value(&c.kind, now));
     }
     Ok(())
 }
@@ -323,7 +327,7 @@ mod tests {
 
     use super::*;
     use crate::sandbox::fo::render::put;
-    use crate::sandbox::fo::write::{create, delete, update};
+    use crate::sandbox::fo::write::{create, delete, replace, update};
 
     fn body(v: Value) -> Fields {
         v.as_object().cloned().unwrap_or_default()
@@ -524,6 +528,40 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.status, axum::http::StatusCode::PRECONDITION_FAILED);
+        // PUT: what the body leaves out goes back to empty; required fields stay required.
+        replace(
+            &mut d,
+            &SALES_PRICE_AGREEMENTS,
+            &id,
+            &body(json!({"ItemNumber": "I1", "Price": 4})),
+            None,
+            Utc::now(),
+        )
+        .unwrap();
+        let row = d
+            .store
+            .table("SalesPriceAgreements")
+            .and_then(|t| t.get(&id))
+            .cloned()
+            .unwrap();
+        assert_eq!(
+            (
+                row.fields["Price"].clone(),
+                row.fields["WillSearchContinue"].clone()
+            ),
+            (json!(4.0), json!("No"))
+        );
+        assert!(
+            replace(
+                &mut d,
+                &SALES_PRICE_AGREEMENTS,
+                &id,
+                &body(json!({"Price": 4})),
+                None,
+                Utc::now()
+            )
+            .is_err()
+        );
         let none = body(json!({"dataAreaId": "usmf", "ItemNumber": "I9", "Price": 1}));
         assert!(create(&mut d, &SALES_PRICE_AGREEMENTS, &none, false, Utc::now()).is_err());
     }
