@@ -53,8 +53,9 @@ pub struct FoConfig {
     pub port: u16,
     /// User-based service-protection limits; `None` turns them off.
     pub limits: Option<RateLimit>,
-    /// How long the first request after start waits, as a cold environment's first OData call
-    /// does while metadata warms up. Default none.
+    /// How long the first request after start waits, as the first OData call after an AOS
+    /// restart does while the metadata is not cached yet (`data-entities/odata.md`, "After
+    /// restarting AOS, the first OData call may take a long time"). Default none.
     pub cold_start: Duration,
     /// Server-driven page size (F&O's is 10,000, the most); `Prefer: odata.maxpagesize`
     /// lowers it per request.

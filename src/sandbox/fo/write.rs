@@ -106,8 +106,8 @@ pub(crate) fn type_of(kind: &Kind) -> String {
 }
 
 /// The checked values of a body. On update (`current` given) key fields and read-only
-/// columns may be sent only with their current values; on create, read-only columns not at
-/// all.
+/// columns may be sent only with their current values; on create, read-only columns only
+/// with their type's default (and are then left to the entity).
 pub(crate) fn validate(
     def: &EntityDef,
     body: &Fields,
@@ -127,9 +127,13 @@ pub(crate) fn validate(
         let value = check_value(def, name, &column.kind, v)?;
         let fixed = !column.writable || (current.is_some() && def.keys.contains(&column.name));
         if fixed {
-            let same = current
-                .and_then(|c| c.get(column.name))
-                .is_some_and(|c| same_value(c, &value));
+            let same = match current {
+                Some(c) => c.get(column.name).is_some_and(|c| same_value(c, &value)),
+                // The OData client sends every property, unset ones with their type's default
+                // (`data-entities/odata.md`, "Prevent unset records from being posted"):
+                // a computed column at its default is no attempt to set it.
+                None => is_default(&column.kind, &value),
+            };
             if !same {
                 return Err(FoError::write_failed(
                     def.table,
@@ -141,6 +145,17 @@ pub(crate) fn validate(
         out.insert(name.clone(), value);
     }
     Ok(out)
+}
+
+/// True for the value an OData client sends for a property it did not set.
+fn is_default(kind: &Kind, v: &Value) -> bool {
+    match kind {
+        Kind::Text(_) => v.as_str().is_some_and(str::is_empty),
+        Kind::Int64 | Kind::Decimal => v.as_f64() == Some(0.0),
+        // Normalised already: the default DateTimeOffset (0001-01-01) or F&O's empty date.
+        Kind::Date | Kind::DateTime => v.as_str().is_some_and(|s| s < "1901"),
+        Kind::Enum(_, members) => v.as_str() == members.first().copied(),
+    }
 }
 
 fn same_value(a: &Value, b: &Value) -> bool {

@@ -385,6 +385,24 @@ mod tests {
             "{}",
             e.inner
         );
+        // As the OData client posts unset properties: computed ones at their defaults.
+        let client = body(
+            json!({"dataAreaId": "usmf", "CustomerAccount": "C9", "CustomerGroupId": "10", "SalesCurrencyCode": "USD", "ModifiedDateTime": "0001-01-01T00:00:00Z"}),
+        );
+        let id = create(&mut d, &CUSTOMERS, &client, false, Utc::now()).unwrap();
+        assert_ne!(
+            field(&d, "CustomersV3", &id, "ModifiedDateTime"),
+            json!("0001-01-01T00:00:00Z")
+        );
+        let set = body(
+            json!({"dataAreaId": "usmf", "CustomerGroupId": "10", "SalesCurrencyCode": "USD", "ModifiedDateTime": "2020-01-01T00:00:00Z"}),
+        );
+        assert!(
+            create(&mut d, &CUSTOMERS, &set, false, Utc::now())
+                .unwrap_err()
+                .inner
+                .contains("cannot be edited")
+        );
         let bad = body(
             json!({"dataAreaId": "usmf", "CustomerGroupId": "10", "SalesCurrencyCode": "USD", "Nope": 1}),
         );
