@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use couplet::sandbox::{BusinessEventsConfig, FoConfig, RateLimit, Sandbox, SandboxConfig};
+use couplet::sandbox::{BusinessEventsConfig, Fault, FoConfig, RateLimit, Sandbox, SandboxConfig};
 use parking_lot::Mutex;
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
@@ -397,6 +397,20 @@ async fn fo_cold_start_and_throttling() {
         started.elapsed() < Duration::from_millis(1000),
         "later calls are warm"
     );
+    // A resource-based throttle (injected) comes before the user's own limits.
+    sb.fo_inject(Fault::Throttle {
+        count: 1,
+        retry_after: Duration::from_secs(2),
+    });
+    let r = fo
+        .req(reqwest::Method::GET, "CustomersV3")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(r.headers()["retry-after"], "2");
+    let v: Value = r.json().await.unwrap();
+    assert!(inner(&v).contains("high resource utilization"), "{v}");
     assert_eq!(fo.get("ReleasedProductsV2?$top=1").await.0, StatusCode::OK);
     let r = fo
         .req(reqwest::Method::GET, "CustomersV3")
@@ -410,7 +424,7 @@ async fn fo_cold_start_and_throttling() {
         inner(&v),
         "Number of requests exeeded the limit of 3 over the time window of 60 seconds."
     );
-    assert_eq!(sb.fo_stats().throttled, 1);
+    assert_eq!(sb.fo_stats().throttled, 2);
     sb.shutdown().await;
 }
 

@@ -19,6 +19,10 @@ use crate::sandbox::shared::Shared;
 /// The path segment.
 pub(crate) const BATCH: &str = "$batch";
 
+/// The most operations a batch holds (`data-entities/service-protection-api-limits.md`: "A
+/// batch can contain up to 5000 operations").
+const MAX_OPERATIONS: usize = 5000;
+
 /// One part of a batch: a request, or a changeset of requests.
 #[derive(Debug, Clone, PartialEq)]
 enum Part {
@@ -146,6 +150,18 @@ fn parse(content_type: &str, body: &[u8]) -> Result<Vec<Part>, FoError> {
             }
             None => out.push(Part::Single(http(part)?)),
         }
+    }
+    let operations: usize = out
+        .iter()
+        .map(|p| match p {
+            Part::Single(_) => 1,
+            Part::Changeset(r) => r.len(),
+        })
+        .sum();
+    if operations > MAX_OPERATIONS {
+        return Err(malformed(&format!(
+            "it holds {operations} operations, more than the {MAX_OPERATIONS} a batch can contain"
+        )));
     }
     Ok(out)
 }
@@ -360,5 +376,17 @@ GET http://h/data/CustomersV3?$top=1&cross-company=true HTTP/1.1\r\nAccept: appl
             "http://h/data/X(a='1')/y"
         );
         assert!(resolve("$2", &created).is_err());
+        let get =
+            "--b\r\nContent-Type: application/http\r\n\r\nGET CustomersV3 HTTP/1.1\r\n\r\n\r\n";
+        let big = format!("{}--b--\r\n", get.repeat(MAX_OPERATIONS + 1));
+        let e = parse("multipart/mixed; boundary=b", big.as_bytes()).unwrap_err();
+        assert!(e.inner.contains("5001 operations"), "{}", e.inner);
+        let ok = format!("{}--b--\r\n", get.repeat(3));
+        assert_eq!(
+            parse("multipart/mixed; boundary=b", ok.as_bytes())
+                .unwrap()
+                .len(),
+            3
+        );
     }
 }
