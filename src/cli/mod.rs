@@ -240,6 +240,7 @@ async fn sandbox(records: usize, seed: u64, port: u16, throttle: bool) -> anyhow
         cfg.dataverse_limits = Some(RateLimit::dataverse_default());
         cfg.bc_limits = Some(RateLimit::bc_default());
         cfg.fo.limits = Some(RateLimit::fo_default());
+        cfg.fo.execution_limit = Some(std::time::Duration::from_secs(1200));
     }
     let sb = Sandbox::start(cfg).await?;
     println!(

@@ -51,8 +51,12 @@ impl Default for SandboxConfig {
 pub struct FoConfig {
     /// Port; 0 picks a free port.
     pub port: u16,
-    /// User-based service-protection limits; `None` turns them off.
+    /// User-based service-protection limits (requests per window, concurrent requests);
+    /// `None` turns them off.
     pub limits: Option<RateLimit>,
+    /// The combined execution time a user's requests may take per window of `limits`
+    /// (F&O's default: 1200 s per 300 s); `None` turns it off.
+    pub execution_limit: Option<Duration>,
     /// How long the first request after start waits, as the first OData call after an AOS
     /// restart does while the metadata is not cached yet (`data-entities/odata.md`, "After
     /// restarting AOS, the first OData call may take a long time"). Default none.
@@ -69,6 +73,7 @@ impl Default for FoConfig {
         FoConfig {
             port: 0,
             limits: None,
+            execution_limit: None,
             cold_start: Duration::ZERO,
             page_size: 10_000,
             events: BusinessEventsConfig::default(),

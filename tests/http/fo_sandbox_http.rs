@@ -428,6 +428,37 @@ async fn fo_cold_start_and_throttling() {
     sb.shutdown().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fo_execution_time_limit() {
+    let sb = Sandbox::start(SandboxConfig {
+        records: 1,
+        fo: FoConfig {
+            cold_start: Duration::from_millis(300),
+            execution_limit: Some(Duration::from_millis(200)),
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let fo = Fo::new(&sb).await;
+    // The slow first call uses up the user's execution time of the window.
+    assert_eq!(fo.get("CustomersV3").await.0, StatusCode::OK);
+    let r = fo
+        .req(reqwest::Method::GET, "CustomersV3")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(r.headers()["retry-after"], "5");
+    let v: Value = r.json().await.unwrap();
+    assert!(
+        inner(&v).starts_with("Combined execution time of incoming requests exceeded limit of 0 seconds over time window of 300 seconds."),
+        "{v}"
+    );
+    sb.shutdown().await;
+}
+
 type Received = Arc<Mutex<Vec<(Option<String>, Value)>>>;
 
 /// An HTTPS-endpoint stand-in: refuses the very first delivery with 503 (F&O retries it),

@@ -1,7 +1,8 @@
 //! The F&O HTTP surface under `/data/`: the cold start, the bearer token for the F&O
-//! environment's audience, injected faults, the user-based service-protection limits, then
-//! `$metadata`, `$batch` and the entity requests. `Prefer: odata.maxpagesize` lowers the page
-//! size of a read (OData v4's preference; the server's own size stays the most).
+//! environment's audience, injected faults, the user-based service-protection limits
+//! (requests, concurrent requests, combined execution time), then `$metadata`, `$batch` and
+//! the entity requests. `Prefer: odata.maxpagesize` lowers the page size of a read (OData
+//! v4's preference; the server's own size stays the most).
 
 use std::sync::Arc;
 
@@ -13,6 +14,7 @@ use axum::response::Response;
 use chrono::Utc;
 
 use super::exec::{Ctx, Request, exec};
+use super::exec_time::Timing;
 use super::{FoError, batch, metadata};
 use crate::sandbox::auth;
 use crate::sandbox::faults::Injected;
@@ -54,6 +56,7 @@ async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let started = std::time::Instant::now();
     if let Some(delay) = shared.fo.take_cold_start() {
         tracing::debug!(?delay, "fo: cold start");
         tokio::time::sleep(delay).await;
@@ -101,6 +104,20 @@ async fn handle(
             let msg = format!("Number of concurrent requests exceeded the limit of {limit}.");
             return throttled(shared, msg, retry_after);
         }
+    };
+    if let Some((limit, window)) = shared.fo.execution.exceeded(&info.appid) {
+        let msg = format!(
+            "Combined execution time of incoming requests exceeded limit of {} seconds over time window of {} seconds. Decrease number of concurrent requests or reduce the duration of requests and try again later.",
+            limit.as_secs(),
+            window.as_secs()
+        );
+        return throttled(shared, msg, shared.fo.execution.retry_after);
+    }
+    // The request's time, its cold start included, counts once it is answered.
+    let _timing = Timing {
+        exec: &shared.fo.execution,
+        user: info.appid.clone(),
+        started,
     };
     let path = decode(uri.path());
     let Some(rest) = path

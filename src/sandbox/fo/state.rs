@@ -9,6 +9,7 @@ use parking_lot::Mutex;
 
 use super::FIRST_RECID;
 use super::events::Publisher;
+use super::exec_time::ExecutionTime;
 use crate::sandbox::config::FoConfig;
 use crate::sandbox::faults::Faults;
 use crate::sandbox::table::Store;
@@ -72,6 +73,7 @@ pub(crate) struct FoService {
     pub data: Mutex<Data>,
     pub faults: Faults,
     pub limiter: Limiter,
+    pub execution: ExecutionTime,
     pub page_size: usize,
     pub events: Publisher,
     cold_start: Duration,
@@ -84,6 +86,11 @@ impl FoService {
             data: Mutex::new(data),
             faults: Faults::default(),
             limiter: Limiter::new(cfg.limits),
+            execution: ExecutionTime::new(
+                cfg.execution_limit,
+                cfg.limits.map_or(Duration::from_secs(300), |l| l.window),
+                cfg.limits.map_or(Duration::from_secs(5), |l| l.retry_after),
+            ),
             page_size: cfg.page_size.clamp(1, super::MAX_PAGE),
             events: Publisher::new(cfg.events.clone()),
             cold_start: cfg.cold_start,
