@@ -43,6 +43,12 @@ impl Sandbox {
             .unwrap_or_default()
     }
 
+    /// Sends the F&O error log's business events again to the endpoint registered now, as
+    /// the **Resend** action does; returns how many.
+    pub fn fo_resend_failed_events(&self) -> usize {
+        self.shared.fo.events.resend()
+    }
+
     /// Runs one request on F&O as a person in the client would, cross-company.
     fn fo_request(
         &self,

@@ -613,5 +613,32 @@ async fn fo_business_events_have_gaps_and_duplicates() {
             .starts_with('{')
     );
     assert!(sb.fo_failed_events().is_empty());
+
+    // An endpoint that never answers: after the retries the event is in the error log, and
+    // Resend delivers it once a working endpoint is registered.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_url = format!("http://{}/events", dead.local_addr().unwrap());
+    drop(dead);
+    sb.fo_register_endpoint(&dead_url);
+    let patch = json!({"PrimaryContactURL": "https://example.com"})
+        .as_object()
+        .cloned()
+        .unwrap();
+    sb.fo_update_row("CustomersV3", &key, patch).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while sb.fo_failed_events().is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let failed = sb.fo_failed_events();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    sb.fo_register_endpoint(&url);
+    assert_eq!(sb.fo_resend_failed_events(), 1);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while got.lock().len() < 5 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let last = got.lock().last().cloned().unwrap().1;
+    assert_eq!(last["EventId"], failed[0]["EventId"]);
+    assert!(sb.fo_failed_events().is_empty());
     sb.shutdown().await;
 }

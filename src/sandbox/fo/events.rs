@@ -6,7 +6,8 @@
 //! (`BusinessEventId` naming the event type, `BusinessEventLegalEntity`, `ControlNumber`,
 //! `EventId`, `EventTime`, `MajorVersion`, `MinorVersion`, …); `ControlNumber` increasing but
 //! not sequential, so consumers detect duplicates and order with it; a failed delivery retried
-//! 3 times at 1-second intervals, then kept in the error log. Field formats follow the
+//! 3 times at 1-second intervals, then kept in the error log, from which **Resend** sends it
+//! again ([`Publisher::resend`]). Field formats follow the
 //! payloads clients observe (`external-apis.md` §3.6): `EventTime` as `/Date(ms)/`,
 //! `EventTimeIso8601` with 7 fractional digits, `EventId` an upper-case GUID without braces,
 //! `InitiatingUserAADObjectId` with braces.
@@ -114,10 +115,35 @@ impl Publisher {
                 deliveries.push(body);
             }
         }
+        self.send(&rt, url, cfg, deliveries);
+    }
+
+    /// Sends the error log's events again to the endpoint registered now (the **Resend**
+    /// action); those that fail again go back to the log. Returns how many were resent.
+    pub fn resend(&self) -> usize {
+        let cfg = self.cfg.lock().clone();
+        let (Some(url), Ok(rt)) = (cfg.endpoint.clone(), tokio::runtime::Handle::try_current())
+        else {
+            return 0;
+        };
+        let bodies = std::mem::take(&mut *self.failed.lock());
+        let n = bodies.len();
+        self.send(&rt, url, cfg, bodies);
+        n
+    }
+
+    /// Delivers `bodies` in order in the background; failures go to the error log.
+    fn send(
+        &self,
+        rt: &tokio::runtime::Handle,
+        url: String,
+        cfg: BusinessEventsConfig,
+        bodies: Vec<Value>,
+    ) {
         let client = self.client.clone();
         let failed = self.failed.clone();
         rt.spawn(async move {
-            for body in deliveries {
+            for body in bodies {
                 if !deliver(&client, &url, &cfg, &body).await {
                     tracing::warn!(%url, "fo: business event not delivered, kept in the error log");
                     failed.lock().push(body);
