@@ -229,6 +229,7 @@ fn response_part(out: &mut String, content_id: Option<&str>, result: &Result<Rep
         Ok(r) => (r.status, r.body.clone(), r.etag.clone(), r.location.clone()),
         Err(e) => (e.status, Some(e.body()), None, None),
     };
+    let text = result.as_ref().ok().and_then(|r| r.text.clone());
     out.push_str(&format!(
         "\r\nHTTP/1.1 {} {}\r\n",
         status.as_u16(),
@@ -240,11 +241,14 @@ fn response_part(out: &mut String, content_id: Option<&str>, result: &Result<Rep
     if let Some(l) = location {
         out.push_str(&format!("Location: {l}\r\n"));
     }
-    match body {
-        Some(b) => out.push_str(&format!(
+    match (body, text) {
+        (Some(b), _) => out.push_str(&format!(
             "Content-Type: application/json; odata.metadata=minimal\r\nOData-Version: 4.0\r\n\r\n{b}\r\n"
         )),
-        None => out.push_str("\r\n"),
+        (None, Some(t)) => out.push_str(&format!(
+            "Content-Type: text/plain; charset=utf-8\r\n\r\n{t}\r\n"
+        )),
+        (None, None) => out.push_str("\r\n"),
     }
 }
 

@@ -94,6 +94,14 @@ pub(crate) fn exec(ctx: &Ctx<'_>, data: &mut Data, req: &Request<'_>) -> Result<
     if path.is_empty() && req.method == Method::GET {
         return Ok(service_document(ctx));
     }
+    if let Some(set) = path.strip_suffix("/$count")
+        && let Some(def) = super::schema::entity(set)
+    {
+        return match req.method {
+            Method::GET => query::count(def, &data.store, &req.params),
+            ref m => Err(not_allowed(m, def)),
+        };
+    }
     let (set, predicate) = keys::split_segment(path)?;
     let def = super::schema::entity(set).ok_or_else(|| no_resource(ctx, path))?;
     let cross = query::cross_company(&req.params);
@@ -148,5 +156,141 @@ pub(crate) fn exec(ctx: &Ctx<'_>, data: &mut Data, req: &Request<'_>) -> Result<
             Ok(r)
         }
         ref m => Err(not_allowed(m, def)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sandbox::fo::render::put;
+    use crate::sandbox::fo::schema::{CUSTOMERS, RELEASED_PRODUCTS};
+
+    fn data() -> Data {
+        let mut d = Data::default();
+        for company in ["usmf", "usrt"] {
+            put(
+                &mut d,
+                &CUSTOMERS,
+                json!({"dataAreaId": company, "CustomerAccount": "C1", "SalesCurrencyCode": "USD", "CustomerGroupId": "10"}),
+            );
+            put(
+                &mut d,
+                &RELEASED_PRODUCTS,
+                json!({"dataAreaId": company, "ItemNumber": "I1", "ProductName": "Widget", "SalesPrice": 2.0}),
+            );
+        }
+        d
+    }
+
+    fn run(
+        d: &mut Data,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Value,
+    ) -> Result<Reply, FoError> {
+        let ctx = Ctx {
+            base: "http://fo/data/",
+            page_size: 100,
+            now: Utc::now(),
+        };
+        let body = body.to_string();
+        let req = Request {
+            method,
+            path,
+            params: query
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            if_match: None,
+            body: body.as_bytes(),
+        };
+        exec(&ctx, d, &req)
+    }
+
+    #[test]
+    fn routes_reads_writes_and_their_events() {
+        let mut d = data();
+        let doc = run(&mut d, Method::GET, "", &[], Value::Null).unwrap();
+        assert_eq!(
+            doc.body.unwrap()["value"].as_array().map(Vec::len),
+            Some(ENTITIES.len())
+        );
+        assert_eq!(
+            run(&mut d, Method::GET, "Nothings", &[], Value::Null)
+                .unwrap_err()
+                .status,
+            StatusCode::NOT_FOUND
+        );
+        let n = run(
+            &mut d,
+            Method::GET,
+            "CustomersV3/$count",
+            &[("cross-company", "true")],
+            Value::Null,
+        )
+        .unwrap();
+        assert_eq!(n.text.as_deref(), Some("2"));
+        let usrt = "CustomersV3(dataAreaId='usrt',CustomerAccount='C1')";
+        let patch = json!({"AddressCity": "Seattle"});
+        let e = run(&mut d, Method::PATCH, usrt, &[], patch.clone()).unwrap_err();
+        assert_eq!(
+            e.status,
+            StatusCode::NOT_FOUND,
+            "usrt is not the current company"
+        );
+        let r = run(
+            &mut d,
+            Method::PATCH,
+            usrt,
+            &[("cross-company", "true")],
+            patch,
+        )
+        .unwrap();
+        assert_eq!(r.status, StatusCode::NO_CONTENT);
+        assert_eq!(r.notes[0].event, "CustomerChangedBusinessEvent");
+        assert_eq!(r.notes[0].company, "usrt");
+        let order = json!({"dataAreaId": "usmf", "OrderingCustomerAccountNumber": "C1"});
+        let r = run(&mut d, Method::POST, "SalesOrderHeadersV2", &[], order).unwrap();
+        assert_eq!(r.status, StatusCode::CREATED);
+        assert_eq!(
+            r.location.as_deref(),
+            Some("http://fo/data/SalesOrderHeadersV2(dataAreaId='usmf',SalesOrderNumber='000001')")
+        );
+        assert_eq!(r.notes[0].fields["ChangeType"], "Created");
+        let line = json!({"dataAreaId": "usmf", "SalesOrderNumber": "000001", "ItemNumber": "I1"});
+        let r = run(&mut d, Method::POST, "SalesOrderLines", &[], line).unwrap();
+        assert_eq!(r.notes[0].event, "SalesOrderChangedBusinessEvent");
+        assert_eq!(r.notes[0].fields["ChangeType"], "Updated");
+        let price = json!({"dataAreaId": "usmf", "ItemNumber": "I1", "Price": 1.5});
+        let r = run(&mut d, Method::POST, "SalesPriceAgreements", &[], price).unwrap();
+        assert!(r.notes.is_empty(), "price agreements raise no event");
+        let put = json!({"ItemNumber": "I1", "ProductName": "Renamed"});
+        let r = run(
+            &mut d,
+            Method::PUT,
+            "ReleasedProductsV2(dataAreaId='usmf',ItemNumber='I1')",
+            &[],
+            put,
+        )
+        .unwrap();
+        assert_eq!(r.status, StatusCode::NO_CONTENT);
+        let got = run(
+            &mut d,
+            Method::GET,
+            "ReleasedProductsV2(dataAreaId='usmf',ItemNumber='I1')",
+            &[],
+            Value::Null,
+        )
+        .unwrap();
+        let body = got.body.unwrap();
+        assert_eq!(
+            (body["ProductName"].clone(), body["SalesPrice"].clone()),
+            (json!("Renamed"), json!(0.0))
+        );
+        let e = run(&mut d, Method::POST, "CustomersV3", &[], json!([1])).unwrap_err();
+        assert_eq!(e.status, StatusCode::BAD_REQUEST);
+        let e = run(&mut d, Method::DELETE, "CustomersV3", &[], Value::Null).unwrap_err();
+        assert_eq!(e.status, StatusCode::METHOD_NOT_ALLOWED);
     }
 }

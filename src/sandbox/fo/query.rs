@@ -175,6 +175,26 @@ pub(crate) fn list(
     Ok(Reply::json(StatusCode::OK, Value::Object(body)))
 }
 
+/// `GET Set/$count`: the number of rows the filter leaves, as plain text.
+pub(crate) fn count(
+    def: &EntityDef,
+    store: &Store,
+    params: &[(String, String)],
+) -> Result<Reply, FoError> {
+    let opts = Opts::parse(def, params)?;
+    let n = store
+        .table(def.set)
+        .map(|t| {
+            t.live()
+                .into_iter()
+                .filter(|(_, r)| visible(&r.fields, opts.cross_company))
+                .filter(|(_, r)| opts.filter.as_ref().is_none_or(|f| f.matches(&r.fields)))
+                .count()
+        })
+        .unwrap_or_default();
+    Ok(Reply::text(StatusCode::OK, n.to_string()))
+}
+
 /// GET of one entity by its store id; `segment` names it in a 404.
 pub(crate) fn get(
     base: &str,
@@ -303,6 +323,12 @@ mod tests {
                 10
             )
             .is_err()
+        );
+        let n = count(&CUSTOMERS, &d.store, &like).unwrap();
+        assert_eq!(n.text.as_deref(), Some("2"));
+        assert_eq!(
+            count(&CUSTOMERS, &d.store, &all).unwrap().text.as_deref(),
+            Some("4")
         );
     }
 

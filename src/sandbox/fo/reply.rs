@@ -12,6 +12,8 @@ use crate::sandbox::http::{empty, json, set_header};
 pub(crate) struct Reply {
     pub status: StatusCode,
     pub body: Option<Value>,
+    /// A plain-text body (`$count`), when there is no JSON one.
+    pub text: Option<String>,
     pub etag: Option<String>,
     pub location: Option<String>,
     pub notes: Vec<Note>,
@@ -22,6 +24,7 @@ impl Reply {
         Reply {
             status,
             body: Some(body),
+            text: None,
             etag: None,
             location: None,
             notes: Vec::new(),
@@ -32,17 +35,32 @@ impl Reply {
         Reply {
             status,
             body: None,
+            text: None,
             etag: None,
             location: None,
             notes: Vec::new(),
         }
     }
 
+    /// A plain-text answer.
+    pub fn text(status: StatusCode, text: String) -> Self {
+        Reply {
+            text: Some(text),
+            ..Reply::empty(status)
+        }
+    }
+
     /// The HTTP response.
     pub fn response(&self) -> Response {
-        let mut r = match &self.body {
-            Some(b) => json(self.status, b),
-            None => empty(self.status),
+        let mut r = match (&self.body, &self.text) {
+            (Some(b), _) => json(self.status, b),
+            (None, Some(t)) => {
+                let mut r = empty(self.status);
+                *r.body_mut() = axum::body::Body::from(t.clone());
+                set_header(&mut r, "content-type", "text/plain; charset=utf-8");
+                r
+            }
+            (None, None) => empty(self.status),
         };
         if let Some(t) = &self.etag {
             set_header(&mut r, "etag", t);
