@@ -359,6 +359,16 @@ async fn batch_changesets(fo: &Fo, account: &str) {
     let line = &lines["value"][0];
     assert_eq!(line["OrderedSalesQuantity"], json!(3.0));
     assert_eq!(line["LineNumber"], json!(1.0));
+    let (s, v) = fo
+        .get(&format!(
+            "{order}?$expand=SalesOrderLines($select=ItemNumber)"
+        ))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        v["SalesOrderLines"],
+        json!([{"@odata.etag": line["@odata.etag"], "ItemNumber": item}])
+    );
     assert!(
         line["InventoryLotId"]
             .as_str()

@@ -49,6 +49,13 @@ fn entity_type(out: &mut String, def: &EntityDef) {
         }
         out.push_str("</Property>");
     }
+    for n in super::expand::of(def) {
+        out.push_str(&format!(
+            "<NavigationProperty Name=\"{}\" Type=\"Collection({ENUM_NAMESPACE}.{})\"/>",
+            escape(n.name),
+            escape(n.target.type_name)
+        ));
+    }
     out.push_str("</EntityType>");
 }
 
@@ -123,5 +130,6 @@ mod tests {
         assert!(d.contains("<EnumType Name=\"NoYes\"><Member Name=\"No\" Value=\"0\"/><Member Name=\"Yes\" Value=\"1\"/></EnumType>"));
         assert_eq!(d.matches("<EnumType Name=\"SalesStatus\">").count(), 1);
         assert!(d.contains("Type=\"Microsoft.Dynamics.DataEntities.NoYes\""));
+        assert!(d.contains("<NavigationProperty Name=\"SalesOrderLines\" Type=\"Collection(Microsoft.Dynamics.DataEntities.SalesOrderLine)\"/></EntityType>"));
     }
 }

@@ -16,6 +16,7 @@ pub(crate) mod batch;
 pub(crate) mod events;
 pub(crate) mod exec;
 pub(crate) mod exec_time;
+pub(crate) mod expand;
 pub(crate) mod filter;
 pub(crate) mod keys;
 pub(crate) mod metadata;

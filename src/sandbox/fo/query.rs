@@ -1,5 +1,5 @@
-//! F&O reads: a collection with `$filter`, `$select`, `$orderby`, `$top`, `$skip`, `$count`
-//! and server-driven paging (at most 10,000 rows a page, the next page by `@odata.nextLink`),
+//! F&O reads: a collection with `$filter`, `$select`, `$orderby`, `$top`, `$skip`, `$count`,
+//! `$expand` (first level) and server-driven paging (at most 10,000 rows a page, the next page by `@odata.nextLink`),
 //! and one entity by its key. Without `cross-company=true` only the default company's rows are
 //! visible, key-addressed reads included (`data-entities/odata.md`, "Cross-company behavior";
 //! `external-apis.md` §3.1).
@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::reply::Reply;
 use super::schema::EntityDef;
-use super::{DEFAULT_COMPANY, FoError, MAX_PAGE, etag, filter, shape};
+use super::{DEFAULT_COMPANY, FoError, MAX_PAGE, etag, expand, filter, shape};
 use crate::event::Fields;
 use crate::odata::filter::Filter;
 use crate::sandbox::dataverse::query::sort_rows;
@@ -24,6 +24,7 @@ pub(crate) struct Opts {
     top: Option<usize>,
     skip: usize,
     count: bool,
+    expand: Vec<expand::Expand>,
     /// `cross-company=true`.
     pub cross_company: bool,
 }
@@ -82,12 +83,7 @@ impl Opts {
                 "$top" => o.top = Some(number(k, v)?),
                 "$skip" => o.skip = number(k, v)?,
                 "$count" => o.count = v.eq_ignore_ascii_case("true"),
-                // The entities declare no navigation property, so any expansion names an
-                // unknown one, as F&O answers for a property the entity does not have.
-                "$expand" => {
-                    let name = v.split([',', '(']).next().unwrap_or_default().trim();
-                    return Err(no_property(def, name));
-                }
+                "$expand" => o.expand = expand::parse(def, v)?,
                 "$format" => {}
                 other if other.starts_with('$') => {
                     return Err(FoError::bad_request(format!(
@@ -143,9 +139,11 @@ pub(crate) fn list(
     let value: Vec<Value> = rows[start..stop]
         .iter()
         .filter_map(|(id, _)| {
-            by_id
-                .get(id)
-                .map(|r| Value::Object(shape(def, r, opts.select.as_deref())))
+            by_id.get(id).map(|r| {
+                let mut f = shape(def, r, opts.select.as_deref());
+                expand::apply(&opts.expand, store, &r.fields, &mut f);
+                Value::Object(f)
+            })
         })
         .collect();
     let mut body = serde_json::Map::new();
@@ -210,13 +208,11 @@ pub(crate) fn get(
         .and_then(|t| t.get(id))
         .filter(|r| visible(&r.fields, opts.cross_company))
         .ok_or_else(|| FoError::not_found(segment))?;
-    Ok(entity_reply(
-        base,
-        def,
-        row,
-        opts.select.as_deref(),
-        StatusCode::OK,
-    ))
+    let mut r = entity_reply(base, def, row, opts.select.as_deref(), StatusCode::OK);
+    if let Some(Value::Object(body)) = &mut r.body {
+        expand::apply(&opts.expand, store, &row.fields, body);
+    }
+    Ok(r)
 }
 
 /// One entity as a response body, with its ETag.
