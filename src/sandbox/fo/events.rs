@@ -14,7 +14,9 @@
 //!
 //! F&O's catalog has no standard event for a customer or product change (those are data
 //! events, sent in Dataverse's RemoteExecutionContext shape); the emulator raises custom
-//! business events, as an integration's X++ extension would define them:
+//! business events, as an integration's X++ extension would define them (named
+//! `<noun><past-tense action>BusinessEvent`, carrying the alternate key and no RecId, enums as
+//! symbols, per `business-events/business-events-dev-doc.md`):
 //! `CustomerChangedBusinessEvent`, `ReleasedProductChangedBusinessEvent` and
 //! `SalesOrderChangedBusinessEvent` (a line's change raises its order's), each with
 //! `DataAreaId`, the record's key and `ChangeType` (`Created`, `Updated`, `Deleted`).

@@ -2,15 +2,19 @@
 //! (`CustomersV3`, `ReleasedProductsV2`, `SalesPriceAgreements`, `SalesOrderHeadersV2`,
 //! `SalesOrderLines`) with composite keys led by `dataAreaId`, the default company and
 //! `cross-company=true`, `$filter` as F&O reads it, server paging, ETags, `$batch` with atomic
-//! changesets, F&O's error shape, priority-based throttling, a cold start, and Business Events
+//! changesets, F&O's error shape, the service-protection limits (429 with Retry-After), a
+//! cold start, and Business Events
 //! posted to a registered HTTPS endpoint.
 //!
 //! Microsoft's pages this follows (MicrosoftDocs/dynamics-365-unified-operations-public,
 //! `articles/fin-ops-core/dev-itpro/`): `data-entities/odata.md` (query options, keys,
-//! cross-company, `$batch`), `data-entities/service-protection-api-limits.md` and
-//! `data-entities/priority-based-throttling.md` (429 with Retry-After),
-//! `business-events/home-page.md` and `business-events/business-events-dev-doc.md` (payload,
-//! control numbers, retries); and `external-apis.md` §3 for what only clients observed.
+//! cross-company, `$batch`, enums, the cold first call),
+//! `data-entities/service-protection-api-limits.md` (the user-based and resource-based
+//! limits, 429 with Retry-After, 5000 operations a batch),
+//! `business-events/home-page.md` (control numbers, retries, the error
+//! log and Resend) and `business-events/business-events-dev-doc.md` (naming and contracts of
+//! custom events); and `external-apis.md` §3 for what only clients observed (the error
+//! shape, payload field formats, `InventoryLotId` as the lines' key).
 
 pub(crate) mod batch;
 pub(crate) mod events;

@@ -46,7 +46,8 @@ fn throttled(shared: &Shared, message: String, retry_after: std::time::Duration)
     r
 }
 
-/// What a resource-based throttle says (`data-entities/priority-based-throttling.md`).
+/// What a resource-based throttle says (`data-entities/service-protection-api-limits.md`,
+/// "Resource utilization threshold"); the sandbox raises it through an injected fault.
 const HIGH_UTILIZATION: &str = "This request could not be processed at this time due to system experiencing high resource utilization.";
 
 async fn handle(
