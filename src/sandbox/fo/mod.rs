@@ -3,8 +3,7 @@
 //! `SalesOrderLines`) with composite keys led by `dataAreaId`, the default company and
 //! `cross-company=true`, `$filter` as F&O reads it, server paging, ETags, `$batch` with atomic
 //! changesets, F&O's error shape, the service-protection limits (429 with Retry-After), a
-//! cold start, and Business Events
-//! posted to a registered HTTPS endpoint.
+//! cold start, and Business Events posted to a registered HTTPS endpoint.
 //!
 //! Microsoft's pages this follows (MicrosoftDocs/dynamics-365-unified-operations-public,
 //! `articles/fin-ops-core/dev-itpro/`): `data-entities/odata.md` (query options, keys,
