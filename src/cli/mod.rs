@@ -257,9 +257,12 @@ async fn sandbox(records: usize, seed: u64, port: u16, throttle: bool) -> anyhow
         bc_port: port.saturating_add(2),
         ..Default::default()
     };
+    cfg.fo.port = port.saturating_add(3);
     if throttle {
         cfg.dataverse_limits = Some(RateLimit::dataverse_default());
         cfg.bc_limits = Some(RateLimit::bc_default());
+        cfg.fo.limits = Some(RateLimit::fo_default());
+        cfg.fo.execution_limit = Some(std::time::Duration::from_secs(1200));
     }
     let sb = Sandbox::start(cfg).await?;
     println!(
@@ -267,7 +270,8 @@ async fn sandbox(records: usize, seed: u64, port: u16, throttle: bool) -> anyhow
         build::sandbox_config_text(&sb, std::path::Path::new("couplet-data"))
     );
     eprintln!(
-        "Sandbox running (Entra ID, Dataverse, Business Central). Save the config above and run `couplet run --config FILE`. Ctrl-C to stop."
+        "Sandbox running (Entra ID, Dataverse, Business Central; Finance & Operations at {}). Save the config above and run `couplet run --config FILE`. Ctrl-C to stop.",
+        sb.fo_data_url()
     );
     let _ = tokio::signal::ctrl_c().await;
     sb.shutdown().await;

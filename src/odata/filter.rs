@@ -1,7 +1,9 @@
 //! An OData v4 `$filter` parser and evaluator, covering what Dataverse and Business Central
 //! clients send: comparisons (`eq ne gt ge lt le`), `and`, `or`, `not`, parentheses, string,
-//! number, boolean, `null`, GUID and unquoted DateTimeOffset literals, and the string functions
-//! `contains`, `startswith` and `endswith`.
+//! number, boolean, `null`, GUID, unquoted DateTimeOffset and enum (`Namespace.Type'Member'`)
+//! literals, and the string functions `contains`, `startswith` and `endswith`.
+//! [`Filter::with_eq_wildcards`] makes `*` in a string compared with `eq`/`ne` a wildcard, as
+//! Finance & Operations reads it.
 //!
 //! Evaluation follows Dataverse semantics: string equality is case-insensitive, a missing field
 //! is `null`, numbers compare numerically and a string holding an ISO date compares as an instant
@@ -19,6 +21,7 @@ use crate::event::Fields;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Filter {
     root: Node,
+    eq_wildcards: bool,
 }
 
 /// Why a `$filter` could not be parsed.
@@ -117,6 +120,8 @@ enum Literal {
     Str(String),
     Guid(String),
     DateTime(DateTime<FixedOffset>),
+    /// `Namespace.Type'Member'`: compares as the member name.
+    Enum(String),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -148,13 +153,29 @@ pub fn parse(text: &str) -> Result<Filter, FilterError> {
     if let Some(t) = p.peek() {
         return Err(p.unexpected(t));
     }
-    Ok(Filter { root })
+    Ok(Filter {
+        root,
+        eq_wildcards: false,
+    })
 }
 
 impl Filter {
     /// True when the row satisfies the filter.
     pub fn matches(&self, row: &Fields) -> bool {
-        eval(&self.root, row)
+        eval(&self.root, row, self.eq_wildcards)
+    }
+
+    /// The same filter, where `*` inside a string literal compared with `eq` or `ne` matches
+    /// any run of characters (Finance & Operations' "contains" form, `Name eq '*retail*'`).
+    pub fn with_eq_wildcards(mut self) -> Filter {
+        self.eq_wildcards = true;
+        self
+    }
+
+    /// True when an enum literal is compared with an ordering operator (`gt`, `ge`, `lt`,
+    /// `le`), which Finance & Operations does not allow.
+    pub fn orders_enums(&self) -> bool {
+        orders_enums(&self.root)
     }
 
     /// Every field name the filter refers to, in order of appearance.
@@ -162,6 +183,19 @@ impl Filter {
         let mut out = Vec::new();
         collect_fields(&self.root, &mut out);
         out
+    }
+}
+
+fn orders_enums(n: &Node) -> bool {
+    match n {
+        Node::And(a, b) | Node::Or(a, b) => orders_enums(a) || orders_enums(b),
+        Node::Not(a) => orders_enums(a),
+        Node::Cmp {
+            op,
+            value: Literal::Enum(_),
+            ..
+        } => !matches!(op, CmpOp::Eq | CmpOp::Ne),
+        _ => false,
     }
 }
 
@@ -186,6 +220,8 @@ fn collect_fields(n: &Node, out: &mut Vec<String>) {
 enum Tok {
     Word(String),
     Str(String),
+    /// An enum literal's member name.
+    Enum(String),
     LParen,
     RParen,
     Comma,
@@ -260,6 +296,24 @@ fn lex(text: &str) -> Result<Vec<Token>, FilterError> {
                 i += 1;
             }
             let w: String = chars[start..i].iter().collect();
+            if w.contains('.') && chars.get(i) == Some(&'\'') {
+                // `Namespace.Type'Member'`, written without a space before the quote.
+                let close = chars[i + 1..]
+                    .iter()
+                    .position(|&c| c == '\'')
+                    .map(|p| i + 1 + p)
+                    .ok_or_else(|| FilterError::UnterminatedString {
+                        column: i + 1,
+                        text: text.to_string(),
+                    })?;
+                out.push(Token {
+                    tok: Tok::Enum(chars[i + 1..close].iter().collect()),
+                    raw: chars[start..=close].iter().collect(),
+                    column,
+                });
+                i = close + 1;
+                continue;
+            }
             out.push(Token {
                 tok: Tok::Word(w.clone()),
                 raw: w,
@@ -453,6 +507,7 @@ fn field_name(t: &Token) -> Option<String> {
 fn literal(t: &Token) -> Option<Literal> {
     match &t.tok {
         Tok::Str(s) => Some(Literal::Str(s.clone())),
+        Tok::Enum(m) => Some(Literal::Enum(m.clone())),
         Tok::Word(w) => {
             let lower = w.to_ascii_lowercase();
             match lower.as_str() {
@@ -487,11 +542,11 @@ fn literal(t: &Token) -> Option<Literal> {
 
 // ---------------------------------------------------------------- evaluation
 
-fn eval(n: &Node, row: &Fields) -> bool {
+fn eval(n: &Node, row: &Fields, wildcards: bool) -> bool {
     match n {
-        Node::And(a, b) => eval(a, row) && eval(b, row),
-        Node::Or(a, b) => eval(a, row) || eval(b, row),
-        Node::Not(a) => !eval(a, row),
+        Node::And(a, b) => eval(a, row, wildcards) && eval(b, row, wildcards),
+        Node::Or(a, b) => eval(a, row, wildcards) || eval(b, row, wildcards),
+        Node::Not(a) => !eval(a, row, wildcards),
         Node::Func { func, field, value } => match row.get(field) {
             Some(Value::String(s)) => {
                 let s = s.to_lowercase();
@@ -506,7 +561,14 @@ fn eval(n: &Node, row: &Fields) -> bool {
         },
         Node::Cmp { field, op, value } => {
             let actual = row.get(field).unwrap_or(&Value::Null);
-            compare(actual, *op, value)
+            match (wildcards, op, value, actual) {
+                (true, CmpOp::Eq | CmpOp::Ne, Literal::Str(pattern), Value::String(s))
+                    if pattern.contains('*') =>
+                {
+                    glob::matches(pattern, s) == (*op == CmpOp::Eq)
+                }
+                _ => compare(actual, *op, value),
+            }
         }
     }
 }
@@ -533,7 +595,7 @@ fn compare(actual: &Value, op: CmpOp, lit: &Literal) -> bool {
             .parse::<f64>()
             .ok()
             .and_then(|b| a.as_f64().and_then(|a| a.partial_cmp(&b))),
-        (Value::String(a), Literal::Str(b) | Literal::Guid(b)) => {
+        (Value::String(a), Literal::Str(b) | Literal::Guid(b) | Literal::Enum(b)) => {
             Some(a.to_lowercase().cmp(&b.to_lowercase()))
         }
         (Value::String(a), Literal::DateTime(b)) => {
@@ -554,5 +616,6 @@ fn compare(actual: &Value, op: CmpOp, lit: &Literal) -> bool {
     }
 }
 
+mod glob;
 #[cfg(test)]
 mod tests;

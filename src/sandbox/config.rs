@@ -25,6 +25,8 @@ pub struct SandboxConfig {
     pub dataverse_limits: Option<RateLimit>,
     /// Business Central per-user limits; `None` turns them off.
     pub bc_limits: Option<RateLimit>,
+    /// The Finance & Operations emulator.
+    pub fo: FoConfig,
 }
 
 impl Default for SandboxConfig {
@@ -39,7 +41,83 @@ impl Default for SandboxConfig {
             token_lifetime: Duration::from_secs(3599),
             dataverse_limits: None,
             bc_limits: None,
+            fo: FoConfig::default(),
         }
+    }
+}
+
+/// How the Finance & Operations emulator runs.
+#[derive(Debug, Clone)]
+pub struct FoConfig {
+    /// Port; 0 picks a free port.
+    pub port: u16,
+    /// User-based service-protection limits (requests per window, concurrent requests);
+    /// `None` turns them off.
+    pub limits: Option<RateLimit>,
+    /// The combined execution time a user's requests may take per window of `limits`
+    /// (F&O's default: 1200 s per 300 s); `None` turns it off.
+    pub execution_limit: Option<Duration>,
+    /// How long the first request after start waits, as the first OData call after an AOS
+    /// restart does while the metadata is not cached yet (`data-entities/odata.md`, "After
+    /// restarting AOS, the first OData call may take a long time"). Default none.
+    pub cold_start: Duration,
+    /// Server-driven page size (F&O's is 10,000, the most); `Prefer: odata.maxpagesize`
+    /// lowers it per request.
+    pub page_size: usize,
+    /// Business Events.
+    pub events: BusinessEventsConfig,
+}
+
+impl Default for FoConfig {
+    fn default() -> Self {
+        FoConfig {
+            port: 0,
+            limits: None,
+            execution_limit: None,
+            cold_start: Duration::ZERO,
+            page_size: 10_000,
+            events: BusinessEventsConfig::default(),
+        }
+    }
+}
+
+/// Where the F&O emulator sends Business Events, and how.
+#[derive(Clone)]
+pub struct BusinessEventsConfig {
+    /// The HTTPS endpoint events are posted to; none until one is registered
+    /// ([`Sandbox::fo_register_endpoint`](super::Sandbox::fo_register_endpoint)).
+    pub endpoint: Option<String>,
+    /// The header carrying the shared secret the receiver checks.
+    pub secret_header: String,
+    /// The shared secret's value.
+    pub secret: String,
+    /// Every n-th event is delivered twice (at-least-once delivery); `None` never.
+    pub duplicate_every: Option<u32>,
+    /// Pause between the retries of a failed delivery (F&O retries 3 times, 1 s apart).
+    pub retry_interval: Duration,
+}
+
+impl Default for BusinessEventsConfig {
+    fn default() -> Self {
+        BusinessEventsConfig {
+            endpoint: None,
+            secret_header: "x-couplet-event-secret".into(),
+            secret: "couplet-sandbox-business-events".into(),
+            duplicate_every: None,
+            retry_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+impl fmt::Debug for BusinessEventsConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BusinessEventsConfig")
+            .field("endpoint", &self.endpoint)
+            .field("secret_header", &self.secret_header)
+            .field("secret", &"<redacted>")
+            .field("duplicate_every", &self.duplicate_every)
+            .field("retry_interval", &self.retry_interval)
+            .finish()
     }
 }
 
@@ -60,6 +138,17 @@ pub struct RateLimit {
 impl RateLimit {
     /// The documented Dataverse defaults: 6000 requests per 300 s, 52 concurrent.
     pub fn dataverse_default() -> Self {
+        RateLimit {
+            requests: 6000,
+            window: Duration::from_secs(300),
+            concurrent: 52,
+            retry_after: Duration::from_secs(5),
+        }
+    }
+
+    /// The documented F&O user-based limits: 6000 requests per 300 s, 52 concurrent
+    /// (`data-entities/service-protection-api-limits.md`).
+    pub fn fo_default() -> Self {
         RateLimit {
             requests: 6000,
             window: Duration::from_secs(300),

@@ -152,11 +152,16 @@ async fn token(
     };
     let scopes: Vec<&str> = scope.split_whitespace().collect();
     let dv = shared.dv_resource();
+    let fo = shared.fo_resource();
     let resource = match scopes.as_slice() {
         [one] => one
             .strip_suffix("/.default")
             .map(|r| r.trim_end_matches('/'))
-            .filter(|r| r.eq_ignore_ascii_case(&dv) || r.eq_ignore_ascii_case(BC_RESOURCE)),
+            .filter(|r| {
+                r.eq_ignore_ascii_case(&dv)
+                    || r.eq_ignore_ascii_case(&fo)
+                    || r.eq_ignore_ascii_case(BC_RESOURCE)
+            }),
         _ => None,
     };
     let Some(resource) = resource else {
@@ -171,6 +176,8 @@ async fn token(
     };
     let audience = if resource.eq_ignore_ascii_case(&dv) {
         dv
+    } else if resource.eq_ignore_ascii_case(&fo) {
+        fo
     } else {
         BC_RESOURCE.to_string()
     };

@@ -50,6 +50,17 @@ pub enum SandboxError {
         /// The system's error message.
         message: String,
     },
+    /// Finance & Operations refused the change, as its OData service would (the message is
+    /// its `innererror.message`).
+    #[error("Finance & Operations rejected the change to {entity_set}: {status} {message}")]
+    FoRejected {
+        /// The entity set (public collection name).
+        entity_set: String,
+        /// The HTTP status F&O answers with.
+        status: u16,
+        /// The error text.
+        message: String,
+    },
 }
 
 impl Classify for SandboxError {
@@ -57,7 +68,8 @@ impl Classify for SandboxError {
         match self {
             SandboxError::Bind { .. }
             | SandboxError::Rejected { .. }
-            | SandboxError::NotFound { .. } => Actor::User,
+            | SandboxError::NotFound { .. }
+            | SandboxError::FoRejected { .. } => Actor::User,
             SandboxError::UnknownEntity { .. } => Actor::Internal,
         }
     }
@@ -69,7 +81,7 @@ impl Classify for SandboxError {
             SandboxError::Bind { .. } => "bind",
             SandboxError::UnknownEntity { .. } => "unknown_entity",
             SandboxError::NotFound { .. } => "not_found",
-            SandboxError::Rejected { .. } => "validation",
+            SandboxError::Rejected { .. } | SandboxError::FoRejected { .. } => "validation",
         }
     }
 }

@@ -1,4 +1,4 @@
-//! [`Sandbox`]: starts the three servers and gives tests direct access to their data.
+//! [`Sandbox`]: starts the servers and gives tests direct access to their data.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -15,13 +15,15 @@ use super::config::{Credentials, Fault, SandboxConfig, SandboxStats};
 use super::dataverse::annotations::Annotations;
 use super::dataverse::{self, write::Stamp};
 use super::error::SandboxError;
+use super::fo::state::FoService;
 use super::shared::{BC_ENVIRONMENT, BC_RESOURCE, Service, Shared};
 use super::table::Store;
 use super::throttle::Limiter;
-use super::{bc, entra, seed};
+use super::{bc, entra, fo, seed};
 use crate::event::{Fields, System};
 
-/// A running sandbox: Entra ID, Dataverse and Business Central emulators on loopback.
+/// A running sandbox: Entra ID, Dataverse, Business Central and Finance & Operations
+/// emulators on loopback.
 /// Dropping it stops the servers too; [`Sandbox::shutdown`] waits for them.
 pub struct Sandbox {
     pub(super) shared: Arc<Shared>,
@@ -34,6 +36,7 @@ impl std::fmt::Debug for Sandbox {
             .field("entra", &self.shared.entra_authority)
             .field("dataverse", &self.shared.dv_url)
             .field("bc", &self.shared.bc_api_url)
+            .field("fo", &self.shared.fo_url)
             .finish()
     }
 }
@@ -85,11 +88,12 @@ fn rejected(
 }
 
 impl Sandbox {
-    /// Seeds the data and starts the three servers.
+    /// Seeds the data and starts the servers.
     pub async fn start(cfg: SandboxConfig) -> Result<Sandbox, SandboxError> {
         let (entra_l, entra_a) = listen("Entra ID", cfg.bind, cfg.entra_port).await?;
         let (dv_l, dv_a) = listen("Dataverse", cfg.bind, cfg.dataverse_port).await?;
         let (bc_l, bc_a) = listen("Business Central", cfg.bind, cfg.bc_port).await?;
+        let (fo_l, fo_a) = listen("Finance & Operations", cfg.bind, cfg.fo.port).await?;
         let creds = seed::credentials(cfg.seed);
         let mut dv_store = Store::default();
         let mut bc_store = Store::default();
@@ -119,6 +123,8 @@ impl Sandbox {
                 faults: Default::default(),
                 limiter: Limiter::new(cfg.bc_limits),
             },
+            fo_url: base_url(cfg.bind, fo_a),
+            fo: FoService::new(&cfg.fo, users.fo),
             dv_app_user: users.app_user,
             dv_human_user: users.human_user,
         });
@@ -127,6 +133,7 @@ impl Sandbox {
             (entra_l, entra::router(shared.clone())),
             (dv_l, dataverse::routes::router(shared.clone())),
             (bc_l, bc::routes::router(shared.clone())),
+            (fo_l, fo::routes::router(shared.clone())),
         ] {
             let (tx, rx) = oneshot::channel::<()>();
             let task = tokio::spawn(async move {
@@ -139,7 +146,7 @@ impl Sandbox {
             });
             servers.push((tx, task));
         }
-        tracing::info!(entra = %shared.entra_authority, dataverse = %shared.dv_url, bc = %shared.bc_api_url, "sandbox started");
+        tracing::info!(entra = %shared.entra_authority, dataverse = %shared.dv_url, bc = %shared.bc_api_url, fo = %shared.fo_url, "sandbox started");
         Ok(Sandbox { shared, servers })
     }
 
@@ -167,6 +174,38 @@ impl Sandbox {
     /// `http://127.0.0.1:PORT/v2.0/{tenant_id}/{environment}/api/v2.0/`.
     pub fn bc_api_url(&self) -> String {
         self.shared.bc_api_url.clone()
+    }
+
+    /// The Finance & Operations environment URL, `http://127.0.0.1:PORT/` (token resource:
+    /// without the trailing slash; OData service root: [`Sandbox::fo_data_url`]).
+    pub fn fo_url(&self) -> String {
+        self.shared.fo_url.clone()
+    }
+
+    /// The F&O OData service root, `http://127.0.0.1:PORT/data/`.
+    pub fn fo_data_url(&self) -> String {
+        self.shared.fo_data_url()
+    }
+
+    /// Registers the HTTPS endpoint F&O posts Business Events to (replacing any other), as
+    /// System administration › Business events › Endpoints does.
+    pub fn fo_register_endpoint(&self, url: &str) {
+        self.shared.fo.events.register(url);
+    }
+
+    /// Business events F&O could not deliver after its retries (its error log).
+    pub fn fo_failed_events(&self) -> Vec<serde_json::Value> {
+        self.shared.fo.events.failed()
+    }
+
+    /// Injects a fault into Finance & Operations.
+    pub fn fo_inject(&self, fault: Fault) {
+        self.shared.fo.faults.inject(fault);
+    }
+
+    /// Request counters of Finance & Operations.
+    pub fn fo_stats(&self) -> SandboxStats {
+        self.shared.fo.faults.stats()
     }
 
     /// The id of the one BC company.

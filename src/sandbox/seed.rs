@@ -1,6 +1,7 @@
-//! Seeding the sandbox: the app registration's credentials, and the stores of both emulators
+//! Seeding the sandbox: the app registration's credentials, and the stores of the emulators
 //! from one neutral [`World`](super::world::World) generated from the seed, which each
-//! emulator renders into its own tables (`dataverse/render.rs`, `bc/render.rs`). See
+//! emulator renders into its own tables (`dataverse/render.rs`, `bc/render.rs`,
+//! `fo/render.rs`). See
 //! `world/` for what is seeded: currencies, users, `records` customer companies with their
 //! people spread over the CRM only, the ERP only, and both (same number, name and contact
 //! e-mails; a third of those with a different ERP phone number), vendors, items, prices and
@@ -19,6 +20,8 @@ pub(crate) struct Seeded {
     pub app_user: String,
     pub human_user: String,
     pub bc_company_id: String,
+    /// The F&O emulator's tables.
+    pub fo: super::fo::state::Data,
 }
 
 /// The app registration, derived from the seed so a restarted sandbox keeps its settings.
@@ -59,10 +62,13 @@ pub(crate) fn seed_at(
     let world = generate(cfg, &creds.client_id, now);
     let crm = super::dataverse::render::render(&world, dv);
     let erp = super::bc::render::render(&world, bc);
+    let mut fo = super::fo::state::Data::default();
+    super::fo::render::render(&world, &mut fo);
     Seeded {
         app_user: crm.app_user,
         human_user: crm.human_user,
         bc_company_id: erp.company_id,
+        fo,
     }
 }
 

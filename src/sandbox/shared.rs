@@ -1,4 +1,4 @@
-//! State shared by the three servers and the [`Sandbox`](super::Sandbox) handle.
+//! State shared by the servers and the [`Sandbox`](super::Sandbox) handle.
 
 use std::collections::HashMap;
 use std::sync::atomic::AtomicU64;
@@ -8,6 +8,7 @@ use parking_lot::Mutex;
 
 use super::config::Credentials;
 use super::faults::Faults;
+use super::fo::state::FoService;
 use super::table::Store;
 use super::throttle::Limiter;
 
@@ -48,6 +49,9 @@ pub(crate) struct Shared {
     pub tokens_issued: AtomicU64,
     pub dv: Service,
     pub bc: Service,
+    /// Finance & Operations environment URL, `http://host:port/`.
+    pub fo_url: String,
+    pub fo: FoService,
     /// The Dataverse application user of the client app.
     pub dv_app_user: String,
     /// The Dataverse human user that direct edits are attributed to.
@@ -58,6 +62,16 @@ impl Shared {
     /// The Dataverse token resource: the environment URL without its trailing slash.
     pub fn dv_resource(&self) -> String {
         self.dv_url.trim_end_matches('/').to_string()
+    }
+
+    /// The F&O token resource: the environment URL without its trailing slash.
+    pub fn fo_resource(&self) -> String {
+        self.fo_url.trim_end_matches('/').to_string()
+    }
+
+    /// The F&O OData service root, `http://host:port/data/`.
+    pub fn fo_data_url(&self) -> String {
+        format!("{}data/", self.fo_url)
     }
 
     /// The Dataverse Web API base, ending in `/`.

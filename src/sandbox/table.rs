@@ -13,7 +13,7 @@ pub(crate) struct Row {
 }
 
 /// One entity set's rows.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Table {
     rows: HashMap<String, Row>,
     tombstones: HashMap<String, u64>,
@@ -89,8 +89,8 @@ impl Table {
     }
 }
 
-/// All tables of one system plus its version counter.
-#[derive(Debug, Default)]
+/// All tables of one system plus its version counter (cloned to roll back a transaction).
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Store {
     pub version: u64,
     /// Bumped by `expire_change_tracking`: tokens from an older epoch are expired.

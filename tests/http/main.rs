@@ -1,6 +1,6 @@
 //! Over real HTTP, without the engine: the sandbox's emulators (Dataverse, Business Central,
-//! Entra ID) and their metadata endpoints, and Couplet's system clients against a scripted
-//! server.
+//! Finance & Operations, Entra ID) and their metadata endpoints, and Couplet's system clients
+//! against a scripted server.
 //!
 //! One test binary, so the library and librdkafka are linked once for all of them. Each module
 //! is a former `tests/<name>.rs`: run one with `cargo test --test http <name>::`
@@ -10,6 +10,7 @@ mod systems_support;
 
 mod authenticator;
 mod dataverse_annotations;
+mod fo_sandbox_http;
 mod metadata_endpoints;
 mod sandbox_http;
 mod sandbox_quotes_http;

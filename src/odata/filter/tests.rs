@@ -102,3 +102,31 @@ fn errors_name_token_and_column() {
     assert!(parse("frobnicate(name,'x')").is_err());
     assert_eq!(parse("x").unwrap_err().actor(), Actor::User);
 }
+
+#[test]
+fn enum_literals_and_eq_wildcards() {
+    let r = row(json!({"WillSearchContinue":"Yes","OrganizationName":"Contoso Retail San Diego"}));
+    let yes = parse("WillSearchContinue eq Microsoft.Dynamics.DataEntities.NoYes'Yes'").unwrap();
+    assert!(yes.matches(&r) && !yes.orders_enums());
+    assert!(
+        !parse("WillSearchContinue ne Microsoft.Dynamics.DataEntities.NoYes'yes'")
+            .unwrap()
+            .matches(&r)
+    );
+    assert!(
+        parse("WillSearchContinue gt Microsoft.Dynamics.DataEntities.NoYes'No'")
+            .unwrap()
+            .orders_enums()
+    );
+    assert!(parse("X eq Ns.Type'open").is_err());
+    let like = parse("OrganizationName eq '*retail*'").unwrap();
+    assert!(!like.matches(&r), "without wildcards '*' is a character");
+    let like = like.with_eq_wildcards();
+    assert!(like.matches(&r));
+    assert!(
+        !parse("OrganizationName ne 'contoso*'")
+            .unwrap()
+            .with_eq_wildcards()
+            .matches(&r)
+    );
+}
