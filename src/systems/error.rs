@@ -421,7 +421,8 @@ mod tests {
         );
         assert_eq!(e.class(), "delta_expired");
         let e = SystemError::from_response(crate::systems::BC, "get", 401, None, "");
-        assert!(e.to_string().contains("[bc]"));
+        // The credentials are the [auth] section's keys.
+        assert!(e.to_string().contains("[auth] tenant_id"), "{e}");
         assert_eq!(e.actor(), Actor::User);
         let e = SystemError::from_response(crate::systems::BC, "get", 503, None, "");
         assert_eq!(e.retry(), Retry::Backoff);
