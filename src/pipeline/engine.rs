@@ -57,6 +57,7 @@ impl Engine {
             .ensure_topics(&p.topics.specs(p.partitions, plans.lease_count()))
             .await?;
         let instance = instance_id(&p.store)?;
+        super::reconcile::parked(&p.bus, &p.topics, &p.store).await?;
         let state = StateLog::new(
             p.bus.clone(),
             p.topics.clone(),

@@ -13,6 +13,7 @@ pub mod gauges;
 pub mod lease;
 pub mod manual_coupling;
 pub mod parts;
+pub mod reconcile;
 pub mod replay;
 pub mod stages;
 pub mod state;
