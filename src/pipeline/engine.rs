@@ -57,7 +57,6 @@ impl Engine {
             .ensure_topics(&p.topics.specs(p.partitions, plans.lease_count()))
             .await?;
         let instance = instance_id(&p.store)?;
-        super::reconcile::parked(&p.bus, &p.topics, &p.store).await?;
         let state = StateLog::new(
             p.bus.clone(),
             p.topics.clone(),
@@ -94,6 +93,7 @@ impl Engine {
                 rx.clone(),
             )),
         ));
+        super::reconcile::spawn(p.bus.clone(), p.topics.clone(), p.store.clone(), rx.clone());
         tasks.push(spawn_redrive(&p, &state, &rx));
         tasks.push(spawn_gauges(&p, &rx));
         Ok(Engine {

@@ -7,6 +7,12 @@
 //! never be re-driven (issue "Nothing lost, ever", point 1: a contact lost after SIGKILLs).
 //! Restored entries are re-driven by the re-driver's sweep once what they wait for is coupled;
 //! re-driving one twice is harmless, as writes are idempotent.
+//!
+//! It runs beside the engine, not before it ([`spawn`]): reading a topic from its start joins
+//! a consumer group, which a broker may hold up for a while after an instance died (seen on
+//! Tansu: the restarted instance's read of `.parked` waited for minutes, and the instance with
+//! it). So it only ever adds entries back: an entry the running engine parks or releases
+//! meanwhile must not be undone by a read that began before it.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -19,16 +25,47 @@ use crate::bus::{Bus, StartFrom, Topics};
 use crate::event::state_codec::decode_parked;
 use crate::store::{ParkedEntry, Store};
 
+/// How long the read of `.parked` may take before the reconciliation gives up (logged).
+pub const READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
 /// What a reconciliation changed.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Reconciled {
     /// Entries live in the changelog and missing from the projection, parked again.
     pub restored: usize,
-    /// Entries in the projection whose changelog ends with a tombstone, removed.
-    pub released: usize,
 }
 
-/// Makes the projection's parked changes those the changelog holds live.
+/// Starts [`parked`] beside the engine, bounded by [`READ_TIMEOUT`] and ended by `shutdown`
+/// (it is not one of the engine's supervised tasks, which run until shutdown); its failure is
+/// logged (the next start tries again), never fatal.
+pub fn spawn(
+    bus: Arc<dyn Bus>,
+    topics: Topics,
+    store: Store,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let read = tokio::time::timeout(READ_TIMEOUT, parked(&bus, &topics, &store));
+        let result = tokio::select! {
+            _ = shutdown.changed() => return,
+            r = read => r,
+        };
+        match result {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "Could not bring the parked changes in line with their changelog; the next start tries again.")
+            }
+            Err(_) => {
+                tracing::warn!(
+                    timeout_secs = READ_TIMEOUT.as_secs(),
+                    "Reading the parked changelog took too long; the parked changes are brought in line at the next start."
+                )
+            }
+        }
+    })
+}
+
+/// Parks again every change the changelog holds live and the projection lacks.
 pub async fn parked(
     bus: &Arc<dyn Bus>,
     topics: &Topics,
@@ -72,27 +109,15 @@ pub async fn parked(
         .collect();
     let mut out = Reconciled::default();
     for (k, entry) in &latest {
-        match (entry, held.get(k)) {
-            (Some(p), None) => {
-                store.park(p)?;
-                out.restored += 1;
-            }
-            (None, Some(p)) => {
-                for other in store.take_parked(&p.waiting_for)? {
-                    if parked_key(&other) != *k {
-                        store.park(&other)?;
-                    }
-                }
-                out.released += 1;
-            }
-            _ => {}
+        if let (Some(p), None) = (entry, held.get(k)) {
+            store.park(p)?;
+            out.restored += 1;
         }
     }
-    if out != Reconciled::default() {
+    if out.restored > 0 {
         tracing::info!(
             restored = out.restored,
-            released = out.released,
-            "Parked changes brought in line with the changelog (the previous run ended without a clean stop)."
+            "Parked changes missing from the projection were parked again from their changelog (the previous run ended without a clean stop)."
         );
     }
     Ok(out)
@@ -125,8 +150,7 @@ mod tests {
     }
 
     /// A change claimed for re-driving when the instance was killed (gone from the projection,
-    /// live in the changelog) is parked again; one released whose claim never reached the
-    /// projection is removed.
+    /// live in the changelog) is parked again; a released one is not.
     #[tokio::test]
     async fn a_claimed_change_lost_by_a_kill_is_parked_again() {
         let (log, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
@@ -146,20 +170,15 @@ mod tests {
         for p in [&lost, &released, &kept] {
             state.park(p).await.unwrap();
         }
-        // Killed after the claim of c1 (its re-drive never happened), and after c2's release
-        // reached the log but before its claim reached the projection.
+        // Killed after the claim of c1 (its re-drive never happened); c2 was claimed,
+        // re-driven and released.
         assert_eq!(state.claim_parked("CUSTOMER/bc/a1").unwrap().len(), 1);
+        assert_eq!(state.claim_parked("CUSTOMER/bc/a2").unwrap().len(), 1);
         state.release_parked(&released).await.unwrap();
-        assert_eq!(store.parked().unwrap().len(), 2);
+        assert_eq!(store.parked().unwrap().len(), 1);
 
         let r = parked(&bus, &topics, &store).await.unwrap();
-        assert_eq!(
-            r,
-            Reconciled {
-                restored: 1,
-                released: 1
-            }
-        );
+        assert_eq!(r, Reconciled { restored: 1 });
         let mut now: Vec<String> = store.parked().unwrap().iter().map(parked_key).collect();
         now.sort();
         let mut want = vec![parked_key(&lost), parked_key(&kept)];
