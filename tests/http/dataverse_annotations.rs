@@ -2,6 +2,7 @@
 //! (`Prefer: odata.include-annotations="…"`), exactly those asked for, and Couplet's client
 //! asks for the lookup annotation it reads.
 
+use crate::sandbox_support::bearer;
 use couplet::sandbox::{Sandbox, SandboxConfig};
 use couplet::systems::DataverseClient;
 use reqwest::{Client, StatusCode};
@@ -9,31 +10,6 @@ use serde_json::Value;
 
 const LOGICAL: &str = "_parentcustomerid_value@Microsoft.Dynamics.CRM.lookuplogicalname";
 const NAV: &str = "_parentcustomerid_value@Microsoft.Dynamics.CRM.associatednavigationproperty";
-
-async fn bearer(c: &Client, sb: &Sandbox) -> String {
-    let cr = sb.credentials();
-    let resource = sb.dataverse_url().trim_end_matches('/').to_string();
-    let v: Value = c
-        .post(format!(
-            "{}{}/oauth2/v2.0/token",
-            sb.entra_authority(),
-            cr.tenant_id
-        ))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!(
-            "client_id={}&scope={}&client_secret={}&grant_type=client_credentials",
-            cr.client_id,
-            urlencoding::encode(&format!("{resource}/.default")),
-            urlencoding::encode(&cr.client_secret)
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    v["access_token"].as_str().unwrap().to_string()
-}
 
 /// The contacts with a parent customer, as read with `prefer` (if any).
 async fn contacts(c: &Client, sb: &Sandbox, token: &str, prefer: Option<&str>) -> Vec<Value> {
@@ -75,7 +51,7 @@ async fn annotations_come_only_when_asked_for_and_couplet_asks() {
     .await
     .unwrap();
     let c = Client::new();
-    let token = bearer(&c, &sb).await;
+    let token = bearer(&c, &sb, sb.dataverse_url().trim_end_matches('/')).await;
 
     // Unasked: none, not even on a polymorphic lookup.
     let rows = contacts(&c, &sb, &token, None).await;

@@ -6,34 +6,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::sandbox_support::bearer;
 use couplet::sandbox::{BusinessEventsConfig, Fault, FoConfig, RateLimit, Sandbox, SandboxConfig};
 use parking_lot::Mutex;
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
-
-async fn bearer(c: &Client, sb: &Sandbox, resource: &str) -> String {
-    let cr = sb.credentials();
-    let body = format!(
-        "client_id={}&scope={}&client_secret={}&grant_type=client_credentials",
-        cr.client_id,
-        urlencoding::encode(&format!("{}/.default", resource.trim_end_matches('/'))),
-        urlencoding::encode(&cr.client_secret)
-    );
-    let r = c
-        .post(format!(
-            "{}{}/oauth2/v2.0/token",
-            sb.entra_authority(),
-            cr.tenant_id
-        ))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    let v: Value = r.json().await.unwrap();
-    v["access_token"].as_str().unwrap().to_string()
-}
 
 struct Fo {
     c: Client,
@@ -44,7 +21,7 @@ struct Fo {
 impl Fo {
     async fn new(sb: &Sandbox) -> Fo {
         let c = Client::new();
-        let token = bearer(&c, sb, &sb.fo_url()).await;
+        let token = bearer(&c, sb, sb.fo_url().trim_end_matches('/')).await;
         Fo {
             c,
             base: sb.fo_data_url(),

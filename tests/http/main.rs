@@ -6,6 +6,7 @@
 //! is a former `tests/<name>.rs`: run one with `cargo test --test http <name>::`
 //! (e.g. `cargo test --test http systems_clients::`).
 
+mod sandbox_support;
 mod systems_support;
 
 mod authenticator;

@@ -2,34 +2,10 @@
 //! `WinQuote`, `ConvertQuoteToSalesOrder`, `WinOpportunity`) and Business Central's
 //! `salesQuotes` with lines, the release guard and the archive extension.
 
+use crate::sandbox_support::bearer;
 use couplet::sandbox::{Sandbox, SandboxConfig};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
-
-async fn bearer(c: &Client, sb: &Sandbox, resource: &str) -> String {
-    let cr = sb.credentials();
-    let body = format!(
-        "client_id={}&scope={}&client_secret={}&grant_type=client_credentials",
-        cr.client_id,
-        urlencoding::encode(&format!("{resource}/.default")),
-        urlencoding::encode(&cr.client_secret)
-    );
-    let v: Value = c
-        .post(format!(
-            "{}{}/oauth2/v2.0/token",
-            sb.entra_authority(),
-            cr.tenant_id
-        ))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    v["access_token"].as_str().unwrap().to_string()
-}
 
 #[tokio::test]
 async fn quote_actions_and_bc_quote_archives_over_http() {
