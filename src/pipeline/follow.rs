@@ -8,6 +8,13 @@ use crate::event::Side;
 use crate::event::state_codec::{decode_checkpoint, decode_coupling, decode_intent, decode_parked};
 use crate::store::Store;
 
+/// The state a changelog message carries; `None` for a deletion. A deletion is a tombstone (a
+/// null value); an empty value is one too, as Couplet wrote deletions before it wrote
+/// tombstones, and no state is ever encoded as nothing.
+pub fn state_value(msg: &Message) -> Option<&[u8]> {
+    msg.value.as_deref().filter(|v| !v.is_empty())
+}
+
 /// Applies one state-changelog message to the local store. Undecodable values are reported
 /// and skipped (the topic is Couplet's own; a rebuild starts over from it).
 pub fn apply_state_message(
@@ -18,12 +25,7 @@ pub fn apply_state_message(
     if super::barrier::is_barrier(msg) {
         return Ok(());
     }
-    // A deletion is a tombstone (a null value); an empty value is one too, as Couplet wrote
-    // deletions before it wrote tombstones, and no state is ever encoded as nothing.
-    let value = match msg.value.as_deref() {
-        None | Some([]) => None,
-        Some(v) => Some(v),
-    };
+    let value = state_value(msg);
     let tomb = value.is_none();
     let value = value.unwrap_or_default();
     if msg.topic == topics.intents {

@@ -86,8 +86,8 @@ pub async fn parked(
         if is_barrier(m) {
             return Ok(());
         }
-        match m.value.as_deref() {
-            None | Some([]) => {
+        match super::follow::state_value(m) {
+            None => {
                 latest.insert(m.key.clone(), None);
             }
             Some(v) => match decode_parked(v) {

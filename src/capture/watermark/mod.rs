@@ -108,13 +108,12 @@ pub struct WatermarkPoller<'a> {
 }
 
 impl WatermarkPoller<'_> {
-    /// The saved position (the default, a first read, when there is none).
-    pub fn load(&self) -> Result<Watermark, PipelineError> {
+    /// The saved position; `None` before the first save (a first read).
+    pub fn load(&self) -> Result<Option<Watermark>, PipelineError> {
         Ok(self
             .store
             .checkpoint(&self.checkpoint)?
-            .map(|v| Watermark::from_json(&v))
-            .unwrap_or_default())
+            .map(|v| Watermark::from_json(&v)))
     }
 
     /// Saves `w` as the checkpoint.
@@ -134,10 +133,7 @@ impl WatermarkPoller<'_> {
         F: FnMut(ChangedRow) -> Fut,
         Fut: Future<Output = RowResult>,
     {
-        let mut saved = self
-            .store
-            .checkpoint(&self.checkpoint)?
-            .map(|v| Watermark::from_json(&v));
+        let mut saved = self.load()?;
         let mut mark = saved.clone().unwrap_or_default();
         if mark.at.is_none() {
             self.status.full_read();
