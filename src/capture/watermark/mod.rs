@@ -107,7 +107,29 @@ pub struct WatermarkPoller<'a> {
     pub status: &'a CaptureStatus,
 }
 
-impl WatermarkPoller<'_> {
+impl<'a> WatermarkPoller<'a> {
+    /// The poller of a capture task: the checkpoint `checkpoint`, the columns it reads, what
+    /// a row without an id means, and the task's context (projection, state log, log, overlap
+    /// window, progress).
+    pub fn of_capture(
+        cx: &'a crate::capture::plan::CaptureContext,
+        checkpoint: String,
+        columns: WatermarkColumns,
+        missing_id: MissingId,
+    ) -> Self {
+        WatermarkPoller {
+            checkpoint,
+            columns,
+            missing_id,
+            overlap: cx.overlap,
+            store: &cx.store,
+            state: &cx.state,
+            bus: &cx.bus,
+            topics: &cx.topics,
+            status: &cx.status,
+        }
+    }
+
     /// The saved position; `None` before the first save (a first read).
     pub fn load(&self) -> Result<Option<Watermark>, PipelineError> {
         Ok(self

@@ -97,17 +97,12 @@ impl BcCapture {
     }
 
     async fn pass(&self) -> PassResult {
-        let poller = WatermarkPoller {
-            checkpoint: self.checkpoint_name(),
-            columns: bc_columns(),
-            missing_id: MissingId::Fail,
-            overlap: self.cx.overlap,
-            store: &self.cx.store,
-            state: &self.cx.state,
-            bus: &self.cx.bus,
-            topics: &self.cx.topics,
-            status: &self.cx.status,
-        };
+        let poller = WatermarkPoller::of_capture(
+            &self.cx,
+            self.checkpoint_name(),
+            bc_columns(),
+            MissingId::Fail,
+        );
         let source = BcSource {
             client: &self.client,
             set: &self.mapping.erp_entity,

@@ -80,17 +80,12 @@ impl PostedCapture {
     }
 
     async fn pass(&self) -> PassResult {
-        let poller = WatermarkPoller {
-            checkpoint: self.checkpoint_name(),
-            columns: bc_columns(),
-            missing_id: MissingId::Skip,
-            overlap: self.cx.overlap,
-            store: &self.cx.store,
-            state: &self.cx.state,
-            bus: &self.cx.bus,
-            topics: &self.cx.topics,
-            status: &self.cx.status,
-        };
+        let poller = WatermarkPoller::of_capture(
+            &self.cx,
+            self.checkpoint_name(),
+            bc_columns(),
+            MissingId::Skip,
+        );
         let source = BcSource {
             client: &self.client,
             set: POSTED_SET,
