@@ -172,8 +172,9 @@ impl Default for CaptureSection {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SyncSection {
-    /// Mappings to run.
-    #[serde(default = "default_mappings")]
+    /// Mappings to run; empty (the default): the ERP's default selection (Business
+    /// Central: CUSTOMER, CONTACT; F&O: CUSTOMER, ITEM-PRODUCT).
+    #[serde(default)]
     pub mappings: Vec<String>,
     /// A mapping file replacing the shipped defaults.
     #[serde(default)]
@@ -189,7 +190,7 @@ pub struct SyncSection {
 impl Default for SyncSection {
     fn default() -> Self {
         SyncSection {
-            mappings: default_mappings(),
+            mappings: Vec::new(),
             mapping_file: None,
             lcy_code: default_lcy(),
             apply_concurrency: default_apply_concurrency(),
@@ -339,9 +340,6 @@ fn default_poll_ms() -> u64 {
 fn default_overlap_ms() -> u64 {
     5000
 }
-fn default_mappings() -> Vec<String> {
-    vec!["CUSTOMER".into(), "CONTACT".into()]
-}
 fn default_lcy() -> String {
     "USD".into()
 }
@@ -370,7 +368,9 @@ company_id = "00000000-0000-0000-0000-000000000001"
         let cfg: Config = toml::from_str(MINIMAL).unwrap();
         cfg.check().unwrap();
         assert_eq!(cfg.bus.partitions, 8);
-        assert_eq!(cfg.sync.mappings, vec!["CUSTOMER", "CONTACT"]);
+        assert!(cfg.sync.mappings.is_empty(), "the ERP's default selection");
+        let (erp, _) = cfg.system_section(Side::Erp).unwrap();
+        assert_eq!(erp.default_selection, ["CUSTOMER", "CONTACT"]);
         let err = cfg.auth.secret().unwrap_err().to_string();
         assert!(err.contains("COUPLET_TEST_SECRET_UNSET"), "{err}");
         assert!(!format!("{:?}", cfg.auth).contains("secret\": Some(\""));

@@ -16,6 +16,7 @@ use crate::systems::{Secret, Target, Targets, TokenCache};
 
 /// The mappings a config selects.
 pub fn catalogue(cfg: &Config) -> anyhow::Result<Arc<Catalogue>> {
+    let (erp, _) = cfg.system_section(Side::Erp)?;
     let all = match &cfg.sync.mapping_file {
         Some(p) => {
             let user = Catalogue::load(p)?;
@@ -24,12 +25,17 @@ pub fn catalogue(cfg: &Config) -> anyhow::Result<Arc<Catalogue>> {
                 None => user,
             }
         }
-        None => {
-            let (erp, _) = cfg.system_section(Side::Erp)?;
-            Catalogue::parse(&format!("{}'s default mappings", erp.system), erp.mappings)?
-        }
+        None => Catalogue::parse(&format!("{}'s default mappings", erp.system), erp.mappings)?,
     };
-    Ok(Arc::new(all.select(&cfg.sync.mappings)?))
+    let selection: Vec<String> = if cfg.sync.mappings.is_empty() {
+        erp.default_selection
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    } else {
+        cfg.sync.mappings.clone()
+    };
+    Ok(Arc::new(all.select(&selection)?))
 }
 
 /// The default mappings of the configured ERP (`[erp] system`), which a user mapping file's
@@ -143,6 +149,10 @@ api_url = "{bc}"
 company_id = "{company}"
 resource = "{resource}"
 
+[fo]
+url = "{fo}"
+legal_entity = "usmf"
+
 [capture]
 poll_interval_ms = 500
 "#,
@@ -155,16 +165,30 @@ poll_interval_ms = 500
         bc = sb.bc_api_url(),
         company = sb.bc_company_id(),
         resource = sb.bc_resource(),
+        fo = sb.fo_url(),
     )
 }
 
-/// A parsed config pointing at a running sandbox.
+/// A parsed config pointing at a running sandbox, with Business Central as the ERP.
 pub fn sandbox_config(
     sb: &crate::sandbox::Sandbox,
     data_dir: &std::path::Path,
 ) -> anyhow::Result<Config> {
     let cfg: Config =
         toml::from_str(&sandbox_config_text(sb, data_dir)).context("sandbox config")?;
+    cfg.check()?;
+    Ok(cfg)
+}
+
+/// A parsed config pointing at a running sandbox, with `erp` (a registered ERP's name) as
+/// the ERP.
+pub fn sandbox_config_for(
+    sb: &crate::sandbox::Sandbox,
+    data_dir: &std::path::Path,
+    erp: &str,
+) -> anyhow::Result<Config> {
+    let mut cfg = sandbox_config(sb, data_dir)?;
+    cfg.erp.system = erp.to_string();
     cfg.check()?;
     Ok(cfg)
 }

@@ -117,6 +117,9 @@ pub struct SystemRules {
     pub etag: EtagRule,
     /// How blank text is stored.
     pub blank_text: BlankText,
+    /// Whether the system writes its local currency as a blank currency code (Business
+    /// Central's "LCY"); otherwise every record names its currency (F&O).
+    pub local_currency_blank: bool,
     /// Which setting to check after this HTTP status (401 or 403) from the system's API.
     pub auth_hint: fn(u16) -> &'static str,
 }

@@ -1,3 +1,4 @@
 //! OData query pieces shared by the sandbox emulators and the mapping engine.
 
+pub mod csdl;
 pub mod filter;

@@ -213,7 +213,7 @@ impl Sandbox {
         self.shared.bc_company_id.clone()
     }
 
-    /// Live rows shaped as a GET of the collection returns them.
+    /// Live rows shaped as a GET of the collection returns them (F&O's: every company).
     pub fn rows(&self, system: System, entity_set: &str) -> Vec<Fields> {
         match system.is_crm() {
             true => {
@@ -229,6 +229,7 @@ impl Sandbox {
                     .map(|(_, r)| dataverse::shape(def, r, None, &Annotations::lookups()))
                     .collect()
             }
+            false if system == crate::systems::fo::SYSTEM => self.fo_rows(entity_set),
             false => {
                 let Some(def) = bc::schema::entity(entity_set) else {
                     return vec![];

@@ -13,7 +13,8 @@ pub struct ErrorBody {
 /// The longest piece of a non-JSON error body kept in a message.
 const MAX_BODY_IN_MESSAGE: usize = 300;
 
-/// Parses `{"error":{"code":..,"message":..}}` (Dataverse, Business Central), falling back to
+/// Parses `{"error":{"code":..,"message":..}}` (Dataverse, Business Central; F&O's
+/// `innererror.message` when its `code` is empty), falling back to
 /// OAuth's `{"error":..,"error_description":..}` and then to the start of the raw text.
 pub fn parse_error_body(body: &str) -> ErrorBody {
     let parsed: Option<serde_json::Value> = serde_json::from_str(body).ok();
@@ -28,10 +29,20 @@ pub fn parse_error_body(body: &str) -> ErrorBody {
                     })
                     .unwrap_or_default()
             };
-            return ErrorBody {
-                code: text("code"),
-                message: text("message"),
+            // F&O puts the useful text in `innererror.message`, leaving `code` empty and the
+            // message generic ("An error has occurred.", `external-apis.md` §3.3).
+            let inner = obj
+                .get("innererror")
+                .and_then(|i| i.get("message"))
+                .and_then(|m| m.as_str())
+                .map(str::trim)
+                .filter(|m| !m.is_empty());
+            let code = text("code");
+            let message = match inner {
+                Some(inner) if code.is_empty() => inner.to_string(),
+                _ => text("message"),
             };
+            return ErrorBody { code, message };
         }
         if let Some(code) = err.and_then(|e| e.as_str()) {
             let message = v
@@ -145,6 +156,16 @@ mod tests {
         let text = parse_error_body("<html>Bad gateway</html>");
         assert_eq!(text.code, "");
         assert_eq!(text.message, "<html>Bad gateway</html>");
+        let fo = parse_error_body(
+            r#"{"error":{"code":"","message":"An error has occurred.","innererror":{"message":"Write failed for table row of type 'CustCustomerV3Entity'. Infolog: Warning: The value 'Local' in field 'Customer group' is not found.","type":"Microsoft.Dynamics.Platform.Integration.Services.OData.AxODataWriteException","stacktrace":"   at x"}}}"#,
+        );
+        assert_eq!(fo.code, "");
+        assert!(
+            fo.message
+                .starts_with("Write failed for table row of type 'CustCustomerV3Entity'"),
+            "{}",
+            fo.message
+        );
         let long = "é".repeat(400);
         assert!(parse_error_body(&long).message.len() <= MAX_BODY_IN_MESSAGE);
     }

@@ -6,7 +6,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Deserializer};
 
 use super::connector::DynConnector;
-use super::{bc, dataverse};
+use super::{bc, dataverse, fo};
 use crate::event::System;
 
 pub use super::connect::{ConnectContext, SectionError, check_url};
@@ -25,13 +25,16 @@ pub struct Registered {
     pub connect: fn(&toml::Value, &ConnectContext) -> Result<DynConnector, SectionError>,
     /// An ERP's default table mappings with the CRM (TOML; empty for the CRM).
     pub mappings: &'static str,
+    /// The mappings an engine runs when `[sync] mappings` is not set (an ERP's).
+    pub default_selection: &'static [&'static str],
 }
 
 /// Every connector, one line each.
 #[rustfmt::skip]
 pub const REGISTERED: &[Registered] = &[
-    Registered { system: dataverse::SYSTEM, aliases: &["dv", "crm"], check: |s| dataverse::check(s).map(drop), connect: dataverse::connect, mappings: "" },
-    Registered { system: bc::SYSTEM, aliases: &["businesscentral", "business_central", "erp"], check: |s| bc::check(s).map(drop), connect: bc::connect, mappings: bc::system::MAPPINGS },
+    Registered { system: dataverse::SYSTEM, aliases: &["dv", "crm"], check: |s| dataverse::check(s).map(drop), connect: dataverse::connect, mappings: "", default_selection: &[] },
+    Registered { system: bc::SYSTEM, aliases: &["businesscentral", "business_central", "erp"], check: |s| bc::check(s).map(drop), connect: bc::connect, mappings: bc::system::MAPPINGS, default_selection: bc::system::DEFAULT_SELECTION },
+    Registered { system: fo::SYSTEM, aliases: &["finops", "finance_operations", "d365fo"], check: |s| fo::check(s).map(drop), connect: fo::connect, mappings: fo::system::MAPPINGS, default_selection: fo::system::DEFAULT_SELECTION },
 ];
 
 /// The registration of `system`.

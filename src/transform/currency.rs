@@ -62,11 +62,12 @@ impl CurrencyTable {
         t.by_iso.get(&iso).cloned()
     }
 
-    /// The ERP code for a CRM currency id (the local currency becomes blank).
-    pub fn erp_code_for_id(&self, id: &str) -> Option<String> {
+    /// The ERP code for a CRM currency id (the local currency becomes blank when
+    /// `local_blank`, as Business Central writes it).
+    pub fn erp_code_for_id(&self, id: &str, local_blank: bool) -> Option<String> {
         let t = self.inner.read();
         let iso = t.by_id.get(&id.to_ascii_lowercase())?;
-        Some(if *iso == t.lcy {
+        Some(if local_blank && *iso == t.lcy {
             String::new()
         } else {
             iso.clone()
@@ -94,8 +95,9 @@ mod tests {
         t.set([("USD".into(), "A".into()), ("EUR".into(), "B".into())]);
         assert_eq!(t.id_for_erp_code("").as_deref(), Some("a"));
         assert_eq!(t.id_for_erp_code("eur").as_deref(), Some("b"));
-        assert_eq!(t.erp_code_for_id("A").as_deref(), Some(""));
-        assert_eq!(t.erp_code_for_id("b").as_deref(), Some("EUR"));
+        assert_eq!(t.erp_code_for_id("A", true).as_deref(), Some(""));
+        assert_eq!(t.erp_code_for_id("A", false).as_deref(), Some("USD"));
+        assert_eq!(t.erp_code_for_id("b", true).as_deref(), Some("EUR"));
         assert_eq!(t.id_for_erp_code("XYZ"), None);
     }
 }

@@ -244,11 +244,18 @@ fn resolve_currency(
     crm_col: &str,
 ) -> Result<(String, Value), FieldFailure> {
     if source.is_crm() {
+        // Business Central writes its local currency as a blank code; F&O names it.
+        let local_blank = cx.catalogue.pair().erp.rules().local_currency_blank;
         let id = as_text(v);
         if id.is_empty() {
-            return Ok((f.erp.clone(), Value::String(String::new())));
+            let code = if local_blank {
+                String::new()
+            } else {
+                cx.currencies.lcy()
+            };
+            return Ok((f.erp.clone(), Value::String(code)));
         }
-        match cx.currencies.erp_code_for_id(&id) {
+        match cx.currencies.erp_code_for_id(&id, local_blank) {
             Some(code) => Ok((f.erp.clone(), Value::String(code))),
             None => Err(FieldFailure::UnknownCurrency { field, value: id }),
         }

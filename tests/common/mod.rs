@@ -64,6 +64,8 @@ pub struct Harness {
     mappings: Vec<String>,
     /// `[orders]` for the next [`Harness::start_engine`].
     pub orders: couplet::orders::OrdersConfig,
+    /// The ERP the engine keeps in step (`[erp] system`, a registered name).
+    pub erp: String,
 }
 
 impl Harness {
@@ -92,6 +94,25 @@ impl Harness {
             mapping_file: None,
             mappings: vec![],
             orders: Default::default(),
+            erp: "bc".into(),
+        };
+        h.start_engine().await;
+        h
+    }
+
+    /// A sandbox configured by the caller and an engine keeping Dataverse in step with `erp`
+    /// (`fo`, say) on its default mappings.
+    pub async fn start_erp(erp: &str, cfg: SandboxConfig) -> Harness {
+        init_tracing();
+        let sb = Sandbox::start(cfg).await.expect("sandbox starts");
+        let mut h = Harness {
+            sb,
+            dir: Self::data_dir(),
+            engine: None,
+            mapping_file: None,
+            mappings: vec![],
+            orders: Default::default(),
+            erp: erp.into(),
         };
         h.start_engine().await;
         h
@@ -146,6 +167,7 @@ impl Harness {
             mapping_file,
             mappings,
             orders: Default::default(),
+            erp: "bc".into(),
         };
         h.start_engine().await;
         h
@@ -162,7 +184,8 @@ impl Harness {
     /// starting it, e.g. to prepare state while the engine is stopped; drop them before
     /// [`Harness::start_engine`].
     pub async fn open_parts(&self) -> couplet::pipeline::engine::EngineParts {
-        let mut cfg = build::sandbox_config(&self.sb, self.dir.path()).expect("sandbox config");
+        let mut cfg = build::sandbox_config_for(&self.sb, self.dir.path(), &self.erp)
+            .expect("sandbox config");
         cfg.capture.poll_interval_ms = POLL_MS;
         cfg.sync.mapping_file = self.mapping_file.clone();
         cfg.orders = self.orders.clone();
@@ -435,6 +458,20 @@ where
     }
 }
 
+/// Polls `find` every 100 ms until it gives something or `timeout` passes.
+pub async fn wait_for<T>(timeout: Duration, mut find: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(t) = find() {
+            return Some(t);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// A string field of a row.
 pub fn text(row: &Fields, field: &str) -> String {
     row.get(field)
@@ -558,7 +595,7 @@ pub fn checks(sb: &Sandbox, store: &Store, catalogue: &Catalogue) -> Vec<Mapping
         .iter()
         .map(|m| {
             let crm = sb.rows(couplet::systems::DATAVERSE, &m.crm_entity);
-            let erp = sb.rows(couplet::systems::BC, &m.erp_entity);
+            let erp = sb.rows(catalogue.pair().erp, &m.erp_entity);
             compare(m, &crm, &erp, &cx).expect("comparison reads the store")
         })
         .collect()

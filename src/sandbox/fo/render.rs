@@ -30,6 +30,16 @@ const SECOND_COMPANY_EVERY: usize = 5;
 /// Stores `f` (a JSON object) in the entity's table under its key, with a fresh record id.
 pub(crate) fn put(data: &mut Data, def: &EntityDef, f: Value) {
     let mut fields = f.as_object().cloned().unwrap_or_default();
+    // F&O cannot hold more than a column's length (the world's state names are longer than
+    // `AddressState`'s ten characters).
+    for c in def.columns {
+        if let super::schema::Kind::Text(max) = c.kind
+            && let Some(Value::String(t)) = fields.get_mut(c.name)
+            && t.chars().count() > max
+        {
+            *t = t.chars().take(max).collect();
+        }
+    }
     let recid = data.numbers.recid();
     fields.insert(RECID.into(), json!(recid));
     if def.set == SALES_PRICE_AGREEMENTS.set {

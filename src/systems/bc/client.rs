@@ -244,7 +244,7 @@ impl BcClient {
     }
 
     /// The API's `$metadata` (CSDL XML), parsed: every entity set with its properties.
-    pub async fn metadata(&self) -> Result<super::csdl::Csdl, SystemError> {
+    pub async fn metadata(&self) -> Result<crate::odata::csdl::Csdl, SystemError> {
         let url = format!("{}$metadata", self.root);
         let resp = self
             .api
@@ -259,7 +259,7 @@ impl BcClient {
             status: None,
             message: format!("reading the response: {}", e.without_url()),
         })?;
-        super::csdl::Csdl::parse(&text)
+        crate::odata::csdl::Csdl::parse(&text)
             .map_err(|e| Self::malformed("metadata", format!("$metadata is not valid CSDL: {e}")))
     }
 

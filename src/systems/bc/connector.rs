@@ -6,11 +6,11 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::client::BcClient;
-use super::csdl::Csdl;
 use crate::capture::plan::CapturePlan;
 use crate::event::{Fields, System};
 use crate::mapping::Catalogue;
 use crate::mapping::model::TableMapping;
+use crate::odata::csdl::Csdl;
 use crate::systems::connector::{Connector, ErpDocuments, Metadata};
 use crate::systems::error::SystemError;
 use crate::systems::metadata::EntitySchema;

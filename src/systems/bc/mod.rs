@@ -4,7 +4,6 @@ pub mod availability;
 pub mod captures;
 pub mod client;
 pub mod connector;
-pub mod csdl;
 pub mod documents;
 pub mod poll;
 pub mod posted;

@@ -13,6 +13,7 @@ const RULES: SystemRules = SystemRules {
     key: |_| KeyShape::guid("id"),
     modified_column: |_| "lastModifiedDateTime".to_string(),
     etag: EtagRule::Annotation("@odata.etag"),
+    local_currency_blank: true,
     blank_text: BlankText::EmptyString,
     auth_hint: |status| match status {
         403 => {
@@ -30,3 +31,6 @@ const RULES: SystemRules = SystemRules {
 /// The default table mappings of a Dataverse ↔ Business Central pair (the catalogue when
 /// `[sync] mapping_file` is not set).
 pub const MAPPINGS: &str = include_str!("mappings.toml");
+
+/// The mappings an engine runs when `[sync] mappings` is not set.
+pub const DEFAULT_SELECTION: &[&str] = &["CUSTOMER", "CONTACT"];

@@ -13,6 +13,7 @@ const RULES: SystemRules = SystemRules {
     key: |set| KeyShape::guid(id_column(set)),
     modified_column: |_| "modifiedon".to_string(),
     etag: EtagRule::Annotation("@odata.etag"),
+    local_currency_blank: false,
     blank_text: BlankText::Null,
     auth_hint: |status| match status {
         403 => {

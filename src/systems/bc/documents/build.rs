@@ -148,7 +148,7 @@ fn header(
         h.insert(crate::quotes::QUOTE_REFERENCE.into(), json!(q));
     }
     if let Some(cur) = text(order, "_transactioncurrencyid_value") {
-        let code = cx.currencies.erp_code_for_id(cur).ok_or_else(|| {
+        let code = cx.currencies.erp_code_for_id(cur, true).ok_or_else(|| {
             Ok(invalid(
                 "transactioncurrencyid",
                 "unknown_currency",

@@ -1,4 +1,4 @@
-//! Reading an OData v4 CSDL document (`$metadata`, XML) as Business Central publishes it:
+//! Reading an OData v4 CSDL document (`$metadata`, XML) as Business Central and Finance & Operations publish it:
 //! entity types with their properties, and the entity sets of the container.
 
 use std::collections::HashMap;

@@ -1,0 +1,205 @@
+//! End-to-end: Dataverse ↔ Finance & Operations on the sandbox: the initial synchronisation of
+//! customers and released products in the configured legal entity, live edits both ways, a
+//! customer created from Sales in F&O's number sequence, and a 429 storm that ends in sync.
+
+use std::time::Duration;
+
+use couplet::sandbox::{Fault, SandboxConfig};
+use couplet::systems::fo::SYSTEM as FO;
+use serde_json::json;
+
+use crate::common::*;
+
+fn fo_rows(h: &Harness, set: &str, company: &str) -> Vec<couplet::event::Fields> {
+    h.sb.fo_rows(set)
+        .into_iter()
+        .filter(|r| r.get("dataAreaId") == Some(&json!(company)))
+        .collect()
+}
+
+/// Every mapping compared on the synchronised company's rows only (the sandbox also seeds
+/// `usrt`, which this engine does not synchronise).
+fn assert_usmf_in_sync(h: &Harness) {
+    let store = h.store();
+    let cat = h.catalogue();
+    let currencies = couplet::transform::CurrencyTable::new("USD");
+    currencies.set(
+        h.sb.rows(couplet::systems::DATAVERSE, "transactioncurrencies")
+            .into_iter()
+            .filter_map(|r| {
+                Some((
+                    r.get("isocurrencycode")?.as_str()?.to_string(),
+                    r.get("transactioncurrencyid")?.as_str()?.to_string(),
+                ))
+            }),
+    );
+    let cx = couplet::transform::fields::Context {
+        catalogue: cat,
+        store,
+        currencies: &currencies,
+    };
+    let mut problems = String::new();
+    for m in cat.ordered() {
+        let crm = h.sb.rows(couplet::systems::DATAVERSE, &m.crm_entity);
+        let erp = fo_rows(h, &m.erp_entity, "usmf");
+        let c = couplet::transform::compare::compare(m, &crm, &erp, &cx).expect("compare");
+        problems += &describe_check(&c);
+        let crm_side = if m.direction == couplet::mapping::model::Direction::ToCrm {
+            c.coupled
+        } else {
+            c.crm_records
+        };
+        if c.erp_records != c.coupled || crm_side != c.coupled {
+            problems += &format!(
+                "  {}: {} CRM records, {} ERP records, {} coupled\n",
+                m.name, c.crm_records, c.erp_records, c.coupled
+            );
+        }
+    }
+    assert!(
+        problems.is_empty()
+            && store.errors().unwrap().is_empty()
+            && store.parked().unwrap().is_empty(),
+        "not in sync:\n{problems}{}",
+        h.describe()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn customers_and_released_products_sync_in_the_legal_entity() {
+    let mut h = Harness::start_erp(
+        "fo",
+        SandboxConfig {
+            records: 30,
+            seed: 21,
+            ..Default::default()
+        },
+    )
+    .await;
+    let usrt_before = fo_rows(&h, "CustomersV3", "usrt").len();
+    assert!(usrt_before > 0, "the sandbox seeds a second company");
+    h.wait_idle(IDLE_TIMEOUT).await;
+    assert_usmf_in_sync(&h);
+
+    // Every usmf customer is an account, every usmf item a product with its base price.
+    let accounts = customer_accounts(&h.sb);
+    for c in fo_rows(&h, "CustomersV3", "usmf") {
+        let n = c["CustomerAccount"].as_str().unwrap();
+        assert!(
+            accounts.iter().any(|a| a["accountnumber"] == json!(n)),
+            "customer {n} has no account"
+        );
+    }
+    let products = h.sb.rows(couplet::systems::DATAVERSE, "products");
+    for p in fo_rows(&h, "ReleasedProductsV2", "usmf") {
+        let item = p["ItemNumber"].as_str().unwrap();
+        let crm = products
+            .iter()
+            .find(|r| r["productnumber"] == json!(item))
+            .unwrap_or_else(|| panic!("item {item} is not a product"));
+        let want = (p["SalesPrice"].as_f64().unwrap() * 100.0).round() / 100.0;
+        assert_eq!(crm["price"].as_f64(), Some(want), "{item}");
+    }
+    // The other legal entity was neither read into Sales nor written to.
+    assert_eq!(fo_rows(&h, "CustomersV3", "usrt").len(), usrt_before);
+
+    // A customer master change in F&O reaches its account.
+    let c = &fo_rows(&h, "CustomersV3", "usmf")[0];
+    let number = c["CustomerAccount"].as_str().unwrap().to_string();
+    h.sb.fo_update_row(
+        "CustomersV3",
+        &format!("dataAreaId='usmf',CustomerAccount='{number}'"),
+        json!({"OrganizationName": "Renamed in F&O", "AddressCity": "Fargo"})
+            .as_object()
+            .cloned()
+            .unwrap(),
+    )
+    .unwrap();
+    let account = wait_for(Duration::from_secs(20), || {
+        customer_accounts(&h.sb)
+            .into_iter()
+            .find(|a| a["accountnumber"] == json!(number) && a["name"] == json!("Renamed in F&O"))
+    })
+    .await
+    .expect("the F&O edit reaches the account");
+    assert_eq!(account["address1_city"], json!("Fargo"));
+
+    // An account created in Sales becomes a customer of the default legal entity, numbered by
+    // F&O, and the number comes back to the account.
+    let id = h
+        .sb
+        .insert_row(
+            couplet::systems::DATAVERSE,
+            "accounts",
+            json!({"name": "Made in Sales", "address1_city": "Oslo", "telephone1": "555-0101", "customertypecode": 3})
+                .as_object()
+                .cloned()
+                .unwrap(),
+        )
+        .unwrap();
+    let customer = wait_for(Duration::from_secs(20), || {
+        fo_rows(&h, "CustomersV3", "usmf")
+            .into_iter()
+            .find(|c| c["OrganizationName"] == json!("Made in Sales"))
+    })
+    .await
+    .expect("the account reaches F&O");
+    assert_eq!(customer["AddressCity"], json!("Oslo"));
+    assert_eq!(customer["CustomerGroupId"], json!("10"));
+    let number = customer["CustomerAccount"].as_str().unwrap().to_string();
+    assert_eq!(
+        h.coupled_id("CUSTOMER", couplet::systems::DATAVERSE, &id),
+        format!("dataAreaId=usmf,CustomerAccount={number}")
+    );
+    wait_for(Duration::from_secs(20), || {
+        h.sb.row(couplet::systems::DATAVERSE, "accounts", &id)
+            .filter(|a| a["accountnumber"] == json!(number))
+    })
+    .await
+    .expect("F&O's number comes back to the account");
+    h.wait_idle(IDLE_TIMEOUT).await;
+    assert_usmf_in_sync(&h);
+    assert_eq!(fo_rows(&h, "CustomersV3", "usrt").len(), usrt_before);
+    h.stop_engine().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_429_storm_on_fo_ends_in_sync_without_errors() {
+    let mut h = Harness::start_erp(
+        "fo",
+        SandboxConfig {
+            records: 12,
+            seed: 5,
+            ..Default::default()
+        },
+    )
+    .await;
+    h.sb.fo_inject(Fault::Throttle {
+        count: 25,
+        retry_after: Duration::from_secs(1),
+    });
+    for i in 0..4 {
+        h.sb.insert_row(
+            couplet::systems::DATAVERSE,
+            "accounts",
+            json!({"name": format!("Storm {i}"), "customertypecode": 3})
+                .as_object()
+                .cloned()
+                .unwrap(),
+        )
+        .unwrap();
+    }
+    h.wait_idle(IDLE_TIMEOUT).await;
+    assert_usmf_in_sync(&h);
+    for i in 0..4 {
+        let name = format!("Storm {i}");
+        let n = fo_rows(&h, "CustomersV3", "usmf")
+            .iter()
+            .filter(|c| c["OrganizationName"] == json!(name))
+            .count();
+        assert_eq!(n, 1, "{name} is in F&O once");
+    }
+    assert!(h.sb.fo_stats().throttled > 0, "the storm was felt");
+    assert_eq!(FO.as_str(), "fo");
+    h.stop_engine().await;
+}
