@@ -10,6 +10,7 @@ pub mod dataverse;
 pub mod documents;
 pub mod error;
 pub mod error_body;
+pub mod fo;
 pub mod http;
 pub mod metadata;
 pub mod pair;

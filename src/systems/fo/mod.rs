@@ -1,0 +1,3 @@
+//! Dynamics 365 Finance & Operations.
+
+pub mod events;
