@@ -23,6 +23,8 @@
 //! ```
 
 pub mod config;
+pub mod payload;
 
 
 pub use config::BusinessEventsConfig;
+pub use payload::{BusinessEvent, KNOWN_EVENTS, KnownEvent, PayloadError};
