@@ -23,8 +23,10 @@
 //! ```
 
 pub mod config;
+pub mod dedup;
 pub mod payload;
 
 
 pub use config::BusinessEventsConfig;
+pub use dedup::{Dedup, RecordRef, Verdict};
 pub use payload::{BusinessEvent, KNOWN_EVENTS, KnownEvent, PayloadError};
