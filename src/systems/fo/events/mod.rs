@@ -25,8 +25,13 @@
 pub mod config;
 pub mod dedup;
 pub mod payload;
+pub mod stats;
+pub mod wakes;
 
+mod auth;
 
 pub use config::BusinessEventsConfig;
 pub use dedup::{Dedup, RecordRef, Verdict};
 pub use payload::{BusinessEvent, KNOWN_EVENTS, KnownEvent, PayloadError};
+pub use stats::{EventStats, Outcome};
+pub use wakes::Wakes;
