@@ -25,6 +25,7 @@
 pub mod config;
 pub mod dedup;
 pub mod payload;
+pub mod receiver;
 pub mod stats;
 pub mod wakes;
 
@@ -33,5 +34,6 @@ mod auth;
 pub use config::BusinessEventsConfig;
 pub use dedup::{Dedup, RecordRef, Verdict};
 pub use payload::{BusinessEvent, KNOWN_EVENTS, KnownEvent, PayloadError};
+pub use receiver::{Receiver, ReceiverError};
 pub use stats::{EventStats, Outcome};
 pub use wakes::Wakes;
