@@ -1,10 +1,11 @@
 //! Dynamics 365 Finance & Operations: OData data entities per legal entity, polling on
-//! `ModifiedDateTime`.
+//! `ModifiedDateTime`, woken by Business Events.
 
 pub mod captures;
 pub mod client;
 pub mod config;
 pub mod connector;
+pub mod events;
 pub mod poll;
 pub mod system;
 
