@@ -4,6 +4,8 @@
 use std::future::Future;
 use std::time::Duration;
 
+use tokio::sync::Notify;
+
 use super::status::CaptureStatus;
 use crate::error::{Classify, Retry};
 use crate::pipeline::PipelineError;
@@ -19,7 +21,25 @@ pub async fn run_passes<F, Fut>(
     status: &CaptureStatus,
     lease: &Lease,
     poll_interval: Duration,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+    pass: F,
+) -> Result<(), PipelineError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = PassResult>,
+{
+    run_passes_woken(status, lease, poll_interval, shutdown, None, pass).await
+}
+
+/// [`run_passes`], with the pause after a successful pass cut short by `wake` (a push from
+/// the source, such as F&O's Business Events: the pass then reads the change at once; a lost
+/// push only delays it to the next interval).
+pub async fn run_passes_woken<F, Fut>(
+    status: &CaptureStatus,
+    lease: &Lease,
+    poll_interval: Duration,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
+    wake: Option<&Notify>,
     mut pass: F,
 ) -> Result<(), PipelineError>
 where
@@ -56,9 +76,16 @@ where
                 Err(None) => Duration::from_secs(1).max(poll_interval),
             }
         };
+        let woken = async {
+            match wake {
+                Some(n) if lease.held() => n.notified().await,
+                _ => std::future::pending().await,
+            }
+        };
         tokio::select! {
             _ = shutdown.changed() => return Ok(()),
             _ = tokio::time::sleep(wait) => {}
+            _ = woken => {}
         }
         if *shutdown.borrow() {
             return Ok(());

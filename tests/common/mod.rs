@@ -66,6 +66,8 @@ pub struct Harness {
     pub orders: couplet::orders::OrdersConfig,
     /// The ERP the engine keeps in step (`[erp] system`, a registered name).
     pub erp: String,
+    /// Changes the configuration before each [`Harness::start_engine`].
+    pub tweak: Option<fn(&mut couplet::config::Config)>,
 }
 
 impl Harness {
@@ -95,6 +97,7 @@ impl Harness {
             mappings: vec![],
             orders: Default::default(),
             erp: "bc".into(),
+            tweak: None,
         };
         h.start_engine().await;
         h
@@ -103,6 +106,15 @@ impl Harness {
     /// A sandbox configured by the caller and an engine keeping Dataverse in step with `erp`
     /// (`fo`, say) on its default mappings.
     pub async fn start_erp(erp: &str, cfg: SandboxConfig) -> Harness {
+        Self::start_erp_with(erp, cfg, None).await
+    }
+
+    /// As [`Harness::start_erp`], with the engine's configuration changed by `tweak`.
+    pub async fn start_erp_with(
+        erp: &str,
+        cfg: SandboxConfig,
+        tweak: Option<fn(&mut couplet::config::Config)>,
+    ) -> Harness {
         init_tracing();
         let sb = Sandbox::start(cfg).await.expect("sandbox starts");
         let mut h = Harness {
@@ -113,6 +125,7 @@ impl Harness {
             mappings: vec![],
             orders: Default::default(),
             erp: erp.into(),
+            tweak,
         };
         h.start_engine().await;
         h
@@ -168,6 +181,7 @@ impl Harness {
             mappings,
             orders: Default::default(),
             erp: "bc".into(),
+            tweak: None,
         };
         h.start_engine().await;
         h
@@ -191,6 +205,9 @@ impl Harness {
         cfg.orders = self.orders.clone();
         if !self.mappings.is_empty() {
             cfg.sync.mappings = self.mappings.clone();
+        }
+        if let Some(tweak) = self.tweak {
+            tweak(&mut cfg);
         }
         // The projection and the log are sled databases: a just-closed one may still be
         // locked for a moment by its background flusher, so opening is retried briefly.

@@ -203,3 +203,112 @@ async fn a_429_storm_on_fo_ends_in_sync_without_errors() {
     assert_eq!(FO.as_str(), "fo");
     h.stop_engine().await;
 }
+
+/// Polls every 8 s and receives F&O's Business Events on a port of its own.
+fn with_business_events(cfg: &mut couplet::config::Config) {
+    cfg.capture.poll_interval_ms = 8_000;
+    let fo = cfg.systems.get_mut("fo").expect("[fo]");
+    let events: toml::Value = toml::from_str(
+        r#"listen = "127.0.0.1:0"
+secret = "couplet-sandbox-business-events""#,
+    )
+    .expect("toml");
+    fo.as_table_mut()
+        .expect("[fo] is a table")
+        .insert("business_events".into(), events);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_business_event_wakes_the_poll_and_a_duplicate_writes_nothing_twice() {
+    let mut sb_cfg = SandboxConfig {
+        records: 10,
+        seed: 3,
+        ..Default::default()
+    };
+    // At-least-once delivery: every second event arrives twice.
+    sb_cfg.fo.events.duplicate_every = Some(2);
+    let mut h = Harness::start_erp_with("fo", sb_cfg, Some(with_business_events)).await;
+    h.wait_idle(IDLE_TIMEOUT).await;
+    let client = h
+        .engine()
+        .parts()
+        .targets
+        .erp
+        .client::<couplet::systems::fo::FoClient>()
+        .expect("the ERP is F&O")
+        .clone();
+    let endpoint = client.events().expect("configured").clone();
+    let mut url = None;
+    for _ in 0..100 {
+        url = endpoint.url().await;
+        if url.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let url = url.expect("the receiver listens");
+    h.sb.fo_register_endpoint(&url);
+
+    // Two customer changes: the events bring them well inside the 8 s interval.
+    let rows = fo_rows(&h, "CustomersV3", "usmf");
+    let numbers: Vec<String> = rows
+        .iter()
+        .take(2)
+        .map(|c| c["CustomerAccount"].as_str().unwrap().to_string())
+        .collect();
+    let updates = |outcomes: &[couplet::event::Outcome], n: &str| {
+        let id = format!("dataAreaId=usmf,CustomerAccount={n}");
+        outcomes
+            .iter()
+            .filter(|o| o.source.id == id && o.status == couplet::event::OutcomeStatus::Updated)
+            .count()
+    };
+    let before = h.outcomes().await;
+    let started = std::time::Instant::now();
+    for (i, n) in numbers.iter().enumerate() {
+        h.sb.fo_update_row(
+            "CustomersV3",
+            &format!("dataAreaId='usmf',CustomerAccount='{n}'"),
+            json!({"PrimaryContactPhone": format!("555-01{i:02}")})
+                .as_object()
+                .cloned()
+                .unwrap(),
+        )
+        .unwrap();
+    }
+    for (i, n) in numbers.iter().enumerate() {
+        let phone = format!("555-01{i:02}");
+        wait_for(Duration::from_secs(15), || {
+            customer_accounts(&h.sb)
+                .into_iter()
+                .find(|a| a["accountnumber"] == json!(n) && a["telephone1"] == json!(phone))
+        })
+        .await
+        .unwrap_or_else(|| {
+            panic!(
+                "the event about {n} did not bring its change\n{}",
+                h.describe()
+            )
+        });
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "woken, not polled: {:?}",
+        started.elapsed()
+    );
+    let stats = endpoint.stats().await.expect("the receiver runs");
+    assert!(stats.accepted >= 2, "{stats:?}");
+    assert!(
+        stats.duplicate >= 1,
+        "the second event came twice: {stats:?}"
+    );
+    h.wait_idle(IDLE_TIMEOUT).await;
+    // Each change was written to its account once, the duplicate delivery included.
+    let after = h.outcomes().await;
+    for n in &numbers {
+        let writes = updates(&after, n) - updates(&before, n);
+        assert_eq!(writes, 1, "customer {n} was written {writes} times");
+    }
+    assert!(h.sb.fo_failed_events().is_empty(), "every event was taken");
+    h.stop_engine().await;
+}

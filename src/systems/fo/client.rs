@@ -13,6 +13,7 @@ use reqwest::header::{ACCEPT, CONTENT_TYPE, IF_MATCH};
 use url::Url;
 
 use super::config::FoConfig;
+use super::events::EventEndpoint;
 use super::system::{COMPANY, MODIFIED, SYSTEM as SYS};
 use crate::event::key::Fields;
 use crate::systems::auth::{BearerAuth, TokenCache};
@@ -43,6 +44,8 @@ pub struct FoClient {
     /// Whether the environment has answered a request since start (after which the normal
     /// timeout applies).
     warm: Arc<AtomicBool>,
+    /// The Business Events endpoint, when configured.
+    events: Option<Arc<EventEndpoint>>,
 }
 
 impl FoClient {
@@ -68,7 +71,16 @@ impl FoClient {
             page_size: cfg.page_size.max(1),
             first_call_timeout: Duration::from_secs(cfg.first_call_timeout_secs.max(1)),
             warm: Arc::new(AtomicBool::new(false)),
+            events: cfg
+                .business_events
+                .clone()
+                .map(|e| Arc::new(EventEndpoint::new(e))),
         })
+    }
+
+    /// The Business Events endpoint, when `[fo.business_events]` is configured.
+    pub fn events(&self) -> Option<&Arc<EventEndpoint>> {
+        self.events.as_ref()
     }
 
     /// The HTTP client (for its gate and configuration).
@@ -410,6 +422,7 @@ mod tests {
             legal_entities: legal_entities.iter().map(|s| s.to_string()).collect(),
             page_size: 10_000,
             first_call_timeout_secs: 600,
+            business_events: None,
         };
         let tokens = Arc::new(TokenCache::new(
             "http://127.0.0.1:1/",

@@ -41,6 +41,10 @@ pub struct FoConfig {
     /// (`data-entities/odata.md`); later requests use `[http] timeout_secs`.
     #[serde(default = "default_first_call_timeout")]
     pub first_call_timeout_secs: u64,
+    /// `[fo.business_events]`: receive F&O's Business Events, which wake the polls of the
+    /// entity sets they name (absent: the polls run on their interval only).
+    #[serde(default)]
+    pub business_events: Option<super::events::BusinessEventsConfig>,
 }
 
 fn default_legal_entity() -> String {
@@ -99,6 +103,10 @@ impl FoConfig {
                     ),
                 ));
             }
+        }
+        if let Some(e) = &self.business_events {
+            e.validate()
+                .map_err(|e| SectionError::new("fo.business_events", e.to_string()))?;
         }
         if self.first_call_timeout_secs == 0 {
             return Err(SectionError::new(

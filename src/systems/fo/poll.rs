@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use super::client::FoClient;
 use super::system::{MODIFIED, SYSTEM};
 use crate::capture::plan::CaptureContext;
-use crate::capture::runner::{PassResult, run_passes};
+use crate::capture::runner::{PassResult, run_passes_woken};
 use crate::capture::watermark::{
     ChangedRow, MissingId, ModifiedColumns, RowResult, WatermarkColumns, WatermarkPage,
     WatermarkPoller, WatermarkSource,
@@ -76,19 +76,38 @@ impl FoCapture {
         )
     }
 
-    /// Runs passes until `shutdown`.
+    /// Runs passes until `shutdown`, woken early by the Business Events about its entity set
+    /// when `[fo.business_events]` is configured.
     pub async fn run(
         self,
         shutdown: tokio::sync::watch::Receiver<bool>,
     ) -> Result<(), PipelineError> {
-        run_passes(
+        let endpoint = self.client.events().cloned();
+        let wake = match &endpoint {
+            Some(e) => match e.acquire().await {
+                Ok(()) => Some(e.subscribe(&self.mapping.erp_entity)),
+                Err(err) => {
+                    // The poll still reads every change, on its interval.
+                    tracing::error!(capture = %self.cx.status.name(), error = %err, "The F&O business-events endpoint cannot start; polling on the interval only. Correct [fo.business_events].");
+                    self.cx.status.failed(err.to_string());
+                    None
+                }
+            },
+            None => None,
+        };
+        let result = run_passes_woken(
             &self.cx.status,
             &self.cx.lease,
             self.cx.poll_interval,
             shutdown,
+            wake.as_deref(),
             || self.pass(),
         )
-        .await
+        .await;
+        if let (Some(e), Some(_)) = (endpoint, wake) {
+            e.release().await;
+        }
+        result
     }
 
     async fn pass(&self) -> PassResult {

@@ -24,6 +24,7 @@
 
 pub mod config;
 pub mod dedup;
+pub mod endpoint;
 pub mod payload;
 pub mod receiver;
 pub mod stats;
@@ -33,6 +34,7 @@ mod auth;
 
 pub use config::BusinessEventsConfig;
 pub use dedup::{Dedup, RecordRef, Verdict};
+pub use endpoint::EventEndpoint;
 pub use payload::{BusinessEvent, KNOWN_EVENTS, KnownEvent, PayloadError};
 pub use receiver::{Receiver, ReceiverError};
 pub use stats::{EventStats, Outcome};
