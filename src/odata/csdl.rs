@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
 
+use crate::event::System;
 use crate::systems::metadata::{EntitySchema, FieldInfo};
 
 /// A parsed `$metadata` document.
@@ -117,12 +118,12 @@ impl Csdl {
         Ok(out)
     }
 
-    /// The schema of an entity set, if the document describes it.
-    pub fn entity_set(&self, set: &str) -> Option<EntitySchema> {
+    /// The schema of an entity set of `system`, if the document describes it.
+    pub fn entity_set(&self, system: System, set: &str) -> Option<EntitySchema> {
         let ty = self.sets.get(set)?;
         let fields = self.types.get(ty)?;
         Some(EntitySchema {
-            system: crate::systems::BC,
+            system,
             set: set.to_string(),
             type_name: ty.clone(),
             fields: fields.clone(),
@@ -184,7 +185,7 @@ mod tests {
     #[test]
     fn reads_sets_and_properties() {
         let c = Csdl::parse(DOC).unwrap();
-        let s = c.entity_set("customers").unwrap();
+        let s = c.entity_set(crate::systems::BC, "customers").unwrap();
         assert_eq!(s.type_name, "customer");
         let names: Vec<&str> = s.fields.iter().map(|f| f.name.as_str()).collect();
         assert_eq!(
@@ -204,7 +205,7 @@ mod tests {
         // Out-of-line annotations apply too.
         assert!(!s.field("lastModifiedDateTime").unwrap().writable);
         assert_eq!(s.field("id").unwrap().kind, "Edm.Guid");
-        assert!(c.entity_set("vendors").is_none());
+        assert!(c.entity_set(crate::systems::BC, "vendors").is_none());
         assert_eq!(c.sets(), ["customers"]);
     }
 

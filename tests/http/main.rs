@@ -12,6 +12,7 @@ mod systems_support;
 mod authenticator;
 mod dataverse_annotations;
 mod fo_business_events;
+mod fo_connector;
 mod fo_sandbox_http;
 mod metadata_endpoints;
 mod sandbox_http;

@@ -63,11 +63,11 @@ async fn every_sandbox_entity_is_described_with_its_fields() {
 
     let csdl = bc.metadata().await.unwrap();
     for set in ["customers", "contacts", "currencies"] {
-        let s = csdl.entity_set(set).expect(set);
+        let s = csdl.entity_set(couplet::systems::BC, set).expect(set);
         assert!(s.field("id").is_some() && s.field("lastModifiedDateTime").is_some());
         assert!(!s.field("lastModifiedDateTime").unwrap().writable, "{set}");
     }
-    let customer = csdl.entity_set("customers").unwrap();
+    let customer = csdl.entity_set(couplet::systems::BC, "customers").unwrap();
     assert_eq!(customer.type_name, "customer");
     assert_eq!(customer.field("displayName").unwrap().kind, "Edm.String");
     assert_eq!(
@@ -75,5 +75,8 @@ async fn every_sandbox_entity_is_described_with_its_fields() {
         "Microsoft.NAV.customerBlocked"
     );
     assert!(!customer.field("balanceDue").unwrap().writable);
-    assert!(csdl.entity_set("nosuchthings").is_none());
+    assert!(
+        csdl.entity_set(couplet::systems::BC, "nosuchthings")
+            .is_none()
+    );
 }

@@ -18,7 +18,7 @@ use crate::systems::written::Written;
 
 impl Metadata for Csdl {
     fn entity(&self, set: &str) -> Option<EntitySchema> {
-        self.entity_set(set)
+        self.entity_set(super::SYSTEM, set)
     }
 
     fn missing(&self, set: &str) -> String {

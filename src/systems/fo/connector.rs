@@ -20,7 +20,7 @@ struct FoMetadata(Csdl);
 
 impl Metadata for FoMetadata {
     fn entity(&self, set: &str) -> Option<EntitySchema> {
-        self.0.entity_set(set)
+        self.0.entity_set(super::SYSTEM, set)
     }
 
     fn missing(&self, set: &str) -> String {
