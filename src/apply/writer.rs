@@ -69,8 +69,15 @@ impl Writer {
     /// Serialises commands of the same natural key: hold the guard from before [`Writer::execute`]
     /// until the outcome is projected, so a create from the other side sees the coupling whole.
     pub async fn lock(&self, cmd: &WriteCommand) -> Option<tokio::sync::MutexGuard<'_, ()>> {
-        let (_, v) = cmd.natural_key.first()?;
-        Some(self.locks.lock(&format!("{}/{v}", cmd.mapping)).await)
+        let values: Vec<&str> = cmd.natural_key.iter().map(|(_, v)| v.as_str()).collect();
+        if values.is_empty() {
+            return None;
+        }
+        Some(
+            self.locks
+                .lock(&format!("{}/{}", cmd.mapping, values.join("/")))
+                .await,
+        )
     }
 
     /// Executes `cmd` and says what happened. Only a broken projection is an error; every
@@ -231,10 +238,19 @@ impl Writer {
         let entity = cmd.target_entity.as_str();
         let target = self.targets.get(t);
         if let Some((field, value)) = cmd.natural_key.first() {
-            let found = match target
-                .find_eq(entity, field, &serde_json::Value::String(value.clone()))
-                .await
-            {
+            // The key, within its scope when it has one (`CustomerAccount` in `dataAreaId`).
+            let found = match match cmd.natural_key.len() {
+                1 => {
+                    target
+                        .find_eq(entity, field, &serde_json::Value::String(value.clone()))
+                        .await
+                }
+                _ => {
+                    target
+                        .query(entity, &m.natural_key_filter(t, &cmd.natural_key))
+                        .await
+                }
+            } {
                 Ok(f) => f,
                 Err(e) => return Ok(Err(e)),
             };

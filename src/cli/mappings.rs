@@ -194,6 +194,9 @@ pub fn show(name: &str, config: Option<&Path>, file: Option<&Path>) -> anyhow::R
             }
         );
     }
+    if let (Some(c), Some(e)) = (&m.crm_key_scope, &m.erp_key_scope) {
+        println!("key scope  {c} <-> {e} (the same key in two scopes is two records)");
+    }
     println!("policies   {}", policies(m));
     println!("fields");
     println!("  {:<34} {:<22} {:<14} details", "crm", "erp", "direction");

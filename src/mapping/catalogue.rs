@@ -323,6 +323,20 @@ fn validate(m: &TableMapping) -> Result<(), MappingError> {
             "set both crm_key and erp_key, or neither",
         ));
     }
+    if m.crm_key_scope.is_some() != m.erp_key_scope.is_some() {
+        return Err(invalid(
+            &m.name,
+            None,
+            "set both crm_key_scope and erp_key_scope (e.g. the account's legal-entity column and dataAreaId), or neither",
+        ));
+    }
+    if m.crm_key_scope.is_some() && m.crm_key.is_none() {
+        return Err(invalid(
+            &m.name,
+            None,
+            "crm_key_scope and erp_key_scope qualify a natural key: set crm_key and erp_key too",
+        ));
+    }
     if let Some(sc) = &m.schedule {
         sc.validate()
             .map_err(|e| invalid(&m.name, None, &format!("schedule: {e}")))?;

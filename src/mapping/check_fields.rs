@@ -171,6 +171,12 @@ pub fn check_mapping(
     if let Some(k) = &m.erp_key {
         need(&mut out, m, erp, "erp_key", k, false);
     }
+    if let Some(k) = &m.crm_key_scope {
+        need(&mut out, m, crm, "crm_key_scope", k, false);
+    }
+    if let Some(k) = &m.erp_key_scope {
+        need(&mut out, m, erp, "erp_key_scope", k, false);
+    }
     out
 }
 

@@ -296,6 +296,18 @@ pub struct TableMapping {
     /// ERP natural-key field.
     #[serde(default)]
     pub erp_key: Option<String>,
+    /// A CRM column that qualifies the natural key: the same key in two of its values is two
+    /// records (the legal entity of an account, when the ERP keeps several companies).
+    #[serde(default)]
+    pub crm_key_scope: Option<String>,
+    /// The ERP field that qualifies the natural key (F&O's `dataAreaId`).
+    #[serde(default)]
+    pub erp_key_scope: Option<String>,
+    /// The scope of a record whose scope column is blank (the default legal entity, as
+    /// `[fo] legal_entity`): accounts made before the column was filled keep matching their
+    /// customers in that company.
+    #[serde(default)]
+    pub key_scope_default: Option<String>,
     /// Normalise natural keys to lower case before comparing (e-mail addresses).
     #[serde(default)]
     pub key_case_insensitive: bool,
@@ -360,6 +372,82 @@ impl TableMapping {
         } else {
             self.erp_key.as_deref()
         }
+    }
+
+    /// The column qualifying the natural key on `side`, if any.
+    pub fn key_scope(&self, side: impl Into<Side>) -> Option<&str> {
+        let side = side.into();
+        if side.is_crm() {
+            self.crm_key_scope.as_deref()
+        } else {
+            self.erp_key_scope.as_deref()
+        }
+    }
+
+    /// The natural key of `rec`, a record on `side`, as compared between records: trimmed,
+    /// lower-cased when the mapping says so, led by its scope (`usmf/c00001`) when the key
+    /// is scoped; `None` when the key (or its scope) is blank.
+    pub fn natural_key_of(
+        &self,
+        side: impl Into<Side>,
+        rec: &crate::event::Fields,
+    ) -> Option<String> {
+        let side = side.into();
+        let text = |column: &str| {
+            rec.get(column)
+                .and_then(|v| v.as_str())
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(|v| {
+                    if self.key_case_insensitive {
+                        v.to_lowercase()
+                    } else {
+                        v.to_string()
+                    }
+                })
+        };
+        let key = text(self.key(side)?)?;
+        match self.key_scope(side) {
+            None => Some(key),
+            Some(scope) => {
+                let scope = text(scope).or_else(|| self.key_scope_default.clone())?;
+                Some(format!("{}/{key}", scope.trim().to_lowercase()))
+            }
+        }
+    }
+
+    /// The OData filter finding the records of `system` (on this mapping's `side`) whose
+    /// natural key is `pairs` (the key, then its scope, as write commands carry them); a
+    /// scope equal to `key_scope_default` also matches a blank scope.
+    pub fn natural_key_filter(&self, system: System, pairs: &[(String, String)]) -> String {
+        let literal = crate::systems::http::urls::odata_string;
+        pairs
+            .iter()
+            .map(|(field, value)| {
+                let is_scope = self.key_scope(system.side()) == Some(field.as_str());
+                let default = self
+                    .key_scope_default
+                    .as_deref()
+                    .is_some_and(|d| d.trim().eq_ignore_ascii_case(value.trim()));
+                if is_scope && default {
+                    let blank = match system.rules().blank_text {
+                        crate::event::BlankText::Null => "null".to_string(),
+                        crate::event::BlankText::EmptyString => "''".to_string(),
+                    };
+                    format!("({field} eq {} or {field} eq {blank})", literal(value))
+                } else {
+                    format!("{field} eq {}", literal(value))
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" and ")
+    }
+
+    /// The name the scoped natural key is indexed under (`dataAreaId+CustomerAccount`), when
+    /// the key on `side` is scoped.
+    pub fn scoped_key_name(&self, side: impl Into<Side>) -> Option<String> {
+        let side = side.into();
+        Some(format!("{}+{}", self.key_scope(side)?, self.key(side)?))
     }
 
     /// The table filter on `side`.

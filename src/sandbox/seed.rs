@@ -143,19 +143,19 @@ mod tests {
             (
                 42,
                 200,
-                "7aa68b912cc3f8091fff6786aab0e99c4d6a15af4e8cd2edbdffad3b47239ef0",
+                "94dde9627ac460cf2a72d0c72771705a4249edc08d66df2dc9015808279cc1eb",
                 "b58a6dbb41b9c79deae82d55c7b2100e2b5655cf33fb5d114f3322004a68985c",
             ),
             (
                 3,
                 40,
-                "dd6b4c26b7d48b170dab993bbc5f1eb6e5bb4ba2bd729de3e920e9ed8a932ae9",
+                "3c904e731966c6aa8d59461dd00678fc4fc524013985504157d9b16e3bfc50c9",
                 "b687d1d93de903f54743522a6680a1be24be8fad889204a126dcb57d6ae6ab7b",
             ),
             (
                 7,
                 1,
-                "612bbfd685a554f89969c53064bab71a08da8e944a18990a2e92768b091e58ac",
+                "368d7da33540861f2672d22e7608588dd199e7556d7503bc547fe2af2a8fd336",
                 "b3bcc23f0859d3f4ebd1c1de522cd0f697ebcdde7db747df76f91501571fd2f2",
             ),
             (
@@ -167,7 +167,7 @@ mod tests {
             (
                 11,
                 500,
-                "3392a79750c0dbe8a5229ff1cbd98741d4b37ccade865f189091ddf1d8264110",
+                "8337290ceb464c3e66963860583855be1a348adbf1764aeebcb05865de5fd70b",
                 "c0ff3696e88797d7201a2185c1bebd3f06e0771f77a4b87b798559f5cfadd7b9",
             ),
         ];

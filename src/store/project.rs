@@ -36,6 +36,11 @@ pub fn index_record(
             }
         }
     }
+    // A scoped natural key (per legal entity) is indexed apart from the plain key, which the
+    // lookups of other mappings resolve by.
+    if let (Some(name), Some(v)) = (m.scoped_key_name(system), m.natural_key_of(system, fields)) {
+        store.index_put(system, entity, &name, &v, id)?;
+    }
     for k in keys {
         if let Some(v) = fields.get(k).and_then(|v| v.as_str()).map(str::trim)
             && !v.is_empty()

@@ -168,19 +168,10 @@ fn duplicates(
     for (side, rows) in [(Side::Crm, crm), (Side::Erp, erp)] {
         let system = m.system(side);
         let Some(key) = m.key(side) else { continue };
+        let key = m.scoped_key_name(side).unwrap_or_else(|| key.to_string());
         let mut seen: HashMap<String, usize> = HashMap::new();
         for r in rows.values() {
-            if let Some(v) = r
-                .get(key)
-                .and_then(Value::as_str)
-                .map(str::trim)
-                .filter(|v| !v.is_empty())
-            {
-                let v = if m.key_case_insensitive {
-                    v.to_lowercase()
-                } else {
-                    v.to_string()
-                };
+            if let Some(v) = m.natural_key_of(side, r) {
                 *seen.entry(v).or_default() += 1;
             }
         }

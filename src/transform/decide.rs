@@ -413,6 +413,19 @@ impl Transformer {
                 v.to_string()
             };
             natural_key.push((tk.to_string(), v));
+            // A scoped key (per legal entity) is looked up in its scope only; a target
+            // without a scope value is looked up by the key alone (several matches: ambiguous).
+            if let (Some(ss), Some(ts)) = (m.key_scope(s), m.key_scope(t))
+                && let Some(scope) = fields
+                    .get(ts)
+                    .and_then(|v| v.as_str())
+                    .or_else(|| ev.fields.get(ss).and_then(|v| v.as_str()))
+                    .map(str::trim)
+                    .filter(|v| !v.is_empty())
+                    .or(m.key_scope_default.as_deref())
+            {
+                natural_key.push((ts.to_string(), scope.trim().to_lowercase()));
+            }
         }
         WriteCommand {
             natural_key,

@@ -51,6 +51,9 @@ pub fn init_tracing() {
     }
 }
 
+/// A change to the engine's configuration, made before each start.
+pub type Tweak = Arc<dyn Fn(&mut couplet::config::Config) + Send + Sync>;
+
 /// A sandbox and an engine synchronising it.
 pub struct Harness {
     /// The sandbox (Dataverse, Business Central, Entra ID).
@@ -67,7 +70,7 @@ pub struct Harness {
     /// The ERP the engine keeps in step (`[erp] system`, a registered name).
     pub erp: String,
     /// Changes the configuration before each [`Harness::start_engine`].
-    pub tweak: Option<fn(&mut couplet::config::Config)>,
+    pub tweak: Option<Tweak>,
 }
 
 impl Harness {
@@ -110,11 +113,7 @@ impl Harness {
     }
 
     /// As [`Harness::start_erp`], with the engine's configuration changed by `tweak`.
-    pub async fn start_erp_with(
-        erp: &str,
-        cfg: SandboxConfig,
-        tweak: Option<fn(&mut couplet::config::Config)>,
-    ) -> Harness {
+    pub async fn start_erp_with(erp: &str, cfg: SandboxConfig, tweak: Option<Tweak>) -> Harness {
         init_tracing();
         let sb = Sandbox::start(cfg).await.expect("sandbox starts");
         let mut h = Harness {
@@ -206,7 +205,7 @@ impl Harness {
         if !self.mappings.is_empty() {
             cfg.sync.mappings = self.mappings.clone();
         }
-        if let Some(tweak) = self.tweak {
+        if let Some(tweak) = &self.tweak {
             tweak(&mut cfg);
         }
         // The projection and the log are sled databases: a just-closed one may still be

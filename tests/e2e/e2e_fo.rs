@@ -227,7 +227,12 @@ async fn a_business_event_wakes_the_poll_and_a_duplicate_writes_nothing_twice() 
     };
     // At-least-once delivery: every second event arrives twice.
     sb_cfg.fo.events.duplicate_every = Some(2);
-    let mut h = Harness::start_erp_with("fo", sb_cfg, Some(with_business_events)).await;
+    let mut h = Harness::start_erp_with(
+        "fo",
+        sb_cfg,
+        Some(std::sync::Arc::new(with_business_events)),
+    )
+    .await;
     h.wait_idle(IDLE_TIMEOUT).await;
     let client = h
         .engine()
@@ -310,5 +315,137 @@ async fn a_business_event_wakes_the_poll_and_a_duplicate_writes_nothing_twice() 
         assert_eq!(writes, 1, "customer {n} was written {writes} times");
     }
     assert!(h.sb.fo_failed_events().is_empty(), "every event was taken");
+    h.stop_engine().await;
+}
+
+/// F&O's default mappings with the customer's natural key scoped by its legal entity: the
+/// account's `couplet_legalentity` column and F&O's `dataAreaId`, blank meaning `usmf`; Sales'
+/// products (one catalogue) come from usmf's released products.
+fn per_legal_entity_mappings() -> String {
+    let scoped = couplet::systems::fo::system::MAPPINGS.replacen(
+        "erp_filter = \"ProductType eq 'Item'\"",
+        "erp_filter = \"ProductType eq 'Item' and dataAreaId eq 'usmf'\"",
+        1,
+    );
+    let scoped = scoped.replacen(
+        "erp_key = \"CustomerAccount\"\n",
+        "erp_key = \"CustomerAccount\"\ncrm_key_scope = \"couplet_legalentity\"\nerp_key_scope = \"dataAreaId\"\nkey_scope_default = \"usmf\"\n",
+        1,
+    );
+    scoped.replacen(
+        "  [[mapping.fields]]\n  crm = \"name\"\n  erp = \"OrganizationName\"\n",
+        "  [[mapping.fields]]\n  crm = \"couplet_legalentity\"\n  erp = \"dataAreaId\"\n\n  [[mapping.fields]]\n  crm = \"name\"\n  erp = \"OrganizationName\"\n",
+        1,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_customer_account_in_two_legal_entities_is_two_accounts() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("fo-two-companies.toml");
+    std::fs::write(&file, per_legal_entity_mappings()).unwrap();
+    let tweak: Tweak = std::sync::Arc::new(move |cfg: &mut couplet::config::Config| {
+        cfg.sync.mapping_file = Some(file.clone());
+        cfg.systems
+            .get_mut("fo")
+            .and_then(|v| v.as_table_mut())
+            .expect("[fo]")
+            .insert(
+                "legal_entities".into(),
+                toml::Value::Array(vec!["usmf".into(), "usrt".into()]),
+            );
+    });
+    let mut h = Harness::start_erp_with(
+        "fo",
+        SandboxConfig {
+            records: 30,
+            seed: 8,
+            ..Default::default()
+        },
+        Some(tweak),
+    )
+    .await;
+    h.wait_idle(IDLE_TIMEOUT).await;
+    let usmf = fo_rows(&h, "CustomersV3", "usmf");
+    let usrt = fo_rows(&h, "CustomersV3", "usrt");
+    let shared: Vec<String> = usrt
+        .iter()
+        .map(|c| c["CustomerAccount"].as_str().unwrap().to_string())
+        .filter(|n| usmf.iter().any(|c| c["CustomerAccount"] == json!(n)))
+        .collect();
+    assert!(
+        !shared.is_empty(),
+        "the sandbox seeds accounts in both companies"
+    );
+    let accounts = customer_accounts(&h.sb);
+    for n in &shared {
+        let mut companies: Vec<String> = accounts
+            .iter()
+            .filter(|a| a["accountnumber"] == json!(n))
+            .map(|a| a["couplet_legalentity"].as_str().unwrap_or("").to_string())
+            .collect();
+        companies.sort();
+        assert_eq!(
+            companies,
+            ["usmf", "usrt"],
+            "customer {n}: one account per legal entity"
+        );
+    }
+    // Every customer of both companies is coupled to its own account, and no F&O twin was made.
+    for c in usmf.iter().chain(&usrt) {
+        let id = FO.record_id("CustomersV3", c).unwrap();
+        let account = h.coupled_id("CUSTOMER", FO, &id);
+        let a = h.row(couplet::systems::DATAVERSE, "accounts", &account);
+        assert_eq!(a["couplet_legalentity"], c["dataAreaId"], "{id}");
+        assert_eq!(a["accountnumber"], c["CustomerAccount"], "{id}");
+    }
+    let problems: String = h.check().iter().map(describe_check).collect();
+    assert!(problems.is_empty(), "{problems}{}", h.describe());
+    assert!(h.store().errors().unwrap().is_empty(), "{}", h.describe());
+
+    // An edit in one company reaches only that company's account.
+    let n = &shared[0];
+    h.sb.fo_update_row(
+        "CustomersV3",
+        &format!("dataAreaId='usrt',CustomerAccount='{n}'"),
+        json!({"PrimaryContactPhone": "555-0199"})
+            .as_object()
+            .cloned()
+            .unwrap(),
+    )
+    .unwrap();
+    wait_for(Duration::from_secs(20), || {
+        customer_accounts(&h.sb).into_iter().find(|a| {
+            a["accountnumber"] == json!(n)
+                && a["couplet_legalentity"] == json!("usrt")
+                && a["telephone1"] == json!("555-0199")
+        })
+    })
+    .await
+    .expect("the usrt edit reaches the usrt account");
+    let usmf_account = customer_accounts(&h.sb)
+        .into_iter()
+        .find(|a| a["accountnumber"] == json!(n) && a["couplet_legalentity"] == json!("usmf"))
+        .unwrap();
+    assert_ne!(usmf_account["telephone1"], json!("555-0199"));
+
+    // An account created in Sales for the second company becomes a usrt customer.
+    h.sb.insert_row(
+        couplet::systems::DATAVERSE,
+        "accounts",
+        json!({"name": "Retail newcomer", "couplet_legalentity": "usrt", "customertypecode": 3})
+            .as_object()
+            .cloned()
+            .unwrap(),
+    )
+    .unwrap();
+    wait_for(Duration::from_secs(20), || {
+        fo_rows(&h, "CustomersV3", "usrt")
+            .into_iter()
+            .find(|c| c["OrganizationName"] == json!("Retail newcomer"))
+    })
+    .await
+    .expect("the account reaches F&O's usrt");
+    h.wait_idle(IDLE_TIMEOUT).await;
     h.stop_engine().await;
 }

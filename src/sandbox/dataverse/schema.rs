@@ -165,6 +165,9 @@ pub(crate) static ACCOUNT: EntityDef = EntityDef {
             "address1_shippingmethodcode",
             Kind::Option(SHIPPING_METHODS),
         ),
+        // A custom column: the account's legal entity in a multi-company ERP (F&O's
+        // dataAreaId), as an F&O integration adds to the account (README, "Finance & Operations").
+        w("couplet_legalentity", Kind::Text(4)),
         w(
             "nav_accountstatisticsid",
             Kind::Lookup(super::schema_invoices::ACCOUNT_STATISTICS_REF),
