@@ -173,7 +173,7 @@ impl Default for CaptureSection {
 #[serde(deny_unknown_fields)]
 pub struct SyncSection {
     /// Mappings to run; empty (the default): the ERP's default selection (Business
-    /// Central: CUSTOMER, CONTACT; F&O: CUSTOMER, ITEM-PRODUCT).
+    /// Central: CUSTOMER, CONTACT; F&O: CUSTOMER, ITEM-PRODUCT, SALESORDER).
     #[serde(default)]
     pub mappings: Vec<String>,
     /// A mapping file replacing the shipped defaults.

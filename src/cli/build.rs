@@ -113,8 +113,10 @@ pub async fn connect_parts(cfg: &Config) -> anyhow::Result<EngineParts> {
 
 fn parts_on(cfg: &Config, bus: Arc<dyn Bus>) -> anyhow::Result<EngineParts> {
     let targets = targets(cfg)?;
+    let catalogue = catalogue(cfg)?.for_pair(targets.pair());
+    check_flows(&catalogue, &targets)?;
     Ok(EngineParts {
-        catalogue: Arc::new(catalogue(cfg)?.for_pair(targets.pair())),
+        catalogue: Arc::new(catalogue),
         store: open_store(&cfg.data_dir)?,
         bus,
         topics: Topics::new(&cfg.bus.topic_prefix),
@@ -126,6 +128,26 @@ fn parts_on(cfg: &Config, bus: Arc<dyn Bus>) -> anyhow::Result<EngineParts> {
         lcy: cfg.sync.lcy_code.clone(),
         orders: cfg.orders.clone(),
     })
+}
+
+/// Refuses a mapping whose document flow the ERP does not take part in (F&O takes sales
+/// orders, not quotes or invoices), naming the mapping and what to do.
+pub fn check_flows(catalogue: &Catalogue, targets: &Targets) -> anyhow::Result<()> {
+    let erp = targets.erp.system();
+    let supported = targets.erp.documents().map(|d| d.flows()).unwrap_or(&[]);
+    for m in catalogue.ordered() {
+        if let Some(flow) = m.flow
+            && !supported.contains(&flow)
+        {
+            anyhow::bail!(
+                "mapping {}: {erp} does not take part in the {} flow; remove {} from [sync] mappings (or from the mapping file)",
+                m.name,
+                flow.as_str(),
+                m.name
+            );
+        }
+    }
+    Ok(())
 }
 
 /// A config file's text pointing at a running sandbox.

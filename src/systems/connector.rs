@@ -18,7 +18,7 @@ use crate::capture::plan::CapturePlan;
 use crate::event::{Fields, Outcome, System, WriteCommand};
 use crate::invoices::figures::Statistics;
 use crate::mapping::Catalogue;
-use crate::mapping::model::TableMapping;
+use crate::mapping::model::{FlowKind, TableMapping};
 use crate::orders::build::DocumentBuilder;
 use crate::store::{Store, StoreError};
 
@@ -110,6 +110,12 @@ pub trait Connector: Send + Sync + 'static {
 /// [`Connector::documents`]; an ERP without them fails the document commands with a reason.
 #[async_trait]
 pub trait ErpDocuments: Send + Sync {
+    /// The document flows this ERP takes part in (a mapping running another one is refused
+    /// when the engine is built).
+    fn flows(&self) -> &'static [FlowKind] {
+        &FlowKind::ALL
+    }
+
     /// Builds the ERP's sales orders and quotes from CRM aggregates (at decide time).
     fn builder(&self) -> &dyn DocumentBuilder;
 

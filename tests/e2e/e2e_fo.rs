@@ -147,8 +147,14 @@ async fn customers_and_released_products_sync_in_the_legal_entity() {
     assert_eq!(customer["AddressCity"], json!("Oslo"));
     assert_eq!(customer["CustomerGroupId"], json!("10"));
     let number = customer["CustomerAccount"].as_str().unwrap().to_string();
+    // The coupling is recorded once the create's outcome is projected.
+    let coupling = wait_for(Duration::from_secs(10), || {
+        h.coupling("CUSTOMER", couplet::systems::DATAVERSE, &id)
+    })
+    .await
+    .unwrap_or_else(|| panic!("the account is not coupled\n{}", h.describe()));
     assert_eq!(
-        h.coupled_id("CUSTOMER", couplet::systems::DATAVERSE, &id),
+        coupling.erp_id,
         format!("dataAreaId=usmf,CustomerAccount={number}")
     );
     wait_for(Duration::from_secs(20), || {

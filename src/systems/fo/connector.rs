@@ -10,7 +10,7 @@ use crate::capture::plan::CapturePlan;
 use crate::event::{Fields, System};
 use crate::mapping::model::TableMapping;
 use crate::odata::csdl::Csdl;
-use crate::systems::connector::{Connector, Metadata};
+use crate::systems::connector::{Connector, ErpDocuments, Metadata};
 use crate::systems::error::SystemError;
 use crate::systems::metadata::EntitySchema;
 use crate::systems::written::Written;
@@ -88,6 +88,11 @@ impl Connector for FoClient {
     /// One `$metadata` read answers every set.
     async fn metadata(&self, _sets: &[String]) -> Result<Box<dyn Metadata>, SystemError> {
         Ok(Box::new(FoMetadata(FoClient::metadata(self).await?)))
+    }
+
+    /// Sales orders (`super::documents`).
+    fn documents(&self) -> Option<&dyn ErpDocuments> {
+        Some(self)
     }
 
     fn captures(&self, m: &Arc<TableMapping>) -> Vec<CapturePlan> {

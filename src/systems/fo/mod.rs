@@ -5,6 +5,7 @@ pub mod captures;
 pub mod client;
 pub mod config;
 pub mod connector;
+pub mod documents;
 pub mod events;
 pub mod poll;
 pub mod system;

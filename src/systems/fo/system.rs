@@ -63,7 +63,7 @@ pub fn key_shape(set: &str) -> KeyShape {
 pub const MAPPINGS: &str = include_str!("mappings.toml");
 
 /// The mappings an engine runs when `[sync] mappings` is not set.
-pub const DEFAULT_SELECTION: &[&str] = &["CUSTOMER", "ITEM-PRODUCT"];
+pub const DEFAULT_SELECTION: &[&str] = &["CUSTOMER", "ITEM-PRODUCT", "SALESORDER"];
 
 #[cfg(test)]
 mod tests {
