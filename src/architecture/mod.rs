@@ -39,7 +39,12 @@ pub const GENERIC_STAGES: &[&str] = &[
 ];
 
 /// The folders of `src/` that hold one system's code (a connector, an emulator).
-pub const SYSTEM_FOLDERS: &[&str] = &["systems/bc/", "systems/dataverse/", "sandbox/"];
+pub const SYSTEM_FOLDERS: &[&str] = &[
+    "systems/bc/",
+    "systems/dataverse/",
+    "systems/fo/",
+    "sandbox/",
+];
 
 /// The folders holding the generic document flows, whose CRM side is Dataverse's.
 pub const DOCUMENT_FLOWS: &[&str] = &[

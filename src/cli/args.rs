@@ -67,6 +67,10 @@ pub enum Command {
         /// payment) that follows the synchronisation demo.
         #[arg(long)]
         no_story: bool,
+        /// The ERP kept in step with Sales: `bc` (Business Central) or `fo` (Finance &
+        /// Operations).
+        #[arg(long, default_value = "bc")]
+        erp: crate::event::System,
     },
     /// Run the engine against the configured systems until Ctrl-C.
     Run {

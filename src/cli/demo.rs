@@ -45,14 +45,16 @@ pub struct DemoOptions {
     pub brokers: Option<String>,
     /// Play the lead-to-cash story after the synchronisation demo.
     pub story: bool,
+    /// The ERP kept in step with Sales (`bc` or `fo`).
+    pub erp: System,
 }
 
 /// One live edit and when it was made.
-struct Edit {
-    mapping: String,
-    system: System,
-    id: String,
-    at: DateTime<Utc>,
+pub(super) struct Edit {
+    pub mapping: String,
+    pub system: System,
+    pub id: String,
+    pub at: DateTime<Utc>,
 }
 
 /// The engine's config for a demo sandbox: fast polls, and the log the demo was asked for.
@@ -61,7 +63,7 @@ fn engine_config(
     sb: &Sandbox,
     dir: &std::path::Path,
 ) -> anyhow::Result<crate::config::Config> {
-    let mut cfg = build::sandbox_config(sb, dir)?;
+    let mut cfg = build::sandbox_config_for(sb, dir, o.erp.as_str())?;
     cfg.capture.poll_interval_ms = 250;
     cfg.capture.bc_overlap_ms = 2000;
     if o.bus != "embedded" {
@@ -101,6 +103,7 @@ pub async fn run(o: DemoOptions) -> anyhow::Result<bool> {
             concurrent: 5,
             ..tight
         });
+        scfg.fo.limits = Some(tight);
     }
     let sb = Sandbox::start(scfg).await?;
     let (_tmp, dir) = match &o.data_dir {
@@ -111,10 +114,17 @@ pub async fn run(o: DemoOptions) -> anyhow::Result<bool> {
             (Some(t), p)
         }
     };
+    let erp_url = if o.erp == crate::systems::fo::SYSTEM {
+        format!(
+            "Finance & Operations at {}data/ (legal entity usmf)",
+            sb.fo_url()
+        )
+    } else {
+        format!("Business Central at {}", sb.bc_api_url())
+    };
     println!(
-        "Sandbox up: Dataverse at {}, Business Central at {}; {} companies seeded (seed {}). Data in {}.",
+        "Sandbox up: Dataverse at {}, {erp_url}; {} companies seeded (seed {}). Data in {}.",
         sb.dataverse_url(),
-        sb.bc_api_url(),
         o.records,
         o.seed,
         dir.display()
@@ -161,7 +171,11 @@ pub async fn run(o: DemoOptions) -> anyhow::Result<bool> {
         );
     }
 
-    let edits = make_edits(&sb, &store, &catalogue, o.edits)?;
+    let edits = if o.erp == crate::systems::fo::SYSTEM {
+        super::demo_fo::make_edits(&sb, &store, &catalogue, o.edits)?
+    } else {
+        make_edits(&sb, &store, &catalogue, o.edits)?
+    };
     let live = Live::start(
         &format!(
             "Live changes: {} edits and new records on both sides:",
@@ -178,7 +192,11 @@ pub async fn run(o: DemoOptions) -> anyhow::Result<bool> {
     let mut ok = settled && settled_live && report(&store, &catalogue, &checks, &latencies)?;
     if o.story {
         let story_dir = dir.join("lead-to-cash");
-        ok &= super::story::run(o.seed, &story_dir, |sb, d| engine_config(&o, sb, d)).await?;
+        ok &= if o.erp == crate::systems::fo::SYSTEM {
+            super::story_fo::run(o.seed, &story_dir, |sb, d| engine_config(&o, sb, d)).await?
+        } else {
+            super::story::run(o.seed, &story_dir, |sb, d| engine_config(&o, sb, d)).await?
+        };
     }
     println!(
         "{}",
@@ -205,7 +223,7 @@ pub async fn run(o: DemoOptions) -> anyhow::Result<bool> {
     Ok(ok)
 }
 
-fn pick(rows: &[Fields], id_col: &str, n: usize, skip: usize) -> Vec<String> {
+pub(super) fn pick(rows: &[Fields], id_col: &str, n: usize, skip: usize) -> Vec<String> {
     rows.iter()
         .skip(skip)
         .step_by(3)
@@ -366,7 +384,7 @@ fn verify(
     let mut out = Vec::new();
     for m in catalogue.ordered() {
         let crm = sb.rows(crate::systems::DATAVERSE, &m.crm_entity);
-        let erp = sb.rows(crate::systems::BC, &m.erp_entity);
+        let erp = super::demo_fo::erp_rows(sb, catalogue.pair().erp, &m.erp_entity);
         out.push(compare(m, &crm, &erp, &cx)?);
     }
     Ok(out)

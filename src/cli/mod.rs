@@ -5,6 +5,7 @@ pub mod build;
 pub mod check;
 pub mod couple;
 pub mod demo;
+pub mod demo_fo;
 pub mod full_sync;
 pub mod inspect;
 pub mod local;
@@ -13,6 +14,7 @@ pub mod orders;
 pub mod replay;
 pub mod report;
 pub mod story;
+pub mod story_fo;
 pub mod sync_now;
 
 use std::process::ExitCode;
@@ -100,6 +102,7 @@ async fn dispatch(cmd: Command) -> anyhow::Result<bool> {
             bus,
             brokers,
             no_story,
+            erp,
         } => {
             demo::run(demo::DemoOptions {
                 records,
@@ -113,6 +116,7 @@ async fn dispatch(cmd: Command) -> anyhow::Result<bool> {
                 bus,
                 brokers,
                 story: !no_story,
+                erp,
             })
             .await
         }

@@ -1,7 +1,7 @@
 //! `couplet demo` plays the lead-to-cash story after the synchronisation demo: quote activated
 //! and revised, opportunity won, order submitted and created in Business Central, shipped
 //! (and the stock moved), invoiced and paid, each hop printed with its change-to-write
-//! latency, and the run ends green.
+//! latency, and the run ends green; with `--erp fo`, the same against Finance & Operations.
 
 use std::process::Command;
 
@@ -17,10 +17,31 @@ const HOPS: &[&str] = &[
     "recorded in BC -> Sales invoice Paid / Complete",
 ];
 
+/// The hops of the story against Finance & Operations.
+const FO_HOPS: &[&str] = &[
+    "account created in Sales -> F&O customer",
+    "F&O's customer number",
+    "submitted in Sales -> F&O sales order",
+    "changed in F&O -> Sales product price",
+    "set in F&O -> the account's credit limit",
+];
+
 #[test]
 fn the_demo_plays_lead_to_cash_and_reports_each_hop() {
+    demo_plays(&["demo", "--records", "3", "--edits", "1"], HOPS);
+}
+
+#[test]
+fn the_demo_with_fo_plays_lead_to_cash_in_the_legal_entity() {
+    demo_plays(
+        &["demo", "--erp", "fo", "--records", "20", "--edits", "3"],
+        FO_HOPS,
+    );
+}
+
+fn demo_plays(args: &[&str], hops: &[&str]) {
     let out = Command::new(env!("CARGO_BIN_EXE_couplet"))
-        .args(["demo", "--records", "3", "--edits", "1"])
+        .args(args)
         .output()
         .expect("couplet runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -33,7 +54,7 @@ fn the_demo_plays_lead_to_cash_and_reports_each_hop() {
         .lines()
         .skip_while(|l| !l.starts_with("Lead to cash"))
         .collect();
-    for (n, hop) in HOPS.iter().enumerate() {
+    for (n, hop) in hops.iter().enumerate() {
         let line = story
             .iter()
             .find(|l| l.trim_start().starts_with(&format!("{}. ", n + 1)))
@@ -51,4 +72,8 @@ fn the_demo_plays_lead_to_cash_and_reports_each_hop() {
         stdout.contains("every lead-to-cash hop arrived"),
         "no green result:\n{stdout}"
     );
+    let extra = story
+        .iter()
+        .any(|l| l.trim_start().starts_with(&format!("{}. ", hops.len() + 1)));
+    assert!(!extra, "more hops than expected:\n{stdout}");
 }

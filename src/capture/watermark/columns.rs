@@ -44,6 +44,10 @@ pub struct WatermarkColumns {
     pub id: KeyShape,
     /// The column(s) holding its modified-on.
     pub modified: ModifiedColumns,
+    /// Whether two versions of a row may share a modified-on (F&O's `ModifiedDateTime` has
+    /// whole seconds), so a version is its modified-on and its ETag: a change made in the
+    /// same second as the version already appended is still a new version.
+    pub etag_versions: bool,
 }
 
 impl WatermarkColumns {
@@ -53,6 +57,18 @@ impl WatermarkColumns {
         PrimaryKey::from_fields(&self.id, row)
             .map(|k| k.encode())
             .filter(|id| !id.is_empty())
+    }
+
+    /// The version of `row` as the seen map keeps it: its modified-on, followed by `#` and its
+    /// ETag (`etag`) when [`WatermarkColumns::etag_versions`] says timestamps may repeat.
+    pub fn stamp_of(&self, row: &Fields, etag: Option<String>) -> Stamp {
+        let mut stamp = self.modified.stamp(row);
+        if self.etag_versions
+            && let Some(e) = etag
+        {
+            stamp.text = format!("{}#{e}", stamp.text);
+        }
+        stamp
     }
 }
 
@@ -201,6 +217,7 @@ mod tests {
         let c = WatermarkColumns {
             id: KeyShape::guid("id"),
             modified: ModifiedColumns::instant("lastModifiedDateTime"),
+            etag_versions: false,
         };
         assert_eq!(c.id_of(&row(json!({"id": "a"}))).as_deref(), Some("a"));
         assert_eq!(c.id_of(&row(json!({"id": ""}))), None);

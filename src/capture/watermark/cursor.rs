@@ -74,8 +74,12 @@ impl Watermark {
             return;
         };
         let floor = w - overlap;
-        self.seen
-            .retain(|_, text| parse_instant(text).is_some_and(|t| t >= floor));
+        // A version's text is its modified-on, with `#<ETag>` after it where timestamps may
+        // repeat (see `WatermarkColumns::etag_versions`).
+        self.seen.retain(|_, text| {
+            let time = text.split_once('#').map_or(text.as_str(), |(t, _)| t);
+            parse_instant(time).is_some_and(|t| t >= floor)
+        });
     }
 }
 
@@ -180,5 +184,40 @@ mod tests {
         none.observe("timeless", &stamp(""));
         none.prune(chrono::Duration::seconds(2));
         assert_eq!(none.seen.len(), 1);
+    }
+
+    #[test]
+    fn versions_in_one_second_differ_by_their_etag() {
+        let c = super::super::columns::WatermarkColumns {
+            id: crate::event::KeyShape::string("k"),
+            modified: super::super::columns::ModifiedColumns::instant("ModifiedDateTime"),
+            etag_versions: true,
+        };
+        let row = |etag: &str| {
+            json!({"k": "C1", "ModifiedDateTime": "2026-12-07T15:00:01Z", "@odata.etag": etag})
+                .as_object()
+                .cloned()
+                .unwrap()
+        };
+        let mut w = Watermark::default();
+        let first = c.stamp_of(&row("W/\"a\""), Some("W/\"a\"".into()));
+        assert_eq!(first.text, "2026-12-07T15:00:01Z#W/\"a\"");
+        assert!(w.observe("C1", &first));
+        assert!(
+            !w.observe("C1", &first),
+            "the same version is appended once"
+        );
+        let second = c.stamp_of(&row("W/\"b\""), Some("W/\"b\"".into()));
+        assert!(
+            w.observe("C1", &second),
+            "a change in the same second is new"
+        );
+        assert_eq!(w.at, Some(utc("2026-12-07T15:00:01Z")));
+        // Kept while inside the overlap window, as its time says.
+        w.prune(chrono::Duration::seconds(2));
+        assert_eq!(w.seen.len(), 1);
+        w.at = Some(utc("2026-12-07T15:00:10Z"));
+        w.prune(chrono::Duration::seconds(2));
+        assert!(w.seen.is_empty());
     }
 }

@@ -182,7 +182,9 @@ impl<'a> WatermarkPoller<'a> {
                         }
                     }
                 };
-                let stamp = self.columns.modified.stamp(&fields);
+                let stamp = self
+                    .columns
+                    .stamp_of(&fields, source.system().record_etag(&fields));
                 if !mark.observe(&id, &stamp) {
                     continue;
                 }

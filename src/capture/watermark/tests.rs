@@ -134,6 +134,7 @@ impl Env {
             columns: WatermarkColumns {
                 id: crate::event::KeyShape::guid("id"),
                 modified,
+                etag_versions: false,
             },
             missing_id,
             overlap: Duration::from_secs(2),

@@ -46,6 +46,8 @@ pub fn bc_columns() -> WatermarkColumns {
         // Every API v2.0 entity set has the same key: the `id` GUID.
         id: crate::systems::BC.key_shape("customers"),
         modified: ModifiedColumns::instant("lastModifiedDateTime"),
+        // Milliseconds: a version is its timestamp.
+        etag_versions: false,
     }
 }
 

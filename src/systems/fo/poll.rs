@@ -118,6 +118,8 @@ impl FoCapture {
             WatermarkColumns {
                 id: SYSTEM.key_shape(set),
                 modified: ModifiedColumns::instant(MODIFIED),
+                // Whole seconds: two versions in one second differ by their ETag only.
+                etag_versions: true,
             },
             MissingId::Fail,
         );
