@@ -11,8 +11,9 @@ use crate::mapping::check_fields::check_mapping;
 use crate::mapping::model::{CrmColumns, FieldMapping};
 use crate::mapping::{Catalogue, TableMapping};
 
-/// Loads the mappings: `--file`, else the config's `mapping_file`, else the defaults. Every
-/// mapping of the file, not only those the config selects.
+/// Loads the mappings: `--file`, else the config's `mapping_file`, else the defaults of the
+/// configured ERP (the default pair's without a config). Every mapping of the file, not only
+/// those the config selects.
 pub fn load(config: Option<&Path>, file: Option<&Path>) -> anyhow::Result<Catalogue> {
     // The document flows a user file leaves out come from its ERP's defaults (the
     // configured ERP's when a config is given, else the default pair's).
@@ -31,6 +32,9 @@ pub fn load(config: Option<&Path>, file: Option<&Path>) -> anyhow::Result<Catalo
         let cfg = Config::load(c)?;
         if let Some(f) = &cfg.sync.mapping_file {
             return inherit(Catalogue::load(f)?, Some(&cfg));
+        }
+        if let Some(d) = build::erp_defaults(&cfg)? {
+            return Ok(d);
         }
     }
     Ok(Catalogue::defaults()?)

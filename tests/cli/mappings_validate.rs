@@ -161,3 +161,19 @@ async fn list_and_show_describe_the_mappings() {
         r.err
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn validate_and_check_pass_on_the_fo_defaults() {
+    let cli = Cli::start(3).await;
+    let mut text = std::fs::read_to_string(&cli.config).unwrap();
+    text.push_str("\n[erp]\nsystem = \"fo\"\n");
+    std::fs::write(&cli.config, text).unwrap();
+    let ok = cli.run(&["mappings", "validate"], true).await;
+    assert_eq!(ok.code, 0, "{ok:?}");
+    for m in ["CUSTOMER", "ITEM-PRODUCT", "SALESORDER"] {
+        assert!(ok.out.contains(&format!("ok     {m}")), "{}", ok.out);
+    }
+    let check = cli.run(&["check"], true).await;
+    assert_eq!(check.code, 0, "{check:?}");
+    assert!(check.out.contains("Finance & Operations"), "{}", check.out);
+}
