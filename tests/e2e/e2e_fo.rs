@@ -455,3 +455,92 @@ async fn the_same_customer_account_in_two_legal_entities_is_two_accounts() {
     h.wait_idle(IDLE_TIMEOUT).await;
     h.stop_engine().await;
 }
+
+/// A dead instance logged its intents to create F&O customers for new accounts, F&O made the
+/// customers, and it died before coupling them: the running instance couples each pair, no
+/// twin on either side. The names are short, so the made customers are looked up by their
+/// longest sent value, the enum `PartyType` (compared as F&O's enum literal).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_created_before_a_crash_is_coupled_not_twinned() {
+    use couplet::event::RecordKey;
+    use couplet::pipeline::state::StateLog;
+    use couplet::store::CreateIntent;
+    let mut h = Harness::start_erp(
+        "fo",
+        SandboxConfig {
+            records: 10,
+            seed: 71,
+            ..Default::default()
+        },
+    )
+    .await;
+    h.wait_idle(IDLE_TIMEOUT).await;
+    h.stop_engine().await;
+    let parts = h.open_parts().await;
+    let dead = StateLog::new(
+        parts.bus.clone(),
+        parts.topics.clone(),
+        parts.store.clone(),
+        "dead-instance".to_string(),
+    );
+    let mut made = Vec::new();
+    for (name, city) in [("Tw One", "Oslo"), ("Tw Two", "Bergen")] {
+        let account =
+            h.sb.insert_row(
+                couplet::systems::DATAVERSE,
+                "accounts",
+                json!({"name": name, "address1_city": city, "customertypecode": 3})
+                    .as_object()
+                    .cloned()
+                    .unwrap(),
+            )
+            .unwrap();
+        let sent =
+            json!({"OrganizationName": name, "AddressCity": city, "PartyType": "Organization",
+            "CustomerGroupId": "10", "SalesCurrencyCode": "USD"})
+            .as_object()
+            .cloned()
+            .unwrap();
+        dead.put_intent(&CreateIntent {
+            mapping: "CUSTOMER".into(),
+            source: RecordKey::new(couplet::systems::DATAVERSE, "accounts", account.clone()),
+            target_system: FO,
+            target_entity: "CustomersV3".into(),
+            fields: sent.clone(),
+            instance: "dead-instance".into(),
+            at: chrono::Utc::now(),
+        })
+        .await
+        .unwrap();
+        let mut body = sent;
+        body.insert("dataAreaId".into(), json!("usmf"));
+        let customer = h.sb.fo_insert_row("CustomersV3", body).unwrap();
+        made.push((
+            name,
+            account,
+            FO.record_id("CustomersV3", &customer).unwrap(),
+        ));
+    }
+    drop(dead);
+    drop(parts);
+    h.start_engine().await;
+    h.wait_idle(IDLE_TIMEOUT).await;
+    for (name, account, customer) in &made {
+        let twins = fo_rows(&h, "CustomersV3", "usmf")
+            .into_iter()
+            .filter(|c| c["OrganizationName"] == json!(name))
+            .count();
+        assert_eq!(twins, 1, "one customer named {name}");
+        let accounts = customer_accounts(&h.sb)
+            .into_iter()
+            .filter(|a| a["name"] == json!(name))
+            .count();
+        assert_eq!(accounts, 1, "one account named {name}");
+        assert_eq!(
+            h.coupled_id("CUSTOMER", couplet::systems::DATAVERSE, account),
+            *customer
+        );
+    }
+    assert_usmf_in_sync(&h);
+    h.stop_engine().await;
+}

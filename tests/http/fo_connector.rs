@@ -198,6 +198,28 @@ async fn records_are_keyed_per_legal_entity_and_metadata_lists_the_entities() {
         .unwrap_err();
     assert!(e.to_string().contains("Customer group"), "{e}");
 
+    // By natural key an enum is compared with its qualified literal, the form F&O's page on
+    // OData documents (`Microsoft.Dynamics.DataEntities.DirPartyBaseType'Organization'`).
+    let orgs = fo
+        .find_eq("CustomersV3", "PartyType", &json!("Organization"))
+        .await
+        .unwrap();
+    assert!(!orgs.is_empty());
+    let client = fo.client::<couplet::systems::fo::FoClient>().unwrap();
+    assert_eq!(
+        client
+            .literal_for("CustomersV3", "PartyType", &json!("Organization"))
+            .await
+            .unwrap(),
+        "Microsoft.Dynamics.DataEntities.DirPartyBaseType'Organization'"
+    );
+    assert_eq!(
+        client
+            .literal_for("CustomersV3", "CustomerAccount", &json!("O'Neil"))
+            .await
+            .unwrap(),
+        "'O''Neil'"
+    );
     let meta = fo
         .connector()
         .metadata(&["CustomersV3".to_string()])

@@ -46,6 +46,8 @@ pub struct FoClient {
     warm: Arc<AtomicBool>,
     /// The Business Events endpoint, when configured.
     events: Option<Arc<EventEndpoint>>,
+    /// `$metadata`, read once when a filter first needs a property's type.
+    csdl: Arc<tokio::sync::OnceCell<crate::odata::csdl::Csdl>>,
 }
 
 impl FoClient {
@@ -75,6 +77,33 @@ impl FoClient {
                 .business_events
                 .clone()
                 .map(|e| Arc::new(EventEndpoint::new(e))),
+            csdl: Arc::new(tokio::sync::OnceCell::new()),
+        })
+    }
+
+    /// The OData literal of `value` for property `field` of `set`: an enum property takes F&O's
+    /// qualified enum literal (`Microsoft.Dynamics.DataEntities.NoYes'Yes'`; a plain string
+    /// is refused for it, `external-apis.md` §3.1), anything else the usual literal.
+    pub async fn literal_for(
+        &self,
+        set: &str,
+        field: &str,
+        value: &serde_json::Value,
+    ) -> Result<String, SystemError> {
+        let plain = crate::systems::http::urls::odata_literal(value);
+        let Some(text) = value.as_str() else {
+            return Ok(plain);
+        };
+        let csdl = self.csdl.get_or_try_init(|| self.metadata()).await?;
+        let kind = csdl
+            .entity_set(SYS, set)
+            .and_then(|e| e.fields.into_iter().find(|f| f.name == field))
+            .map(|f| f.kind);
+        Ok(match kind {
+            Some(k) if !k.starts_with("Edm.") && !k.is_empty() => {
+                format!("{k}'{}'", text.replace('\'', "''"))
+            }
+            _ => plain,
         })
     }
 

@@ -45,6 +45,17 @@ impl Connector for FoClient {
         FoClient::query(self, set, filter).await
     }
 
+    /// By natural key, an enum property compared with its qualified literal.
+    async fn find_eq(
+        &self,
+        set: &str,
+        field: &str,
+        value: &serde_json::Value,
+    ) -> Result<Vec<Fields>, SystemError> {
+        let literal = self.literal_for(set, field, value).await?;
+        FoClient::query(self, set, &format!("{field} eq {literal}")).await
+    }
+
     async fn create(&self, set: &str, body: &Fields) -> Result<Written, SystemError> {
         FoClient::create(self, set, body).await
     }
