@@ -51,6 +51,11 @@ pub struct Metrics {
     pub parked: IntGaugeVec,
     /// Couplings, by mapping.
     pub couplings: IntGaugeVec,
+    /// Records waiting for a system that does not answer, by system.
+    pub target_waiting: IntGaugeVec,
+    /// When the records waiting for a system started to wait (Unix seconds; 0: none waits),
+    /// by system.
+    pub target_unavailable_since: IntGaugeVec,
     /// Records moved to the dead-letter topic, by mapping, stage and error class.
     pub dead_lettered: IntCounterVec,
     /// Events re-appended by `couplet replay`, by topic.
@@ -246,6 +251,18 @@ impl Metrics {
                 &["mapping"],
             ),
             couplings: gauge(&r, "couplings", "Coupled record pairs.", &["mapping"]),
+            target_waiting: gauge(
+                &r,
+                "target_waiting_records",
+                "Records waiting for a system that does not answer (time-outs, 5xx, 429).",
+                &["system"],
+            ),
+            target_unavailable_since: gauge(
+                &r,
+                "target_unavailable_since_seconds",
+                "Since when records wait for the system (Unix time; 0: none waits).",
+                &["system"],
+            ),
             dead_lettered: counter(
                 &r,
                 "dead_lettered_total",

@@ -54,6 +54,26 @@ impl ApplyStage {
             }
             let _serialised = self.writer.lock(&cmd).await;
             let o = self.writer.execute_with(&cmd, force).await?;
+            let target = cmd.target_system.as_str();
+            let record = cmd.source.to_string();
+            if o.status == OutcomeStatus::Failed
+                && o.error
+                    .as_ref()
+                    .is_some_and(|e| matches!(e.class.as_str(), "throttled" | "unavailable"))
+            {
+                // Back-pressure, not a failure: nothing is recorded or committed; the consumer
+                // loop waits (backing off, this partition paused) and tries it again. Its create
+                // intent stays open, so the next try first looks for what this one may have made.
+                let reason = o.reason.clone().unwrap_or_default();
+                let since = super::waits::wait(target, &record, &reason);
+                tracing::warn!(%since, reason = %reason, "The target does not answer; the record waits and is tried again.");
+                return Err(PipelineError::TargetUnavailable {
+                    system: target.to_string(),
+                    record,
+                    reason,
+                });
+            }
+            super::waits::done(target, &record);
             self.state.apply_outcome(&o, None).await?;
             // A create that failed on a fault of the target (a time-out, a 5xx, an unreadable
             // answer) may have happened all the same: its intent stays open, so the retry

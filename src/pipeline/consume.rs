@@ -80,7 +80,7 @@ where
                             match handle(m.clone()).await {
                                 Ok(()) => break,
                                 Err(e) if e.is_transient() => {
-                                    tracing::warn!(topic = %m.topic, partition = m.partition, offset, error = %e, "The log is unavailable; retrying the message.");
+                                    tracing::warn!(topic = %m.topic, partition = m.partition, offset, error = %e, "A transient fault; the message is tried again.");
                                     if pause(&mut shutdown, wait).await {
                                         return Ok((k, next));
                                     }

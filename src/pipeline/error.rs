@@ -16,6 +16,17 @@ pub enum PipelineError {
     /// A connection or setting is unusable.
     #[error("{0}")]
     Setup(String),
+    /// A write's target does not answer (a time-out, a refused connection, a 5xx, a 429 past
+    /// the client's retries): the message waits and is tried again, never listed as an error.
+    #[error("{record} waits for {system}: {reason}")]
+    TargetUnavailable {
+        /// The system.
+        system: String,
+        /// The record whose write waits.
+        record: String,
+        /// The fault.
+        reason: String,
+    },
     /// A stage task ended abnormally.
     #[error("stage {stage} stopped: {reason}")]
     Stage {
@@ -30,7 +41,11 @@ impl PipelineError {
     /// True for faults that pass by themselves (the broker is unreachable for a while):
     /// stages wait and retry instead of stopping.
     pub fn is_transient(&self) -> bool {
-        matches!(self, PipelineError::Bus(e) if e.retry() != Retry::Never)
+        match self {
+            PipelineError::Bus(e) => e.retry() != Retry::Never,
+            PipelineError::TargetUnavailable { .. } => true,
+            _ => false,
+        }
     }
 }
 
@@ -40,6 +55,7 @@ impl Classify for PipelineError {
             PipelineError::Bus(e) => e.actor(),
             PipelineError::Store(e) => e.actor(),
             PipelineError::Setup(_) => Actor::User,
+            PipelineError::TargetUnavailable { .. } => Actor::External,
             PipelineError::Stage { .. } => Actor::Internal,
         }
     }
@@ -51,6 +67,7 @@ impl Classify for PipelineError {
             PipelineError::Bus(e) => e.class(),
             PipelineError::Store(e) => e.class(),
             PipelineError::Setup(_) => "setup",
+            PipelineError::TargetUnavailable { .. } => "target_unavailable",
             PipelineError::Stage { .. } => "stage",
         }
     }

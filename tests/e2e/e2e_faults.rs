@@ -121,3 +121,68 @@ async fn a_503_burst_is_ridden_out() {
     h.assert_in_sync();
     h.stop_engine().await;
 }
+
+/// A Dataverse outage far longer than one write's retries (each write gives up after 3
+/// attempts here; Dataverse answers 503 without `Retry-After` to the next 60 requests) while
+/// customers are created in Business Central: the writes wait for Dataverse, nothing lands in
+/// the errors list, and once it answers the customers are accounts, once each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_outage_is_waited_out_not_listed_as_errors() {
+    let tweak: Tweak = std::sync::Arc::new(|cfg: &mut couplet::config::Config| {
+        cfg.http.max_attempts = 3;
+        cfg.http.backoff_base = Duration::from_millis(50);
+    });
+    let mut h = Harness::start_erp_with(
+        "bc",
+        couplet::sandbox::SandboxConfig {
+            records: 10,
+            seed: 17,
+            ..Default::default()
+        },
+        Some(tweak),
+    )
+    .await;
+    h.wait_idle(IDLE_TIMEOUT).await;
+    h.sb.inject(
+        couplet::systems::DATAVERSE,
+        Fault::Unavailable { count: 60 },
+    );
+    let mut made = Vec::new();
+    for i in 0..3 {
+        let name = format!("Outage Survivor {i}");
+        h.sb.insert_row(
+            couplet::systems::BC,
+            "customers",
+            patch("displayName", json!(name)),
+        )
+        .unwrap();
+        made.push(name);
+    }
+    // While Dataverse is down, the writes wait: visible as waiting, never as errors.
+    let waited = wait_for(Duration::from_secs(30), || {
+        couplet::apply::waits::waiting()
+            .into_iter()
+            .find(|w| w.system == "dataverse" && w.records > 0)
+    })
+    .await
+    .expect("records wait for Dataverse");
+    assert!(waited.last_error.contains("unavailable"), "{waited:?}");
+    assert!(h.store().errors().unwrap().is_empty(), "{}", h.describe());
+    h.wait_idle(Duration::from_secs(120)).await;
+    for name in &made {
+        let n = customer_accounts(&h.sb)
+            .iter()
+            .filter(|a| text(a, "name") == *name)
+            .count();
+        assert_eq!(n, 1, "{name} is an account once");
+    }
+    assert!(h.store().errors().unwrap().is_empty(), "{}", h.describe());
+    assert!(
+        !couplet::apply::waits::waiting()
+            .iter()
+            .any(|w| w.system == "dataverse"),
+        "nothing waits once Dataverse answers"
+    );
+    h.assert_in_sync();
+    h.stop_engine().await;
+}
