@@ -4,10 +4,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use serde_json::json;
 
 use super::build;
+use super::edits::{Edit, pick};
 use super::report::{Live, counts};
 use crate::event::Side;
 use crate::event::{Fields, System};
@@ -47,14 +48,6 @@ pub struct DemoOptions {
     pub story: bool,
     /// The ERP kept in step with Sales (`bc` or `fo`).
     pub erp: System,
-}
-
-/// One live edit and when it was made.
-pub(super) struct Edit {
-    pub mapping: String,
-    pub system: System,
-    pub id: String,
-    pub at: DateTime<Utc>,
 }
 
 /// The engine's config for a demo sandbox: fast polls, and the log the demo was asked for.
@@ -221,15 +214,6 @@ pub async fn run(o: DemoOptions) -> anyhow::Result<bool> {
     }
     sb.shutdown().await;
     Ok(ok)
-}
-
-pub(super) fn pick(rows: &[Fields], id_col: &str, n: usize, skip: usize) -> Vec<String> {
-    rows.iter()
-        .skip(skip)
-        .step_by(3)
-        .take(n)
-        .filter_map(|r| r.get(id_col).and_then(|v| v.as_str()).map(str::to_string))
-        .collect()
 }
 
 /// Edits coupled records on both sides and adds a new company with a contact on each side.

@@ -5,7 +5,7 @@
 use chrono::Utc;
 use serde_json::json;
 
-use super::demo::{Edit, pick};
+use super::edits::{Edit, pick};
 use crate::event::{Fields, Side, System};
 use crate::mapping::Catalogue;
 use crate::sandbox::Sandbox;

@@ -6,6 +6,7 @@ pub mod check;
 pub mod couple;
 pub mod demo;
 pub mod demo_fo;
+pub mod edits;
 pub mod full_sync;
 pub mod inspect;
 pub mod local;
