@@ -389,9 +389,15 @@ fn report(
     lat: &[(String, i64)],
 ) -> anyhow::Result<bool> {
     let counts = counts(catalogue, store);
+    let w = counts
+        .iter()
+        .map(|(n, _)| n.len())
+        .max()
+        .unwrap_or(0)
+        .max(10);
     println!();
     println!(
-        "{:<10} {:>8} {:>8} {:>8} {:>6} {:>6} {:>6} {:>6} {:>6}  change->write ms (p50 / max, n)",
+        "{:<w$} {:>8} {:>8} {:>8} {:>6} {:>6} {:>6} {:>6} {:>6}  change->write ms (p50 / max, n)",
         "mapping", "captured", "written", "coupled", "parked", "failed", "CRM", "ERP", "diffs"
     );
     let mut ok = true;
@@ -403,7 +409,7 @@ fn report(
             .collect();
         l.sort_unstable();
         println!(
-            "{name:<10} {:>8} {:>8} {:>8} {:>6} {:>6} {:>6} {:>6} {:>6}  {} / {}, {}",
+            "{name:<w$} {:>8} {:>8} {:>8} {:>6} {:>6} {:>6} {:>6} {:>6}  {} / {}, {}",
             c.captured,
             c.written,
             chk.coupled,

@@ -15,12 +15,13 @@ use crate::systems::fo::SYSTEM as FO;
 /// The legal entity the demo synchronises (`[fo] legal_entity` of the sandbox config).
 pub const COMPANY: &str = "usmf";
 
-/// The rows of `set` on `erp` that the demo's engine synchronises.
+/// The rows of `set` on `erp` that the demo's engine synchronises (F&O's: the demo's legal
+/// entity's, and the rows every company shares, such as units of measure).
 pub fn erp_rows(sb: &Sandbox, erp: System, set: &str) -> Vec<Fields> {
     if erp == FO {
         sb.fo_rows(set)
             .into_iter()
-            .filter(|r| r.get("dataAreaId") == Some(&json!(COMPANY)))
+            .filter(|r| r.get("dataAreaId").is_none_or(|c| *c == json!(COMPANY)))
             .collect()
     } else {
         sb.rows(erp, set)

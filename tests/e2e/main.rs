@@ -21,6 +21,7 @@ mod e2e_deletes;
 mod e2e_faults;
 mod e2e_fo;
 mod e2e_fo_orders;
+mod e2e_fo_prices;
 mod e2e_full_sync;
 mod e2e_full_sync_catalogue;
 mod e2e_invoices;

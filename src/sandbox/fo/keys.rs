@@ -47,6 +47,15 @@ pub(crate) fn parse(def: &EntityDef, predicate: &str) -> Result<Vec<Value>, FoEr
             def.keys.join(", ")
         ))
     };
+    // A one-column key may be given by its value alone, as OData allows: `UnitsOfMeasure('ea')`.
+    let named;
+    let predicate = match def.keys {
+        [only] if predicate.trim().starts_with('\'') || predicate.trim().parse::<u64>().is_ok() => {
+            named = format!("{only}={predicate}");
+            named.as_str()
+        }
+        _ => predicate,
+    };
     let mut found: Vec<(String, Value)> = Vec::new();
     for part in parts(predicate) {
         let (name, raw) = part.split_once('=').ok_or_else(bad)?;
@@ -59,7 +68,7 @@ pub(crate) fn parse(def: &EntityDef, predicate: &str) -> Result<Vec<Value>, FoEr
             .and_then(|k| def.column(k))
             .ok_or_else(bad)?;
         let value = match column.kind {
-            Kind::Int64 => raw.parse::<u64>().map(Value::from).map_err(|_| bad())?,
+            Kind::Int64 | Kind::Int32 => raw.parse::<u64>().map(Value::from).map_err(|_| bad())?,
             _ => {
                 let s = raw
                     .strip_prefix('\'')
@@ -124,7 +133,7 @@ pub(crate) fn predicate(def: &EntityDef, fields: &Fields) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sandbox::fo::schema::{CUSTOMERS, SALES_PRICE_AGREEMENTS};
+    use crate::sandbox::fo::schema::{CUSTOMERS, SALES_PRICE_AGREEMENTS, UNITS_OF_MEASURE};
     use serde_json::json;
 
     #[test]
@@ -161,5 +170,17 @@ mod tests {
             ("CustomersV3", Some("x"))
         );
         assert!(split_segment("CustomersV3(x").is_err());
+    }
+
+    #[test]
+    fn a_shared_entity_is_keyed_by_its_one_column_named_or_not() {
+        let named = parse(&UNITS_OF_MEASURE, "UnitSymbol='ea'").unwrap();
+        assert_eq!(named, vec![json!("ea")]);
+        assert_eq!(parse(&UNITS_OF_MEASURE, "'ea'").unwrap(), named);
+        assert!(parse(&UNITS_OF_MEASURE, "dataAreaId='usmf',UnitSymbol='ea'").is_err());
+        let mut f = Fields::new();
+        f.insert("UnitSymbol".into(), json!("PCS"));
+        assert_eq!(row_id(&UNITS_OF_MEASURE, &f), "pcs");
+        assert_eq!(predicate(&UNITS_OF_MEASURE, &f), "UnitSymbol='PCS'");
     }
 }

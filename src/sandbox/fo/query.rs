@@ -97,13 +97,16 @@ impl Opts {
     }
 }
 
-/// True when the caller may see a row of `company`.
+/// True when the caller may see a row: one of the default company, any row cross-company,
+/// and always a row of a shared entity (no `dataAreaId`: every company sees it).
 pub(crate) fn visible(fields: &Fields, cross_company: bool) -> bool {
     cross_company
-        || fields
-            .get("dataAreaId")
-            .and_then(Value::as_str)
-            .is_some_and(|c| c.eq_ignore_ascii_case(DEFAULT_COMPANY))
+        || match fields.get("dataAreaId") {
+            None => true,
+            Some(c) => c
+                .as_str()
+                .is_some_and(|c| c.eq_ignore_ascii_case(DEFAULT_COMPANY)),
+        }
 }
 
 /// `{base}$metadata#Set` (with the selected columns when `$select` was given).

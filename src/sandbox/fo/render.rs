@@ -2,12 +2,17 @@
 //! `usmf` (the default company) holds every ERP customer, every item as a released product
 //! and the customer-group prices as sales price agreements; `usrt` holds the items too and a
 //! fifth of the customers under the same accounts (so one account exists in both companies,
-//! as a customer that buys from two legal entities does). Sales orders start empty: they come
-//! from the CRM. Rendering draws nothing: the same world always makes the same rows.
+//! as a customer that buys from two legal entities does). Both companies keep the world's
+//! customer price groups; the units of measure the items use are shared by both. Sales orders
+//! start empty: they come from the CRM. Rendering draws nothing: the same world always makes
+//! the same rows.
 
 use serde_json::{Value, json};
 
-use super::schema::{CUSTOMERS, EntityDef, RELEASED_PRODUCTS, SALES_PRICE_AGREEMENTS};
+use super::schema::{
+    CUSTOMERS, EntityDef, PRICE_CUSTOMER_GROUPS, RELEASED_PRODUCTS, SALES_PRICE_AGREEMENTS,
+    UNITS_OF_MEASURE,
+};
 use super::state::Data;
 use super::{COMPANIES, DEFAULT_COMPANY, NO_DATE, RECID, date, keys, timestamp};
 use crate::sandbox::world::{Company, World};
@@ -99,6 +104,43 @@ pub(crate) fn render(world: &World, data: &mut Data) {
         });
         put(data, &SALES_PRICE_AGREEMENTS, f);
     }
+    for unit in units(world) {
+        let f = json!({
+            "UnitSymbol": unit, "UnitDescription": unit_description(&unit),
+            "UnitClass": if unit == "KG" { "Mass" } else { "Quantity" },
+            "SystemOfUnits": if unit == "KG" { "Metric" } else { "None" },
+            "DecimalPrecision": if unit == "KG" { 3 } else { 0 },
+            "IsBaseUnit": "Yes", "IsSystemUnit": "No", "NationalCode": "",
+        });
+        put(data, &UNITS_OF_MEASURE, f);
+    }
+    for company in COMPANIES {
+        for (i, g) in world.price_groups.iter().enumerate() {
+            let f = json!({
+                "dataAreaId": company, "GroupCode": g.code, "GroupName": g.name,
+                "PricingPriority": i,
+            });
+            put(data, &PRICE_CUSTOMER_GROUPS, f);
+        }
+    }
+}
+
+/// The units the items are sold in, each once, sorted.
+fn units(world: &World) -> Vec<String> {
+    let mut units: Vec<String> = world.items.iter().map(|i| i.unit.clone()).collect();
+    units.sort();
+    units.dedup();
+    units
+}
+
+fn unit_description(unit: &str) -> &'static str {
+    match unit {
+        "PCS" => "Pieces",
+        "BOX" => "Box",
+        "SET" => "Set",
+        "KG" => "Kilograms",
+        _ => "",
+    }
 }
 
 /// A customer of `company`.
@@ -173,6 +215,29 @@ mod tests {
             rows("SalesPriceAgreements", "usmf"),
             world.group_prices.len()
         );
+        for company in COMPANIES {
+            assert_eq!(
+                rows("PriceCustomerGroups", company),
+                world.price_groups.len()
+            );
+        }
+        // Units are shared: no company, one row per unit the items use.
+        let units = data.store.table("UnitsOfMeasure").unwrap().live();
+        assert!(!units.is_empty());
+        assert!(
+            units
+                .iter()
+                .all(|(_, r)| r.fields.get("dataAreaId").is_none())
+        );
+        for p in &world.group_prices {
+            assert!(
+                data.store
+                    .table("UnitsOfMeasure")
+                    .unwrap()
+                    .get(&p.unit.to_lowercase())
+                    .is_some()
+            );
+        }
         let first = world.customers.iter().find(|c| c.erp.is_some()).unwrap();
         let number = first.number.as_deref().unwrap().to_lowercase();
         let t = data.store.table("CustomersV3").unwrap();

@@ -20,6 +20,8 @@ pub(crate) enum Kind {
     Text(usize),
     /// A 64-bit integer (record ids).
     Int64,
+    /// A 32-bit integer (priorities, precisions).
+    Int32,
     /// A decimal number.
     Decimal,
     /// A date, which F&O sends as a DateTimeOffset at 12:00 UTC.
@@ -50,7 +52,8 @@ pub(crate) struct EntityDef {
     pub type_name: &'static str,
     /// The entity's X++ class, as write errors name it.
     pub table: &'static str,
-    /// Key fields, `dataAreaId` first.
+    /// Key fields, `dataAreaId` first on a company-specific entity; a shared entity (units,
+    /// whose rows every legal entity sees) has no `dataAreaId` at all.
     pub keys: &'static [&'static str],
     pub columns: &'static [Column],
 }
@@ -58,6 +61,12 @@ pub(crate) struct EntityDef {
 impl EntityDef {
     pub fn column(&self, name: &str) -> Option<&'static Column> {
         self.columns.iter().find(|c| c.name == name)
+    }
+
+    /// True when the entity's rows belong to a legal entity (its key starts with
+    /// `dataAreaId`); false for shared entities such as units of measure.
+    pub fn is_company_specific(&self) -> bool {
+        self.keys.first() == Some(&"dataAreaId")
     }
 }
 
@@ -262,6 +271,66 @@ pub(crate) static SALES_ORDER_LINES: EntityDef = EntityDef {
     ],
 };
 
+/// Customer price groups (`PriceDiscPriceCustomerGroupEntity`, public collection
+/// `PriceCustomerGroups`), per legal entity: the groups a sales price agreement's
+/// `PriceCustomerGroupCode` names. Fields from the Common Data Model page
+/// (MicrosoftDocs/common-data-model-and-service,
+/// `schema/core/operationsCommon/Entities/SupplyChain/InventoryAndWarehouseManagement/PriceDiscPriceCustomerGroupEntity.md`:
+/// `GroupCode`, `GroupName`, `PricingPriority`); the key is `dataAreaId` + `GroupCode`. No
+/// `ModifiedDateTime`: a schedule reads it.
+pub(crate) static PRICE_CUSTOMER_GROUPS: EntityDef = EntityDef {
+    set: "PriceCustomerGroups",
+    type_name: "PriceCustomerGroup",
+    table: "PriceDiscPriceCustomerGroupEntity",
+    keys: &["dataAreaId", "GroupCode"],
+    columns: &[
+        COMPANY,
+        w("GroupCode", Kind::Text(10), "Price group"),
+        w("GroupName", Kind::Text(60), "Name"),
+        w("PricingPriority", Kind::Int32, "Pricing priority"),
+    ],
+};
+
+/// Units of measure (`UnitOfMeasureEntity`, public collection `UnitsOfMeasure`), shared by
+/// every legal entity: keyed by `UnitSymbol` alone, without `dataAreaId` (sandbox subset of
+/// the columns and of `UnitClass`'s members). Fields from the Common Data Model page (MicrosoftDocs/common-data-model-and-service,
+/// `schema/core/operationsCommon/Entities/SupplyChain/ProductInformationManagement/UnitOfMeasureEntity.md`).
+pub(crate) static UNITS_OF_MEASURE: EntityDef = EntityDef {
+    set: "UnitsOfMeasure",
+    type_name: "UnitOfMeasure",
+    table: "UnitOfMeasureEntity",
+    keys: &["UnitSymbol"],
+    columns: &[
+        w("UnitSymbol", Kind::Text(10), "Unit"),
+        w("UnitDescription", Kind::Text(60), "Description"),
+        w(
+            "UnitClass",
+            Kind::Enum(
+                "UnitOfMeasureClass",
+                &[
+                    "Undefined",
+                    "Quantity",
+                    "Length",
+                    "Area",
+                    "Volume",
+                    "Mass",
+                    "Time",
+                ],
+            ),
+            "Unit class",
+        ),
+        w(
+            "SystemOfUnits",
+            Kind::Enum("UnitOfMeasureSystemOfUnits", &["None", "Metric", "US"]),
+            "System of units",
+        ),
+        w("DecimalPrecision", Kind::Int32, "Decimal precision"),
+        w("IsBaseUnit", NO_YES, "Base unit"),
+        w("IsSystemUnit", NO_YES, "System unit"),
+        w("NationalCode", Kind::Text(10), "National code"),
+    ],
+};
+
 /// Every entity the emulator serves.
 pub(crate) static ENTITIES: &[&EntityDef] = &[
     &CUSTOMERS,
@@ -269,6 +338,8 @@ pub(crate) static ENTITIES: &[&EntityDef] = &[
     &SALES_PRICE_AGREEMENTS,
     &SALES_ORDER_HEADERS,
     &SALES_ORDER_LINES,
+    &PRICE_CUSTOMER_GROUPS,
+    &UNITS_OF_MEASURE,
 ];
 
 /// The entity of a public collection name (case-sensitive, as F&O's routing is).
@@ -281,9 +352,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_entity_is_keyed_by_company_first_and_declares_its_keys() {
+    fn every_entity_is_keyed_by_company_first_or_shared_and_declares_its_keys() {
         for def in ENTITIES {
-            assert_eq!(def.keys[0], "dataAreaId", "{}", def.set);
+            // A shared entity has no company column at all.
+            assert_eq!(
+                def.is_company_specific(),
+                def.column("dataAreaId").is_some(),
+                "{}",
+                def.set
+            );
             for k in def.keys {
                 assert!(def.column(k).is_some(), "{}.{k}", def.set);
             }
@@ -293,5 +370,7 @@ mod tests {
             assert_eq!(names.len(), def.columns.len(), "{}", def.set);
         }
         assert!(entity("CustomersV3").is_some() && entity("customersv3").is_none());
+        assert!(PRICE_CUSTOMER_GROUPS.is_company_specific());
+        assert!(!UNITS_OF_MEASURE.is_company_specific());
     }
 }

@@ -60,6 +60,11 @@ fn check_value(def: &EntityDef, name: &str, kind: &Kind, v: &Value) -> Result<Va
             .as_i64()
             .map(Value::from)
             .ok_or_else(|| wrong("Edm.Int64")),
+        Kind::Int32 => v
+            .as_i64()
+            .filter(|n| i32::try_from(*n).is_ok())
+            .map(Value::from)
+            .ok_or_else(|| wrong("Edm.Int32")),
         Kind::Date | Kind::DateTime => {
             let s = v.as_str().ok_or_else(|| wrong("Edm.DateTimeOffset"))?;
             let parsed = DateTime::parse_from_rfc3339(s)
@@ -99,6 +104,7 @@ pub(crate) fn type_of(kind: &Kind) -> String {
     match kind {
         Kind::Text(_) => "Edm.String".into(),
         Kind::Int64 => "Edm.Int64".into(),
+        Kind::Int32 => "Edm.Int32".into(),
         Kind::Decimal => "Edm.Decimal".into(),
         Kind::Date | Kind::DateTime => "Edm.DateTimeOffset".into(),
         Kind::Enum(ty, _) => format!("{ENUM_NAMESPACE}.{ty}"),
@@ -151,7 +157,7 @@ pub(crate) fn validate(
 fn is_default(kind: &Kind, v: &Value) -> bool {
     match kind {
         Kind::Text(_) => v.as_str().is_some_and(str::is_empty),
-        Kind::Int64 | Kind::Decimal => v.as_f64() == Some(0.0),
+        Kind::Int64 | Kind::Int32 | Kind::Decimal => v.as_f64() == Some(0.0),
         // Normalised already: the default DateTimeOffset (0001-01-01) or F&O's empty date.
         Kind::Date | Kind::DateTime => v.as_str().is_some_and(|s| s < "1901"),
         Kind::Enum(_, members) => v.as_str() == members.first().copied(),
@@ -201,8 +207,14 @@ pub(crate) fn create(
     now: DateTime<Utc>,
 ) -> Result<String, FoError> {
     let mut fields = validate(def, body, None)?;
-    let company = company(def, &fields, cross_company)?;
-    fields.insert("dataAreaId".into(), Value::String(company.clone()));
+    // A shared entity (units) belongs to no company; its rules get an empty one.
+    let company = if def.is_company_specific() {
+        let company = company(def, &fields, cross_company)?;
+        fields.insert("dataAreaId".into(), Value::String(company.clone()));
+        company
+    } else {
+        String::new()
+    };
     write_rules::default_row(data, def, &company, &mut fields, now)?;
     let id = keys::row_id(def, &fields);
     if data.store.table(def.set).and_then(|t| t.get(&id)).is_some() {

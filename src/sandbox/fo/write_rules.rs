@@ -61,7 +61,7 @@ pub(crate) fn empty_value(kind: &Kind, now: DateTime<Utc>) -> Value {
     match kind {
         Kind::Text(_) => Value::from(""),
         Kind::Decimal => Value::from(0.0),
-        Kind::Int64 => Value::from(0),
+        Kind::Int64 | Kind::Int32 => Value::from(0),
         Kind::Date => Value::from(super::NO_DATE),
         Kind::DateTime => Value::from(timestamp(now)),
         Kind::Enum(_, members) => Value::from(members.first().copied().unwrap_or_default()),

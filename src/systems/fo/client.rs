@@ -14,7 +14,7 @@ use url::Url;
 
 use super::config::FoConfig;
 use super::events::EventEndpoint;
-use super::system::{COMPANY, MODIFIED, SYSTEM as SYS};
+use super::system::{COMPANY, MODIFIED, SYSTEM as SYS, is_company_specific};
 use crate::event::key::Fields;
 use crate::systems::auth::{BearerAuth, TokenCache};
 use crate::systems::error::SystemError;
@@ -170,14 +170,17 @@ impl FoClient {
     }
 
     /// `{root}{set}?$filter=…&$orderby=…&cross-company=true`, the filter limited to the
-    /// configured companies.
+    /// configured companies (a shared entity, which has no `dataAreaId`, is not limited).
     fn collection_url(&self, set: &str, filter: &str, orderby: Option<&str>) -> String {
-        let filter = if filter.trim().is_empty() {
-            self.company_filter()
-        } else {
-            format!("{} and ({filter})", self.company_filter())
+        let filter = match (is_company_specific(set), filter.trim().is_empty()) {
+            (true, true) => self.company_filter(),
+            (true, false) => format!("{} and ({filter})", self.company_filter()),
+            (false, _) => filter.to_string(),
         };
-        let mut pairs = vec![("$filter", filter.as_str())];
+        let mut pairs = Vec::new();
+        if !filter.trim().is_empty() {
+            pairs.push(("$filter", filter.as_str()));
+        }
         if let Some(o) = orderby {
             pairs.push(("$orderby", o));
         }
@@ -316,14 +319,14 @@ impl FoClient {
     }
 
     /// Creates a record (`POST`, 201 with the entity) in the company its `dataAreaId` names,
-    /// the default legal entity when it names none.
+    /// the default legal entity when it names none (a shared entity's record names none).
     pub async fn create(&self, set: &str, body: &Fields) -> Result<Written, SystemError> {
         let mut body = body.clone();
         let named = body
             .get(COMPANY)
             .and_then(|v| v.as_str())
             .is_some_and(|c| !c.trim().is_empty());
-        if !named {
+        if !named && is_company_specific(set) {
             body.insert(COMPANY.into(), self.default_company().into());
         }
         let bytes = json_body(&body)?;
@@ -483,6 +486,33 @@ mod tests {
         );
         assert!(q.ends_with("cross-company=true"), "{q}");
         assert!(c.record_url("get", "CustomersV3", "US-001").is_err());
+    }
+
+    #[test]
+    fn a_shared_entity_is_read_and_addressed_without_a_company() {
+        let c = client(&["usrt"]);
+        let all = urlencoding_decode(&c.collection_url("UnitsOfMeasure", "", None));
+        assert_eq!(all, "cross-company=true");
+        let some =
+            urlencoding_decode(&c.collection_url("UnitsOfMeasure", "UnitSymbol eq 'ea'", None));
+        assert_eq!(some, "$filter=UnitSymbol eq 'ea'&cross-company=true");
+        assert_eq!(
+            c.record_url("get", "UnitsOfMeasure", "ea").unwrap(),
+            "https://contoso.operations.dynamics.com/data/UnitsOfMeasure('ea')?cross-company=true"
+        );
+        let groups = urlencoding_decode(&c.collection_url("PriceCustomerGroups", "", None));
+        assert!(
+            groups.starts_with("$filter=(dataAreaId eq 'usmf' or dataAreaId eq 'usrt')"),
+            "{groups}"
+        );
+        let w = written(
+            "UnitsOfMeasure",
+            "create",
+            serde_json::json!({"@odata.etag": "W/\"u\"", "UnitSymbol": "box"}),
+        )
+        .unwrap();
+        assert_eq!(w.id, "box");
+        assert!(w.modified_on.is_none());
     }
 
     fn urlencoding_decode(s: &str) -> String {

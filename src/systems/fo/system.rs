@@ -46,16 +46,34 @@ const KEYS: &[(&str, &str, KeyKind)] = &[
     ("SalesOrderHeadersV2", "SalesOrderNumber", KeyKind::String),
     ("SalesOrderLines", "InventoryLotId", KeyKind::String),
     ("SalesPriceAgreements", "RecordId", KeyKind::Int),
+    ("PriceCustomerGroups", "GroupCode", KeyKind::String),
+    ("UnitsOfMeasure", "UnitSymbol", KeyKind::String),
 ];
 
-/// The primary key of an entity set: `dataAreaId` and the entity's own key column.
+/// The entity sets whose rows every legal entity shares: no `dataAreaId` in their key or
+/// their fields, so reads are not filtered by company and creates name none (F&O's units of
+/// measure, `UnitOfMeasureEntity`).
+const SHARED_SETS: &[&str] = &["UnitsOfMeasure"];
+
+/// True when `set`'s records belong to a legal entity (keyed by `dataAreaId` first); false
+/// for the shared entities.
+pub fn is_company_specific(set: &str) -> bool {
+    !SHARED_SETS.contains(&set)
+}
+
+/// The primary key of an entity set: `dataAreaId` and the entity's own key column, or the
+/// key column alone for a shared entity.
 pub fn key_shape(set: &str) -> KeyShape {
     let (column, kind) = KEYS
         .iter()
         .find(|(s, _, _)| *s == set)
         .map(|(_, c, k)| (*c, *k))
         .unwrap_or(("RecordId", KeyKind::Int));
-    KeyShape::composite([(COMPANY, KeyKind::String), (column, kind)])
+    if is_company_specific(set) {
+        KeyShape::composite([(COMPANY, KeyKind::String), (column, kind)])
+    } else {
+        KeyShape::single(column, kind)
+    }
 }
 
 /// The default table mappings of a Dataverse ↔ F&O pair (the catalogue when
@@ -63,7 +81,15 @@ pub fn key_shape(set: &str) -> KeyShape {
 pub const MAPPINGS: &str = include_str!("mappings.toml");
 
 /// The mappings an engine runs when `[sync] mappings` is not set.
-pub const DEFAULT_SELECTION: &[&str] = &["CUSTOMER", "ITEM-PRODUCT", "SALESORDER"];
+pub const DEFAULT_SELECTION: &[&str] = &[
+    "CUSTOMER",
+    "ITEM-PRODUCT",
+    "UNIT GROUP",
+    "UNIT",
+    "CUSTPRCGRP-PRICE",
+    "SALESPRC-PRODPRICE",
+    "SALESORDER",
+];
 
 #[cfg(test)]
 mod tests {
@@ -84,5 +110,32 @@ mod tests {
             Some("dataAreaId=usmf,RecordId=5637144576")
         );
         assert!(SYSTEM.record_id("CustomersV3", &price).is_none());
+        let group: crate::event::Fields =
+            serde_json::from_str(r#"{"dataAreaId":"usmf","GroupCode":"RETAIL"}"#).unwrap();
+        assert_eq!(
+            SYSTEM.record_id("PriceCustomerGroups", &group).as_deref(),
+            Some("dataAreaId=usmf,GroupCode=RETAIL")
+        );
+    }
+
+    #[test]
+    fn shared_entities_are_keyed_without_a_company() {
+        assert!(is_company_specific("CustomersV3"));
+        assert!(is_company_specific("PriceCustomerGroups"));
+        assert!(!is_company_specific("UnitsOfMeasure"));
+        assert_eq!(key_shape("UnitsOfMeasure").names(), "UnitSymbol");
+        let unit: crate::event::Fields =
+            serde_json::from_str(r#"{"UnitSymbol":"PCS","UnitDescription":"Pieces"}"#).unwrap();
+        assert_eq!(
+            SYSTEM.record_id("UnitsOfMeasure", &unit).as_deref(),
+            Some("PCS")
+        );
+        // A row that names a company is still keyed by its symbol alone.
+        let mut with_company = unit.clone();
+        with_company.insert(COMPANY.into(), "usmf".into());
+        assert_eq!(
+            SYSTEM.record_id("UnitsOfMeasure", &with_company).as_deref(),
+            Some("PCS")
+        );
     }
 }
