@@ -185,6 +185,20 @@ pub struct SyncSection {
     /// Writes in flight at once (one per partition at most).
     #[serde(default = "default_apply_concurrency")]
     pub apply_concurrency: usize,
+    /// Seconds a stop (SIGTERM, Ctrl-C) waits for the stages to finish the message in hand
+    /// (default 10, under an orchestrator's usual 30 s kill). Then they are stopped where they
+    /// are: what is not committed is read again on the next start, and the writes are
+    /// idempotent.
+    #[serde(default = "default_shutdown_grace")]
+    pub shutdown_grace_secs: f64,
+}
+
+impl SyncSection {
+    /// `shutdown_grace_secs` as a duration.
+    pub fn shutdown_grace(&self) -> std::time::Duration {
+        std::time::Duration::try_from_secs_f64(self.shutdown_grace_secs.max(0.0))
+            .unwrap_or(std::time::Duration::from_secs(10))
+    }
 }
 
 impl Default for SyncSection {
@@ -194,6 +208,7 @@ impl Default for SyncSection {
             mapping_file: None,
             lcy_code: default_lcy(),
             apply_concurrency: default_apply_concurrency(),
+            shutdown_grace_secs: default_shutdown_grace(),
         }
     }
 }
@@ -342,6 +357,9 @@ fn default_overlap_ms() -> u64 {
 }
 fn default_lcy() -> String {
     "USD".into()
+}
+fn default_shutdown_grace() -> f64 {
+    10.0
 }
 fn default_apply_concurrency() -> usize {
     8

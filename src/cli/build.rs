@@ -127,6 +127,7 @@ fn parts_on(cfg: &Config, bus: Arc<dyn Bus>) -> anyhow::Result<EngineParts> {
         apply_concurrency: cfg.sync.apply_concurrency,
         lcy: cfg.sync.lcy_code.clone(),
         orders: cfg.orders.clone(),
+        shutdown_grace: cfg.sync.shutdown_grace(),
     })
 }
 

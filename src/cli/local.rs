@@ -95,6 +95,7 @@ pub async fn remote(cfg: &Config, bus: Arc<dyn Bus>) -> anyhow::Result<Opened> {
         apply_concurrency: cfg.sync.apply_concurrency,
         lcy: cfg.sync.lcy_code.clone(),
         orders: cfg.orders.clone(),
+        shutdown_grace: cfg.sync.shutdown_grace(),
     };
     parts
         .bus

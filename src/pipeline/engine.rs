@@ -220,16 +220,30 @@ impl Engine {
         }
     }
 
-    /// Stops every task and waits for them.
+    /// Stops every task: waits for them within `[sync] shutdown_grace_secs`, then stops those
+    /// still busy where they are. The projection is flushed either way.
     pub async fn shutdown(self) -> Result<(), PipelineError> {
         let _ = self.shutdown.send(true);
+        // Bounded: a stage still busy at the deadline (a write to a system that does not
+        // answer) is stopped where it is; its message is not committed, so the next start
+        // reads it again, and the writes are idempotent.
+        let deadline = tokio::time::Instant::now() + self.parts.shutdown_grace;
         let mut first = None;
-        for (name, h) in self.tasks {
-            match h.await {
+        for (name, mut h) in self.tasks {
+            let done = match tokio::time::timeout_at(deadline, &mut h).await {
+                Ok(done) => done,
+                Err(_) => {
+                    tracing::warn!(task = %name, grace = ?self.parts.shutdown_grace, "Still busy at the end of the shutdown grace; stopped where it is (uncommitted work is read again on the next start).");
+                    h.abort();
+                    continue;
+                }
+            };
+            match done {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => {
                     first.get_or_insert(e);
                 }
+                Err(e) if e.is_cancelled() => {}
                 Err(e) => {
                     first.get_or_insert(PipelineError::Stage {
                         stage: name,

@@ -48,4 +48,7 @@ pub struct EngineParts {
     pub lcy: String,
     /// `[orders]`.
     pub orders: crate::orders::OrdersConfig,
+    /// How long a shutdown waits for the stages to finish what they are doing before it stops
+    /// them where they are (`[sync] shutdown_grace_secs`).
+    pub shutdown_grace: Duration,
 }

@@ -45,6 +45,11 @@ impl Faults {
         }
     }
 
+    /// Drops every pending fault (the system answers normally again).
+    pub fn clear(&self) {
+        *self.pending.lock() = Default::default();
+    }
+
     /// Consumes a throttle or unavailable fault for the current request, if one is pending.
     pub fn take_request_fault(&self) -> Option<Injected> {
         let mut p = self.pending.lock();

@@ -454,6 +454,11 @@ impl Sandbox {
         self.service(system).faults.inject(fault);
     }
 
+    /// Ends the faults pending on one system (an outage is over).
+    pub fn clear_faults(&self, system: System) {
+        self.service(system).faults.clear();
+    }
+
     /// Request counters of one system.
     pub fn stats(&self, system: System) -> SandboxStats {
         self.service(system).faults.stats()

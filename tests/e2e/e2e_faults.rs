@@ -186,3 +186,58 @@ async fn a_long_outage_is_waited_out_not_listed_as_errors() {
     h.assert_in_sync();
     h.stop_engine().await;
 }
+
+/// A stop while a write waits for a system that does not answer ends within the configured
+/// grace (2 s here; each write attempt cycle alone takes ~25 s against 503s), and loses nothing:
+/// the waiting change is read again on the next start and written once the system answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_while_a_target_is_down_is_bounded_and_loses_nothing() {
+    let tweak: Tweak = std::sync::Arc::new(|cfg: &mut couplet::config::Config| {
+        cfg.sync.shutdown_grace_secs = 2.0;
+    });
+    let mut h = Harness::start_erp_with(
+        "bc",
+        couplet::sandbox::SandboxConfig {
+            records: 6,
+            seed: 19,
+            ..Default::default()
+        },
+        Some(tweak),
+    )
+    .await;
+    h.wait_idle(IDLE_TIMEOUT).await;
+    h.sb.inject(
+        couplet::systems::DATAVERSE,
+        Fault::Unavailable { count: 1_000_000 },
+    );
+    let name = "Stopped Mid Outage";
+    h.sb.insert_row(
+        couplet::systems::BC,
+        "customers",
+        patch("displayName", json!(name)),
+    )
+    .unwrap();
+    wait_for(Duration::from_secs(30), || {
+        couplet::apply::waits::waiting()
+            .into_iter()
+            .find(|w| w.system == "dataverse" && w.records > 0)
+    })
+    .await
+    .expect("the write waits for Dataverse");
+    let started = Instant::now();
+    h.stop_engine().await;
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(6), "the stop took {took:?}");
+    // The outage ends; the next start writes the change, once, and lists nothing as an error.
+    h.sb.clear_faults(couplet::systems::DATAVERSE);
+    h.start_engine().await;
+    h.wait_idle(Duration::from_secs(90)).await;
+    let n = customer_accounts(&h.sb)
+        .iter()
+        .filter(|a| text(a, "name") == name)
+        .count();
+    assert_eq!(n, 1, "the customer is an account once");
+    assert!(h.store().errors().unwrap().is_empty(), "{}", h.describe());
+    h.assert_in_sync();
+    h.stop_engine().await;
+}
