@@ -8,7 +8,6 @@ use chrono::Utc;
 use super::intent::{Found, Intents};
 use super::locks::KeyLocks;
 use crate::error::Classify;
-use crate::event::types::{OutcomeError, now_millis};
 use crate::event::{Fields, Outcome, OutcomeStatus, WriteCommand, WriteOp};
 use crate::mapping::Catalogue;
 use crate::mapping::model::{DeletionPolicy, Direction, TableMapping};
@@ -95,7 +94,7 @@ impl Writer {
         force: bool,
     ) -> Result<Outcome, PipelineError> {
         let Some(m) = self.catalogue.get(&cmd.mapping).cloned() else {
-            return Ok(failed(
+            return Ok(Outcome::failed_command(
                 cmd,
                 "unknown_mapping",
                 "user",
@@ -199,7 +198,7 @@ impl Writer {
                         .map(|i| format!("/{i}"))
                         .unwrap_or_default()
                 );
-                failed(cmd, e.class(), e.actor().as_str(), field, reason)
+                Outcome::failed_command(cmd, e.class(), e.actor().as_str(), field, reason)
             }
         })
     }
@@ -259,7 +258,7 @@ impl Writer {
                 1 => {
                     let rec = &found[0];
                     let Some(id) = t.record_id(entity, rec) else {
-                        return Ok(Ok(failed(
+                        return Ok(Ok(Outcome::failed_command(
                             cmd,
                             "malformed",
                             "external",
@@ -274,7 +273,7 @@ impl Writer {
                         .coupling(&m.name, t, &id)?
                         .filter(|o| o.id_on(s) != cmd.source.id)
                     {
-                        return Ok(Ok(failed(
+                        return Ok(Ok(Outcome::failed_command(
                             cmd,
                             "duplicate_key",
                             "user",
@@ -296,7 +295,7 @@ impl Writer {
                     return Ok(self.matched(cmd, m, source_wins, &id, rec, how).await?);
                 }
                 n => {
-                    return Ok(Ok(failed(
+                    return Ok(Ok(Outcome::failed_command(
                         cmd,
                         "ambiguous",
                         "user",
@@ -322,7 +321,13 @@ impl Writer {
                     return Ok(self.matched(cmd, m, source_wins, &id, &rec, how).await?);
                 }
                 Ok(Found::Ambiguous(reason)) => {
-                    return Ok(Ok(failed(cmd, "ambiguous", "user", None, reason)));
+                    return Ok(Ok(Outcome::failed_command(
+                        cmd,
+                        "ambiguous",
+                        "user",
+                        None,
+                        reason,
+                    )));
                 }
                 Ok(Found::Nothing) => {}
             }
@@ -439,7 +444,7 @@ impl Writer {
                     Err(e) => Err(e),
                 });
             }
-            DeletionPolicy::None => failed(
+            DeletionPolicy::None => Outcome::failed_command(
                 cmd,
                 "deletion_conflict",
                 "user",
@@ -512,7 +517,7 @@ impl Writer {
             ));
             return Ok(Ok(o));
         }
-        Ok(Ok(failed(
+        Ok(Ok(Outcome::failed_command(
             cmd,
             "update_conflict",
             "user",
@@ -526,22 +531,4 @@ impl Writer {
             ),
         )))
     }
-}
-
-fn failed(
-    cmd: &WriteCommand,
-    class: &str,
-    actor: &str,
-    field: Option<String>,
-    reason: String,
-) -> Outcome {
-    let mut o = Outcome::for_command(cmd, OutcomeStatus::Failed);
-    o.error = Some(OutcomeError {
-        class: class.to_string(),
-        actor: actor.to_string(),
-        field,
-    });
-    o.reason = Some(reason);
-    o.at = now_millis();
-    o
 }

@@ -16,6 +16,7 @@ pub mod replay;
 pub mod report;
 pub mod story;
 pub mod story_fo;
+pub mod story_run;
 pub mod sync_now;
 
 use std::process::ExitCode;

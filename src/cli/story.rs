@@ -12,17 +12,15 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, anyhow};
 use serde_json::{Value, json};
 
+use super::story_run::HOP_TIMEOUT;
 use crate::event::{Fields, System};
 use crate::mapping::Catalogue;
-use crate::pipeline::Engine;
 use crate::sandbox::{Sandbox, SandboxConfig};
 use crate::store::Store;
 
 /// Companies seeded for the story: enough for every mapping to have records, small enough to
 /// settle in seconds.
 const STORY_RECORDS: usize = 12;
-/// How long one hop may take before the story fails.
-const HOP_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// One hop of the story and how long it took.
 struct Hop {
@@ -129,56 +127,14 @@ pub async fn run(
         .iter()
         .map(|m| m.name.clone())
         .collect();
-    let parts = super::build::connect_parts(&cfg).await?;
-    let store = parts.store.clone();
-    let started = Instant::now();
-    let mut engine = Engine::start(parts).await?;
-    let result = match engine.wait_idle(HOP_TIMEOUT * 5).await? {
-        false => Err(anyhow!(
-            "the initial synchronisation of the catalogue did not settle"
-        )),
-        true => {
-            println!(
-                "  catalogue synchronised in {:.1} s",
-                started.elapsed().as_secs_f64()
-            );
-            play(&sb, &store).await
-        }
-    };
-    // Every write of the story done, nothing failed or left parked on the way.
-    let result = match result {
-        Ok(hops) if engine.wait_idle(HOP_TIMEOUT).await? => {
-            let (errors, parked) = (store.errors()?, store.parked()?);
-            if errors.is_empty() && parked.is_empty() {
-                Ok(hops)
-            } else {
-                Err(anyhow!(
-                    "{} error(s) and {} parked change(s) after the story",
-                    errors.len(),
-                    parked.len()
-                ))
-            }
-        }
-        Ok(_) => Err(anyhow!("the engine did not settle after the story")),
-        Err(e) => Err(e),
-    };
-    let ok = match result {
-        Ok(hops) => {
+    super::story_run::run(sb, cfg, |sb, store| {
+        Box::pin(async move {
+            let hops = play(sb, store).await?;
             let slowest = hops.iter().map(|h| h.latency).max().unwrap_or_default();
-            println!("  {} hops, slowest {} ms.", hops.len(), slowest.as_millis());
-            true
-        }
-        Err(e) => {
-            println!("  FAILED: {e:#}");
-            for err in store.errors()? {
-                println!("    error {}: {}", err.record, err.reason);
-            }
-            false
-        }
-    };
-    engine.shutdown().await?;
-    sb.shutdown().await;
-    Ok(ok)
+            Ok((hops.len(), slowest))
+        })
+    })
+    .await
 }
 
 fn print_hop(n: usize, h: &Hop) {

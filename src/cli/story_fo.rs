@@ -11,16 +11,14 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, anyhow};
 use serde_json::{Value, json};
 
+use super::story_run::HOP_TIMEOUT;
 use crate::event::Fields;
-use crate::pipeline::Engine;
 use crate::sandbox::{Sandbox, SandboxConfig};
 use crate::store::Store;
 use crate::systems::fo::SYSTEM as FO;
 
 /// Companies seeded for the story.
 const STORY_RECORDS: usize = 12;
-/// How long one hop may take before the story fails.
-const HOP_TIMEOUT: Duration = Duration::from_secs(60);
 /// The legal entity of the story.
 const COMPANY: &str = "usmf";
 
@@ -77,52 +75,7 @@ pub async fn run(
     })
     .await?;
     let cfg = configure(&sb, dir)?;
-    let parts = super::build::connect_parts(&cfg).await?;
-    let store = parts.store.clone();
-    let started = Instant::now();
-    let mut engine = Engine::start(parts).await?;
-    let result = match engine.wait_idle(HOP_TIMEOUT * 5).await? {
-        false => Err(anyhow!("the initial synchronisation did not settle")),
-        true => {
-            println!(
-                "  catalogue synchronised in {:.1} s",
-                started.elapsed().as_secs_f64()
-            );
-            play(&sb, &store).await
-        }
-    };
-    let result = match result {
-        Ok(n) if engine.wait_idle(HOP_TIMEOUT).await? => {
-            let (errors, parked) = (store.errors()?, store.parked()?);
-            if errors.is_empty() && parked.is_empty() {
-                Ok(n)
-            } else {
-                Err(anyhow!(
-                    "{} error(s) and {} parked change(s) after the story",
-                    errors.len(),
-                    parked.len()
-                ))
-            }
-        }
-        Ok(_) => Err(anyhow!("the engine did not settle after the story")),
-        Err(e) => Err(e),
-    };
-    let ok = match result {
-        Ok((n, slowest)) => {
-            println!("  {n} hops, slowest {} ms.", slowest.as_millis());
-            true
-        }
-        Err(e) => {
-            println!("  FAILED: {e:#}");
-            for err in store.errors()? {
-                println!("    error {}: {}", err.record, err.reason);
-            }
-            false
-        }
-    };
-    engine.shutdown().await?;
-    sb.shutdown().await;
-    Ok(ok)
+    super::story_run::run(sb, cfg, |sb, store| Box::pin(play(sb, store))).await
 }
 
 /// Prints the hops as they happen; returns how many and the slowest.

@@ -288,7 +288,26 @@ impl Outcome {
         }
     }
 
-    /// An outcome for a command.
+    /// A failed outcome of `cmd`: the error's class, who must act, the field and what to do.
+    pub fn failed_command(
+        cmd: &WriteCommand,
+        class: &str,
+        actor: &str,
+        field: Option<String>,
+        reason: String,
+    ) -> Self {
+        let mut o = Outcome::for_command(cmd, OutcomeStatus::Failed);
+        o.error = Some(OutcomeError {
+            class: class.to_string(),
+            actor: actor.to_string(),
+            field,
+        });
+        o.reason = Some(reason);
+        o.at = now_millis();
+        o
+    }
+
+    /// An outcome of `cmd` with `status`, nothing written yet.
     pub fn for_command(cmd: &WriteCommand, status: OutcomeStatus) -> Self {
         Outcome {
             outcome_id: Uuid::new_v4(),

@@ -20,7 +20,6 @@ use super::state::{ACTIVE, BILLED, InvoiceState, describe};
 use crate::apply::Targets;
 use crate::error::Classify;
 use crate::event::Side;
-use crate::event::types::{OutcomeError, now_millis};
 use crate::event::{Fields, Outcome, OutcomeStatus, WriteCommand, WriteOp};
 use crate::metrics::metrics;
 use crate::store::{Store, StoreError};
@@ -31,26 +30,8 @@ use crate::transform::CurrencyTable;
 const SET: &str = "invoices";
 const LINES_SET: &str = "invoicedetails";
 
-fn failed(
-    cmd: &WriteCommand,
-    class: &str,
-    actor: &str,
-    field: Option<String>,
-    reason: String,
-) -> Outcome {
-    let mut o = Outcome::for_command(cmd, OutcomeStatus::Failed);
-    o.error = Some(OutcomeError {
-        class: class.to_string(),
-        actor: actor.to_string(),
-        field,
-    });
-    o.reason = Some(reason);
-    o.at = now_millis();
-    o
-}
-
 fn rejected(cmd: &WriteCommand, what: &str, e: &SystemError) -> Outcome {
-    failed(
+    Outcome::failed_command(
         cmd,
         e.class(),
         e.actor().as_str(),
@@ -136,7 +117,7 @@ pub async fn execute(
         tracing::info_span!("invoice", record = %cmd.source, invoice = %number, op = ?cmd.op);
     async move {
         let Some(dv) = targets.crm.client::<crate::systems::DataverseClient>() else {
-            return Ok(failed(
+            return Ok(Outcome::failed_command(
                 cmd,
                 "unsupported_target",
                 "user",
@@ -150,7 +131,7 @@ pub async fn execute(
             (WriteOp::Create, None) => ("invoice_create", create(dv, cmd, &number).await),
             (_, None) => (
                 "invoice_state",
-                failed(
+                Outcome::failed_command(
                     cmd,
                     "not_coupled",
                     "internal",
@@ -187,7 +168,7 @@ async fn update_state(dv: &DataverseClient, cmd: &WriteCommand, id: &str) -> Out
     {
         Ok(Some(f)) => f,
         Ok(None) => {
-            return failed(
+            return Outcome::failed_command(
                 cmd,
                 "not_found",
                 "user",
@@ -351,7 +332,7 @@ async fn create(dv: &DataverseClient, cmd: &WriteCommand, number: &str) -> Outco
         1 => {
             let f = found.remove(0);
             let Some(id) = text(&f, "invoiceid").map(str::to_string) else {
-                return failed(
+                return Outcome::failed_command(
                     cmd,
                     "malformed",
                     "external",
@@ -366,7 +347,7 @@ async fn create(dv: &DataverseClient, cmd: &WriteCommand, number: &str) -> Outco
             (id, state_of(&f), false)
         }
         n => {
-            return failed(
+            return Outcome::failed_command(
                 cmd,
                 "ambiguous",
                 "user",
@@ -401,7 +382,7 @@ async fn create(dv: &DataverseClient, cmd: &WriteCommand, number: &str) -> Outco
         .filter(|l| int(l, "lineitemnumber").is_none_or(|n| !existing.contains(&n)))
         .collect();
     if !missing.is_empty() && now.0 != ACTIVE {
-        return failed(
+        return Outcome::failed_command(
             cmd,
             "invoice_closed",
             "user",

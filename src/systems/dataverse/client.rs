@@ -9,6 +9,7 @@ use url::Url;
 use crate::event::key::Fields;
 use crate::systems::auth::{BearerAuth, TokenCache};
 use crate::systems::error::SystemError;
+use crate::systems::http::page::page_values;
 use crate::systems::http::urls::{check_link, query_string, record_path};
 use crate::systems::http::{ApiClient, HttpConfig};
 use crate::systems::metadata::{EntitySchema, FieldInfo};
@@ -384,21 +385,6 @@ impl DataverseClient {
             )
         })
     }
-}
-
-/// The rows and the `@odata.nextLink` of a collection page.
-pub(super) fn page_values(page: &serde_json::Value) -> Option<(Vec<Fields>, Option<String>)> {
-    let rows = page
-        .get("value")?
-        .as_array()?
-        .iter()
-        .filter_map(|v| v.as_object().cloned())
-        .collect();
-    let next = page
-        .get("@odata.nextLink")
-        .and_then(|l| l.as_str())
-        .map(str::to_string);
-    Some((rows, next))
 }
 
 /// The key inside `.../accounts(<guid>)`.

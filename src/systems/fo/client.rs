@@ -242,18 +242,8 @@ impl FoClient {
                 })
                 .await,
         )?;
-        let rows = body
-            .get("value")
-            .and_then(|v| v.as_array())
-            .ok_or_else(|| Self::malformed(operation, "the page has no 'value' array"))?
-            .iter()
-            .filter_map(|v| v.as_object().cloned())
-            .collect();
-        let next = body
-            .get("@odata.nextLink")
-            .and_then(|l| l.as_str())
-            .map(str::to_string);
-        Ok((rows, next))
+        crate::systems::http::page::page_values(&body)
+            .ok_or_else(|| Self::malformed(operation, "the page has no 'value' array"))
     }
 
     /// Every row of `set` matching an OData `filter` in the configured companies, every page.

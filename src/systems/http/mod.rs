@@ -4,6 +4,7 @@ pub mod authenticator;
 pub mod client;
 pub mod config;
 pub mod gate;
+pub mod page;
 pub mod retry;
 pub mod urls;
 

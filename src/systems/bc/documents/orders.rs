@@ -9,7 +9,6 @@ use super::build::ORDER_LINES;
 use super::quote_link::BcQuote;
 use crate::error::Classify;
 use crate::event::Side;
-use crate::event::types::{OutcomeError, now_millis};
 use crate::event::{Fields, Outcome, OutcomeStatus, WriteCommand};
 use crate::metrics::metrics;
 use crate::store::{Store, StoreError};
@@ -17,24 +16,6 @@ use crate::systems::connector::Connector;
 use crate::systems::{BcClient, SystemError, Written};
 
 const SET: &str = "salesOrders";
-
-fn failed(
-    cmd: &WriteCommand,
-    class: &str,
-    actor: &str,
-    field: Option<String>,
-    reason: String,
-) -> Outcome {
-    let mut o = Outcome::for_command(cmd, OutcomeStatus::Failed);
-    o.error = Some(OutcomeError {
-        class: class.to_string(),
-        actor: actor.to_string(),
-        field,
-    });
-    o.reason = Some(reason);
-    o.at = now_millis();
-    o
-}
 
 fn rejected(
     cmd: &WriteCommand,
@@ -46,7 +27,7 @@ fn rejected(
         .field()
         .map(str::to_string)
         .or_else(|| fallback_field.map(str::to_string));
-    failed(
+    Outcome::failed_command(
         cmd,
         e.class(),
         e.actor().as_str(),
@@ -102,7 +83,7 @@ async fn create(
         return Ok(o);
     }
     let Some(bc) = target.as_any().downcast_ref::<BcClient>() else {
-        return Ok(failed(
+        return Ok(Outcome::failed_command(
             cmd,
             "unsupported_target",
             "user",
@@ -263,7 +244,7 @@ async fn find_or_create(
         1 => {
             let f = found.remove(0);
             let Some(w) = Written::from_fields(f, "id", "lastModifiedDateTime") else {
-                return Err(failed(
+                return Err(Outcome::failed_command(
                     cmd,
                     "malformed",
                     "external",
@@ -277,7 +258,7 @@ async fn find_or_create(
             tracing::info!(order = %w.id, "Found the Business Central order an earlier attempt created; completing it.");
             Ok((w, false))
         }
-        n => Err(failed(
+        n => Err(Outcome::failed_command(
             cmd,
             "ambiguous",
             "user",

@@ -5,33 +5,14 @@ use serde_json::Value;
 
 use super::sets::SALES_QUOTES as SET;
 use crate::error::Classify;
-use crate::event::types::{OutcomeError, now_millis};
-use crate::event::{Fields, Outcome, OutcomeStatus, WriteCommand};
+use crate::event::{Fields, Outcome, WriteCommand};
 use crate::systems::{BcClient, SystemError};
 
 pub(super) const LINES: &str = super::sets::QUOTE_LINES;
 
-pub(super) fn failed(
-    cmd: &WriteCommand,
-    class: &str,
-    actor: &str,
-    field: Option<String>,
-    reason: String,
-) -> Outcome {
-    let mut o = Outcome::for_command(cmd, OutcomeStatus::Failed);
-    o.error = Some(OutcomeError {
-        class: class.to_string(),
-        actor: actor.to_string(),
-        field,
-    });
-    o.reason = Some(reason);
-    o.at = now_millis();
-    o
-}
-
 pub(super) fn rejected(cmd: &WriteCommand, what: &str, e: &SystemError) -> Outcome {
     let fallback = e.to_string().contains("Customer").then_some("customerid");
-    failed(
+    Outcome::failed_command(
         cmd,
         e.class(),
         e.actor().as_str(),

@@ -10,7 +10,7 @@
 
 use serde_json::Value;
 
-use super::quote_lines::{LINES, add_lines, failed, rejected, sequence, text};
+use super::quote_lines::{LINES, add_lines, rejected, sequence, text};
 use super::sets::SALES_QUOTES as SET;
 use crate::event::{Fields, Outcome, WriteCommand};
 use crate::systems::{BcClient, SystemError, Written};
@@ -128,7 +128,7 @@ pub async fn revise(
         .await
         .map_err(|e| rejected(cmd, "the lookup of the quote to revise", &e))?
         .ok_or_else(|| {
-            failed(
+            Outcome::failed_command(
                 cmd,
                 "deletion_conflict",
                 "user",

@@ -16,7 +16,7 @@ use serde_json::Value;
 use serde_json::json;
 use tracing::Instrument;
 
-use super::quote_lines::{LINES, add_lines, failed, rejected, sequence, text};
+use super::quote_lines::{LINES, add_lines, rejected, sequence, text};
 use super::quote_link::{BcQuote, link_existing_order};
 use super::sets::SALES_QUOTES as SET;
 use crate::event::{Fields, Outcome, OutcomeStatus, WriteCommand};
@@ -38,7 +38,7 @@ pub async fn execute(target: &dyn Connector, cmd: &WriteCommand) -> Outcome {
         tracing::info_span!("quote", record = %cmd.source, mapping = %cmd.mapping, mode = %mode);
     let outcome = match target.as_any().downcast_ref::<BcClient>() {
         Some(bc) => write(bc, cmd, &mode).instrument(span).await,
-        None => failed(
+        None => Outcome::failed_command(
             cmd,
             "unsupported_target",
             "user",
@@ -89,7 +89,7 @@ async fn write(bc: &BcClient, cmd: &WriteCommand, mode: &str) -> Outcome {
         },
         "revise" => {
             let Some(id) = cmd.target_id.clone() else {
-                return failed(
+                return Outcome::failed_command(
                     cmd,
                     "malformed",
                     "internal",
@@ -114,7 +114,7 @@ async fn write(bc: &BcClient, cmd: &WriteCommand, mode: &str) -> Outcome {
         _ => match cmd.target_id.clone() {
             Some(id) => (id, None, false, None),
             None => {
-                return failed(
+                return Outcome::failed_command(
                     cmd,
                     "malformed",
                     "internal",
@@ -202,7 +202,7 @@ async fn create(
         1 => {
             let f = found.remove(0);
             let Some(w) = Written::from_fields(f, "id", "lastModifiedDateTime") else {
-                return Err(failed(
+                return Err(Outcome::failed_command(
                     cmd,
                     "malformed",
                     "external",
@@ -228,7 +228,7 @@ async fn create(
             );
             Ok((w.id.clone(), Some(w), false, Some(r)))
         }
-        n => Err(failed(
+        n => Err(Outcome::failed_command(
             cmd,
             "ambiguous",
             "user",
@@ -299,7 +299,7 @@ async fn won_step(
             number,
         });
     let Some(quote) = quote else {
-        return Err(failed(
+        return Err(Outcome::failed_command(
             cmd,
             "deletion_conflict",
             "user",

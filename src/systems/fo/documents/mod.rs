@@ -12,8 +12,7 @@ pub mod read;
 use async_trait::async_trait;
 
 use super::client::FoClient;
-use crate::event::types::{OutcomeError, now_millis};
-use crate::event::{Fields, Outcome, OutcomeStatus, WriteCommand};
+use crate::event::{Fields, Outcome, WriteCommand};
 use crate::invoices::figures::Statistics;
 use crate::mapping::model::FlowKind;
 use crate::orders::build::DocumentBuilder;
@@ -74,18 +73,16 @@ impl ErpDocuments for FoClient {
 
     /// F&O takes no quotes from Sales: the command fails, naming the mapping to remove.
     async fn write_quote(&self, cmd: &WriteCommand) -> Outcome {
-        let mut o = Outcome::for_command(cmd, OutcomeStatus::Failed);
-        o.error = Some(OutcomeError {
-            class: "unsupported_target".into(),
-            actor: "user".into(),
-            field: None,
-        });
-        o.reason = Some(format!(
-            "mapping {}: Finance & Operations takes sales orders from Sales, not quotes; remove the mapping from [sync] mappings",
-            cmd.mapping
-        ));
-        o.at = now_millis();
-        o
+        Outcome::failed_command(
+            cmd,
+            "unsupported_target",
+            "user",
+            None,
+            format!(
+                "mapping {}: Finance & Operations takes sales orders from Sales, not quotes; remove the mapping from [sync] mappings",
+                cmd.mapping
+            ),
+        )
     }
 
     /// Account statistics stay in F&O (no financial entries are written into Sales).

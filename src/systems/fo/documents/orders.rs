@@ -7,7 +7,6 @@ use serde_json::{Value, json};
 
 use super::build::{BUILT_LINES, HEADERS, LINE_SET};
 use crate::error::Classify;
-use crate::event::types::{OutcomeError, now_millis};
 use crate::event::{Fields, Outcome, OutcomeStatus, Side, WriteCommand};
 use crate::metrics::metrics;
 use crate::store::{Store, StoreError};
@@ -16,26 +15,8 @@ use crate::systems::fo::FoClient;
 use crate::systems::fo::system::{COMPANY, SYSTEM};
 use crate::systems::written::Written;
 
-fn failed(
-    cmd: &WriteCommand,
-    class: &str,
-    actor: &str,
-    field: Option<String>,
-    reason: String,
-) -> Outcome {
-    let mut o = Outcome::for_command(cmd, OutcomeStatus::Failed);
-    o.error = Some(OutcomeError {
-        class: class.to_string(),
-        actor: actor.to_string(),
-        field,
-    });
-    o.reason = Some(reason);
-    o.at = now_millis();
-    o
-}
-
 fn rejected(cmd: &WriteCommand, what: &str, e: &SystemError) -> Outcome {
-    failed(
+    Outcome::failed_command(
         cmd,
         e.class(),
         e.actor().as_str(),
@@ -166,7 +147,7 @@ async fn find_or_create(
         1 => {
             let f = found.remove(0);
             let Some(id) = SYSTEM.record_id(HEADERS, &f) else {
-                return Err(failed(
+                return Err(Outcome::failed_command(
                     cmd,
                     "malformed",
                     "external",
@@ -188,7 +169,7 @@ async fn find_or_create(
                 false,
             ))
         }
-        n => Err(failed(
+        n => Err(Outcome::failed_command(
             cmd,
             "ambiguous",
             "user",
