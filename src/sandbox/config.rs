@@ -95,6 +95,9 @@ pub struct BusinessEventsConfig {
     pub duplicate_every: Option<u32>,
     /// Pause between the retries of a failed delivery (F&O retries 3 times, 1 s apart).
     pub retry_interval: Duration,
+    /// A root certificate (PEM) the publisher trusts besides the system's, for an HTTPS
+    /// endpoint with a private CA (tests).
+    pub trust_root_pem: Option<Vec<u8>>,
 }
 
 impl Default for BusinessEventsConfig {
@@ -105,6 +108,7 @@ impl Default for BusinessEventsConfig {
             secret: "couplet-sandbox-business-events".into(),
             duplicate_every: None,
             retry_interval: Duration::from_secs(1),
+            trust_root_pem: None,
         }
     }
 }
@@ -117,6 +121,10 @@ impl fmt::Debug for BusinessEventsConfig {
             .field("secret", &"<redacted>")
             .field("duplicate_every", &self.duplicate_every)
             .field("retry_interval", &self.retry_interval)
+            .field(
+                "trust_root_pem",
+                &self.trust_root_pem.as_ref().map(|p| p.len()),
+            )
             .finish()
     }
 }

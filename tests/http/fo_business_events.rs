@@ -196,3 +196,71 @@ async fn fo_business_events_wake_the_poll_once_per_change() {
     bad.shutdown().await;
     sb.shutdown().await;
 }
+
+fn fixture(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/tls")
+        .join(name)
+}
+
+/// With `tls_cert` and `tls_key` the receiver serves HTTPS itself: the sandbox's F&O (trusting
+/// the test CA) posts to the `https://` URL and the event wakes the poll; a plain-HTTP request
+/// to that port gets no answer, and a half-configured TLS is refused, naming the setting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_receiver_serves_https_itself() {
+    let sb = Sandbox::start(SandboxConfig {
+        records: 3,
+        fo: FoConfig {
+            events: BusinessEventsConfig {
+                secret: SECRET.into(),
+                retry_interval: Duration::from_millis(20),
+                trust_root_pem: Some(std::fs::read(fixture("ca.pem")).unwrap()),
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let wakes = Wakes::new();
+    let cfg = ReceiverConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        secret: Some(Secret::new(SECRET)),
+        tls_cert: Some(fixture("leaf.pem")),
+        tls_key: Some(fixture("leaf.key")),
+        ..Default::default()
+    };
+    let r = Receiver::start(&cfg, wakes.clone()).await.unwrap();
+    assert!(r.url().starts_with("https://127.0.0.1:"), "{}", r.url());
+    let wake = wakes.subscribe("CustomersV3");
+    sb.fo_register_endpoint(&r.url());
+    touch(&sb, "dataAreaId='usmf',CustomerAccount='C00001'", 1);
+    woken(&wake, "an event over HTTPS").await;
+    until("the event counted", || r.stats().accepted == 1).await;
+    assert!(sb.fo_failed_events().is_empty());
+    // Plain HTTP to the TLS port is not served.
+    let plain = reqwest::Client::builder()
+        .timeout(Duration::from_secs(3))
+        .build()
+        .unwrap()
+        .post(r.url().replacen("https://", "http://", 1))
+        .header("x-couplet-event-secret", SECRET)
+        .body("{}")
+        .send()
+        .await;
+    assert!(plain.is_err(), "{plain:?}");
+    r.shutdown().await;
+    // Half a TLS configuration is a configuration error naming the missing key.
+    let half = ReceiverConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        secret: Some(Secret::new(SECRET)),
+        tls_cert: Some(fixture("leaf.pem")),
+        ..Default::default()
+    };
+    let Err(e) = Receiver::start(&half, Wakes::new()).await else {
+        panic!("half a TLS configuration was taken");
+    };
+    assert!(e.to_string().contains("tls_key"), "{e}");
+    sb.shutdown().await;
+}

@@ -63,6 +63,14 @@ pub(crate) struct Publisher {
 
 impl Publisher {
     pub fn new(cfg: BusinessEventsConfig) -> Self {
+        let mut client = reqwest::Client::builder().timeout(Duration::from_secs(30));
+        if let Some(root) = cfg
+            .trust_root_pem
+            .as_deref()
+            .and_then(|pem| reqwest::Certificate::from_pem(pem).ok())
+        {
+            client = client.add_root_certificate(root);
+        }
         Publisher {
             cfg: Mutex::new(cfg),
             counter: Mutex::new(Counter {
@@ -70,10 +78,7 @@ impl Publisher {
                 count: 0,
             }),
             failed: Default::default(),
-            client: reqwest::Client::builder()
-                .timeout(Duration::from_secs(30))
-                .build()
-                .unwrap_or_default(),
+            client: client.build().unwrap_or_default(),
         }
     }
 

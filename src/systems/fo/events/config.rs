@@ -1,11 +1,10 @@
 //! The receiver's settings: where it listens, which path F&O posts to, and the shared secret
 //! the caller must present.
 //!
-//! The endpoint speaks **plain HTTP**. F&O only accepts an `https://` URL for an HTTPS
-//! business-event endpoint, so in production the receiver sits behind a TLS-terminating
-//! ingress or reverse proxy (which also owns the certificate's renewal); the URL registered in
-//! F&O is the proxy's. TLS is not built in: it would need a TLS acceptor loop and PEM parsing
-//! that Couplet does not otherwise carry.
+//! F&O only accepts an `https://` URL for an HTTPS business-event endpoint. With `tls_cert`
+//! and `tls_key` (PEM files) the receiver serves **HTTPS** itself ([`super::tls`]); without
+//! them it speaks plain HTTP, for a TLS-terminating ingress or reverse proxy in front of it
+//! (which then owns the certificate's renewal, and whose URL is registered in F&O).
 //!
 //! Every default is in [`BusinessEventsConfig::default`]; a TOML section only names what
 //! differs:
@@ -45,6 +44,12 @@ pub struct BusinessEventsConfig {
     pub secret_env: Option<String>,
     /// The shared secret inline. Prefer `secret_env`, so the value stays out of files.
     pub secret: Option<Secret>,
+    /// A PEM file with the endpoint's certificate chain: with `tls_key`, the receiver serves
+    /// HTTPS itself (F&O posts only to an HTTPS URL); without both, plain HTTP behind a
+    /// TLS-terminating ingress.
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// A PEM file with the private key of `tls_cert`.
+    pub tls_key: Option<std::path::PathBuf>,
     /// The largest body accepted, in bytes; a larger one gets 413. Default 64 KiB (business
     /// events are small by design: F&O advises against using them to export data).
     pub max_body_bytes: usize,
@@ -62,6 +67,8 @@ impl Default for BusinessEventsConfig {
             secret_header: "x-couplet-event-secret".into(),
             secret_env: None,
             secret: None,
+            tls_cert: None,
+            tls_key: None,
             max_body_bytes: 64 * 1024,
             dedup_capacity: 100_000,
         }
@@ -76,6 +83,8 @@ impl fmt::Debug for BusinessEventsConfig {
             .field("secret_header", &self.secret_header)
             .field("secret_env", &self.secret_env)
             .field("secret", &self.secret)
+            .field("tls_cert", &self.tls_cert)
+            .field("tls_key", &self.tls_key)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("dedup_capacity", &self.dedup_capacity)
             .finish()
@@ -107,6 +116,16 @@ impl BusinessEventsConfig {
         }
         if self.dedup_capacity == 0 {
             return Err(invalid("dedup_capacity", "must be at least 1"));
+        }
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            return Err(invalid(
+                if self.tls_cert.is_some() {
+                    "tls_key"
+                } else {
+                    "tls_cert"
+                },
+                "set both tls_cert and tls_key (PEM files) to serve HTTPS, or neither",
+            ));
         }
         Ok(())
     }

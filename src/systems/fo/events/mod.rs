@@ -28,6 +28,7 @@ pub mod endpoint;
 pub mod payload;
 pub mod receiver;
 pub mod stats;
+pub mod tls;
 pub mod wakes;
 
 mod auth;

@@ -83,6 +83,8 @@ struct Inner {
 pub struct Receiver {
     addr: SocketAddr,
     path: String,
+    /// `https` when the receiver terminates TLS itself, else `http`.
+    scheme: &'static str,
     inner: Arc<Inner>,
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
@@ -120,22 +122,31 @@ impl Receiver {
             .route(&cfg.path, post(receive))
             .layer(DefaultBodyLimit::max(cfg.max_body_bytes))
             .with_state(inner.clone());
+        let tls = match (&cfg.tls_cert, &cfg.tls_key) {
+            (Some(cert), Some(key)) => Some(super::tls::acceptor(cert, key)?),
+            _ => None,
+        };
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let (stop, mut rx) = watch::channel(false);
-        let task = tokio::spawn(async move {
-            let shutdown = async move {
-                let _ = rx.changed().await;
-            };
-            if let Err(e) = axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown)
-                .await
-            {
-                tracing::error!(error = %e, "The F&O business-events endpoint stopped.");
-            }
-        });
+        let task = match tls {
+            Some(acceptor) => tokio::spawn(super::tls::serve(listener, acceptor, app, rx)),
+            None => tokio::spawn(async move {
+                let shutdown = async move {
+                    let _ = rx.changed().await;
+                };
+                if let Err(e) = axum::serve(listener, app)
+                    .with_graceful_shutdown(shutdown)
+                    .await
+                {
+                    tracing::error!(error = %e, "The F&O business-events endpoint stopped.");
+                }
+            }),
+        };
         tracing::info!(%addr, path = %cfg.path, "Receiving F&O business events.");
         Ok(Receiver {
             addr,
             path: cfg.path.clone(),
+            scheme,
             inner,
             stop,
             task,
@@ -147,10 +158,11 @@ impl Receiver {
         self.addr
     }
 
-    /// The endpoint's URL on the bound address (`http://127.0.0.1:9465/fo/business-events`):
+    /// The endpoint's URL on the bound address (`https://127.0.0.1:9465/fo/business-events`,
+    /// `http://` without TLS):
     /// what a local sandbox registers. In production F&O is given the TLS terminator's URL.
     pub fn url(&self) -> String {
-        format!("http://{}{}", self.addr, self.path)
+        format!("{}://{}{}", self.scheme, self.addr, self.path)
     }
 
     /// What this receiver has handled so far.
