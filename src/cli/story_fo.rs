@@ -2,7 +2,8 @@
 //! mappings, a new account in Sales becomes an F&O customer in its legal entity (and gets F&O's
 //! number back), the rep's opportunity is won and its quote turned into a submitted order,
 //! which becomes an F&O sales order with its lines in the customer's company; then F&O changes
-//! a released product's price and a customer's credit limit, and both reach Sales. Each hop is
+//! a released product's price, a customer's credit limit and a customer-group price agreement,
+//! and each reaches Sales (the product's price, the account, the price list item). Each hop is
 //! one change on one side, timed until Couplet's write shows on the other side.
 
 use std::path::Path;
@@ -74,7 +75,19 @@ pub async fn run(
         ..Default::default()
     })
     .await?;
-    let cfg = configure(&sb, dir)?;
+    let mut cfg = configure(&sb, dir)?;
+    // F&O's defaults, with the price tables (no `ModifiedDateTime`: read on a schedule) read
+    // every 2 s instead of every 15 minutes, so a price change shows within the story.
+    std::fs::create_dir_all(dir)?;
+    let file = dir.join("fo-story-mappings.toml");
+    std::fs::write(
+        &file,
+        crate::systems::fo::system::MAPPINGS.replace(
+            "schedule = { every = \"15m\" }",
+            "schedule = { every = \"2s\" }",
+        ),
+    )?;
+    cfg.sync.mapping_file = Some(file);
     super::story_run::run(sb, cfg, |sb, store| Box::pin(play(sb, store))).await
 }
 
@@ -254,6 +267,38 @@ async fn play(sb: &Sandbox, store: &Store) -> anyhow::Result<(usize, Duration)> 
     .await?;
     hops.push(
         format!("credit limit of customer {number} set in F&O -> the account's credit limit"),
+        latency,
+    );
+
+    // 5. A customer-group price agreement changes: its price list item in Sales follows (read
+    // on the price tables' schedule).
+    let price = store
+        .couplings(Some("SALESPRC-PRODPRICE"))?
+        .into_iter()
+        .next()
+        .ok_or_else(|| anyhow!("no price agreement is coupled to a price list item"))?;
+    let key = FO.decode_id("SalesPriceAgreements", &price.erp_id)?;
+    let record = key
+        .value("RecordId")
+        .map(|v| v.to_json().to_string())
+        .unwrap_or_default();
+    let t = Instant::now();
+    sb.fo_update_row(
+        "SalesPriceAgreements",
+        &format!("dataAreaId='{COMPANY}',RecordId={record}"),
+        obj(json!({"Price": 77.5})),
+    )?;
+    let (_, latency) = until("the new price on the Sales price list", t, || {
+        sb.row(
+            crate::systems::DATAVERSE,
+            "productpricelevels",
+            &price.crm_id,
+        )
+        .filter(|p| p.get("amount").and_then(Value::as_f64) == Some(77.5))
+    })
+    .await?;
+    hops.push(
+        format!("price agreement {record} set to 77.50 in F&O -> the Sales price list item"),
         latency,
     );
     let slowest = hops.0.iter().max().copied().unwrap_or_default();

@@ -24,6 +24,7 @@ const FO_HOPS: &[&str] = &[
     "submitted in Sales -> F&O sales order",
     "changed in F&O -> Sales product price",
     "set in F&O -> the account's credit limit",
+    "in F&O -> the Sales price list item",
 ];
 
 #[test]
