@@ -32,8 +32,8 @@ pub fn decide(
             OutcomeStatus::Unchanged,
             Some(c.erp_id.clone()),
             format!(
-                "{record} was already created in Business Central as salesOrders/{}; an order is created once (changes after submission are not synchronised)",
-                c.erp_id
+                "{record} was already created in {t} as {}/{}; an order is created once (changes after submission are not synchronised)",
+                m.erp_entity, c.erp_id
             ),
         )));
     }

@@ -4,8 +4,11 @@
 
 use async_trait::async_trait;
 
-use crate::event::{ChangeEvent, ChangeOp, Fields, Outcome, WriteCommand, WriteOp};
+use crate::event::{
+    ChangeEvent, ChangeOp, Fields, Outcome, OutcomeStatus, Side, WriteCommand, WriteOp,
+};
 use crate::mapping::model::{FlowKind, TableMapping};
+use crate::metrics::metrics;
 use crate::pipeline::PipelineError;
 use crate::store::StoreError;
 use crate::systems::connector::Connector;
@@ -142,14 +145,41 @@ impl DocumentFlow for OrderFlow {
     ) -> Option<Result<Outcome, StoreError>> {
         let t = cmd.target_system;
         if cmd.op == WriteOp::Create {
-            return Some(match cx.targets.get(t).documents() {
-                Some(erp) => erp.create_order(cx.store, cmd).await,
-                None => Ok(no_documents(cmd, "sales orders")),
-            });
+            return Some(create_once(cx, cmd).await);
         }
         if t.is_crm() {
             return Some(super::back::apply::execute(cx.targets.get(t), cmd).await);
         }
         None
     }
+}
+
+/// Creates the ERP order of `cmd` unless it is coupled already (an order is created once),
+/// through the ERP's documents, counting the outcome (`order_create`).
+async fn create_once(cx: &FlowTargets<'_>, cmd: &WriteCommand) -> Result<Outcome, StoreError> {
+    let t = cmd.target_system;
+    let outcome = match cx.store.coupling(&cmd.mapping, Side::Crm, &cmd.source.id)? {
+        Some(c) => {
+            let mut o = Outcome::for_command(cmd, OutcomeStatus::Unchanged);
+            o.target_id = Some(c.erp_id.clone());
+            o.reason = Some(format!(
+                "already created in {t} as {}/{}",
+                cmd.target_entity, c.erp_id
+            ));
+            Ok(o)
+        }
+        None => match cx.targets.get(t).documents() {
+            Some(erp) => Ok(erp.create_order(cmd).await),
+            None => Ok(no_documents(cmd, "sales orders")),
+        },
+    };
+    let status = outcome
+        .as_ref()
+        .map(|o| o.status.as_str())
+        .unwrap_or("error");
+    metrics()
+        .records
+        .with_label_values(&[&cmd.mapping, "order_create", status])
+        .inc();
+    outcome
 }

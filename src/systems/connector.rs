@@ -20,7 +20,6 @@ use crate::invoices::figures::Statistics;
 use crate::mapping::Catalogue;
 use crate::mapping::model::{FlowKind, TableMapping};
 use crate::orders::build::DocumentBuilder;
-use crate::store::{Store, StoreError};
 
 /// One system's records, behind one interface.
 #[async_trait]
@@ -138,10 +137,10 @@ pub trait ErpDocuments: Send + Sync {
     /// [`ErpDocuments::read_invoice`]) in the flows' terms.
     fn interpret_posted_invoice(&self, invoice: &Fields) -> PostedInvoice;
 
-    /// Creates the sales order of a create command once (found by its natural key after a
-    /// crash, missing lines completed, its quote and opportunity linked). Only a broken
-    /// projection is an error.
-    async fn create_order(&self, store: &Store, cmd: &WriteCommand) -> Result<Outcome, StoreError>;
+    /// Creates the sales order of a create command whose order is not coupled yet (the
+    /// sales-order flow checks that), once: found by its natural key after a crash, missing
+    /// lines completed, its quote and opportunity linked. Every failure is an outcome.
+    async fn create_order(&self, cmd: &WriteCommand) -> Outcome;
 
     /// Writes a quote command (create, revise, won: link or release).
     async fn write_quote(&self, cmd: &WriteCommand) -> Outcome;

@@ -20,8 +20,7 @@ use async_trait::async_trait;
 use super::currency::CurrencyTable;
 use super::decision::Decision;
 use super::error::TransformError;
-use crate::event::types::{OutcomeError, now_millis};
-use crate::event::{ChangeEvent, Fields, Outcome, OutcomeStatus, WriteCommand};
+use crate::event::{ChangeEvent, Fields, Outcome, WriteCommand};
 use crate::mapping::Catalogue;
 use crate::mapping::model::{FlowKind, TableMapping};
 use crate::orders::OrdersConfig;
@@ -85,18 +84,16 @@ pub enum Aggregate {
 /// has no [`crate::systems::connector::ErpDocuments`]): failed, for the user to correct the
 /// mapping or the pair.
 pub fn no_documents(cmd: &WriteCommand, what: &str) -> Outcome {
-    let mut o = Outcome::for_command(cmd, OutcomeStatus::Failed);
-    o.error = Some(OutcomeError {
-        class: "unsupported_target".to_string(),
-        actor: "user".to_string(),
-        field: None,
-    });
-    o.reason = Some(format!(
-        "mapping {}: {} builds no {what}",
-        cmd.mapping, cmd.target_system
-    ));
-    o.at = now_millis();
-    o
+    Outcome::failed_command(
+        cmd,
+        "unsupported_target",
+        "user",
+        None,
+        format!(
+            "mapping {}: {} builds no {what}",
+            cmd.mapping, cmd.target_system
+        ),
+    )
 }
 
 /// The error for an ERP document flowing back from an ERP that reads no sales documents (its

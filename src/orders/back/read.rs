@@ -16,8 +16,8 @@ pub fn failed(ev: &ChangeEvent, m: &TableMapping, e: &SystemError) -> Outcome {
         None,
         OutcomeStatus::Failed,
         Some(format!(
-            "mapping {}: {} could not be read whole from Business Central (header, lines, posted shipments and invoices): {e}; `couplet errors retry` reads it again",
-            m.name, ev.source
+            "mapping {}: {} could not be read whole from {} (header, lines, posted shipments and invoices): {e}; `couplet errors retry` reads it again",
+            m.name, ev.source, ev.source.system
         )),
     );
     o.error = Some(OutcomeError {

@@ -28,7 +28,6 @@ use super::client::BcClient;
 use crate::event::{Fields, Outcome, WriteCommand};
 use crate::invoices::figures::Statistics;
 use crate::orders::build::DocumentBuilder;
-use crate::store::{Store, StoreError};
 use crate::systems::connector::ErpDocuments;
 use crate::systems::documents::{ErpOrder, PostedInvoice};
 use crate::systems::error::SystemError;
@@ -59,8 +58,8 @@ impl ErpDocuments for BcClient {
         interpret::posted_invoice(invoice)
     }
 
-    async fn create_order(&self, store: &Store, cmd: &WriteCommand) -> Result<Outcome, StoreError> {
-        orders::execute(self, store, cmd).await
+    async fn create_order(&self, cmd: &WriteCommand) -> Outcome {
+        orders::execute(self, cmd).await
     }
 
     async fn write_quote(&self, cmd: &WriteCommand) -> Outcome {

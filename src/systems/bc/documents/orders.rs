@@ -8,10 +8,7 @@ use serde_json::{Value, json};
 use super::build::ORDER_LINES;
 use super::quote_link::BcQuote;
 use crate::error::Classify;
-use crate::event::Side;
 use crate::event::{Fields, Outcome, OutcomeStatus, WriteCommand};
-use crate::metrics::metrics;
-use crate::store::{Store, StoreError};
 use crate::systems::connector::Connector;
 use crate::systems::{BcClient, SystemError, Written};
 
@@ -50,40 +47,11 @@ fn body(f: &Fields) -> Fields {
         .collect()
 }
 
-/// Executes an order create command. Only a broken projection is an error.
-pub async fn execute(
-    target: &dyn Connector,
-    store: &Store,
-    cmd: &WriteCommand,
-) -> Result<Outcome, StoreError> {
-    let outcome = create(target, store, cmd).await;
-    let status = outcome
-        .as_ref()
-        .map(|o| o.status.as_str())
-        .unwrap_or("error");
-    metrics()
-        .records
-        .with_label_values(&[&cmd.mapping, "order_create", status])
-        .inc();
-    outcome
-}
-
-async fn create(
-    target: &dyn Connector,
-    store: &Store,
-    cmd: &WriteCommand,
-) -> Result<Outcome, StoreError> {
-    if let Some(c) = store.coupling(&cmd.mapping, Side::Crm, &cmd.source.id)? {
-        let mut o = Outcome::for_command(cmd, OutcomeStatus::Unchanged);
-        o.target_id = Some(c.erp_id.clone());
-        o.reason = Some(format!(
-            "already created in Business Central as salesOrders/{}",
-            c.erp_id
-        ));
-        return Ok(o);
-    }
+/// Executes an order create command of an order not coupled yet (the sales-order flow checks
+/// that, and counts the outcome). Every failure is an outcome.
+pub async fn execute(target: &dyn Connector, cmd: &WriteCommand) -> Outcome {
     let Some(bc) = target.as_any().downcast_ref::<BcClient>() else {
-        return Ok(Outcome::failed_command(
+        return Outcome::failed_command(
             cmd,
             "unsupported_target",
             "user",
@@ -92,10 +60,10 @@ async fn create(
                 "mapping {}: sales orders are created in Business Central only",
                 cmd.mapping
             ),
-        ));
+        );
     };
     let (Ok(o) | Err(o)) = create_in_bc(target, bc, cmd).await;
-    Ok(o)
+    o
 }
 
 /// Creates the order in Business Central, or completes the one an earlier attempt created:

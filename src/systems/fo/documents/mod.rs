@@ -16,7 +16,6 @@ use crate::event::{Fields, Outcome, WriteCommand};
 use crate::invoices::figures::Statistics;
 use crate::mapping::model::FlowKind;
 use crate::orders::build::DocumentBuilder;
-use crate::store::{Store, StoreError};
 use crate::systems::connector::ErpDocuments;
 use crate::systems::documents::{ErpOrder, PaymentState, PostedInvoice};
 use crate::systems::error::SystemError;
@@ -67,8 +66,8 @@ impl ErpDocuments for FoClient {
         }
     }
 
-    async fn create_order(&self, store: &Store, cmd: &WriteCommand) -> Result<Outcome, StoreError> {
-        orders::execute(self, store, cmd).await
+    async fn create_order(&self, cmd: &WriteCommand) -> Outcome {
+        orders::execute(self, cmd).await
     }
 
     /// F&O takes no quotes from Sales: the command fails, naming the mapping to remove.

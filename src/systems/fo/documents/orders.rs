@@ -7,9 +7,7 @@ use serde_json::{Value, json};
 
 use super::build::{BUILT_LINES, HEADERS, LINE_SET};
 use crate::error::Classify;
-use crate::event::{Fields, Outcome, OutcomeStatus, Side, WriteCommand};
-use crate::metrics::metrics;
-use crate::store::{Store, StoreError};
+use crate::event::{Fields, Outcome, OutcomeStatus, WriteCommand};
 use crate::systems::error::SystemError;
 use crate::systems::fo::FoClient;
 use crate::systems::fo::system::{COMPANY, SYSTEM};
@@ -36,37 +34,11 @@ fn line_number(f: &Fields) -> i64 {
     f.get("LineNumber").and_then(Value::as_f64).unwrap_or(0.0) as i64
 }
 
-/// Executes an order create command. Only a broken projection is an error.
-pub async fn execute(
-    client: &FoClient,
-    store: &Store,
-    cmd: &WriteCommand,
-) -> Result<Outcome, StoreError> {
-    let outcome = create(client, store, cmd).await;
-    let status = outcome
-        .as_ref()
-        .map(|o| o.status.as_str())
-        .unwrap_or("error");
-    metrics()
-        .records
-        .with_label_values(&[&cmd.mapping, "order_create", status])
-        .inc();
-    outcome
-}
-
-async fn create(
-    client: &FoClient,
-    store: &Store,
-    cmd: &WriteCommand,
-) -> Result<Outcome, StoreError> {
-    if let Some(c) = store.coupling(&cmd.mapping, Side::Crm, &cmd.source.id)? {
-        let mut o = Outcome::for_command(cmd, OutcomeStatus::Unchanged);
-        o.target_id = Some(c.erp_id.clone());
-        o.reason = Some(format!("already created in F&O as {HEADERS}/{}", c.erp_id));
-        return Ok(o);
-    }
+/// Executes an order create command of an order not coupled yet (the sales-order flow checks
+/// that, and counts the outcome). Every failure is an outcome.
+pub async fn execute(client: &FoClient, cmd: &WriteCommand) -> Outcome {
     let (Ok(o) | Err(o)) = create_in_fo(client, cmd).await;
-    Ok(o)
+    o
 }
 
 async fn create_in_fo(client: &FoClient, cmd: &WriteCommand) -> Result<Outcome, Outcome> {
