@@ -42,6 +42,10 @@ pub struct Metrics {
     pub create_intents: IntCounterVec,
     /// Seconds a read-your-writes barrier over the state changelogs took, by outcome.
     pub barrier_seconds: HistogramVec,
+    /// State-changelog messages the state follower applied to the projection, by origin
+    /// (`other`: another instance's; `own`: this instance's, whose projection write had not
+    /// happened or was lost in a crash).
+    pub state_followed: IntCounterVec,
 
     /// Consumer lag in messages, by group, topic and partition.
     pub consumer_lag: IntGaugeVec,
@@ -227,6 +231,12 @@ impl Metrics {
                 "Create intents logged, and records found through them instead of created twice.",
                 &["mapping", "outcome"],
             ),
+            state_followed: counter(
+                &r,
+                "state_followed_total",
+                "State-changelog messages the state follower applied to the projection, by origin.",
+                &["origin"],
+            ),
             barrier_seconds: histogram(
                 &r,
                 "state_barrier_seconds",
@@ -312,6 +322,9 @@ impl Metrics {
             &topics.dlq,
         ] {
             self.produced.with_label_values(&[t.as_str()]);
+        }
+        for origin in ["own", "other"] {
+            self.state_followed.with_label_values(&[origin]);
         }
         for m in catalogue.ordered() {
             let name = m.name.as_str();

@@ -51,11 +51,14 @@ pub fn held(cfg: &Config, what: &str) -> anyhow::Error {
 /// scratch projection built from the couplings changelog.
 pub async fn open(cfg: &Config, what: &str) -> anyhow::Result<Opened> {
     match build::connect_parts(cfg).await {
-        Ok(p) => Ok(Opened {
-            parts: p,
-            local: true,
-            _scratch: None,
-        }),
+        Ok(p) => {
+            crate::pipeline::recover::projection(&p.bus, &p.topics, &p.store, &p.catalogue).await?;
+            Ok(Opened {
+                parts: p,
+                local: true,
+                _scratch: None,
+            })
+        }
         Err(e) if is_lock_error(&e) && cfg.bus.backend == "kafka" => {
             let bus = build::connect_bus(cfg)
                 .await

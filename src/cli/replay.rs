@@ -27,7 +27,20 @@ pub async fn run(
     bus.ensure_topics(&topics.specs(cfg.bus.partitions, (catalogue.ordered().len() * 2) as u32))
         .await?;
     if do_rebuild {
-        let store = build::open_store(&cfg.data_dir)?;
+        std::fs::create_dir_all(&cfg.data_dir).with_context(|| {
+            format!(
+                "cannot create the data directory {}",
+                cfg.data_dir.display()
+            )
+        })?;
+        let (store, aside) =
+            crate::store::Store::open_setting_aside_damaged(&cfg.data_dir.join("projection"))?;
+        if let Some(aside) = aside {
+            eprintln!(
+                "The projection was damaged: set aside as {} (remove it once the rebuilt one runs).",
+                aside.display()
+            );
+        }
         eprintln!(
             "Rebuilding the projection in {} from the log…",
             cfg.data_dir.display()

@@ -125,10 +125,12 @@ pub async fn full_sync(
     let t = tracker.clone();
     let follower = tokio::spawn(crate::pipeline::consume::consume(
         parts.bus.clone(),
-        parts.topics.group(&format!("full-sync-{}", Uuid::new_v4())),
-        vec![parts.topics.outcomes.clone()],
-        StartFrom::Timestamp(Utc::now() - chrono::Duration::seconds(5)),
-        4,
+        crate::pipeline::consume::Subscription::new(
+            parts.topics.group(&format!("full-sync-{}", Uuid::new_v4())),
+            vec![parts.topics.outcomes.clone()],
+            StartFrom::Timestamp(Utc::now() - chrono::Duration::seconds(5)),
+            4,
+        ),
         stop_rx,
         move |msg| {
             let t = t.clone();

@@ -9,20 +9,53 @@ use futures::stream::{self, StreamExt};
 
 use super::error::PipelineError;
 use crate::bus::{Bus, Message, StartFrom};
+use crate::store::Store;
 
 /// A partition whose batch was processed: (topic, partition) and the next offset to commit
 /// (none when shut down before its first message was done).
 type PartitionDone = ((String, u32), Option<u64>);
 
-/// Consumes `topics` as `group` until `shutdown`, calling `handle` for every message.
+/// What a consumer loop reads, and how.
+#[derive(Debug, Clone)]
+pub struct Subscription {
+    /// The consumer group.
+    pub group: String,
+    /// The topics.
+    pub topics: Vec<String>,
+    /// Where to start without a committed offset.
+    pub start: StartFrom,
+    /// Partitions processed at once.
+    pub concurrency: usize,
+    /// The projection the handler writes to: flushed to disk before every commit, so a
+    /// committed position never runs ahead of what a crash keeps of the projection.
+    pub durable: Option<Store>,
+}
+
+impl Subscription {
+    /// A subscription whose handler writes nothing that must survive a crash before commit.
+    pub fn new(group: String, topics: Vec<String>, start: StartFrom, concurrency: usize) -> Self {
+        Subscription {
+            group,
+            topics,
+            start,
+            concurrency,
+            durable: None,
+        }
+    }
+
+    /// Flushes `store` before every commit.
+    pub fn durable(mut self, store: &Store) -> Self {
+        self.durable = Some(store.clone());
+        self
+    }
+}
+
+/// Consumes per `sub` until `shutdown`, calling `handle` for every message.
 /// A handler error stops the loop (it is for faults of the log or the projection; bad
 /// messages are the handler's to dead-letter).
 pub async fn consume<F, Fut>(
     bus: Arc<dyn Bus>,
-    group: String,
-    topics: Vec<String>,
-    start: StartFrom,
-    concurrency: usize,
+    sub: Subscription,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
     handle: F,
 ) -> Result<(), PipelineError>
@@ -30,6 +63,13 @@ where
     F: Fn(Message) -> Fut + Clone + Send + Sync,
     Fut: Future<Output = Result<(), PipelineError>> + Send,
 {
+    let Subscription {
+        group,
+        topics,
+        start,
+        concurrency,
+        durable,
+    } = sub;
     let mut consumer = bus.subscribe(&group, &topics, start).await?;
     loop {
         if *shutdown.borrow() {
@@ -97,8 +137,17 @@ where
             .buffer_unordered(concurrency.max(1))
             .collect()
             .await;
+        let mut done = Vec::with_capacity(results.len());
         for r in results {
-            let ((topic, partition), next) = r?;
+            done.push(r?);
+        }
+        if let Some(store) = &durable
+            && done.iter().any(|(_, next)| next.is_some())
+        {
+            store.flush_async().await?;
+        }
+        for r in done {
+            let ((topic, partition), next) = r;
             let Some(next) = next else { continue };
             while let Err(e) = consumer.commit(&topic, partition, next).await {
                 let e = PipelineError::from(e);

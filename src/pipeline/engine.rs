@@ -8,9 +8,9 @@ use tokio::task::JoinHandle;
 
 use super::barrier::Barrier;
 use super::captures::plan_captures;
-use super::consume::consume;
+use super::consume::{Subscription, consume};
 use super::error::PipelineError;
-use super::follow::apply_state_message;
+use super::follow::apply_if_newer;
 use super::gauges::update_gauges;
 use super::lease::{LEASE_GROUP, LeaseKeeper};
 use super::stages::{self, StageSetup};
@@ -56,6 +56,7 @@ impl Engine {
         p.bus
             .ensure_topics(&p.topics.specs(p.partitions, plans.lease_count()))
             .await?;
+        super::recover::projection(&p.bus, &p.topics, &p.store, &p.catalogue).await?;
         let instance = instance_id(&p.store)?;
         let state = StateLog::new(
             p.bus.clone(),
@@ -260,8 +261,11 @@ impl Engine {
     }
 }
 
-/// Other instances' couplings, checkpoints, parked changes and create intents, and this
-/// instance's barrier markers read back.
+/// Follows the state changelogs: other instances' couplings, checkpoints, parked changes and
+/// create intents; this instance's own messages whose projection write did not survive a crash
+/// (each message is applied only when newer than what the projection holds for its key); and
+/// this instance's barrier markers read back. Its position is committed only once the
+/// projection is flushed, so after a SIGKILL it resumes before anything not on disk.
 fn spawn_state_follower(
     p: &EngineParts,
     instance: &str,
@@ -274,24 +278,37 @@ fn spawn_state_follower(
         "state-follower".into(),
         tokio::spawn(consume(
             p.bus.clone(),
-            p.topics.group(&format!("{STATE_GROUP_PREFIX}{instance}")),
-            vec![
-                p.topics.couplings.clone(),
-                p.topics.checkpoints.clone(),
-                p.topics.parked.clone(),
-                p.topics.intents.clone(),
-            ],
-            StartFrom::Committed,
-            4,
+            Subscription::new(
+                p.topics.group(&format!("{STATE_GROUP_PREFIX}{instance}")),
+                vec![
+                    p.topics.couplings.clone(),
+                    p.topics.checkpoints.clone(),
+                    p.topics.parked.clone(),
+                    p.topics.intents.clone(),
+                ],
+                StartFrom::Committed,
+                4,
+            )
+            .durable(&p.store),
             shutdown.clone(),
             move |msg| {
                 let (store, topics, me) = (store.clone(), topics.clone(), me.clone());
                 let barrier = barrier.clone();
                 async move {
-                    if barrier.observe(&msg) || is_own(&msg, &me) {
+                    if barrier.observe(&msg) {
                         return Ok(());
                     }
-                    apply_state_message(&store, &topics, &msg)
+                    if apply_if_newer(&store, &topics, &msg)? {
+                        let origin = if is_own(&msg, &me) { "own" } else { "other" };
+                        if origin == "own" {
+                            tracing::debug!(changelog = %msg.topic, key = %msg.key, offset = msg.offset, "A state change of this instance not (yet) in the projection was applied from its changelog.");
+                        }
+                        crate::metrics::metrics()
+                            .state_followed
+                            .with_label_values(&[origin])
+                            .inc();
+                    }
+                    Ok(())
                 }
             },
         )),

@@ -1,6 +1,7 @@
 //! Following the state changelogs: applies couplings, checkpoints, parked changes and create
-//! intents that other instances appended (couplings are a global table), and rebuilds them on
-//! `replay --rebuild`.
+//! intents that other instances appended (couplings are a global table), and this instance's
+//! own whose projection write was lost (a crash between the append and sled reaching disk);
+//! and rebuilds them on `replay --rebuild`.
 
 use super::error::PipelineError;
 use crate::bus::{Message, Topics};
@@ -13,6 +14,24 @@ use crate::store::Store;
 /// tombstones, and no state is ever encoded as nothing.
 pub fn state_value(msg: &Message) -> Option<&[u8]> {
     msg.value.as_deref().filter(|v| !v.is_empty())
+}
+
+/// Applies one state-changelog message unless the projection already holds its value or a
+/// newer one for its key ([`Store::reflects`]), and notes its position. True when applied.
+/// Barrier markers are skipped.
+pub fn apply_if_newer(
+    store: &Store,
+    topics: &Topics,
+    msg: &Message,
+) -> Result<bool, PipelineError> {
+    if super::barrier::is_barrier(msg)
+        || store.reflects(&msg.topic, &msg.key, msg.partition, msg.offset)?
+    {
+        return Ok(false);
+    }
+    apply_state_message(store, topics, msg)?;
+    store.note_state_offset(&msg.topic, &msg.key, msg.partition, msg.offset)?;
+    Ok(true)
 }
 
 /// Applies one state-changelog message to the local store. Undecodable values are reported

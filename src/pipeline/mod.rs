@@ -14,6 +14,7 @@ pub mod lease;
 pub mod manual_coupling;
 pub mod parts;
 pub mod reconcile;
+pub mod recover;
 pub mod replay;
 pub mod stages;
 pub mod state;

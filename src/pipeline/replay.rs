@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::audit::{index_message, index_natural_keys};
 use super::error::PipelineError;
-use super::follow::apply_state_message;
+use super::follow::apply_if_newer;
 use crate::bus::{Bus, Message, StartFrom, Topics};
 use crate::event::avro::{decode_change, decode_command, decode_outcome};
 use crate::mapping::Catalogue;
@@ -103,7 +103,7 @@ pub async fn rebuild(
         &topics.intents,
     ] {
         report.state_messages += read_topic(bus, t, StartFrom::Earliest, |m| {
-            apply_state_message(store, topics, m)
+            apply_if_newer(store, topics, m).map(|_| ())
         })
         .await?;
     }
@@ -123,12 +123,13 @@ pub async fn rebuild(
         })
         .await?;
     }
+    store.mark_built(true)?;
     store.flush()?;
     report.couplings = store.couplings(None)?.len();
     report.checkpoints = store
         .checkpoints()?
         .iter()
-        .filter(|(n, _)| n != "_instance")
+        .filter(|(n, _)| !n.starts_with('_'))
         .count();
     report.parked = store.parked()?.len();
     report.errors = store.errors()?.len();

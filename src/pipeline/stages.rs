@@ -10,7 +10,7 @@ use tokio::task::JoinHandle;
 
 use super::audit::{index_message, index_natural_keys};
 use super::barrier::Barrier;
-use super::consume::consume;
+use super::consume::{Subscription, consume};
 use super::error::PipelineError;
 use super::parts::EngineParts;
 use super::state::StateLog;
@@ -109,10 +109,13 @@ pub fn spawn(setup: StageSetup<'_>, shutdown: &watch::Receiver<bool>) -> Vec<Tas
     };
     let transform = consume(
         p.bus.clone(),
-        p.topics.group(TRANSFORM_GROUP),
-        vec![p.topics.changes.clone()],
-        StartFrom::Committed,
-        p.partitions as usize,
+        Subscription::new(
+            p.topics.group(TRANSFORM_GROUP),
+            vec![p.topics.changes.clone()],
+            StartFrom::Committed,
+            p.partitions as usize,
+        )
+        .durable(&p.store),
         shutdown.clone(),
         move |msg| {
             let t = transform.clone();
@@ -121,10 +124,13 @@ pub fn spawn(setup: StageSetup<'_>, shutdown: &watch::Receiver<bool>) -> Vec<Tas
     );
     let apply = consume(
         p.bus.clone(),
-        p.topics.group(APPLY_GROUP),
-        vec![p.topics.commands.clone()],
-        StartFrom::Committed,
-        p.apply_concurrency,
+        Subscription::new(
+            p.topics.group(APPLY_GROUP),
+            vec![p.topics.commands.clone()],
+            StartFrom::Committed,
+            p.apply_concurrency,
+        )
+        .durable(&p.store),
         shutdown.clone(),
         move |msg| {
             let a = apply.clone();
@@ -158,14 +164,17 @@ fn spawn_audit(
     let (store, topics, cat) = (p.store.clone(), p.topics.clone(), p.catalogue.clone());
     tokio::spawn(consume(
         p.bus.clone(),
-        audit_group(p, instance),
-        vec![
-            p.topics.changes.clone(),
-            p.topics.commands.clone(),
-            p.topics.outcomes.clone(),
-        ],
-        StartFrom::Committed,
-        4,
+        Subscription::new(
+            audit_group(p, instance),
+            vec![
+                p.topics.changes.clone(),
+                p.topics.commands.clone(),
+                p.topics.outcomes.clone(),
+            ],
+            StartFrom::Committed,
+            4,
+        )
+        .durable(&p.store),
         shutdown.clone(),
         move |msg| {
             let (store, topics, cat) = (store.clone(), topics.clone(), cat.clone());

@@ -1,12 +1,14 @@
 //! The state log: every change of the projection's shared state (couplings, checkpoints,
-//! parked changes, create intents) is appended to its compacted changelog first, then applied to the local
-//! store. Other instances follow the changelogs ([`super::follow`]), and
-//! `couplet replay --rebuild` rebuilds the store from them.
+//! parked changes, create intents) is appended to its compacted changelog first, then applied
+//! to the local store, which notes the message's position
+//! ([`crate::store::state_offsets`]). Every instance follows the changelogs, its own messages
+//! included ([`super::follow`]): a write of the projection lost in a crash is applied from the
+//! changelog on the next start. `couplet replay --rebuild` rebuilds the store from them.
 
 use std::sync::Arc;
 
 use super::error::PipelineError;
-use crate::bus::{Bus, Message, Topics};
+use crate::bus::{Bus, Message, Produced, Topics};
 use crate::event::Side;
 use crate::event::state_codec::{encode_checkpoint, encode_coupling, encode_intent, encode_parked};
 use crate::event::types::now_millis;
@@ -73,16 +75,28 @@ impl StateLog {
         &self.instance
     }
 
-    /// Appends `value` under `key` (`None`: a tombstone, the key's deletion).
+    /// Appends `value` under `key` (`None`: a tombstone, the key's deletion); returns where it
+    /// landed, for [`StateLog::noted`].
     async fn append(
         &self,
         topic: &str,
         key: &str,
         value: Option<&[u8]>,
-    ) -> Result<(), PipelineError> {
+    ) -> Result<Produced, PipelineError> {
         let headers = [(INSTANCE_HEADER.to_string(), self.instance.clone())];
-        self.bus.produce(topic, key, value, &headers).await?;
+        let at = self.bus.produce(topic, key, value, &headers).await?;
         metrics().produced.with_label_values(&[topic]).inc();
+        Ok(at)
+    }
+
+    /// Records, after the projection's write, which changelog message the key's value now
+    /// comes from, so the state follower does not apply that message (or an older one) again.
+    /// Without a reported offset the follower applies the message once more: the same value.
+    fn noted(&self, topic: &str, key: &str, at: Produced) -> Result<(), PipelineError> {
+        if let Some(offset) = at.offset {
+            self.store
+                .note_state_offset(topic, key, at.partition, offset)?;
+        }
         Ok(())
     }
 
@@ -96,19 +110,21 @@ impl StateLog {
     /// Inserts or replaces a coupling.
     pub async fn put_coupling(&self, c: &Coupling) -> Result<(), PipelineError> {
         let bytes = encode_coupling(c).map_err(Self::encoding)?;
-        self.append(&self.topics.couplings, &coupling_key(c), Some(&bytes))
+        let key = coupling_key(c);
+        let at = self
+            .append(&self.topics.couplings, &key, Some(&bytes))
             .await?;
         self.store.put_coupling(c)?;
-        Ok(())
+        self.noted(&self.topics.couplings, &key, at)
     }
 
     /// Removes a coupling.
     pub async fn remove_coupling(&self, c: &Coupling) -> Result<(), PipelineError> {
-        self.append(&self.topics.couplings, &coupling_key(c), None)
-            .await?;
+        let key = coupling_key(c);
+        let at = self.append(&self.topics.couplings, &key, None).await?;
         self.store
             .remove_coupling(&c.mapping, Side::Crm, &c.crm_id)?;
-        Ok(())
+        self.noted(&self.topics.couplings, &key, at)
     }
 
     /// Saves a capture checkpoint.
@@ -118,26 +134,27 @@ impl StateLog {
         value: &serde_json::Value,
     ) -> Result<(), PipelineError> {
         let bytes = encode_checkpoint(name, value, now_millis()).map_err(Self::encoding)?;
-        self.append(&self.topics.checkpoints, name, Some(&bytes))
+        let at = self
+            .append(&self.topics.checkpoints, name, Some(&bytes))
             .await?;
         self.store.save_checkpoint(name, value)?;
-        Ok(())
+        self.noted(&self.topics.checkpoints, name, at)
     }
 
     /// Deletes a capture checkpoint (forces a full re-read).
     pub async fn delete_checkpoint(&self, name: &str) -> Result<(), PipelineError> {
-        self.append(&self.topics.checkpoints, name, None).await?;
+        let at = self.append(&self.topics.checkpoints, name, None).await?;
         self.store.delete_checkpoint(name)?;
-        Ok(())
+        self.noted(&self.topics.checkpoints, name, at)
     }
 
     /// Parks a change.
     pub async fn park(&self, p: &ParkedEntry) -> Result<(), PipelineError> {
         let bytes = encode_parked(p).map_err(Self::encoding)?;
-        self.append(&self.topics.parked, &parked_key(p), Some(&bytes))
-            .await?;
+        let key = parked_key(p);
+        let at = self.append(&self.topics.parked, &key, Some(&bytes)).await?;
         self.store.park(p)?;
-        Ok(())
+        self.noted(&self.topics.parked, &key, at)
     }
 
     /// Claims every change parked on `waiting_for` in the local store. The changelog still
@@ -148,9 +165,12 @@ impl StateLog {
         Ok(self.store.take_parked(waiting_for)?)
     }
 
-    /// Tombstones a re-driven parked change in the changelog.
+    /// Tombstones a re-driven parked change in the changelog (the projection let it go when
+    /// it was claimed).
     pub async fn release_parked(&self, p: &ParkedEntry) -> Result<(), PipelineError> {
-        self.append(&self.topics.parked, &parked_key(p), None).await
+        let key = parked_key(p);
+        let at = self.append(&self.topics.parked, &key, None).await?;
+        self.noted(&self.topics.parked, &key, at)
     }
 
     /// Puts a claimed change back in the local store (its re-drive failed).
@@ -161,10 +181,12 @@ impl StateLog {
     /// Logs a create about to be sent: durable in the changelog before the request goes out.
     pub async fn put_intent(&self, i: &CreateIntent) -> Result<(), PipelineError> {
         let bytes = encode_intent(i).map_err(Self::encoding)?;
-        self.append(&self.topics.intents, &i.log_key(), Some(&bytes))
+        let key = i.log_key();
+        let at = self
+            .append(&self.topics.intents, &key, Some(&bytes))
             .await?;
         self.store.put_intent(i)?;
-        Ok(())
+        self.noted(&self.topics.intents, &key, at)
     }
 
     /// Closes the intent to copy `source` in `mapping` (its create completed or failed; a
@@ -175,10 +197,10 @@ impl StateLog {
         source: &crate::event::RecordKey,
     ) -> Result<(), PipelineError> {
         let key = crate::store::intents::intent_log_key(mapping, source.system, &source.id);
-        self.append(&self.topics.intents, &key, None).await?;
+        let at = self.append(&self.topics.intents, &key, None).await?;
         self.store
             .remove_intent(mapping, source.system, &source.id)?;
-        Ok(())
+        self.noted(&self.topics.intents, &key, at)
     }
 
     /// Applies what an outcome changes: couplings through the changelog, the errors list

@@ -50,5 +50,25 @@ impl Store {
     }
 }
 
+/// The projection's marker among the checkpoints: present once an engine started on the
+/// projection or a rebuild filled it, so an empty projection without it, beside a log that
+/// holds state, was lost (see `pipeline::recover`).
+pub const BUILT: &str = "_projection";
+
+impl Store {
+    /// Marks the projection as built (`rebuilt`: by a rebuild from the log).
+    pub fn mark_built(&self, rebuilt: bool) -> Result<(), StoreError> {
+        self.save_checkpoint(
+            BUILT,
+            &serde_json::json!({ "at": chrono::Utc::now().to_rfc3339(), "rebuilt": rebuilt }),
+        )
+    }
+
+    /// True once [`Store::mark_built`] ran on this projection.
+    pub fn is_built(&self) -> Result<bool, StoreError> {
+        Ok(self.checkpoint(BUILT)?.is_some())
+    }
+}
+
 /// The tree name, for errors.
 const TREE: &str = "checkpoints";

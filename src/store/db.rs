@@ -25,6 +25,16 @@ pub enum StoreError {
         /// What sled said.
         reason: String,
     },
+    /// The projection's files are damaged (sled found them corrupt, or failed reading them).
+    #[error(
+        "the projection at {path} is damaged ({reason}); run `couplet replay --rebuild`, which sets it aside (renamed to {path}.damaged-<time>) and rebuilds it from the log: nothing is lost, every coupling, checkpoint, parked change and create intent is on the log"
+    )]
+    Damaged {
+        /// The projection's directory.
+        path: PathBuf,
+        /// What sled reported.
+        reason: String,
+    },
     /// A stored value does not decode.
     #[error(
         "stored {tree} entry '{key}' is corrupt: {reason}; rebuild the projection with `couplet replay --rebuild`"
@@ -42,7 +52,7 @@ pub enum StoreError {
 impl Classify for StoreError {
     fn actor(&self) -> Actor {
         match self {
-            StoreError::Io { .. } => Actor::User,
+            StoreError::Io { .. } | StoreError::Damaged { .. } => Actor::User,
             StoreError::Corrupt { .. } => Actor::Internal,
         }
     }
@@ -52,8 +62,89 @@ impl Classify for StoreError {
     fn class(&self) -> &'static str {
         match self {
             StoreError::Io { .. } => "store_io",
+            StoreError::Damaged { .. } => "store_damaged",
             StoreError::Corrupt { .. } => "store_corrupt",
         }
+    }
+}
+
+/// Renames a damaged projection to `<dir>.damaged-<unix time>`, kept for inspection.
+pub(crate) fn set_aside(dir: &Path) -> Result<PathBuf, StoreError> {
+    let mut aside = dir.as_os_str().to_owned();
+    aside.push(format!(".damaged-{}", chrono::Utc::now().timestamp()));
+    let aside = PathBuf::from(aside);
+    std::fs::rename(dir, &aside).map_err(|e| StoreError::Io {
+        path: dir.to_path_buf(),
+        reason: format!(
+            "setting the damaged projection aside as {}: {e}",
+            aside.display()
+        ),
+    })?;
+    Ok(aside)
+}
+
+/// Opens sled under `dir`. sled panics on some damaged files (seen: random bytes near the end
+/// of its `db` file) instead of returning an error; the panic is caught here, where the
+/// database is opened, and reported as [`StoreError::Damaged`].
+fn open_db(dir: &Path) -> Result<sled::Db, StoreError> {
+    open_db_with(dir, || sled::open(dir))
+}
+
+/// [`open_db`] with the opening itself given (tests give one that panics as sled does).
+pub(crate) fn open_db_with(
+    dir: &Path,
+    open: impl FnOnce() -> sled::Result<sled::Db> + std::panic::UnwindSafe,
+) -> Result<sled::Db, StoreError> {
+    match quietly(open) {
+        Ok(r) => r.map_err(|e| opening_error(dir, e)),
+        Err(panic) => {
+            let reason = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "sled stopped reading it".into());
+            Err(StoreError::Damaged {
+                path: dir.to_path_buf(),
+                reason,
+            })
+        }
+    }
+}
+
+thread_local! {
+    /// True while this thread runs [`quietly`].
+    static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f`, catching a panic without the panic hook's message and backtrace on stderr (on
+/// this thread only: the hook installed once here defers to the previous one elsewhere).
+fn quietly<T>(f: impl FnOnce() -> T + std::panic::UnwindSafe) -> std::thread::Result<T> {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !QUIET.with(std::cell::Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+    QUIET.with(|q| q.set(true));
+    let r = std::panic::catch_unwind(f);
+    QUIET.with(|q| q.set(false));
+    r
+}
+
+/// The error of opening the projection: damaged files apart from I/O and locks.
+fn opening_error(dir: &Path, e: sled::Error) -> StoreError {
+    match e {
+        sled::Error::Corruption { .. } | sled::Error::ReportableBug(_) => StoreError::Damaged {
+            path: dir.to_path_buf(),
+            reason: e.to_string(),
+        },
+        other => StoreError::Io {
+            path: dir.to_path_buf(),
+            reason: other.to_string(),
+        },
     }
 }
 
@@ -74,6 +165,7 @@ pub(crate) struct Inner {
     pub(crate) index: sled::Tree,
     pub(crate) intents: sled::Tree,
     pub(crate) intents_closed: sled::Tree,
+    pub(crate) state_offsets: sled::Tree,
     pub(crate) coupled_tx: broadcast::Sender<Coupling>,
 }
 
@@ -86,13 +178,11 @@ impl std::fmt::Debug for Store {
 }
 
 impl Store {
-    /// Opens (or creates) the projection under `dir`.
+    /// Opens (or creates) the projection under `dir`. Damaged files are a
+    /// [`StoreError::Damaged`] naming the remedy, never a panic.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
-        let io = |e: sled::Error| StoreError::Io {
-            path: dir.to_path_buf(),
-            reason: e.to_string(),
-        };
-        let db = sled::open(dir).map_err(io)?;
+        let io = |e: sled::Error| opening_error(dir, e);
+        let db = open_db(dir)?;
         let tree = |name: &str| db.open_tree(name).map_err(io);
         let couplings = tree("couplings")?;
         let checkpoints = tree("checkpoints")?;
@@ -102,6 +192,7 @@ impl Store {
         let index = tree("index")?;
         let intents = tree("intents")?;
         let intents_closed = tree("intents_closed")?;
+        let state_offsets = tree("state_offsets")?;
         let (coupled_tx, _) = broadcast::channel(WATCH_CAPACITY);
         Ok(Store {
             inner: Arc::new(Inner {
@@ -115,9 +206,24 @@ impl Store {
                 index,
                 intents,
                 intents_closed,
+                state_offsets,
                 coupled_tx,
             }),
         })
+    }
+
+    /// Opens the projection under `dir`; a damaged one is first set aside (renamed to
+    /// `<dir>.damaged-<unix time>`, returned) and a new, empty one created in its place, to be
+    /// rebuilt from the log.
+    pub fn open_setting_aside_damaged(dir: &Path) -> Result<(Store, Option<PathBuf>), StoreError> {
+        match Store::open(dir) {
+            Ok(s) => Ok((s, None)),
+            Err(StoreError::Damaged { .. }) => {
+                let aside = set_aside(dir)?;
+                Ok((Store::open(dir)?, Some(aside)))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Where the projection lives.
@@ -143,6 +249,7 @@ impl Store {
             &i.index,
             &i.intents,
             &i.intents_closed,
+            &i.state_offsets,
         ] {
             tree.clear().map_err(|e| self.io(e))?;
         }

@@ -12,6 +12,7 @@ pub mod index;
 pub mod intents;
 pub mod parked;
 pub mod project;
+pub mod state_offsets;
 #[cfg(test)]
 mod tests;
 

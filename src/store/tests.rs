@@ -341,3 +341,32 @@ fn clear_all_empties_every_tree() {
     assert!(s.couplings(None).unwrap().is_empty());
     assert!(s.checkpoints().unwrap().is_empty());
 }
+
+/// sled panics on some damaged files (random bytes over pages in the middle of its `db` file,
+/// not reproducibly the same run to run) and opens others as empty (a truncated or overwritten
+/// file; the engine then rebuilds the projection from the log, see `pipeline::recover`). A
+/// panic while opening is an error naming the directory and `couplet replay --rebuild`; the
+/// rebuild sets the damaged directory aside and starts an empty one.
+#[test]
+fn a_damaged_projection_is_an_error_naming_the_remedy_and_is_set_aside() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("projection");
+    drop(Store::open(&path).unwrap());
+
+    let e = super::db::open_db_with(&path, || panic!("failed to read page 17: checksum"))
+        .expect_err("a panic opening the projection is an error");
+    let text = e.to_string();
+    assert!(matches!(e, StoreError::Damaged { .. }), "{text}");
+    assert!(text.contains(&path.display().to_string()), "{text}");
+    assert!(text.contains("checksum"), "{text}");
+    assert!(text.contains("couplet replay --rebuild"), "{text}");
+
+    let e = super::db::open_db_with(&path, || Err(sled::Error::Corruption { at: None, bt: () }))
+        .expect_err("sled's corruption error");
+    assert!(matches!(e, StoreError::Damaged { .. }), "{e}");
+
+    let aside = super::db::set_aside(&path).unwrap();
+    assert!(aside.join("db").exists());
+    assert!(!path.exists());
+    assert_eq!(Store::open(&path).unwrap().checkpoints().unwrap().len(), 0);
+}

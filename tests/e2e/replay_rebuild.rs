@@ -24,7 +24,7 @@ fn snapshot(store: &Store) -> Snapshot {
         .checkpoints()
         .unwrap()
         .into_iter()
-        .filter(|(n, _)| n != "_instance")
+        .filter(|(n, _)| !n.starts_with('_'))
         .collect();
     let mut audit = Vec::new();
     for c in &couplings {

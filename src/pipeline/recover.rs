@@ -1,0 +1,68 @@
+//! A projection that is missing, emptied or set aside while the log holds Couplet's state (the
+//! data directory's `projection/` deleted, a truncated sled file, which sled opens as empty, a
+//! damaged one moved aside, or a new data directory for an instance joining a Kafka
+//! deployment) is rebuilt from the log before anything runs on it, and the log says so.
+//! Starting on an empty projection would forget every coupling and create twins.
+
+use std::sync::Arc;
+
+use super::error::PipelineError;
+use super::replay::{RebuildReport, rebuild};
+use crate::bus::{Bus, BusError, Topics};
+use crate::mapping::Catalogue;
+use crate::store::Store;
+
+/// Rebuilds the projection from the log when it holds nothing while the log's state changelogs
+/// do; marks it as built either way. Returns the rebuild's report when one ran.
+pub async fn projection(
+    bus: &Arc<dyn Bus>,
+    topics: &Topics,
+    store: &Store,
+    catalogue: &Catalogue,
+) -> Result<Option<RebuildReport>, PipelineError> {
+    if store.is_built()? {
+        return Ok(None);
+    }
+    // A projection written before the marker existed has its instance id.
+    let lost = store.checkpoint("_instance")?.is_none() && log_holds_state(bus, topics).await?;
+    if !lost {
+        store.mark_built(false)?;
+        return Ok(None);
+    }
+    tracing::warn!(
+        projection = %store.path().display(),
+        "The projection is missing or empty while the log holds couplings and other state (deleted, truncated, set aside as damaged, or a new data directory): rebuilding it from the log before starting."
+    );
+    // The rebuild marks the projection built.
+    let r = rebuild(bus, topics, store, catalogue).await?;
+    tracing::warn!(
+        projection = %store.path().display(),
+        couplings = r.couplings,
+        checkpoints = r.checkpoints,
+        parked = r.parked,
+        errors = r.errors,
+        state_messages = r.state_messages,
+        event_messages = r.event_messages,
+        "The projection was rebuilt from the log."
+    );
+    Ok(Some(r))
+}
+
+/// True when any state changelog has a message.
+async fn log_holds_state(bus: &Arc<dyn Bus>, topics: &Topics) -> Result<bool, PipelineError> {
+    for t in [
+        &topics.couplings,
+        &topics.checkpoints,
+        &topics.parked,
+        &topics.intents,
+    ] {
+        match bus.end_offsets(t).await {
+            Ok(ends) if ends.iter().any(|e| *e > 0) => return Ok(true),
+            Ok(_) => {}
+            // Not created yet: nothing was ever appended.
+            Err(BusError::Topic { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(false)
+}
