@@ -142,4 +142,33 @@ mod tests {
             "no temporary file left"
         );
     }
+
+    /// Every directory under `root` is 0700 and every file 0600; returns the files seen.
+    fn assert_private(root: &Path) -> usize {
+        let mut files = 0;
+        for entry in fs::read_dir(root).unwrap() {
+            let p = entry.unwrap().path();
+            if p.is_dir() {
+                assert_eq!(mode(&p), 0o700, "{}", p.display());
+                files += assert_private(&p);
+            } else {
+                assert_eq!(mode(&p), 0o600, "{}", p.display());
+                files += 1;
+            }
+        }
+        files
+    }
+
+    #[tokio::test]
+    async fn the_projection_and_the_embedded_log_are_private() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = crate::store::Store::open(&tmp.path().join("projection")).unwrap();
+        let bus = crate::bus::EmbeddedBus::open(&tmp.path().join("log")).unwrap();
+        for dir in ["projection", "log"] {
+            let d = tmp.path().join(dir);
+            assert_eq!(mode(&d), 0o700);
+            assert!(assert_private(&d) > 0, "sled wrote files in {dir}");
+        }
+        drop((store, bus));
+    }
 }
