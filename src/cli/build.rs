@@ -13,7 +13,7 @@ use crate::mapping::Catalogue;
 use crate::pipeline::EngineParts;
 use crate::store::Store;
 use crate::systems::registry::ConnectContext;
-use crate::systems::{Target, Targets, TokenCache};
+use crate::systems::{CredentialOrigin, Target, Targets, TokenCache};
 
 /// The mappings a config selects.
 pub fn catalogue(cfg: &Config) -> anyhow::Result<Arc<Catalogue>> {
@@ -89,15 +89,24 @@ pub fn targets(cfg: &Config) -> anyhow::Result<Targets> {
 /// The connector on `side`, signing in with the credentials `creds` resolves for it.
 pub fn target(cfg: &Config, side: Side, creds: &mut Resolver<'_>) -> anyhow::Result<Target> {
     let (r, section) = cfg.system_section(side)?;
-    let app = creds.entra_app(r.system.as_str())?;
+    let system = r.system.as_str();
+    let app = creds.entra_app(system)?;
+    let origin = match creds.origin(system) {
+        Some((setting, Some(name))) => CredentialOrigin::Stored { setting, name },
+        Some((table, None)) => CredentialOrigin::Table(table),
+        None => CredentialOrigin::default(),
+    };
     let cx = ConnectContext {
-        tokens: Arc::new(TokenCache::new(
-            &app.authority,
-            &app.tenant_id,
-            &app.client_id,
-            app.client_secret,
-            cfg.http.clone(),
-        )),
+        tokens: Arc::new(
+            TokenCache::new(
+                &app.authority,
+                &app.tenant_id,
+                &app.client_id,
+                app.client_secret,
+                cfg.http.clone(),
+            )
+            .with_origin(origin),
+        ),
         http: cfg.http.clone(),
     };
     let c = (r.connect)(section, &cx)

@@ -77,7 +77,11 @@ impl StoreKey {
         let origin = format!("key file {}", file.display());
         let loose = private_fs::loose_bits(file).map_err(|e| CredentialError::BadKey {
             origin: origin.clone(),
-            reason: format!("cannot read it: {e}"),
+            reason: if e.kind() == std::io::ErrorKind::NotFound {
+                "it does not exist: the first `couplet credentials set` creates it, or `couplet credentials new-key --file FILE`".into()
+            } else {
+                format!("cannot read it: {e}")
+            },
         })?;
         if loose != 0 {
             return Err(CredentialError::KeyFileMode {

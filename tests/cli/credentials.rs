@@ -214,13 +214,17 @@ async fn set_list_test_rotate_against_the_sandbox() {
     // A config others can read, with an inline secret: both warned about, by name.
     std::fs::set_permissions(&cli.config, std::fs::Permissions::from_mode(0o644)).unwrap();
     let r = couplet(&["status", "--config", cli.config.to_str().unwrap()], &[]).await;
-    assert_eq!(r.code, 0, "{r:?}");
     assert!(r.err.contains("auth.client_secret"), "{r:?}");
     assert!(
         r.err
             .contains(&format!("chmod 600 {}", cli.config.display())),
         "{r:?}"
     );
+
+    // A full synchronisation with the stored sets writes the log and the projection.
+    let r = couplet(&["full-sync", "--config", cfg], &[]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(cli.data().join("projection").is_dir() && cli.data().join("log").is_dir());
 
     // What Couplet wrote in the data directory (the projection, the store) is private.
     assert_private_tree(&cli.data());
