@@ -105,7 +105,8 @@ pub fn loose_bits(path: &Path) -> io::Result<u32> {
     }
 }
 
-#[cfg(all(test, unix))]
+#[cfg(test)]
+#[cfg(unix)]
 mod tests {
     use super::*;
 

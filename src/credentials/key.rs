@@ -161,7 +161,8 @@ fn file_mode(file: &Path) -> u32 {
     }
 }
 
-#[cfg(all(test, unix))]
+#[cfg(test)]
+#[cfg(unix)]
 mod tests {
     use std::os::unix::fs::PermissionsExt as _;
 
