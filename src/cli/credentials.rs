@@ -263,6 +263,8 @@ fn rotate(a: &RotateArgs) -> anyhow::Result<()> {
         ),
         (None, None, Some(current)) => {
             let staged = staged_key_path(current);
+            // The store opened with the current key above, so a `FILE.new` left by an
+            // interrupted rotation holds no key the store needs.
             let _ = std::fs::remove_file(&staged);
             (
                 StoreKey::create_file(&staged)?,
