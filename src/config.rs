@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+pub use crate::credentials::{AuthConfig, AuthSource, CredentialsSection};
 pub use crate::error::ConfigError;
 use crate::event::{Side, System};
 use crate::systems::HttpConfig;
@@ -19,8 +20,12 @@ pub struct Config {
     /// Where the embedded log and the projection live.
     #[serde(default = "default_data_dir")]
     pub data_dir: PathBuf,
-    /// Entra ID app registration used for the Microsoft systems.
+    /// The systems' credentials: `[auth]` (the shared default) and `[auth.<system>]`.
+    #[serde(default)]
     pub auth: AuthConfig,
+    /// The encrypted credential store and its key.
+    #[serde(default)]
+    pub credentials: CredentialsSection,
     /// Which ERP this instance keeps in step with the CRM.
     #[serde(default)]
     pub erp: ErpSection,
@@ -62,57 +67,6 @@ impl Default for ErpSection {
         ErpSection {
             system: default_erp(),
         }
-    }
-}
-
-/// `[auth]`.
-#[derive(Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AuthConfig {
-    /// Entra ID authority, ending in `/`.
-    #[serde(default = "default_authority")]
-    pub authority: String,
-    /// Directory (tenant) id or domain.
-    pub tenant_id: String,
-    /// Application (client) id.
-    pub client_id: String,
-    /// The client secret's value, inline. Prefer `client_secret_env`.
-    #[serde(default)]
-    pub client_secret: Option<String>,
-    /// Name of the environment variable that holds the client secret.
-    #[serde(default)]
-    pub client_secret_env: Option<String>,
-}
-
-impl std::fmt::Debug for AuthConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AuthConfig")
-            .field("authority", &self.authority)
-            .field("tenant_id", &self.tenant_id)
-            .field("client_id", &self.client_id)
-            .field("client_secret", &self.client_secret.as_ref().map(|_| "***"))
-            .field("client_secret_env", &self.client_secret_env)
-            .finish()
-    }
-}
-
-impl AuthConfig {
-    /// The client secret, from the environment variable or inline.
-    pub fn secret(&self) -> Result<String, ConfigError> {
-        if let Some(var) = &self.client_secret_env {
-            return std::env::var(var).map_err(|_| ConfigError::Invalid {
-                setting: "auth.client_secret_env".into(),
-                reason: format!("environment variable {var} is not set; export it with the client secret's value"),
-            });
-        }
-        self.client_secret
-            .clone()
-            .ok_or_else(|| ConfigError::Invalid {
-                setting: "auth.client_secret".into(),
-                reason:
-                    "no client secret: set auth.client_secret_env (preferred) or auth.client_secret"
-                        .into(),
-            })
     }
 }
 
@@ -217,9 +171,34 @@ impl Default for SyncSection {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MetricsSection {
-    /// Address for `/metrics`, `/healthz` and `/readyz`; none = not served.
+    /// Address for `/metrics`, `/healthz` and `/readyz`; none = not served. Give a loopback
+    /// address (`127.0.0.1:9464`) unless a scraper on another host (or container) must
+    /// reach it.
     #[serde(default)]
     pub listen: Option<SocketAddr>,
+    /// The environment variable holding a token: `/readyz` shows each connection's details
+    /// (error messages with URLs) only to requests with `Authorization: Bearer <token>`;
+    /// without it, only names and states (the details are in the log).
+    #[serde(default)]
+    pub detail_token_env: Option<String>,
+}
+
+impl MetricsSection {
+    /// The `/readyz` detail token, from `detail_token_env`.
+    pub fn detail_token(&self) -> Result<Option<crate::systems::Secret>, ConfigError> {
+        let Some(var) = &self.detail_token_env else {
+            return Ok(None);
+        };
+        match std::env::var(var) {
+            Ok(v) if !v.trim().is_empty() => Ok(Some(crate::systems::Secret::new(v))),
+            _ => Err(ConfigError::Invalid {
+                setting: "metrics.detail_token_env".into(),
+                reason: format!(
+                    "environment variable {var} is not set (or empty); export it with the token callers of /readyz present"
+                ),
+            }),
+        }
+    }
 }
 
 impl Config {
@@ -234,7 +213,29 @@ impl Config {
             reason: e.to_string(),
         })?;
         cfg.check()?;
+        cfg.warn_exposed_secrets(path);
         Ok(cfg)
+    }
+
+    /// Logs a warning for each secret written in the config file (naming the setting) and
+    /// for a config file others than its owner can read (naming the file and the chmod).
+    pub fn warn_exposed_secrets(&self, path: &Path) {
+        for setting in self.auth.inline_secrets() {
+            tracing::warn!(
+                %setting,
+                file = %path.display(),
+                "A client secret is written in the config file; store it with `couplet credentials set` and name it with `credential`, or use `client_secret_env`."
+            );
+        }
+        if let Ok(bits) = crate::private_fs::loose_bits(path)
+            && bits != 0
+        {
+            tracing::warn!(
+                file = %path.display(),
+                "The config file can be read by others than its owner; run `chmod 600 {}`.",
+                path.display()
+            );
+        }
     }
 
     /// Checks values that parse but cannot work.
@@ -264,7 +265,10 @@ impl Config {
         if self.bus.partitions == 0 || self.bus.partitions > 256 {
             return bad("bus.partitions", "use 1 to 256");
         }
-        registry::check_url("auth.authority", &self.auth.authority).map_err(invalid)?;
+        self.auth.check(
+            |name| registry::find(name).map(|s| s.as_str()) == Some(name),
+            &registry::names(),
+        )?;
         for name in self.systems.keys() {
             if name.parse::<System>().ok().map(|s| s.as_str()) != Some(name.as_str()) {
                 return bad(
@@ -279,6 +283,7 @@ impl Config {
         for side in [Side::Crm, Side::Erp] {
             let (r, section) = self.system_section(side)?;
             (r.check)(section).map_err(invalid)?;
+            self.auth.require(r.system.as_str())?;
         }
         if self.sync.apply_concurrency == 0 {
             return bad("sync.apply_concurrency", "use at least 1");
@@ -337,9 +342,6 @@ fn default_erp() -> String {
 fn default_data_dir() -> PathBuf {
     PathBuf::from("couplet-data")
 }
-fn default_authority() -> String {
-    "https://login.microsoftonline.com/".into()
-}
 fn default_backend() -> String {
     "embedded".into()
 }
@@ -389,9 +391,10 @@ company_id = "00000000-0000-0000-0000-000000000001"
         assert!(cfg.sync.mappings.is_empty(), "the ERP's default selection");
         let (erp, _) = cfg.system_section(Side::Erp).unwrap();
         assert_eq!(erp.default_selection, ["CUSTOMER", "CONTACT"]);
-        let err = cfg.auth.secret().unwrap_err().to_string();
+        let mut r = crate::credentials::Resolver::new(&cfg.auth, &cfg.credentials, &cfg.data_dir);
+        let err = r.entra_app("bc").unwrap_err().to_string();
         assert!(err.contains("COUPLET_TEST_SECRET_UNSET"), "{err}");
-        assert!(!format!("{:?}", cfg.auth).contains("secret\": Some(\""));
+        assert!(err.contains("auth.client_secret_env"), "{err}");
     }
 
     #[test]

@@ -5,6 +5,11 @@
 //! naming each connection and its state. A system is `ok` when its last HTTP request got an
 //! answer (any status but 401/403 and 5xx) within [`STALE_AFTER`], or when every capture task
 //! reading it has completed a pass and none has failed since.
+//!
+//! The details of a connection that is not ready (error messages, which name URLs with tenant
+//! and company ids) are shown only to callers presenting the configured token (`Authorization:
+//! Bearer …`, `[metrics] detail_token_env`); everyone else gets the names and states. Each
+//! change of a connection's state is logged with its detail.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -13,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use parking_lot::Mutex;
@@ -24,6 +29,7 @@ use tokio::task::JoinHandle;
 use crate::bus::Bus;
 use crate::capture::CaptureStatus;
 use crate::metrics::metrics;
+use crate::systems::Secret;
 
 /// A system whose last answer is older than this (and whose captures have not completed a
 /// pass) is not ready.
@@ -145,6 +151,66 @@ pub async fn readiness(probe: Option<&Probe>) -> (bool, Value) {
 
 type Shared = Arc<Mutex<Option<Probe>>>;
 
+/// What the handlers share: the probe, and the digest of the token that unlocks `/readyz`'s
+/// details (a digest, so the comparison takes the same time whatever the token sent).
+#[derive(Clone)]
+struct AppState {
+    probe: Shared,
+    detail_token: Option<[u8; 32]>,
+}
+
+fn digest(token: &str) -> [u8; 32] {
+    use sha2::{Digest as _, Sha256};
+    Sha256::digest(token.as_bytes()).into()
+}
+
+impl AppState {
+    /// True when the request presents the detail token.
+    fn may_see_detail(&self, headers: &HeaderMap) -> bool {
+        let Some(want) = &self.detail_token else {
+            return false;
+        };
+        headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .is_some_and(|t| digest(t.trim()) == *want)
+    }
+}
+
+/// The readiness report without details: each connection's name and state only.
+pub fn summary(body: &Value) -> Value {
+    let list: Vec<Value> = body["connections"]
+        .as_array()
+        .map(|l| {
+            l.iter()
+                .map(|c| json!({"name": c["name"], "state": c["state"]}))
+                .collect()
+        })
+        .unwrap_or_default();
+    json!({"ready": body["ready"], "connections": list})
+}
+
+/// Logs each connection whose state changed since the last report, with its detail.
+fn log_changes(body: &Value) {
+    static LAST: OnceLock<Mutex<HashMap<String, String>>> = OnceLock::new();
+    let mut last = LAST.get_or_init(Default::default).lock();
+    for c in body["connections"].as_array().into_iter().flatten() {
+        let name = c["name"].as_str().unwrap_or_default().to_string();
+        let state = c["state"].as_str().unwrap_or_default().to_string();
+        if last.get(&name) == Some(&state) {
+            continue;
+        }
+        let detail = c["detail"].as_str().unwrap_or_default();
+        if state == "ok" {
+            tracing::info!(connection = %name, %state, "Readiness changed.");
+        } else {
+            tracing::warn!(connection = %name, %state, %detail, "Readiness changed.");
+        }
+        last.insert(name, state);
+    }
+}
+
 async fn metrics_handler() -> Response {
     (
         [(
@@ -156,9 +222,15 @@ async fn metrics_handler() -> Response {
         .into_response()
 }
 
-async fn readyz(State(probe): State<Shared>) -> Response {
-    let p = probe.lock().clone();
+async fn readyz(State(st): State<AppState>, headers: HeaderMap) -> Response {
+    let p = st.probe.lock().clone();
     let (ready, body) = readiness(p.as_ref()).await;
+    log_changes(&body);
+    let body = if st.may_see_detail(&headers) {
+        body
+    } else {
+        summary(&body)
+    };
     let code = if ready {
         StatusCode::OK
     } else {
@@ -177,16 +249,30 @@ pub struct MetricsServer {
 
 impl MetricsServer {
     /// Binds `addr` and serves until [`MetricsServer::shutdown`]. `/readyz` answers 503
-    /// "starting" until [`MetricsServer::set_probe`] is called.
+    /// "starting" until [`MetricsServer::set_probe`] is called, and shows no details (see
+    /// [`MetricsServer::start_with_token`]).
     pub async fn start(addr: SocketAddr) -> std::io::Result<MetricsServer> {
+        MetricsServer::start_with_token(addr, None).await
+    }
+
+    /// As [`MetricsServer::start`]; `/readyz` shows the details of each connection to
+    /// requests with `Authorization: Bearer <detail_token>`.
+    pub async fn start_with_token(
+        addr: SocketAddr,
+        detail_token: Option<Secret>,
+    ) -> std::io::Result<MetricsServer> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let probe: Shared = Arc::new(Mutex::new(None));
+        let state = AppState {
+            probe: probe.clone(),
+            detail_token: detail_token.map(|t| digest(t.expose().trim())),
+        };
         let app = Router::new()
             .route("/metrics", get(metrics_handler))
             .route("/healthz", get(|| async { "ok\n" }))
             .route("/readyz", get(readyz))
-            .with_state(probe.clone());
+            .with_state(state);
         let (stop, mut rx) = watch::channel(false);
         let task = tokio::spawn(async move {
             let shutdown = async move {
@@ -269,5 +355,54 @@ mod tests {
         let body: Value = r.json().await.unwrap();
         assert_eq!(body["ready"], false);
         s.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn readyz_details_only_with_the_token() {
+        let s = MetricsServer::start_with_token(
+            "127.0.0.1:0".parse().unwrap(),
+            Some(Secret::new("tok-123")),
+        )
+        .await
+        .unwrap();
+        let url = format!("http://{}/readyz", s.local_addr());
+        let http = reqwest::Client::new();
+        let ask = |token: Option<&str>| {
+            let mut r = http.get(&url);
+            if let Some(t) = token {
+                r = r.bearer_auth(t);
+            }
+            r.send()
+        };
+        for token in [None, Some("wrong")] {
+            let r = ask(token).await.unwrap();
+            assert_eq!(r.status().as_u16(), 503);
+            let body: Value = r.json().await.unwrap();
+            assert_eq!(body["connections"][0]["state"], "starting");
+            assert!(body["connections"][0].get("detail").is_none(), "{body}");
+        }
+        let body: Value = ask(Some("tok-123")).await.unwrap().json().await.unwrap();
+        assert_eq!(
+            body["connections"][0]["detail"],
+            "the engine has not started yet"
+        );
+        s.shutdown().await;
+    }
+
+    #[test]
+    fn the_summary_keeps_names_and_states_only() {
+        let full = json!({"ready": false, "connections": [
+            {"name": "bus", "state": "ok"},
+            {"name": "bc", "state": "failing", "last_success_secs_ago": 1.0, "captures": 2,
+             "detail": "HTTP 401 from https://api.businesscentral.dynamics.com/v2.0/tenant-x/Production/api/v2.0/companies(abc)"}
+        ]});
+        let s = summary(&full);
+        assert_eq!(
+            s,
+            json!({"ready": false, "connections": [
+                {"name": "bus", "state": "ok"}, {"name": "bc", "state": "failing"}
+            ]})
+        );
+        assert!(!s.to_string().contains("tenant-x"));
     }
 }

@@ -173,6 +173,12 @@ pub enum Command {
         #[command(subcommand)]
         action: OrdersAction,
     },
+    /// The systems' credential sets, stored encrypted: set, list, test, rotate the key.
+    Credentials {
+        /// What to do.
+        #[command(subcommand)]
+        action: super::credentials_args::CredentialsAction,
+    },
 }
 
 /// `couplet orders …`.

@@ -7,12 +7,13 @@ use anyhow::Context as _;
 
 use crate::bus::{Bus, EmbeddedBus, Topics};
 use crate::config::Config;
+use crate::credentials::Resolver;
 use crate::event::Side;
 use crate::mapping::Catalogue;
 use crate::pipeline::EngineParts;
 use crate::store::Store;
 use crate::systems::registry::ConnectContext;
-use crate::systems::{Secret, Target, Targets, TokenCache};
+use crate::systems::{CredentialOrigin, Target, Targets, TokenCache};
 
 /// The mappings a config selects.
 pub fn catalogue(cfg: &Config) -> anyhow::Result<Arc<Catalogue>> {
@@ -54,7 +55,7 @@ pub fn erp_defaults(cfg: &Config) -> anyhow::Result<Option<Catalogue>> {
 
 /// Opens the projection under the data directory.
 pub fn open_store(data_dir: &std::path::Path) -> anyhow::Result<Store> {
-    std::fs::create_dir_all(data_dir)
+    crate::private_fs::create_private_dir(data_dir)
         .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
     Ok(Store::open(&data_dir.join("projection"))?)
 }
@@ -69,34 +70,48 @@ pub async fn connect_bus(cfg: &Config) -> anyhow::Result<Arc<dyn Bus>> {
 
 /// Opens the embedded log under the data directory.
 pub fn open_bus(data_dir: &std::path::Path) -> anyhow::Result<Arc<dyn Bus>> {
-    std::fs::create_dir_all(data_dir)
+    crate::private_fs::create_private_dir(data_dir)
         .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
     Ok(Arc::new(EmbeddedBus::open(&data_dir.join("log"))?))
 }
 
 /// The CRM's and the ERP's connectors (`[erp] system`), built by their registrations from
-/// their sections, sharing one Entra ID token cache.
+/// their sections, each signing in with its own credentials (`[auth.<system>]`, or the shared
+/// `[auth]`), resolved from the credential store or the config.
 pub fn targets(cfg: &Config) -> anyhow::Result<Targets> {
+    let mut creds = Resolver::new(&cfg.auth, &cfg.credentials, &cfg.data_dir);
+    Ok(Targets {
+        crm: target(cfg, Side::Crm, &mut creds)?,
+        erp: target(cfg, Side::Erp, &mut creds)?,
+    })
+}
+
+/// The connector on `side`, signing in with the credentials `creds` resolves for it.
+pub fn target(cfg: &Config, side: Side, creds: &mut Resolver<'_>) -> anyhow::Result<Target> {
+    let (r, section) = cfg.system_section(side)?;
+    let system = r.system.as_str();
+    let app = creds.entra_app(system)?;
+    let origin = match creds.origin(system) {
+        Some((setting, Some(name))) => CredentialOrigin::Stored { setting, name },
+        Some((table, None)) => CredentialOrigin::Table(table),
+        None => CredentialOrigin::default(),
+    };
     let cx = ConnectContext {
-        tokens: Arc::new(TokenCache::new(
-            &cfg.auth.authority,
-            &cfg.auth.tenant_id,
-            &cfg.auth.client_id,
-            Secret::new(cfg.auth.secret()?),
-            cfg.http.clone(),
-        )),
+        tokens: Arc::new(
+            TokenCache::new(
+                &app.authority,
+                &app.tenant_id,
+                &app.client_id,
+                app.client_secret,
+                cfg.http.clone(),
+            )
+            .with_origin(origin),
+        ),
         http: cfg.http.clone(),
     };
-    let connect = |side| -> anyhow::Result<Target> {
-        let (r, section) = cfg.system_section(side)?;
-        let c = (r.connect)(section, &cx)
-            .map_err(|e| anyhow::anyhow!("setting {}: {}", e.setting, e.reason))?;
-        Ok(Target::new(c))
-    };
-    Ok(Targets {
-        crm: connect(Side::Crm)?,
-        erp: connect(Side::Erp)?,
-    })
+    let c = (r.connect)(section, &cx)
+        .map_err(|e| anyhow::anyhow!("setting {}: {}", e.setting, e.reason))?;
+    Ok(Target::new(c))
 }
 
 /// Everything the engine needs, from a config, on the embedded log (see [`connect_parts`]
@@ -151,8 +166,29 @@ pub fn check_flows(catalogue: &Catalogue, targets: &Targets) -> anyhow::Result<(
     Ok(())
 }
 
-/// A config file's text pointing at a running sandbox.
+/// The environment variable `couplet sandbox`'s printed config takes the client secret from.
+pub const SANDBOX_SECRET_ENV: &str = "COUPLET_SANDBOX_CLIENT_SECRET";
+
+/// A config file's text pointing at a running sandbox, its client secret inline (for tests
+/// and the demo, which never write it where others could read it; `couplet sandbox` prints
+/// [`sandbox_config_text_env`]).
 pub fn sandbox_config_text(sb: &crate::sandbox::Sandbox, data_dir: &std::path::Path) -> String {
+    let secret = format!("client_secret = \"{}\"", sb.credentials().client_secret);
+    sandbox_config_with(sb, data_dir, &secret)
+}
+
+/// A config file's text pointing at a running sandbox, the client secret read from the
+/// environment variable [`SANDBOX_SECRET_ENV`].
+pub fn sandbox_config_text_env(sb: &crate::sandbox::Sandbox, data_dir: &std::path::Path) -> String {
+    let secret = format!("client_secret_env = \"{SANDBOX_SECRET_ENV}\"");
+    sandbox_config_with(sb, data_dir, &secret)
+}
+
+fn sandbox_config_with(
+    sb: &crate::sandbox::Sandbox,
+    data_dir: &std::path::Path,
+    secret_line: &str,
+) -> String {
     let c = sb.credentials();
     format!(
         r#"# Couplet config for the local sandbox (`couplet sandbox`).
@@ -162,7 +198,7 @@ data_dir = "{data_dir}"
 authority = "{authority}"
 tenant_id = "{tenant}"
 client_id = "{client}"
-client_secret = "{secret}"
+{secret_line}
 
 [dataverse]
 url = "{dv}"
@@ -183,7 +219,6 @@ poll_interval_ms = 500
         authority = sb.entra_authority(),
         tenant = c.tenant_id,
         client = c.client_id,
-        secret = c.client_secret,
         dv = sb.dataverse_url(),
         bc = sb.bc_api_url(),
         company = sb.bc_company_id(),

@@ -4,6 +4,8 @@ pub mod args;
 pub mod build;
 pub mod check;
 pub mod couple;
+pub mod credentials;
+pub mod credentials_args;
 pub mod demo;
 pub mod demo_fo;
 pub mod edits;
@@ -42,6 +44,9 @@ fn init_tracing(format: &str, default: &str) {
 /// Entry point of the `couplet` binary.
 pub fn main() -> ExitCode {
     quiet_on_broken_pipe();
+    // Everything Couplet writes (the data directory, the credential store) is its owner's
+    // only.
+    crate::private_fs::private_umask();
     let cli = Cli::parse();
     let quiet = matches!(cli.command, Command::Demo { .. });
     report::set_quiet(cli.log_format == "json");
@@ -182,6 +187,7 @@ async fn dispatch(cmd: Command) -> anyhow::Result<bool> {
         Command::Orders {
             action: args::OrdersAction::CreateInErp(a),
         } => orders::create_in_erp(&a).await,
+        Command::Credentials { action } => credentials::run(&action).await,
     }
 }
 
@@ -197,9 +203,12 @@ async fn run(config: &std::path::Path) -> anyhow::Result<()> {
     crate::metrics::metrics().prime(&parts.catalogue, &parts.topics);
     let server = match cfg.metrics.listen {
         Some(addr) => Some(
-            crate::metrics_server::MetricsServer::start(addr)
-                .await
-                .map_err(|e| anyhow::anyhow!("cannot serve metrics on {addr}: {e}"))?,
+            crate::metrics_server::MetricsServer::start_with_token(
+                addr,
+                cfg.metrics.detail_token()?,
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot serve metrics on {addr}: {e}"))?,
         ),
         None => None,
     };
@@ -273,11 +282,15 @@ async fn sandbox(records: usize, seed: u64, port: u16, throttle: bool) -> anyhow
     let sb = Sandbox::start(cfg).await?;
     println!(
         "{}",
-        build::sandbox_config_text(&sb, std::path::Path::new("couplet-data"))
+        build::sandbox_config_text_env(&sb, std::path::Path::new("couplet-data"))
     );
+    // The config takes the sandbox's client secret from a variable; the line to set it goes
+    // to standard error, not into the config a user saves.
     eprintln!(
-        "Sandbox running (Entra ID, Dataverse, Business Central; Finance & Operations at {}). Save the config above and run `couplet run --config FILE`. Ctrl-C to stop.",
-        sb.fo_data_url()
+        "Sandbox running (Entra ID, Dataverse, Business Central; Finance & Operations at {}). Save the config above, then in the shell that runs Couplet:\n  export {}='{}'\n  couplet run --config FILE\nCtrl-C to stop.",
+        sb.fo_data_url(),
+        build::SANDBOX_SECRET_ENV,
+        sb.credentials().client_secret
     );
     let _ = tokio::signal::ctrl_c().await;
     sb.shutdown().await;

@@ -178,11 +178,18 @@ impl std::fmt::Debug for Store {
 }
 
 impl Store {
-    /// Opens (or creates) the projection under `dir`. Damaged files are a
+    /// Opens (or creates) the projection under `dir`, readable by its owner only (the
+    /// directory `0700`, its files `0600`; see [`crate::private_fs`]). Damaged files are a
     /// [`StoreError::Damaged`] naming the remedy, never a panic.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
         let io = |e: sled::Error| opening_error(dir, e);
+        let private = |e: std::io::Error| StoreError::Io {
+            path: dir.to_path_buf(),
+            reason: format!("cannot make the projection private to its owner: {e}"),
+        };
+        crate::private_fs::create_private_dir(dir).map_err(private)?;
         let db = open_db(dir)?;
+        crate::private_fs::restrict_tree(dir).map_err(private)?;
         let tree = |name: &str| db.open_tree(name).map_err(io);
         let couplings = tree("couplings")?;
         let checkpoints = tree("checkpoints")?;

@@ -39,6 +39,7 @@ pub struct TokenCache {
     endpoint: String,
     client_id: String,
     client_secret: Secret,
+    origin: CredentialOrigin,
     cache: Mutex<HashMap<String, Cached>>,
     flights: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
@@ -79,9 +80,16 @@ impl TokenCache {
             ),
             client_id: client_id.trim().to_string(),
             client_secret,
+            origin: CredentialOrigin::default(),
             cache: Mutex::new(HashMap::new()),
             flights: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Names where its credentials are configured, for the hints of Entra's refusals.
+    pub fn with_origin(mut self, origin: CredentialOrigin) -> Self {
+        self.origin = origin;
+        self
     }
 
     /// Uses `gate` for pauses instead of the process-wide one.
@@ -225,7 +233,7 @@ impl TokenCache {
                         &body,
                     ));
                 }
-                _ => return Err(aad_error(system, status, &body)),
+                _ => return Err(aad_error(system, &self.origin, status, &body)),
             }
         }
     }
@@ -305,8 +313,50 @@ impl Authenticator for BearerAuth {
     }
 }
 
-/// Maps an Entra error answer (`AADSTSnnnn`) to [`SystemError::Auth`] with a hint.
-fn aad_error(system: System, status: u16, body: &str) -> SystemError {
+/// Where a system's Entra ID credentials are configured, so that a refusal names the
+/// setting to fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CredentialOrigin {
+    /// The keys of a config table: `auth` (the shared default) or `auth.<system>`.
+    Table(String),
+    /// A set in the credential store, named by `setting` (`auth.bc.credential`).
+    Stored {
+        /// The setting naming it.
+        setting: String,
+        /// The set's name.
+        name: String,
+    },
+}
+
+impl Default for CredentialOrigin {
+    fn default() -> Self {
+        CredentialOrigin::Table("auth".into())
+    }
+}
+
+impl CredentialOrigin {
+    fn secret_hint(&self) -> String {
+        match self {
+            CredentialOrigin::Table(t) => format!("check [{t}] client_secret_env or client_secret"),
+            CredentialOrigin::Stored { setting, name } => format!(
+                "replace the secret of stored credential '{name}' ({setting}) with `couplet credentials set {name} …`"
+            ),
+        }
+    }
+
+    fn ids_hint(&self, keys: &str) -> String {
+        match self {
+            CredentialOrigin::Table(t) => format!("check [{t}] {keys}"),
+            CredentialOrigin::Stored { setting, name } => format!(
+                "check the {keys} of stored credential '{name}' ({setting}; `couplet credentials list` shows them)"
+            ),
+        }
+    }
+}
+
+/// Maps an Entra error answer (`AADSTSnnnn`) to [`SystemError::Auth`] with a hint naming
+/// where the credentials are configured.
+fn aad_error(system: System, origin: &CredentialOrigin, status: u16, body: &str) -> SystemError {
     let v: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
     let error = v.get("error").and_then(|e| e.as_str()).unwrap_or("");
     let description = v
@@ -324,19 +374,28 @@ fn aad_error(system: System, status: u16, body: &str) -> SystemError {
             let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
             digits.parse().ok()
         });
-    // The credentials are the `[auth]` section's; the resource (the scope's host) is the
-    // system's own section.
+    // The credentials are `[auth]`'s, `[auth.<system>]`'s or a stored set's (`origin`); the
+    // resource (the scope's host) is the system's own section.
     let section = system.as_str();
+    let secret = origin.secret_hint();
     let hint = match code {
-        Some(7000215) => "the client secret is wrong; use the secret's value, not its id (check [auth] client_secret_env or client_secret)".to_string(),
-        Some(7000222) => "the client secret has expired; create a new one (check [auth] client_secret_env or client_secret)".to_string(),
-        Some(7000218) => "no client secret was sent (check [auth] client_secret_env or client_secret)".to_string(),
-        Some(700016) => "client_id not found in tenant; check [auth] client_id and tenant_id, and that the app is consented".to_string(),
-        Some(90002) => "the tenant was not found (check [auth] tenant_id)".to_string(),
+        Some(7000215) => {
+            format!("the client secret is wrong; use the secret's value, not its id ({secret})")
+        }
+        Some(7000222) => format!("the client secret has expired; create a new one ({secret})"),
+        Some(7000218) => format!("no client secret was sent ({secret})"),
+        Some(700016) => format!(
+            "client_id not found in tenant; {}, and that the app is consented",
+            origin.ids_hint("client_id and tenant_id")
+        ),
+        Some(90002) => format!(
+            "the tenant was not found ({})",
+            origin.ids_hint("tenant_id")
+        ),
         Some(70011) => format!(
             "the scope is invalid (check [{section}] url/resource; the scope is <resource>/.default)"
         ),
-        _ => "check [auth] tenant_id, client_id and client_secret_env (or client_secret)".to_string(),
+        _ => format!("{}; {secret}", origin.ids_hint("tenant_id and client_id")),
     };
     let code_text = code.map(|c| format!("AADSTS{c} ")).unwrap_or_default();
     let detail = if first.is_empty() {
@@ -357,13 +416,19 @@ mod tests {
     #[test]
     fn maps_aadsts_codes_to_hints() {
         let body = r#"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided.\r\nTrace ID: 1","error_codes":[7000215]}"#;
-        let e = aad_error(crate::systems::DATAVERSE, 401, body);
+        let e = aad_error(
+            crate::systems::DATAVERSE,
+            &CredentialOrigin::default(),
+            401,
+            body,
+        );
         let text = e.to_string();
         assert!(text.contains("AADSTS7000215"), "{text}");
         assert!(text.contains("not its id"), "{text}");
         assert!(!text.contains("Trace ID"), "{text}");
         let e = aad_error(
             crate::systems::BC,
+            &CredentialOrigin::default(),
             400,
             r#"{"error":"invalid_request","error_description":"AADSTS90002: Tenant 'x' not found."}"#,
         );
@@ -373,12 +438,47 @@ mod tests {
         assert!(text.contains("[auth] client_secret_env"), "{text}");
         for code in [7000215, 7000222, 7000218, 700016, 90002, 1] {
             let body = format!(r#"{{"error":"x","error_codes":[{code}]}}"#);
-            let t = aad_error(crate::systems::BC, 401, &body).to_string();
+            let t =
+                aad_error(crate::systems::BC, &CredentialOrigin::default(), 401, &body).to_string();
             assert!(
                 !t.contains("[bc] client") && !t.contains("[bc] tenant"),
                 "{t}"
             );
         }
+    }
+
+    #[test]
+    fn hints_name_the_per_system_table_or_the_stored_set() {
+        let body = r#"{"error":"invalid_client","error_codes":[7000215]}"#;
+        let t = aad_error(
+            crate::systems::BC,
+            &CredentialOrigin::Table("auth.bc".into()),
+            401,
+            body,
+        )
+        .to_string();
+        assert!(t.contains("[auth.bc] client_secret_env"), "{t}");
+        let stored = CredentialOrigin::Stored {
+            setting: "auth.bc.credential".into(),
+            name: "bc-prod".into(),
+        };
+        let t = aad_error(crate::systems::BC, &stored, 401, body).to_string();
+        assert!(
+            t.contains("stored credential 'bc-prod' (auth.bc.credential)"),
+            "{t}"
+        );
+        assert!(t.contains("couplet credentials set bc-prod"), "{t}");
+        let t = aad_error(
+            crate::systems::BC,
+            &stored,
+            400,
+            r#"{"error_codes":[90002]}"#,
+        )
+        .to_string();
+        assert!(
+            t.contains("tenant_id of stored credential 'bc-prod'"),
+            "{t}"
+        );
     }
 
     #[test]

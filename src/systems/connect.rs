@@ -6,10 +6,10 @@ use std::sync::Arc;
 use super::auth::TokenCache;
 use super::http::HttpConfig;
 
-/// What every connector may use when it is built: Entra ID tokens (`[auth]`) and the HTTP
-/// settings (`[http]`).
+/// What every connector may use when it is built: Entra ID tokens from its own credentials
+/// (`[auth.<system>]` or the shared `[auth]`) and the HTTP settings (`[http]`).
 pub struct ConnectContext {
-    /// Entra ID client-credential tokens, cached per scope.
+    /// Entra ID client-credential tokens of the system's app, cached per scope.
     pub tokens: Arc<TokenCache>,
     /// Timeouts and retries.
     pub http: HttpConfig,

@@ -421,8 +421,11 @@ mod tests {
         );
         assert_eq!(e.class(), "delta_expired");
         let e = SystemError::from_response(crate::systems::BC, "get", 401, None, "");
-        // The credentials are the [auth] section's keys.
-        assert!(e.to_string().contains("[auth] tenant_id"), "{e}");
+        // The credentials are the system's [auth.bc] table's, or the shared [auth]'s.
+        assert!(
+            e.to_string().contains("[auth.bc], or the shared [auth]"),
+            "{e}"
+        );
         assert_eq!(e.actor(), Actor::User);
         let e = SystemError::from_response(crate::systems::BC, "get", 503, None, "");
         assert_eq!(e.retry(), Retry::Backoff);

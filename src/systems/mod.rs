@@ -19,7 +19,7 @@ pub mod secret;
 pub mod target;
 pub mod written;
 
-pub use auth::{BearerAuth, TokenCache};
+pub use auth::{BearerAuth, CredentialOrigin, TokenCache};
 pub use bc::{BcClient, BcConfig, BcPage, SYSTEM as BC};
 pub use connector::{Connector, DynConnector};
 pub use dataverse::{DataverseClient, DataverseConfig, DeltaPage, SYSTEM as DATAVERSE};

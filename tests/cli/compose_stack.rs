@@ -173,6 +173,13 @@ fn prometheus_scrapes_couplets_metrics_port_and_grafana_reads_prometheus() {
         published.iter().any(|p| p.ends_with(&format!(":{port}"))),
         "the couplet service publishes its metrics port {port}"
     );
+    // Prometheus scrapes over the compose network: the listener binds the container's
+    // interfaces, said explicitly; the host sees the port on its loopback only.
+    assert!(listen.starts_with("0.0.0.0:"), "{listen}");
+    assert!(
+        published.iter().all(|p| p.starts_with("127.0.0.1:")),
+        "{published:?}"
+    );
 
     let prom = yaml(&compose_dir().join("prometheus.yml"));
     let targets: Vec<String> = prom["scrape_configs"]

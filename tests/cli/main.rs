@@ -13,6 +13,7 @@ mod common;
 mod broken_pipe;
 mod compose_stack;
 mod coupling;
+mod credentials;
 mod dashboards_prometheus;
 mod demo_lead_to_cash;
 mod log_format_json;

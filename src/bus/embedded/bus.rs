@@ -33,11 +33,17 @@ impl std::fmt::Debug for EmbeddedBus {
 }
 
 impl EmbeddedBus {
-    /// Opens (or creates) the log under `dir`.
+    /// Opens (or creates) the log under `dir`, readable by its owner only (the directory
+    /// `0700`, its files `0600`; see [`crate::private_fs`]).
     pub fn open(dir: &Path) -> Result<EmbeddedBus, BusError> {
-        Ok(EmbeddedBus {
-            log: Arc::new(Log::open(dir)?),
-        })
+        let private = |e: std::io::Error| BusError::Unavailable {
+            location: dir.display().to_string(),
+            reason: format!("cannot make the log private to its owner: {e}"),
+        };
+        crate::private_fs::create_private_dir(dir).map_err(private)?;
+        let log = Log::open(dir)?;
+        crate::private_fs::restrict_tree(dir).map_err(private)?;
+        Ok(EmbeddedBus { log: Arc::new(log) })
     }
 }
 

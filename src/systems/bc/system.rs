@@ -21,7 +21,8 @@ const RULES: SystemRules = SystemRules {
              'Microsoft Entra Applications' page"
         }
         _ => {
-            "check [auth] tenant_id, client_id and client_secret_env (or client_secret), and \
+            "check bc's credentials ([auth.bc], or the shared [auth]: credential, or \
+             tenant_id, client_id and client_secret_env), and \
              that the app is registered on Business Central's 'Microsoft Entra Applications' \
              page"
         }

@@ -21,7 +21,8 @@ const RULES: SystemRules = SystemRules {
              the Dataverse environment"
         }
         _ => {
-            "check [auth] tenant_id, client_id and client_secret_env (or client_secret), and \
+            "check dataverse's credentials ([auth.dataverse], or the shared [auth]: credential, or \
+             tenant_id, client_id and client_secret_env), and \
              that the app is an application user in the environment"
         }
     },

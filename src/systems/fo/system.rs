@@ -23,7 +23,8 @@ const RULES: SystemRules = SystemRules {
              needed roles"
         }
         _ => {
-            "check [auth] tenant_id, client_id and client_secret_env (or client_secret), and \
+            "check fo's credentials ([auth.fo], or the shared [auth]: credential, or \
+             tenant_id, client_id and client_secret_env), and \
              that [fo] url is the environment's URL (its host is the token's scope)"
         }
     },
