@@ -119,7 +119,7 @@ fn parts_on(cfg: &Config, bus: Arc<dyn Bus>) -> anyhow::Result<EngineParts> {
         catalogue: Arc::new(catalogue),
         store: open_store(&cfg.data_dir)?,
         bus,
-        topics: Topics::new(&cfg.bus.topic_prefix),
+        topics: Topics::new(&cfg.bus.topic_prefix).with_retention(cfg.bus.retention.clone()),
         partitions: cfg.bus.partitions,
         targets,
         poll_interval: Duration::from_millis(cfg.capture.poll_interval_ms),

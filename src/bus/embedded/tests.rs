@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use super::EmbeddedBus;
 use crate::bus::api::{Bus, BusError, StartFrom, TopicSpec};
-use crate::bus::contract;
+use crate::bus::{contract, contract_cleanup};
 
 fn open() -> (tempfile::TempDir, EmbeddedBus) {
     let dir = tempfile::tempdir().unwrap();
@@ -16,6 +16,16 @@ fn open() -> (tempfile::TempDir, EmbeddedBus) {
 async fn contract_scenarios() {
     let (_d, bus) = open();
     contract::run_all(&bus, "couplet").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contract_cleanup_scenarios() {
+    let (_d, bus) = open();
+    let clean = |ahead: Duration| {
+        let at = chrono::Utc::now() + chrono::Duration::from_std(ahead).unwrap();
+        bus.clean_as_of(at).unwrap();
+    };
+    contract_cleanup::run_cleanup(&bus, "couplet", Some(&clean)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
