@@ -351,6 +351,7 @@ impl Log {
         if created {
             let seq = self.writes.fetch_add(1, Ordering::AcqRel) + 1;
             self.sync(seq).await?;
+            super::damage::mark(&self.dir)?;
         }
         Ok(())
     }

@@ -178,3 +178,66 @@ async fn produce_throughput() {
         2 * n as u64
     );
 }
+
+/// A log with `n` messages on topic `t`, closed.
+async fn filled(n: usize) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let bus = EmbeddedBus::open(dir.path()).unwrap();
+    bus.ensure_topics(&[TopicSpec::new("t", 2, false)])
+        .await
+        .unwrap();
+    for chunk in (0..n).collect::<Vec<_>>().chunks(200) {
+        let sends = chunk.iter().map(|i| {
+            let key = format!("k{i}");
+            let bus = bus.clone();
+            async move { bus.produce("t", &key, Some(&[7u8; 100]), &[]).await }
+        });
+        for r in futures::future::join_all(sends).await {
+            r.unwrap();
+        }
+    }
+    dir
+}
+
+fn cut(dir: &std::path::Path, fraction: f64) {
+    let db = dir.join("db");
+    let f = std::fs::OpenOptions::new().write(true).open(&db).unwrap();
+    let len = f.metadata().unwrap().len();
+    f.set_len((len as f64 * fraction) as u64).unwrap();
+}
+
+/// The error opening a damaged log names the directory, what is lost and what to do, and
+/// is never a panic.
+fn assert_damaged(dir: &std::path::Path) {
+    let opened = std::panic::catch_unwind(|| EmbeddedBus::open(dir));
+    let err = match opened {
+        Ok(Ok(_)) => panic!("a damaged log opened"),
+        Ok(Err(e)) => e,
+        Err(_) => panic!("opening a damaged log panicked"),
+    };
+    assert!(matches!(err, BusError::Damaged { .. }), "{err:?}");
+    let text = err.to_string();
+    for part in [
+        &dir.display().to_string(),
+        "couplings, checkpoints",
+        "restore",
+        ".damaged",
+        "full-sync",
+    ] {
+        assert!(text.contains(part), "{part:?} missing from: {text}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_log_cut_to_nothing_is_damage_not_a_new_log() {
+    let dir = filled(10).await;
+    cut(dir.path(), 0.0);
+    assert_damaged(dir.path());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_log_cut_in_the_middle_is_damage_not_a_panic() {
+    let dir = filled(20_000).await;
+    cut(dir.path(), 0.8);
+    assert_damaged(dir.path());
+}
