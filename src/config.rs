@@ -86,6 +86,10 @@ pub struct BusSection {
     /// Kafka brokers and security, for `backend = "kafka"`.
     #[serde(default)]
     pub kafka: Option<crate::bus::KafkaConfig>,
+    /// How long events are kept, how the changelogs are compacted, how long the audit index
+    /// keeps entries (`[bus.retention]`).
+    #[serde(default)]
+    pub retention: crate::bus::RetentionConfig,
 }
 
 impl Default for BusSection {
@@ -95,6 +99,7 @@ impl Default for BusSection {
             partitions: default_partitions(),
             topic_prefix: default_prefix(),
             kafka: None,
+            retention: crate::bus::RetentionConfig::default(),
         }
     }
 }
@@ -264,6 +269,9 @@ impl Config {
         }
         if self.bus.partitions == 0 || self.bus.partitions > 256 {
             return bad("bus.partitions", "use 1 to 256");
+        }
+        if let Some((setting, reason)) = self.bus.retention.problem() {
+            return bad(setting, reason);
         }
         self.auth.check(
             |name| registry::find(name).map(|s| s.as_str()) == Some(name),

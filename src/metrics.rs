@@ -36,6 +36,19 @@ pub struct Metrics {
     pub e2e_seconds: HistogramVec,
     /// Messages appended to the log, by topic.
     pub produced: IntCounterVec,
+    /// Messages the embedded log's compaction removed (superseded values, expired
+    /// tombstones), by topic.
+    pub log_compacted: IntCounterVec,
+    /// Messages the embedded log's retention deleted (older or beyond the size limit), by
+    /// topic.
+    pub log_retention_deleted: IntCounterVec,
+    /// Bytes the embedded log's database takes on disk, after the last cleaning pass.
+    pub log_disk_bytes: IntGaugeVec,
+    /// Consumer positions moved up to the log start because retention deleted the messages
+    /// they pointed at, by topic.
+    pub bus_offset_resets: IntCounterVec,
+    /// Audit index entries pruned for being older than `[bus.retention] audit_days`.
+    pub audit_pruned: IntCounterVec,
     /// Create intents, by mapping and outcome (`logged`; `adopted_retry`: a retry found the
     /// record an earlier attempt made; `adopted_capture`: a captured record was recognised as
     /// another create's product).
@@ -225,6 +238,36 @@ impl Metrics {
                 e2e,
             ),
             produced: counter(&r, "bus_produced_total", "Messages appended.", &["topic"]),
+            log_compacted: counter(
+                &r,
+                "log_compacted_messages_total",
+                "Messages removed by the embedded log's compaction.",
+                &["topic"],
+            ),
+            log_retention_deleted: counter(
+                &r,
+                "log_retention_deleted_messages_total",
+                "Messages deleted by the embedded log's retention.",
+                &["topic"],
+            ),
+            log_disk_bytes: gauge(
+                &r,
+                "log_disk_bytes",
+                "Bytes the embedded log takes on disk, after the last cleaning pass.",
+                &[],
+            ),
+            bus_offset_resets: counter(
+                &r,
+                "bus_offset_resets_total",
+                "Consumer positions moved up to the log start (messages deleted by retention before they were read).",
+                &["topic"],
+            ),
+            audit_pruned: counter(
+                &r,
+                "audit_pruned_entries_total",
+                "Audit index entries pruned for their age.",
+                &[],
+            ),
             create_intents: counter(
                 &r,
                 "create_intents_total",

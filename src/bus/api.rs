@@ -14,18 +14,70 @@ pub struct TopicSpec {
     pub name: String,
     /// Partition count.
     pub partitions: u32,
-    /// `cleanup.policy=compact`: keep only the newest value per key.
-    pub compact: bool,
+    /// What the log removes, and when.
+    pub cleanup: Cleanup,
+}
+
+/// A topic's cleanup policy (Kafka's `cleanup.policy` and its settings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cleanup {
+    /// `cleanup.policy=compact`: keep the newest value per key; a tombstone (a null value)
+    /// is kept `tombstone_ms` (`delete.retention.ms`) and then removed with the key. Offsets
+    /// never change: removed messages leave gaps that readers skip.
+    Compact {
+        /// How long a tombstone is kept after it was appended, in milliseconds.
+        tombstone_ms: u64,
+        /// Share of superseded messages (percent) that triggers a compaction
+        /// (`min.cleanable.dirty.ratio`).
+        dirty_percent: u8,
+    },
+    /// `cleanup.policy=delete`: the oldest messages are deleted once older than `max_age_ms`
+    /// (`retention.ms`) or beyond `max_bytes` per partition (`retention.bytes`); the
+    /// partition's log start offset moves past them. `None`: no such limit.
+    Delete {
+        /// Maximum age of a message, in milliseconds.
+        max_age_ms: Option<u64>,
+        /// Maximum bytes per partition.
+        max_bytes: Option<u64>,
+    },
+}
+
+impl Cleanup {
+    /// Compaction with Kafka's defaults (tombstones kept a day, compacted at 50% dirty).
+    pub const COMPACT: Cleanup = Cleanup::Compact {
+        tombstone_ms: 86_400_000,
+        dirty_percent: 50,
+    };
+    /// Nothing is ever deleted.
+    pub const KEEP: Cleanup = Cleanup::Delete {
+        max_age_ms: None,
+        max_bytes: None,
+    };
 }
 
 impl TopicSpec {
-    /// Builds a spec.
+    /// Builds a spec: compacted with Kafka's default settings, or kept for ever.
     pub fn new(name: &str, partitions: u32, compact: bool) -> Self {
         TopicSpec {
             name: name.to_string(),
             partitions,
-            compact,
+            cleanup: if compact {
+                Cleanup::COMPACT
+            } else {
+                Cleanup::KEEP
+            },
         }
+    }
+
+    /// The same topic with another cleanup policy.
+    pub fn with_cleanup(mut self, cleanup: Cleanup) -> Self {
+        self.cleanup = cleanup;
+        self
+    }
+
+    /// True for a compacted topic.
+    pub fn compact(&self) -> bool {
+        matches!(self.cleanup, Cleanup::Compact { .. })
     }
 }
 
@@ -76,7 +128,7 @@ pub struct Produced {
 pub enum StartFrom {
     /// Committed offset, else the beginning.
     Committed,
-    /// The beginning of every partition, ignoring commits.
+    /// The beginning (the log start) of every partition, ignoring commits.
     Earliest,
     /// This offset on every partition, ignoring commits.
     Offset(u64),
@@ -111,6 +163,25 @@ pub enum BusError {
         /// What.
         reason: String,
     },
+    /// The embedded log's files cannot be read (truncated, overwritten, from another
+    /// version): nothing in it can be trusted.
+    #[error(
+        "the embedded log at {dir} is damaged and cannot be opened ({reason}). It holds the \
+         events (changes, commands, outcomes, dead letters) and the state changelogs \
+         (couplings, checkpoints, parked changes, create intents): what it held is lost, but \
+         the projection beside it keeps the couplings and checkpoints as last applied. To go \
+         on: restore {dir} from a backup; or move it aside (mv {dir} {dir}.damaged) and start \
+         again with an empty log, then run `couplet full-sync` for the mappings whose changes \
+         were in flight (captured but not yet written), and do not run `couplet replay \
+         --rebuild` until the log holds the state again, as it would rebuild the projection \
+         from the empty changelogs"
+    )]
+    Damaged {
+        /// The log's directory.
+        dir: String,
+        /// What sled reported.
+        reason: String,
+    },
 }
 
 impl Classify for BusError {
@@ -119,6 +190,7 @@ impl Classify for BusError {
             BusError::Unavailable { .. } => Actor::External,
             BusError::Topic { .. } => Actor::User,
             BusError::Corrupt { .. } => Actor::Internal,
+            BusError::Damaged { .. } => Actor::User,
         }
     }
     fn retry(&self) -> Retry {
@@ -132,6 +204,7 @@ impl Classify for BusError {
             BusError::Unavailable { .. } => "bus_unavailable",
             BusError::Topic { .. } => "bus_topic",
             BusError::Corrupt { .. } => "bus_corrupt",
+            BusError::Damaged { .. } => "bus_damaged",
         }
     }
 }
@@ -181,6 +254,10 @@ pub trait Bus: Send + Sync + 'static {
 
     /// The next offset to be written on each partition (the high watermark).
     async fn end_offsets(&self, topic: &str) -> Result<Vec<u64>, BusError>;
+
+    /// The log start offset of each partition: the first offset not deleted by retention
+    /// (Kafka's low watermark). A consumer whose position is below it resumes there.
+    async fn start_offsets(&self, topic: &str) -> Result<Vec<u64>, BusError>;
 
     /// The group's committed offset (next to read) on each partition, if any.
     async fn committed(&self, group: &str, topic: &str) -> Result<Vec<Option<u64>>, BusError>;

@@ -46,17 +46,17 @@ async fn topic(bus: &dyn Bus, prefix: &str, scenario: &str, partitions: u32) -> 
     name
 }
 
-fn group(scenario: &str) -> String {
+pub(super) fn group(scenario: &str) -> String {
     format!("{scenario}-{}", uuid::Uuid::new_v4().simple())
 }
 
 /// Where a message of a contract test was stored.
-struct Stored {
-    partition: u32,
-    offset: u64,
+pub(super) struct Stored {
+    pub(super) partition: u32,
+    pub(super) offset: u64,
 }
 
-async fn produce(bus: &dyn Bus, topic: &str, key: &str, value: &str) -> Stored {
+pub(super) async fn produce(bus: &dyn Bus, topic: &str, key: &str, value: &str) -> Stored {
     let p = bus
         .produce(topic, key, Some(value.as_bytes()), &[])
         .await
@@ -70,7 +70,7 @@ async fn produce(bus: &dyn Bus, topic: &str, key: &str, value: &str) -> Stored {
 }
 
 /// Polls until `n` messages arrived (panics after [`PATIENCE`]).
-async fn drain(c: &mut dyn Consumer, n: usize) -> Vec<Message> {
+pub(super) async fn drain(c: &mut dyn Consumer, n: usize) -> Vec<Message> {
     let deadline = Instant::now() + PATIENCE;
     let mut out = Vec::new();
     while out.len() < n {
@@ -89,7 +89,7 @@ async fn drain(c: &mut dyn Consumer, n: usize) -> Vec<Message> {
 }
 
 /// Asserts nothing more arrives within a short wait.
-async fn assert_quiet(c: &mut dyn Consumer) {
+pub(super) async fn assert_quiet(c: &mut dyn Consumer) {
     let more = c
         .poll(100, Duration::from_millis(300))
         .await
@@ -97,7 +97,7 @@ async fn assert_quiet(c: &mut dyn Consumer) {
     assert!(more.is_empty(), "unexpected messages: {:?}", offsets(&more));
 }
 
-fn offsets(msgs: &[Message]) -> Vec<(u32, u64)> {
+pub(super) fn offsets(msgs: &[Message]) -> Vec<(u32, u64)> {
     msgs.iter().map(|m| (m.partition, m.offset)).collect()
 }
 

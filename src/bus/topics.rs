@@ -1,8 +1,9 @@
 //! Topic names, from a configurable prefix.
 
 use super::api::TopicSpec;
+use super::retention::RetentionConfig;
 
-/// The topics Couplet uses, with the configured prefix applied.
+/// The topics Couplet uses, with the configured prefix applied, and their cleanup settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Topics {
     /// The prefix, also used for consumer-group names.
@@ -26,6 +27,9 @@ pub struct Topics {
     pub intents: String,
     /// Capture leases: one partition per capture task, shared by the instances' group.
     pub leases: String,
+    /// `[bus.retention]`: how long the event topics keep messages, how the changelogs are
+    /// compacted.
+    pub retention: RetentionConfig,
 }
 
 impl Topics {
@@ -49,7 +53,14 @@ impl Topics {
             parked: t("parked"),
             intents: t("intents"),
             leases: t("leases"),
+            retention: RetentionConfig::default(),
         }
+    }
+
+    /// The same topics with the cleanup settings of `retention`.
+    pub fn with_retention(mut self, retention: RetentionConfig) -> Self {
+        self.retention = retention;
+        self
     }
 
     /// A consumer-group name under the prefix (`<prefix>.<name>`), so deployments sharing a
@@ -65,16 +76,23 @@ impl Topics {
     /// Every topic with its partition count and cleanup policy; `captures` is the number of
     /// capture tasks (one lease partition each).
     pub fn specs(&self, partitions: u32, captures: u32) -> Vec<TopicSpec> {
+        let r = &self.retention;
+        let events = |name: &str, partitions| {
+            TopicSpec::new(name, partitions, false).with_cleanup(r.events())
+        };
+        let changelog = |name: &str, partitions| {
+            TopicSpec::new(name, partitions, true).with_cleanup(r.compacted())
+        };
         vec![
-            TopicSpec::new(&self.changes, partitions, false),
-            TopicSpec::new(&self.commands, partitions, false),
-            TopicSpec::new(&self.outcomes, partitions, false),
-            TopicSpec::new(&self.dlq, 1, false),
-            TopicSpec::new(&self.couplings, partitions, true),
-            TopicSpec::new(&self.checkpoints, 1, true),
-            TopicSpec::new(&self.parked, partitions, true),
-            TopicSpec::new(&self.intents, partitions, true),
-            TopicSpec::new(&self.leases, captures.max(1), false),
+            events(&self.changes, partitions),
+            events(&self.commands, partitions),
+            events(&self.outcomes, partitions),
+            TopicSpec::new(&self.dlq, 1, false).with_cleanup(r.dlq()),
+            changelog(&self.couplings, partitions),
+            changelog(&self.checkpoints, 1),
+            changelog(&self.parked, partitions),
+            changelog(&self.intents, partitions),
+            events(&self.leases, captures.max(1)),
         ]
     }
 }

@@ -64,15 +64,34 @@ pub fn open_store(data_dir: &std::path::Path) -> anyhow::Result<Store> {
 pub async fn connect_bus(cfg: &Config) -> anyhow::Result<Arc<dyn Bus>> {
     match (cfg.bus.backend.as_str(), &cfg.bus.kafka) {
         ("kafka", Some(k)) => Ok(Arc::new(crate::bus::KafkaBus::connect(k).await?)),
-        _ => open_bus(&cfg.data_dir),
+        _ => open_configured_bus(cfg),
     }
 }
 
-/// Opens the embedded log under the data directory.
+/// Opens the embedded log under the data directory (cleaned every 60 s).
 pub fn open_bus(data_dir: &std::path::Path) -> anyhow::Result<Arc<dyn Bus>> {
+    open_bus_cleaning_every(
+        data_dir,
+        crate::bus::RetentionConfig::default().check_interval(),
+    )
+}
+
+/// Opens the embedded log under the configured data directory, cleaned every
+/// `[bus.retention] check_secs`.
+fn open_configured_bus(cfg: &Config) -> anyhow::Result<Arc<dyn Bus>> {
+    open_bus_cleaning_every(&cfg.data_dir, cfg.bus.retention.check_interval())
+}
+
+fn open_bus_cleaning_every(
+    data_dir: &std::path::Path,
+    every: Duration,
+) -> anyhow::Result<Arc<dyn Bus>> {
     crate::private_fs::create_private_dir(data_dir)
         .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
-    Ok(Arc::new(EmbeddedBus::open(&data_dir.join("log"))?))
+    Ok(Arc::new(EmbeddedBus::open_cleaning_every(
+        &data_dir.join("log"),
+        every,
+    )?))
 }
 
 /// The CRM's and the ERP's connectors (`[erp] system`), built by their registrations from
@@ -117,7 +136,7 @@ pub fn target(cfg: &Config, side: Side, creds: &mut Resolver<'_>) -> anyhow::Res
 /// Everything the engine needs, from a config, on the embedded log (see [`connect_parts`]
 /// for any backend).
 pub fn parts(cfg: &Config) -> anyhow::Result<EngineParts> {
-    parts_on(cfg, open_bus(&cfg.data_dir)?)
+    parts_on(cfg, open_configured_bus(cfg)?)
 }
 
 /// Everything the engine needs, from a config, on the configured backend.
@@ -134,7 +153,7 @@ fn parts_on(cfg: &Config, bus: Arc<dyn Bus>) -> anyhow::Result<EngineParts> {
         catalogue: Arc::new(catalogue),
         store: open_store(&cfg.data_dir)?,
         bus,
-        topics: Topics::new(&cfg.bus.topic_prefix),
+        topics: Topics::new(&cfg.bus.topic_prefix).with_retention(cfg.bus.retention.clone()),
         partitions: cfg.bus.partitions,
         targets,
         poll_interval: Duration::from_millis(cfg.capture.poll_interval_ms),

@@ -175,7 +175,7 @@ pub async fn retry(config: &std::path::Path, only: Option<&str>) -> anyhow::Resu
     let cfg = Config::load(config)?;
     let store = build::open_store(&cfg.data_dir)?;
     let bus = build::connect_bus(&cfg).await?;
-    let topics = Topics::new(&cfg.bus.topic_prefix);
+    let topics = Topics::new(&cfg.bus.topic_prefix).with_retention(cfg.bus.retention.clone());
     bus.ensure_topics(&topics.specs(
         cfg.bus.partitions,
         (build::catalogue(&cfg)?.ordered().len() * 2) as u32,

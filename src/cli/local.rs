@@ -83,7 +83,7 @@ pub async fn remote(cfg: &Config, bus: Arc<dyn Bus>) -> anyhow::Result<Opened> {
         .tempdir()
         .context("creating a scratch projection")?;
     let store = Store::open(&scratch.path().join("projection"))?;
-    let topics = Topics::new(&cfg.bus.topic_prefix);
+    let topics = Topics::new(&cfg.bus.topic_prefix).with_retention(cfg.bus.retention.clone());
     let targets = build::targets(cfg)?;
     let catalogue = Arc::new(build::catalogue(cfg)?.for_pair(targets.pair()));
     let parts = EngineParts {

@@ -22,7 +22,7 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let cfg = Config::load(config)?;
     let bus = build::connect_bus(&cfg).await?;
-    let topics = Topics::new(&cfg.bus.topic_prefix);
+    let topics = Topics::new(&cfg.bus.topic_prefix).with_retention(cfg.bus.retention.clone());
     let catalogue = build::catalogue(&cfg)?;
     bus.ensure_topics(&topics.specs(cfg.bus.partitions, (catalogue.ordered().len() * 2) as u32))
         .await?;

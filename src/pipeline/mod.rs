@@ -1,6 +1,7 @@
 //! Wiring: builds the stages and runs them as one engine.
 
 pub mod audit;
+pub mod audit_retention;
 pub mod barrier;
 pub mod captures;
 pub mod consume;

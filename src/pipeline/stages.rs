@@ -148,6 +148,15 @@ pub fn spawn(setup: StageSetup<'_>, shutdown: &watch::Receiver<bool>) -> Vec<Tas
         ("transform".into(), transform),
         ("apply".into(), apply),
         ("audit".into(), spawn_audit(p, setup.instance, shutdown)),
+        (
+            "audit-retention".into(),
+            tokio::spawn(super::audit_retention::prune_audit(
+                p.store.clone(),
+                p.topics.retention.audit_max_age(),
+                p.topics.retention.check_interval(),
+                shutdown.clone(),
+            )),
+        ),
     ]
 }
 

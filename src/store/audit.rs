@@ -62,6 +62,40 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Removes the trail entries made before `before` (with their de-duplication entries), in
+    /// batches; returns how many. It reads the whole index (trails are ordered by record, not
+    /// by time): run it now and then (`[bus.retention] check_secs`), not per message.
+    pub fn prune_audit(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let (mut batch, mut pending, mut pruned) = (sled::Batch::default(), 0usize, 0u64);
+        for item in self.inner.audit.iter() {
+            let (k, v) = item.map_err(|e| self.io(e))?;
+            if k.first() == Some(&DEDUP) {
+                // The de-duplication entries sort after every trail.
+                break;
+            }
+            let entry: AuditEntry = decode(TREE, &k, &v)?;
+            if entry.at >= before {
+                continue;
+            }
+            let record = k.split(|b| *b == SEP).next().unwrap_or_default();
+            batch.remove(dedup_key(&String::from_utf8_lossy(record), &entry));
+            batch.remove(k);
+            (pending, pruned) = (pending + 1, pruned + 1);
+            if pending == 1000 {
+                let full = std::mem::take(&mut batch);
+                self.inner.audit.apply_batch(full).map_err(|e| self.io(e))?;
+                pending = 0;
+            }
+        }
+        self.inner
+            .audit
+            .apply_batch(batch)
+            .map_err(|e| self.io(e))?;
+        Ok(pruned)
+    }
+}
+
 /// The tree name, for errors.
 const TREE: &str = "audit";
 

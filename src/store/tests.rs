@@ -370,3 +370,29 @@ fn a_damaged_projection_is_an_error_naming_the_remedy_and_is_set_aside() {
     assert!(!path.exists());
     assert_eq!(Store::open(&path).unwrap().checkpoints().unwrap().len(), 0);
 }
+
+#[test]
+fn audit_entries_older_than_the_retention_are_pruned() {
+    let (_d, s) = open();
+    let entry = |at: DateTime<Utc>, offset: u64| AuditEntry {
+        at,
+        kind: "change".into(),
+        topic: "couplet.changes".into(),
+        partition: 0,
+        offset,
+        mapping: "CUSTOMER".into(),
+        correlation_id: "c".into(),
+        summary: format!("offset {offset}"),
+    };
+    s.append_audit("bc/customers/1", &entry(t(10), 1)).unwrap();
+    s.append_audit("bc/customers/1", &entry(t(30), 3)).unwrap();
+    s.append_audit("bc/customers/2", &entry(t(15), 2)).unwrap();
+    assert_eq!(s.prune_audit(t(20)).unwrap(), 2);
+    let offsets =
+        |rec: &str| -> Vec<u64> { s.audit(rec).unwrap().iter().map(|e| e.offset).collect() };
+    assert_eq!(offsets("bc/customers/1"), [3]);
+    assert!(offsets("bc/customers/2").is_empty());
+    // The de-duplication entries went with them: one trail entry and its one dedup entry.
+    assert_eq!(s.inner.audit.len(), 2);
+    assert_eq!(s.prune_audit(t(20)).unwrap(), 0);
+}

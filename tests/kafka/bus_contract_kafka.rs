@@ -8,8 +8,8 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use couplet::bus::contract;
-use couplet::bus::{Bus, BusError, KafkaBus, KafkaConfig, StartFrom, TopicSpec};
+use couplet::bus::{Bus, BusError, Cleanup, KafkaBus, KafkaConfig, StartFrom, TopicSpec};
+use couplet::bus::{contract, contract_cleanup};
 
 /// The brokers under test; panics with what to do when unset.
 fn brokers() -> String {
@@ -42,6 +42,8 @@ async fn contract_on_broker() {
     let bus = connect(&b).await;
     let started = Instant::now();
     contract::run_all(&bus, &prefix()).await;
+    // A broker cleans on its own schedule (and Tansu not at all): skipped, saying so.
+    contract_cleanup::run_cleanup(&bus, &prefix(), None).await;
     eprintln!("contract on {b}: {:?}", started.elapsed());
 }
 
@@ -142,28 +144,51 @@ async fn keyed_batch_reads_back_in_order_per_key_across_partitions() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn compact_specs_create_compacted_topics() {
+async fn specs_create_topics_with_their_cleanup_settings() {
     let bus = connect(&brokers()).await;
     let p = prefix();
     let (compact, plain) = (format!("{p}.couplings"), format!("{p}.changes"));
     bus.ensure_topics(&[
-        TopicSpec::new(&compact, 2, true),
-        TopicSpec::new(&plain, 3, false),
+        TopicSpec::new(&compact, 2, true).with_cleanup(Cleanup::Compact {
+            tombstone_ms: 3_600_000,
+            dirty_percent: 50,
+        }),
+        TopicSpec::new(&plain, 3, false).with_cleanup(Cleanup::Delete {
+            max_age_ms: Some(86_400_000),
+            max_bytes: Some(1 << 30),
+        }),
     ])
     .await
     .unwrap();
     assert_eq!(bus.partitions(&compact).await.unwrap(), 2);
     assert_eq!(bus.partitions(&plain).await.unwrap(), 3);
+    assert_eq!(bus.start_offsets(&plain).await.unwrap(), vec![0, 0, 0]);
+    let get = |cfg: &BTreeMap<String, String>, k: &str| cfg.get(k).cloned();
     let cfg = bus.topic_configs(&compact).await.unwrap();
     assert_eq!(
-        cfg.get("cleanup.policy").map(String::as_str),
+        get(&cfg, "cleanup.policy").as_deref(),
         Some("compact"),
         "{cfg:?}"
     );
+    assert_eq!(
+        get(&cfg, "delete.retention.ms").as_deref(),
+        Some("3600000"),
+        "{cfg:?}"
+    );
     let cfg = bus.topic_configs(&plain).await.unwrap();
-    assert_ne!(
-        cfg.get("cleanup.policy").map(String::as_str),
-        Some("compact"),
+    assert_eq!(
+        get(&cfg, "cleanup.policy").as_deref(),
+        Some("delete"),
+        "{cfg:?}"
+    );
+    assert_eq!(
+        get(&cfg, "retention.ms").as_deref(),
+        Some("86400000"),
+        "{cfg:?}"
+    );
+    assert_eq!(
+        get(&cfg, "retention.bytes").as_deref(),
+        Some("1073741824"),
         "{cfg:?}"
     );
 }

@@ -10,6 +10,7 @@ use tokio::time::Instant;
 use super::group::TopicPartition;
 use super::log::{Log, Topic};
 use crate::bus::api::{BusError, Consumer, Message, StartFrom};
+use crate::metrics::metrics;
 
 /// A group member. Leaves its group when dropped.
 pub(super) struct EmbeddedConsumer {
@@ -83,7 +84,7 @@ impl EmbeddedConsumer {
         }
         Ok(match self.start {
             StartFrom::Committed => committed.unwrap_or(0),
-            StartFrom::Earliest => 0,
+            StartFrom::Earliest => self.log.topic(topic)?.start_of(*p),
             StartFrom::Offset(n) => n,
             StartFrom::Timestamp(at) => {
                 let t = self.log.topic(topic)?;
@@ -111,11 +112,11 @@ impl EmbeddedConsumer {
                     return Ok(out);
                 }
                 let tp = &parts[(first + i) % n];
-                let Some(topic) = self.topics.get(&tp.0) else {
+                let Some(topic) = self.topics.get(&tp.0).cloned() else {
                     continue;
                 };
-                let pos = self.positions.get(tp).copied().unwrap_or(0);
-                let got = self.log.read(topic, tp.1, pos, share.min(room))?;
+                let pos = self.position(&topic, tp);
+                let got = self.log.read(&topic, tp.1, pos, share.min(room))?;
                 if let Some(last) = got.last() {
                     self.positions.insert(tp.clone(), last.offset + 1);
                     progressed = true;
@@ -126,6 +127,30 @@ impl EmbeddedConsumer {
                 return Ok(out);
             }
         }
+    }
+}
+
+impl EmbeddedConsumer {
+    /// The position on `tp`, moved to the log start when retention deleted the messages
+    /// there (Kafka's `auto.offset.reset=earliest`): logged and counted, never an error.
+    fn position(&mut self, topic: &Topic, tp: &TopicPartition) -> u64 {
+        let pos = self.positions.get(tp).copied().unwrap_or(0);
+        let start = topic.start_of(tp.1);
+        if pos >= start {
+            return pos;
+        }
+        tracing::warn!(
+            group = %self.group, topic = %tp.0, partition = tp.1, position = pos,
+            log_start = start, skipped = start - pos,
+            "The consumer's position is below the log start (retention deleted those \
+             messages before they were read); resuming at the log start."
+        );
+        metrics()
+            .bus_offset_resets
+            .with_label_values(&[&tp.0])
+            .inc();
+        self.positions.insert(tp.clone(), start);
+        start
     }
 }
 

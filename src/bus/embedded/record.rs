@@ -129,6 +129,14 @@ pub(super) fn decode_ts(bytes: &[u8]) -> Result<i64, String> {
     header(&mut Reader { bytes }).map(|(_, ts)| ts)
 }
 
+/// The format version (true: a tombstone), timestamp and key of a stored message, without
+/// copying its headers or value (for compaction).
+pub(super) fn decode_head(bytes: &[u8]) -> Result<(bool, i64, String), String> {
+    let mut r = Reader { bytes };
+    let (tombstone, ts) = header(&mut r)?;
+    Ok((tombstone, ts, r.string()?))
+}
+
 /// Deserialises a stored message.
 pub(super) fn decode(bytes: &[u8]) -> Result<Record, String> {
     let mut r = Reader { bytes };
@@ -173,6 +181,7 @@ mod tests {
         let gone = encode(7, "k", &[], None);
         assert_eq!(decode(&gone).unwrap().value, None);
         assert_eq!(decode_ts(&gone).unwrap(), 7);
+        assert_eq!(decode_head(&gone).unwrap(), (true, 7, "k".to_string()));
         let empty = encode(7, "k", &[], Some(b""));
         assert_eq!(decode(&empty).unwrap().value, Some(Vec::new()));
         // A version-1 record (written before tombstones) with no value bytes is an empty value.

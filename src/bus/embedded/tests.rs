@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use super::EmbeddedBus;
 use crate::bus::api::{Bus, BusError, StartFrom, TopicSpec};
-use crate::bus::contract;
+use crate::bus::{contract, contract_cleanup};
 
 fn open() -> (tempfile::TempDir, EmbeddedBus) {
     let dir = tempfile::tempdir().unwrap();
@@ -16,6 +16,16 @@ fn open() -> (tempfile::TempDir, EmbeddedBus) {
 async fn contract_scenarios() {
     let (_d, bus) = open();
     contract::run_all(&bus, "couplet").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contract_cleanup_scenarios() {
+    let (_d, bus) = open();
+    let clean = |ahead: Duration| {
+        let at = chrono::Utc::now() + chrono::Duration::from_std(ahead).unwrap();
+        bus.clean_as_of(at).unwrap();
+    };
+    contract_cleanup::run_cleanup(&bus, "couplet", Some(&clean)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -167,4 +177,160 @@ async fn produce_throughput() {
         bus.end_offsets(&t).await.unwrap().iter().sum::<u64>(),
         2 * n as u64
     );
+}
+
+/// A log with `n` messages on topic `t`, closed.
+async fn filled(n: usize) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let bus = EmbeddedBus::open(dir.path()).unwrap();
+    bus.ensure_topics(&[TopicSpec::new("t", 2, false)])
+        .await
+        .unwrap();
+    for chunk in (0..n).collect::<Vec<_>>().chunks(200) {
+        let sends = chunk.iter().map(|i| {
+            let key = format!("k{i}");
+            let bus = bus.clone();
+            async move { bus.produce("t", &key, Some(&[7u8; 100]), &[]).await }
+        });
+        for r in futures::future::join_all(sends).await {
+            r.unwrap();
+        }
+    }
+    dir
+}
+
+fn cut(dir: &std::path::Path, fraction: f64) {
+    let db = dir.join("db");
+    let f = std::fs::OpenOptions::new().write(true).open(&db).unwrap();
+    let len = f.metadata().unwrap().len();
+    f.set_len((len as f64 * fraction) as u64).unwrap();
+}
+
+/// The error opening a damaged log names the directory, what is lost and what to do, and
+/// is never a panic.
+fn assert_damaged(dir: &std::path::Path) {
+    let opened = std::panic::catch_unwind(|| EmbeddedBus::open(dir));
+    let err = match opened {
+        Ok(Ok(_)) => panic!("a damaged log opened"),
+        Ok(Err(e)) => e,
+        Err(_) => panic!("opening a damaged log panicked"),
+    };
+    assert!(matches!(err, BusError::Damaged { .. }), "{err:?}");
+    let text = err.to_string();
+    for part in [
+        &dir.display().to_string(),
+        "couplings, checkpoints",
+        "restore",
+        ".damaged",
+        "full-sync",
+    ] {
+        assert!(text.contains(part), "{part:?} missing from: {text}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_log_cut_to_nothing_is_damage_not_a_new_log() {
+    let dir = filled(10).await;
+    cut(dir.path(), 0.0);
+    assert_damaged(dir.path());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_log_cut_in_the_middle_is_damage_not_a_panic() {
+    let dir = filled(20_000).await;
+    cut(dir.path(), 0.8);
+    assert_damaged(dir.path());
+}
+
+/// Bytes of the files under `dir`.
+fn du(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter_map(|e| e.metadata().ok())
+        .filter(|m| m.is_file())
+        .map(|m| m.len())
+        .sum()
+}
+
+/// Writes `rounds` × 100 keys (1 KiB values) to a compacted topic, cleaning every 10
+/// rounds when `clean`; returns the data directory's size at the end.
+async fn rewrite_keys(rounds: usize, clean: bool) -> u64 {
+    let dir = tempfile::tempdir().unwrap();
+    let bus = EmbeddedBus::open(dir.path()).unwrap();
+    bus.ensure_topics(&[TopicSpec::new("state", 1, true)])
+        .await
+        .unwrap();
+    let value = vec![7u8; 1024];
+    for round in 0..rounds {
+        let sends = (0..100).map(|k| {
+            let (bus, value) = (bus.clone(), value.clone());
+            async move {
+                bus.produce("state", &format!("key-{k}"), Some(&value), &[])
+                    .await
+            }
+        });
+        for r in futures::future::join_all(sends).await {
+            r.unwrap();
+        }
+        if clean && round % 10 == 9 {
+            bus.clean_as_of(chrono::Utc::now()).unwrap();
+        }
+    }
+    let size = du(dir.path());
+    eprintln!(
+        "{} rounds of 100 keys × 1 KiB, {}: {} KiB on disk (sled counts {} KiB)",
+        rounds,
+        if clean {
+            "compacted"
+        } else {
+            "never compacted"
+        },
+        size / 1024,
+        bus.size_on_disk().unwrap() / 1024
+    );
+    size
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rewriting_the_same_keys_keeps_the_disk_bounded() {
+    // 100 keys of 1 KiB: 100 KiB of live data, rewritten 300 times (30 MiB written).
+    let compacted = rewrite_keys(300, true).await;
+    let compacted_longer = rewrite_keys(600, true).await;
+    let never = rewrite_keys(300, false).await;
+    assert!(
+        compacted_longer < compacted + compacted / 2,
+        "twice the rewrites must not grow the compacted log: {compacted} → {compacted_longer}"
+    );
+    assert!(
+        compacted * 3 < never,
+        "compaction must reclaim the space: {compacted} compacted, {never} not"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partition_emptied_by_retention_keeps_its_end_across_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let retained = TopicSpec::new("events", 1, false).with_cleanup(crate::bus::Cleanup::Delete {
+        max_age_ms: Some(1000),
+        max_bytes: None,
+    });
+    {
+        let bus = EmbeddedBus::open(dir.path()).unwrap();
+        bus.ensure_topics(std::slice::from_ref(&retained))
+            .await
+            .unwrap();
+        for i in 0..5 {
+            bus.produce("events", &format!("k{i}"), Some(b"v"), &[])
+                .await
+                .unwrap();
+        }
+        let later = chrono::Utc::now() + chrono::Duration::seconds(10);
+        assert_eq!(bus.clean_as_of(later).unwrap(), (0, 5));
+    }
+    let bus = EmbeddedBus::open(dir.path()).unwrap();
+    assert_eq!(bus.start_offsets("events").await.unwrap(), vec![5]);
+    assert_eq!(bus.end_offsets("events").await.unwrap(), vec![5]);
+    let next = bus.produce("events", "k5", Some(b"v"), &[]).await.unwrap();
+    assert_eq!(next.offset, Some(5), "offsets are never reused");
 }

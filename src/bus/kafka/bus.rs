@@ -17,6 +17,7 @@ use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use super::client::{Ctx, base_config, blocking, is_unknown_topic, map_err, ms};
 use super::config::KafkaConfig;
 use super::consumer::KafkaConsumer;
+use super::topic_config;
 use crate::bus::api::{Bus, BusError, Consumer, Produced, StartFrom, TopicSpec};
 
 /// How long `produce` waits for a delivery report before giving up (librdkafka's
@@ -274,6 +275,51 @@ impl KafkaBus {
         Ok(out)
     }
 
+    /// Logs the cleanup settings of an existing topic that differ from `spec`'s (they are
+    /// left as they are: an operator may have set them on purpose). Best effort: a broker
+    /// that does not describe configurations is not compared.
+    async fn compare_settings(&self, spec: &TopicSpec) {
+        match self.topic_configs(&spec.name).await {
+            Ok(existing) => {
+                let diff = topic_config::differences(&spec.cleanup, &existing);
+                if !diff.is_empty() {
+                    tracing::warn!(
+                        topic = %spec.name, differences = %diff.join(", "),
+                        "The topic exists with other cleanup settings than [bus.retention] \
+                         gives; left as they are (change them with kafka-configs.sh --alter \
+                         if the configured ones should apply)."
+                    );
+                }
+            }
+            Err(e) => tracing::debug!(topic = %spec.name, error = %e,
+                "Could not describe the topic's configuration; its cleanup settings are not compared."),
+        }
+    }
+
+    /// The low and high watermarks (log start, end) of each partition.
+    async fn watermarks(&self, topic: &str) -> Result<Vec<(u64, u64)>, BusError> {
+        let n = self.existing(topic).await?;
+        let this = self.clone();
+        let t = topic.to_string();
+        blocking(self.brokers(), move || {
+            let producer = this.producer();
+            let client = producer.client();
+            (0..n)
+                .map(|p| {
+                    let p = i32::try_from(p).unwrap_or(i32::MAX);
+                    let (low, high) = client
+                        .fetch_watermarks(&t, p, this.inner.cfg.timeout())
+                        .map_err(|e| map_err(this.brokers(), &t, "reading the offsets", &e))?;
+                    Ok((
+                        u64::try_from(low).unwrap_or(0),
+                        u64::try_from(high).unwrap_or(0),
+                    ))
+                })
+                .collect()
+        })
+        .await
+    }
+
     /// A consumer in `group` that joins no group (for offset queries).
     /// The client that reads `group`'s committed offsets, made once per group.
     fn group_client(&self, group: &str) -> Result<Arc<BaseConsumer<Ctx>>, BusError> {
@@ -410,21 +456,27 @@ impl Bus for KafkaBus {
                 Some(_) => {}
                 None => missing.push(spec),
             }
+            if !missing.iter().any(|m| m.name == spec.name) {
+                self.compare_settings(spec).await;
+            }
         }
         if missing.is_empty() {
             return Ok(());
         }
         let rf = i32::from(self.inner.cfg.replication_factor);
+        let settings: Vec<_> = missing
+            .iter()
+            .map(|s| topic_config::settings(&s.cleanup))
+            .collect();
         let new: Vec<NewTopic<'_>> = missing
             .iter()
-            .map(|s| {
+            .zip(&settings)
+            .map(|(s, settings)| {
                 let partitions = i32::try_from(s.partitions).unwrap_or(i32::MAX);
-                let t = NewTopic::new(&s.name, partitions, TopicReplication::Fixed(rf));
-                if s.compact {
-                    t.set("cleanup.policy", "compact")
-                } else {
-                    t
-                }
+                settings.iter().fold(
+                    NewTopic::new(&s.name, partitions, TopicReplication::Fixed(rf)),
+                    |t, (k, v)| t.set(k, v),
+                )
             })
             .collect();
         let timeout = self.inner.cfg.timeout();
@@ -511,23 +563,21 @@ impl Bus for KafkaBus {
     }
 
     async fn end_offsets(&self, topic: &str) -> Result<Vec<u64>, BusError> {
-        let n = self.existing(topic).await?;
-        let this = self.clone();
-        let t = topic.to_string();
-        blocking(self.brokers(), move || {
-            let producer = this.producer();
-            let client = producer.client();
-            (0..n)
-                .map(|p| {
-                    let p = i32::try_from(p).unwrap_or(i32::MAX);
-                    let (_, high) = client
-                        .fetch_watermarks(&t, p, this.inner.cfg.timeout())
-                        .map_err(|e| map_err(this.brokers(), &t, "reading the end offsets", &e))?;
-                    Ok(u64::try_from(high).unwrap_or(0))
-                })
-                .collect()
-        })
-        .await
+        Ok(self
+            .watermarks(topic)
+            .await?
+            .into_iter()
+            .map(|(_, high)| high)
+            .collect())
+    }
+
+    async fn start_offsets(&self, topic: &str) -> Result<Vec<u64>, BusError> {
+        Ok(self
+            .watermarks(topic)
+            .await?
+            .into_iter()
+            .map(|(low, _)| low)
+            .collect())
     }
 
     async fn committed(&self, group: &str, topic: &str) -> Result<Vec<Option<u64>>, BusError> {

@@ -5,8 +5,10 @@
 //!   partitioned with `murmur2_random` (the Java client's partitioner, so every producer puts
 //!   a key on the same partition), headers; `produce` returns after the delivery report.
 //! - Topics: created by [`Bus::ensure_topics`](crate::bus::Bus::ensure_topics) with the
-//!   configured replication factor (`cleanup.policy=compact` for compacted specs); never
-//!   auto-created.
+//!   configured replication factor and explicit cleanup settings (compacted changelogs:
+//!   `cleanup.policy=compact`, `delete.retention.ms`, `min.cleanable.dirty.ratio`; event
+//!   topics: `cleanup.policy=delete`, `retention.ms`, `retention.bytes`); never
+//!   auto-created. Existing topics are left as they are; a setting that differs is logged.
 //! - Consumers: one librdkafka consumer per member, `enable.auto.commit=false`; offsets are
 //!   committed only by [`Consumer::commit`](crate::bus::Consumer::commit). See
 //!   [`consumer`] for where members start.
@@ -17,6 +19,7 @@ mod bus;
 mod client;
 pub mod config;
 pub(crate) mod consumer;
+mod topic_config;
 
 pub use bus::KafkaBus;
 pub use config::{KafkaConfig, SecurityProtocol};
