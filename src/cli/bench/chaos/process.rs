@@ -33,6 +33,7 @@ impl Instance {
             .args(["run", "--config"])
             .arg(config)
             .env("RUST_LOG", "warn,couplet=info")
+            .env("NO_COLOR", "1")
             .stdout(Stdio::null())
             .stderr(out)
             .spawn()

@@ -98,7 +98,7 @@ impl Phase<'_> {
         if let Some(status) = self.instance.exited() {
             self.problems.push(format!(
                 "couplet run ended by itself ({status}); its log ends:\n{}",
-                self.instance.log_tail(15)
+                self.instance.log_tail(3)
             ));
             self.instance = Instance::spawn(&self.o.exe, &self.config, &self.log)?;
         }
