@@ -72,6 +72,12 @@ pub enum Command {
         #[arg(long, default_value = "bc")]
         erp: crate::event::System,
     },
+    /// Long runs that measure Couplet against the sandbox.
+    Bench {
+        /// Which.
+        #[command(subcommand)]
+        action: BenchAction,
+    },
     /// Run the engine against the configured systems until Ctrl-C.
     Run {
         /// The config file.
@@ -336,6 +342,42 @@ pub enum CouplingsAction {
         /// Where.
         #[command(flatten)]
         dir: DataDir,
+    },
+}
+
+/// `couplet bench …`.
+#[derive(Debug, Subcommand)]
+pub enum BenchAction {
+    /// A full synchronisation of the seeded sandbox plus live edits on both sides, while a
+    /// seeded random schedule injects faults (429 storms, 5xx bursts, timeouts, connection
+    /// resets, slow answers, truncated and malformed bodies) and SIGKILLs and restarts the
+    /// `couplet run` child; then checks both sides. Exits 1 on FAIL.
+    Chaos {
+        /// Seed of the sandbox data and of the fault schedule.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Faults to serve (at least).
+        #[arg(long, default_value_t = 1000)]
+        faults: u64,
+        /// SIGKILLs and restarts of the child.
+        #[arg(long, default_value_t = 4)]
+        kills: u32,
+        /// Companies to seed.
+        #[arg(long, default_value_t = 200)]
+        records: usize,
+        /// Rounds of live edits (a company and a person created on each side, and updates).
+        #[arg(long, default_value_t = 12)]
+        rounds: usize,
+        /// Keep the child's data and log here instead of a temporary directory (kept anyway
+        /// on FAIL).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// The longest the fault phase may last, in seconds.
+        #[arg(long, default_value_t = 1200)]
+        max_chaos_secs: u64,
+        /// The longest both sides may take to settle after the faults, in seconds.
+        #[arg(long, default_value_t = 300)]
+        settle_secs: u64,
     },
 }
 

@@ -1,6 +1,7 @@
 //! The command line (`anyhow` lives here only).
 
 pub mod args;
+pub mod bench;
 pub mod build;
 pub mod check;
 pub mod couple;
@@ -26,7 +27,7 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use args::{Cli, Command, CouplingsAction, ErrorsAction, MappingsAction};
+use args::{BenchAction, Cli, Command, CouplingsAction, ErrorsAction, MappingsAction};
 
 fn init_tracing(format: &str, default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -48,7 +49,7 @@ pub fn main() -> ExitCode {
     // only.
     crate::private_fs::private_umask();
     let cli = Cli::parse();
-    let quiet = matches!(cli.command, Command::Demo { .. });
+    let quiet = matches!(cli.command, Command::Demo { .. } | Command::Bench { .. });
     report::set_quiet(cli.log_format == "json");
     init_tracing(
         &cli.log_format,
@@ -97,6 +98,42 @@ fn quiet_on_broken_pipe() {
 
 async fn dispatch(cmd: Command) -> anyhow::Result<bool> {
     match cmd {
+        Command::Bench {
+            action:
+                BenchAction::Chaos {
+                    seed,
+                    faults,
+                    kills,
+                    records,
+                    rounds,
+                    data_dir,
+                    max_chaos_secs,
+                    settle_secs,
+                },
+        } => {
+            let exe = std::env::current_exe()
+                .map_err(|e| anyhow::anyhow!("cannot find the couplet binary to run: {e}"))?;
+            let mut o = bench::chaos::ChaosOptions::new(exe);
+            o.seed = seed;
+            o.faults = faults;
+            o.kills = kills;
+            o.records = records;
+            o.edit_rounds = rounds;
+            o.data_dir = data_dir;
+            o.max_chaos = Duration::from_secs(max_chaos_secs);
+            o.settle = Duration::from_secs(settle_secs);
+            println!(
+                "Chaos run: seed {seed}, {faults} faults, {kills} SIGKILLs, {records} companies, {rounds} rounds of edits; machine: {} cores, {} {}.",
+                std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(1),
+                std::env::consts::OS,
+                std::env::consts::ARCH
+            );
+            let report = bench::chaos::run(o).await?;
+            print!("{}", bench::chaos::render(&report));
+            Ok(report.passed())
+        }
         Command::Demo {
             records,
             seed,

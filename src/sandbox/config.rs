@@ -205,7 +205,7 @@ pub enum Fault {
         /// How many requests.
         count: u32,
         /// The `Retry-After` to send.
-        retry_after: std::time::Duration,
+        retry_after: Duration,
     },
     /// The next `count` requests get 503 (Business Central adds `retry-after: 1`).
     Unavailable {
@@ -217,6 +217,152 @@ pub enum Fault {
         /// How many collection GETs.
         count: u32,
     },
+    /// The next `count` requests of kind `on` get `status` (500, 502, 503 or 504) before the
+    /// service handles them, with `Retry-After` when `retry_after` is set; 502 and 504 come
+    /// with a gateway's HTML page, as from a load balancer.
+    ServerError {
+        /// How many requests.
+        count: u32,
+        /// The HTTP status.
+        status: u16,
+        /// The `Retry-After` to send, if any (whole seconds).
+        retry_after: Option<Duration>,
+        /// Which requests.
+        on: Requests,
+    },
+    /// The next `count` requests of kind `on` are handled (a write is made), but the answer is
+    /// held for `hold`: longer than the client's timeout, it never arrives in time.
+    Timeout {
+        /// How many requests.
+        count: u32,
+        /// How long the answer is held.
+        hold: Duration,
+        /// Which requests.
+        on: Requests,
+    },
+    /// The next `count` requests of kind `on` get no answer: the connection is closed, before
+    /// the service handles the request ([`Lost::Request`]) or after ([`Lost::Response`]: a
+    /// write is made and its answer lost).
+    Reset {
+        /// How many requests.
+        count: u32,
+        /// What is lost.
+        lost: Lost,
+        /// Which requests.
+        on: Requests,
+    },
+    /// The next `count` requests of kind `on` are answered normally after `delay` (within the
+    /// client's timeout).
+    Slow {
+        /// How many requests.
+        count: u32,
+        /// The added delay.
+        delay: Duration,
+        /// Which requests.
+        on: Requests,
+    },
+    /// The next `count` requests of kind `on` are handled, and their answer is cut off
+    /// half-way through the body (the header's `Content-Length` promised all of it; the
+    /// connection then closes). Answers without a body are not hit.
+    Truncated {
+        /// How many requests.
+        count: u32,
+        /// Which requests.
+        on: Requests,
+    },
+    /// The next `count` requests of kind `on` are handled, and their answer's body is a
+    /// gateway's HTML page instead of JSON (the status kept). Answers without a body are not
+    /// hit.
+    MalformedBody {
+        /// How many requests.
+        count: u32,
+        /// Which requests.
+        on: Requests,
+    },
+}
+
+/// Which requests a fault hits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Requests {
+    /// Every request.
+    Any,
+    /// GETs of a collection (a query or a page).
+    Collection,
+    /// GETs of one record (`set(key)`).
+    Single,
+    /// POST, PATCH, PUT and DELETE.
+    Write,
+}
+
+/// What a [`Fault::Reset`] loses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Lost {
+    /// The request: the service never sees it.
+    Request,
+    /// The answer: the service handled the request.
+    Response,
+}
+
+/// The kinds of injected fault, as counted when served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FaultKind {
+    /// 429 with `Retry-After` ([`Fault::Throttle`]).
+    Throttle,
+    /// 503 ([`Fault::Unavailable`]).
+    Unavailable,
+    /// A collection page that is not JSON ([`Fault::MalformedPage`]).
+    MalformedPage,
+    /// 500, 502, 503 or 504 ([`Fault::ServerError`]).
+    ServerError,
+    /// The answer held past the client's timeout ([`Fault::Timeout`]).
+    Timeout,
+    /// The connection closed before the request was handled.
+    ResetRequest,
+    /// The connection closed after the request was handled.
+    ResetResponse,
+    /// A late answer ([`Fault::Slow`]).
+    Slow,
+    /// A body cut off half-way ([`Fault::Truncated`]).
+    Truncated,
+    /// A body that is not JSON ([`Fault::MalformedBody`]).
+    MalformedBody,
+}
+
+impl FaultKind {
+    /// Every kind, in a fixed order.
+    pub const ALL: [FaultKind; 10] = [
+        FaultKind::Throttle,
+        FaultKind::Unavailable,
+        FaultKind::MalformedPage,
+        FaultKind::ServerError,
+        FaultKind::Timeout,
+        FaultKind::ResetRequest,
+        FaultKind::ResetResponse,
+        FaultKind::Slow,
+        FaultKind::Truncated,
+        FaultKind::MalformedBody,
+    ];
+
+    /// A short name for reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            FaultKind::Throttle => "429 throttle",
+            FaultKind::Unavailable => "503 unavailable",
+            FaultKind::MalformedPage => "malformed page",
+            FaultKind::ServerError => "5xx burst",
+            FaultKind::Timeout => "timeout",
+            FaultKind::ResetRequest => "reset (request lost)",
+            FaultKind::ResetResponse => "reset (answer lost)",
+            FaultKind::Slow => "slow answer",
+            FaultKind::Truncated => "truncated body",
+            FaultKind::MalformedBody => "malformed body",
+        }
+    }
+
+    /// The position of this kind in [`FaultKind::ALL`] (the declaration order).
+    pub(crate) fn slot(self) -> usize {
+        self as usize
+    }
 }
 
 /// Request counters of one emulated system.

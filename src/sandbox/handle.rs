@@ -11,15 +11,16 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use super::config::{Credentials, Fault, SandboxConfig, SandboxStats};
+use super::config::{Credentials, Fault, FaultKind, SandboxConfig, SandboxStats};
 use super::dataverse::annotations::Annotations;
 use super::dataverse::{self, write::Stamp};
 use super::error::SandboxError;
+use super::faults::Faults;
 use super::fo::state::FoService;
 use super::shared::{BC_ENVIRONMENT, BC_RESOURCE, Service, Shared};
 use super::table::Store;
 use super::throttle::Limiter;
-use super::{bc, entra, fo, seed};
+use super::{bc, entra, fo, seed, serve, spoil};
 use crate::event::{Fields, System};
 
 /// A running sandbox: Entra ID, Dataverse, Business Central and Finance & Operations
@@ -129,21 +130,25 @@ impl Sandbox {
             dv_human_user: users.human_user,
         });
         let mut servers = Vec::new();
-        for (listener, router) in [
-            (entra_l, entra::router(shared.clone())),
-            (dv_l, dataverse::routes::router(shared.clone())),
-            (bc_l, bc::routes::router(shared.clone())),
-            (fo_l, fo::routes::router(shared.clone())),
+        let dv_router = spoil::layer(
+            dataverse::routes::router(shared.clone()),
+            shared.clone(),
+            |s| &s.dv.faults,
+        );
+        let bc_router = spoil::layer(bc::routes::router(shared.clone()), shared.clone(), |s| {
+            &s.bc.faults
+        });
+        let fo_router = spoil::layer(fo::routes::router(shared.clone()), shared.clone(), |s| {
+            &s.fo.faults
+        });
+        for (name, listener, router) in [
+            ("Entra ID", entra_l, entra::router(shared.clone())),
+            ("Dataverse", dv_l, dv_router),
+            ("Business Central", bc_l, bc_router),
+            ("Finance & Operations", fo_l, fo_router),
         ] {
             let (tx, rx) = oneshot::channel::<()>();
-            let task = tokio::spawn(async move {
-                let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
-                    let _ = rx.await;
-                });
-                if let Err(e) = serve.await {
-                    tracing::warn!(error = %e, "sandbox server stopped");
-                }
-            });
+            let task = tokio::spawn(serve::serve(name, listener, router, rx));
             servers.push((tx, task));
         }
         tracing::info!(entra = %shared.entra_authority, dataverse = %shared.dv_url, bc = %shared.bc_api_url, fo = %shared.fo_url, "sandbox started");
@@ -451,17 +456,36 @@ impl Sandbox {
 
     /// Injects a fault into one system.
     pub fn inject(&self, system: System, fault: Fault) {
-        self.service(system).faults.inject(fault);
+        self.faults(system).inject(fault);
     }
 
     /// Ends the faults pending on one system (an outage is over).
     pub fn clear_faults(&self, system: System) {
-        self.service(system).faults.clear();
+        self.faults(system).clear();
     }
 
     /// Request counters of one system.
     pub fn stats(&self, system: System) -> SandboxStats {
-        self.service(system).faults.stats()
+        self.faults(system).stats()
+    }
+
+    /// The injected faults one system has served so far, by kind (every kind, zeros
+    /// included).
+    pub fn faults_served(&self, system: System) -> Vec<(FaultKind, u64)> {
+        self.faults(system).served()
+    }
+
+    /// How many injected faults one system has not served yet.
+    pub fn faults_pending(&self, system: System) -> u64 {
+        self.faults(system).pending_count()
+    }
+
+    fn faults(&self, system: System) -> &Faults {
+        if system == crate::systems::fo::SYSTEM {
+            &self.shared.fo.faults
+        } else {
+            &self.service(system).faults
+        }
     }
 
     /// Access tokens issued by the Entra emulator so far.

@@ -19,13 +19,16 @@ mod handle_fulfil;
 pub(crate) mod http;
 pub(crate) mod invoices;
 mod seed;
+mod serve;
 mod shared;
+mod spoil;
 pub(crate) mod table;
 mod throttle;
 mod world;
 
 pub use config::{
-    BusinessEventsConfig, Credentials, Fault, FoConfig, RateLimit, SandboxConfig, SandboxStats,
+    BusinessEventsConfig, Credentials, Fault, FaultKind, FoConfig, Lost, RateLimit, Requests,
+    SandboxConfig, SandboxStats,
 };
 pub use error::SandboxError;
 pub use handle::Sandbox;

@@ -11,6 +11,7 @@ mod cli_support;
 mod common;
 
 mod broken_pipe;
+mod chaos_short;
 mod compose_stack;
 mod coupling;
 mod credentials;

@@ -2,13 +2,12 @@
 //! instances or brokers under the engine: configuration, start, stop, and the checks that
 //! every company and person ended up once on each side, coupled and equal.
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use couplet::cli::bench::chaos::world;
 use couplet::cli::build;
-use couplet::event::Fields;
 use couplet::sandbox::Sandbox;
 
 /// A `couplet run` child process, killed when dropped.
@@ -74,69 +73,20 @@ pub fn unique_prefix(what: &str) -> String {
     format!("{what}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8])
 }
 
-fn keys(rows: &[Fields], key: &str) -> HashSet<String> {
-    rows.iter()
-        .filter_map(|r| {
-            r.get(key)
-                .and_then(|v| v.as_str())
-                .map(|s| s.to_lowercase())
-        })
-        .collect()
-}
-
-/// How many distinct customer companies and persons the seed holds (some exist on both sides): the
-/// counts each side must reach, as `[accounts, customers, contacts (CRM), contacts (ERP)]`.
+/// How many distinct customer companies and persons the seed holds: the counts each side
+/// must reach, as `[accounts, customers, contacts (CRM), contacts (ERP)]` (the chaos suite's).
 pub fn expected(sb: &Sandbox) -> [usize; 4] {
-    let accounts = super::customer_accounts(sb);
-    let customers = sb.rows(couplet::systems::BC, "customers");
-    let unnumbered = accounts
-        .iter()
-        .filter(|r| {
-            r.get("accountnumber")
-                .and_then(|v| v.as_str())
-                .unwrap_or("")
-                .is_empty()
-        })
-        .count();
-    let numbers: HashSet<String> = keys(&accounts, "accountnumber")
-        .union(&keys(&customers, "number"))
-        .cloned()
-        .collect();
-    let emails: HashSet<String> = keys(
-        &sb.rows(couplet::systems::DATAVERSE, "contacts"),
-        "emailaddress1",
-    )
-    .union(&keys(&sb.rows(couplet::systems::BC, "contacts"), "email"))
-    .cloned()
-    .collect();
-    let companies = unnumbered + numbers.len();
-    [companies, companies, emails.len(), emails.len()]
+    world::expected(sb)
 }
 
-/// The companies and persons one side has and the other lacks (by number and e-mail), for
-/// failure messages.
+/// The companies and persons one side has and the other lacks, for failure messages.
 pub fn missing(sb: &Sandbox) -> String {
-    let numbers = |sys, set, f| keys(&sb.rows(sys, set), f);
-    let dv_acc = keys(&super::customer_accounts(sb), "accountnumber");
-    let bc_cus = numbers(couplet::systems::BC, "customers", "number");
-    let dv_con = numbers(couplet::systems::DATAVERSE, "contacts", "emailaddress1");
-    let bc_con = numbers(couplet::systems::BC, "contacts", "email");
-    format!(
-        "customers without an account: {:?}; contacts only in Dataverse: {:?}; contacts only in BC: {:?}",
-        bc_cus.difference(&dv_acc).collect::<Vec<_>>(),
-        dv_con.difference(&bc_con).collect::<Vec<_>>(),
-        bc_con.difference(&dv_con).collect::<Vec<_>>(),
-    )
+    world::missing(sb)
 }
 
 /// The record counts of each side now, in the order of [`expected`].
 pub fn counts(sb: &Sandbox) -> [usize; 4] {
-    [
-        super::customer_accounts(sb).len(),
-        sb.rows(couplet::systems::BC, "customers").len(),
-        sb.rows(couplet::systems::DATAVERSE, "contacts").len(),
-        sb.rows(couplet::systems::BC, "contacts").len(),
-    ]
+    world::counts(sb)
 }
 
 /// Waits until the counts equal `target` and stay so for 8 s, failing on a twin (a count above

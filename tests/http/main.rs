@@ -15,6 +15,7 @@ mod fo_business_events;
 mod fo_connector;
 mod fo_sandbox_http;
 mod metadata_endpoints;
+mod sandbox_faults;
 mod sandbox_http;
 mod sandbox_quotes_http;
 mod systems_clients;

@@ -1,0 +1,3 @@
+//! `couplet bench`: long runs that measure Couplet against the sandbox.
+
+pub mod chaos;
