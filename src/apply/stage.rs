@@ -59,9 +59,11 @@ impl ApplyStage {
             if o.status == OutcomeStatus::Failed
                 && o.error
                     .as_ref()
-                    .is_some_and(|e| matches!(e.class.as_str(), "throttled" | "unavailable"))
+                    .is_some_and(|e| crate::systems::error::is_transient_class(&e.class))
             {
-                // Back-pressure, not a failure: nothing is recorded or committed; the consumer
+                // A fault of the target (throttled, unavailable, or an answer cut off or not
+                // JSON, as a proxy or an overloaded service gives): back-pressure, not a
+                // failure: nothing is recorded or committed; the consumer
                 // loop waits (backing off, this partition paused) and tries it again. Its create
                 // intent stays open, so the next try first looks for what this one may have made.
                 let reason = o.reason.clone().unwrap_or_default();

@@ -46,18 +46,40 @@ impl CurrencySource for CrmCurrencies {
     }
 }
 
-/// The currency table, loaded from the CRM, and where to refresh it from.
+/// How long the start-up read of the CRM's currencies waits out a system that does not answer
+/// (time-outs, 5xx, throttling, unreadable answers) before the start fails.
+const CURRENCIES_PATIENCE: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// The currency table, loaded from the CRM, and where to refresh it from. A fault of the CRM
+/// is waited out (backing off, up to [`CURRENCIES_PATIENCE`]): a start that meets a 5xx burst
+/// or an unreadable answer is not a failed start. What a person must fix (credentials, a wrong
+/// URL, a refusal) fails at once.
 pub async fn load_currencies(
     p: &EngineParts,
 ) -> Result<(CurrencyTable, Arc<dyn CurrencySource>), PipelineError> {
     let currencies = CurrencyTable::new(&p.lcy);
     let source: Arc<dyn CurrencySource> = Arc::new(CrmCurrencies(p.targets.crm.clone()));
-    let rows = source.load().await.map_err(|e| {
-        PipelineError::Setup(format!(
-            "cannot read the currencies of {} (the connection test failed): {e}",
-            p.targets.crm.system()
-        ))
-    })?;
+    let crm = p.targets.crm.system();
+    let began = std::time::Instant::now();
+    let mut wait = std::time::Duration::from_millis(500);
+    let rows = loop {
+        match p.targets.crm.connector().currencies().await {
+            Ok(rows) => break rows,
+            Err(e)
+                if crate::systems::error::is_transient_class(crate::error::Classify::class(&e))
+                    && began.elapsed() < CURRENCIES_PATIENCE =>
+            {
+                tracing::warn!(system = %crm, error = %e, wait_ms = wait.as_millis() as u64, "Reading the currencies at start-up: the system does not answer yet; waiting.");
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(std::time::Duration::from_secs(15));
+            }
+            Err(e) => {
+                return Err(PipelineError::Setup(format!(
+                    "cannot read the currencies of {crm} (the connection test failed): {e}"
+                )));
+            }
+        }
+    };
     currencies.set(rows);
     Ok((currencies, source))
 }

@@ -270,7 +270,11 @@ async fn throttling_uses_up_no_attempt_and_is_bounded_in_time() {
 }
 
 #[tokio::test]
-async fn unavailable_is_retried_and_validation_is_not() {
+/// A 503 refuses a request before it is processed: the create is sent again. A 502 (a gateway
+/// gave up) may hide a create that happened: it is not sent again by the client but returned
+/// as unavailable (the apply stage waits and retries the write through its create intent, which
+/// first looks for the record). A validation error is not retried.
+async fn a_refused_create_is_resent_an_unknown_outcome_is_not_and_validation_is_not() {
     let srv = serve(|s, n| {
         if s.path.ends_with("/token") {
             return None;
@@ -296,6 +300,29 @@ async fn unavailable_is_retried_and_validation_is_not() {
     let dv = dataverse(&srv);
     let mut body = Fields::new();
     body.insert("name".into(), json!("A"));
+    let unknown = dv
+        .create("accounts", &body)
+        .await
+        .expect_err("a 502 after a POST is not resent");
+    assert!(
+        matches!(
+            unknown,
+            SystemError::Unavailable {
+                status: Some(502),
+                ..
+            }
+        ),
+        "{unknown:?}"
+    );
+    assert!(
+        unknown.to_string().contains("outcome is unknown"),
+        "{unknown}"
+    );
+    assert_eq!(
+        srv.seen("/accounts").len(),
+        2,
+        "the 503 was resent, the 502 not"
+    );
     let w = dv.create("accounts", &body).await.expect("created");
     assert_eq!(w.id, ID);
     assert_eq!(w.etag.as_deref(), Some("W/\"7\""));

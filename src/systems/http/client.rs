@@ -158,6 +158,9 @@ impl ApiClient {
                 })?;
             let key = HostGate::key(request.url());
             let url = redact_url(request.url().as_str());
+            // A POST (a create, an action) is not idempotent: once it may have reached the
+            // system, a fault that hides its outcome is not answered by sending it again here.
+            let once = request.method() == reqwest::Method::POST;
             let waited = self.gate.wait(&key).await;
             if !waited.is_zero() {
                 m.retry_after_seconds
@@ -180,11 +183,20 @@ impl ApiClient {
                 Ok(resp) => resp,
                 Err(e) => {
                     let label = if e.is_timeout() { "timeout" } else { "error" };
+                    let not_sent = e.is_connect();
                     m.http_requests
                         .with_label_values(&[sys, operation, label])
                         .inc();
                     let message = format!("{} {url}: {}", method_hint(&e), e.without_url());
                     crate::metrics_server::note_request(sys, Err(message.clone()));
+                    if once && !not_sent {
+                        return Err(SystemError::Unavailable {
+                            system: self.system,
+                            operation,
+                            status: None,
+                            message: format!("{message}; {OUTCOME_UNKNOWN}"),
+                        });
+                    }
                     if attempt >= max {
                         return Err(SystemError::Unavailable {
                             system: self.system,
@@ -223,6 +235,14 @@ impl ApiClient {
                     &body,
                 )
             };
+            if once && outcome_unknown(status) {
+                let mut e = fail();
+                if let SystemError::Unavailable { message, .. } = &mut e {
+                    message.push_str("; ");
+                    message.push_str(OUTCOME_UNKNOWN);
+                }
+                return Err(e);
+            }
             match classify(status, &headers, &body) {
                 RetryAction::Success => {
                     return Err(SystemError::Malformed {
@@ -289,6 +309,16 @@ impl ApiClient {
         );
         tokio::time::sleep(delay).await;
     }
+}
+
+/// Why a POST whose outcome a fault hid is not sent again by the client.
+const OUTCOME_UNKNOWN: &str = "the outcome is unknown (the system may have carried the request out), so it is not sent again blindly: the write waits and is tried again after looking for what this attempt may have made";
+
+/// True for the answers after which a request may have been carried out all the same: a
+/// server error, or a gateway or the server giving up waiting. (429, and 503 with or without
+/// `Retry-After`, refuse the request before it is processed: sending it again is safe.)
+fn outcome_unknown(status: u16) -> bool {
+    matches!(status, 408 | 500 | 502 | 504)
 }
 
 /// True for the statuses by which a system says "slow down": 429, and 503 (Business Central

@@ -17,7 +17,8 @@ pub struct ChaosOptions {
     pub kills: u32,
     /// Companies seeded.
     pub records: usize,
-    /// Rounds of live edits (each: a company and a person created on each side, updates).
+    /// Rounds of live edits (each: a company and a person created on each side, updates); more
+    /// are made when the faults left wait for traffic.
     pub edit_rounds: usize,
     /// Updates per round of edits.
     pub updates_per_round: usize,

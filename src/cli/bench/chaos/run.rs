@@ -24,6 +24,9 @@ const SYSTEMS: [System; 2] = [DATAVERSE, BC];
 /// in a steady trickle, so the engine still makes progress between them.
 const MAX_PENDING: u64 = 2;
 
+/// With no fault served for this long and every round of edits made, another round is made.
+const STALL: Duration = Duration::from_secs(5);
+
 /// The child's configuration: the sandbox, fast polls, the client's timeout and short backoffs.
 fn write_config(sb: &Sandbox, dir: &Path, o: &ChaosOptions) -> anyhow::Result<std::path::PathBuf> {
     let mut text = build::sandbox_config_text(sb, &dir.join("data"));
@@ -112,8 +115,12 @@ impl Phase<'_> {
         let mut next_fault = [Instant::now(); SYSTEMS.len()];
         let mut next_edit = Instant::now() + Duration::from_secs(3);
         let mut rounds = 0;
+        let (mut last_served, mut last_progress) = (0, Instant::now());
         loop {
             let served_now = served(self.sb);
+            if served_now != last_served {
+                (last_served, last_progress) = (served_now, Instant::now());
+            }
             let kills_due = self.kills.len() < self.o.kills as usize;
             if served_now >= self.o.faults && !kills_due && rounds >= self.o.edit_rounds {
                 return Ok(());
@@ -141,9 +148,18 @@ impl Phase<'_> {
             {
                 self.kill().await?;
             }
-            // Edits are spread over the fault phase: one round per 8 % of the faults.
+            // Edits are spread over the fault phase: one round per 8 % of the faults. Faults
+            // aimed at writes or single-record reads are only served while records change: when
+            // none was served for STALL once the rounds asked for are made, another round of
+            // edits gives them traffic (a quiet engine only polls).
             let due_rounds = (served_now * 100 / self.o.faults.max(1) / 8) as usize + 1;
-            if rounds < self.o.edit_rounds && rounds < due_rounds && Instant::now() >= next_edit {
+            let stalled = rounds >= self.o.edit_rounds
+                && served_now < self.o.faults
+                && last_progress.elapsed() >= STALL;
+            if (stalled || rounds < self.o.edit_rounds && rounds < due_rounds)
+                && Instant::now() >= next_edit
+            {
+                last_progress = Instant::now();
                 editor.round(self.sb, &mut self.schedule, self.o.updates_per_round)?;
                 rounds += 1;
                 next_edit = Instant::now() + Duration::from_millis(500);
