@@ -344,11 +344,9 @@ fn latencies(store: &Store, edits: &[Edit]) -> anyhow::Result<Vec<(String, i64)>
     Ok(out)
 }
 
-fn verify(
-    sb: &Sandbox,
-    store: &Store,
-    catalogue: &Arc<Catalogue>,
-) -> anyhow::Result<Vec<MappingCheck>> {
+/// The sandbox Dataverse's currencies by ISO code, with its local currency USD: what a check
+/// compares amounts through.
+pub fn sandbox_currencies(sb: &Sandbox) -> CurrencyTable {
     let currencies = CurrencyTable::new("USD");
     currencies.set(
         sb.rows(crate::systems::DATAVERSE, "transactioncurrencies")
@@ -360,6 +358,15 @@ fn verify(
                 ))
             }),
     );
+    currencies
+}
+
+fn verify(
+    sb: &Sandbox,
+    store: &Store,
+    catalogue: &Arc<Catalogue>,
+) -> anyhow::Result<Vec<MappingCheck>> {
+    let currencies = sandbox_currencies(sb);
     let cx = Context {
         catalogue,
         store,

@@ -1,8 +1,9 @@
-//! A projection that is missing, emptied or set aside while the log holds Couplet's state (the
-//! data directory's `projection/` deleted, a truncated sled file, which sled opens as empty, a
-//! damaged one moved aside, or a new data directory for an instance joining a Kafka
-//! deployment) is rebuilt from the log before anything runs on it, and the log says so.
-//! Starting on an empty projection would forget every coupling and create twins.
+//! A projection that is missing, emptied or set aside while the embedded log beside it holds
+//! Couplet's state (the data directory's `projection/` deleted, a truncated sled file, which
+//! sled opens as empty, a damaged one moved aside) is rebuilt from the log before anything runs
+//! on it, and the log says so. On Kafka an empty projection is as often a new instance joining
+//! a deployment: its own consumer groups fill it from the topics, and the stages wait for the
+//! state follower to catch up before they decide anything.
 
 use std::sync::Arc;
 
@@ -26,6 +27,19 @@ pub async fn projection(
     // A projection written before the marker existed has its instance id.
     let lost = store.checkpoint("_instance")?.is_none() && log_holds_state(bus, topics).await?;
     if !lost {
+        store.mark_built(false)?;
+        return Ok(None);
+    }
+    if bus.backend() != "embedded" {
+        // On Kafka an empty projection is also every new instance joining a deployment, and a
+        // rebuild reads every topic before the instance may start (tens of seconds on a
+        // busy broker). A new instance id's own groups read from the start anyway: the state
+        // follower the changelogs (the stages wait until it has caught up), the audit stage
+        // the events (audit and natural-key indexes). Only the errors list is not rebuilt.
+        tracing::info!(
+            projection = %store.path().display(),
+            "The projection is empty while the topics hold state (a new instance, or a lost projection): the state follower and the audit stage fill it from the topics before the stages start; `couplet replay --rebuild` also restores the errors list."
+        );
         store.mark_built(false)?;
         return Ok(None);
     }

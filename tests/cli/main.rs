@@ -10,6 +10,7 @@ mod cli_support;
 #[path = "../common/mod.rs"]
 mod common;
 
+mod bad_config;
 mod broken_pipe;
 mod chaos_short;
 mod compose_stack;

@@ -20,7 +20,6 @@ use couplet::mapping::Catalogue;
 use couplet::pipeline::Engine;
 use couplet::sandbox::{Sandbox, SandboxConfig};
 use couplet::store::Store;
-use couplet::transform::CurrencyTable;
 use couplet::transform::compare::{MappingCheck, compare};
 use couplet::transform::fields::Context;
 use tempfile::TempDir;
@@ -590,17 +589,7 @@ pub fn defaults_with(mapping: &str, from: &str, to: &str) -> String {
 /// Compares every mapping of `catalogue` side by side on the sandbox, through the couplings
 /// in `store` (currencies by ISO code, the sandbox's local currency USD).
 pub fn checks(sb: &Sandbox, store: &Store, catalogue: &Catalogue) -> Vec<MappingCheck> {
-    let currencies = CurrencyTable::new("USD");
-    currencies.set(
-        sb.rows(couplet::systems::DATAVERSE, "transactioncurrencies")
-            .into_iter()
-            .filter_map(|r| {
-                Some((
-                    r.get("isocurrencycode")?.as_str()?.to_string(),
-                    r.get("transactioncurrencyid")?.as_str()?.to_string(),
-                ))
-            }),
-    );
+    let currencies = couplet::cli::demo::sandbox_currencies(sb);
     let cx = Context {
         catalogue,
         store,

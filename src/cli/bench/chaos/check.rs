@@ -10,7 +10,6 @@ use crate::event::Side;
 use crate::mapping::Catalogue;
 use crate::sandbox::Sandbox;
 use crate::store::Store;
-use crate::transform::CurrencyTable;
 use crate::transform::compare::{MappingCheck, compare};
 use crate::transform::fields::Context;
 
@@ -100,17 +99,7 @@ fn compare_all(
     store: &Store,
     catalogue: &Catalogue,
 ) -> anyhow::Result<Vec<(MappingCheck, Vec<String>)>> {
-    let currencies = CurrencyTable::new("USD");
-    currencies.set(
-        sb.rows(crate::systems::DATAVERSE, "transactioncurrencies")
-            .into_iter()
-            .filter_map(|r| {
-                Some((
-                    r.get("isocurrencycode")?.as_str()?.to_string(),
-                    r.get("transactioncurrencyid")?.as_str()?.to_string(),
-                ))
-            }),
-    );
+    let currencies = crate::cli::demo::sandbox_currencies(sb);
     let cx = Context {
         catalogue,
         store,

@@ -24,7 +24,7 @@ const SYSTEMS: [System; 2] = [DATAVERSE, BC];
 /// in a steady trickle, so the engine still makes progress between them.
 const MAX_PENDING: u64 = 2;
 
-/// With no fault served for this long and every round of edits made, another round is made.
+/// With no fault served for this long, a round of edits is made.
 const STALL: Duration = Duration::from_secs(5);
 
 /// The child's configuration: the sandbox, fast polls, the client's timeout and short backoffs.
@@ -150,12 +150,10 @@ impl Phase<'_> {
             }
             // Edits are spread over the fault phase: one round per 8 % of the faults. Faults
             // aimed at writes or single-record reads are only served while records change: when
-            // none was served for STALL once the rounds asked for are made, another round of
-            // edits gives them traffic (a quiet engine only polls).
+            // none was served for STALL, a round of edits (beyond those asked for, if they are
+            // made) gives them traffic (a quiet engine only polls).
             let due_rounds = (served_now * 100 / self.o.faults.max(1) / 8) as usize + 1;
-            let stalled = rounds >= self.o.edit_rounds
-                && served_now < self.o.faults
-                && last_progress.elapsed() >= STALL;
+            let stalled = served_now < self.o.faults && last_progress.elapsed() >= STALL;
             if (stalled || rounds < self.o.edit_rounds && rounds < due_rounds)
                 && Instant::now() >= next_edit
             {
