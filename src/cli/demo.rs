@@ -17,7 +17,6 @@ use crate::metrics_server::MetricsServer;
 use crate::pipeline::Engine;
 use crate::sandbox::{RateLimit, Sandbox, SandboxConfig};
 use crate::store::Store;
-use crate::transform::CurrencyTable;
 use crate::transform::compare::{MappingCheck, compare};
 use crate::transform::fields::Context;
 
@@ -344,29 +343,12 @@ fn latencies(store: &Store, edits: &[Edit]) -> anyhow::Result<Vec<(String, i64)>
     Ok(out)
 }
 
-/// The sandbox Dataverse's currencies by ISO code, with its local currency USD: what a check
-/// compares amounts through.
-pub fn sandbox_currencies(sb: &Sandbox) -> CurrencyTable {
-    let currencies = CurrencyTable::new("USD");
-    currencies.set(
-        sb.rows(crate::systems::DATAVERSE, "transactioncurrencies")
-            .into_iter()
-            .filter_map(|r| {
-                Some((
-                    r.get("isocurrencycode")?.as_str()?.to_string(),
-                    r.get("transactioncurrencyid")?.as_str()?.to_string(),
-                ))
-            }),
-    );
-    currencies
-}
-
 fn verify(
     sb: &Sandbox,
     store: &Store,
     catalogue: &Arc<Catalogue>,
 ) -> anyhow::Result<Vec<MappingCheck>> {
-    let currencies = sandbox_currencies(sb);
+    let currencies = super::sandbox_checks::sandbox_currencies(sb);
     let cx = Context {
         catalogue,
         store,

@@ -17,6 +17,7 @@ pub mod mappings;
 pub mod orders;
 pub mod replay;
 pub mod report;
+pub mod sandbox_checks;
 pub mod story;
 pub mod story_fo;
 pub mod story_run;

@@ -589,7 +589,7 @@ pub fn defaults_with(mapping: &str, from: &str, to: &str) -> String {
 /// Compares every mapping of `catalogue` side by side on the sandbox, through the couplings
 /// in `store` (currencies by ISO code, the sandbox's local currency USD).
 pub fn checks(sb: &Sandbox, store: &Store, catalogue: &Catalogue) -> Vec<MappingCheck> {
-    let currencies = couplet::cli::demo::sandbox_currencies(sb);
+    let currencies = couplet::cli::sandbox_checks::sandbox_currencies(sb);
     let cx = Context {
         catalogue,
         store,

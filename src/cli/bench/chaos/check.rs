@@ -99,7 +99,7 @@ fn compare_all(
     store: &Store,
     catalogue: &Catalogue,
 ) -> anyhow::Result<Vec<(MappingCheck, Vec<String>)>> {
-    let currencies = crate::cli::demo::sandbox_currencies(sb);
+    let currencies = crate::cli::sandbox_checks::sandbox_currencies(sb);
     let cx = Context {
         catalogue,
         store,
