@@ -19,7 +19,7 @@ async fn chaos_short() {
     o.records = 80;
     o.edit_rounds = 4;
     o.updates_per_round = 4;
-    o.max_chaos = Duration::from_secs(150);
+    o.max_chaos = Duration::from_secs(240);
     o.settle = Duration::from_secs(90);
     let report = run(o).await.expect("the chaos run runs");
     let text = render(&report);

@@ -22,10 +22,10 @@ const SYSTEMS: [System; 2] = [DATAVERSE, BC];
 
 /// Injected faults not served yet, per system, above which no new one is added: faults come
 /// in a steady trickle, so the engine still makes progress between them.
-const MAX_PENDING: u64 = 2;
+const MAX_PENDING: u64 = 3;
 
 /// With no fault served for this long, a round of edits is made.
-const STALL: Duration = Duration::from_secs(5);
+const STALL: Duration = Duration::from_secs(1);
 
 /// The child's configuration: the sandbox, fast polls, the client's timeout and short backoffs.
 fn write_config(sb: &Sandbox, dir: &Path, o: &ChaosOptions) -> anyhow::Result<std::path::PathBuf> {
