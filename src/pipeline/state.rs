@@ -167,10 +167,19 @@ impl StateLog {
 
     /// Tombstones a re-driven parked change in the changelog (the projection let it go when
     /// it was claimed).
+    ///
+    /// The re-driven change may have been parked again in the same slot meanwhile (its
+    /// dependency's coupling not seen yet), appended before this tombstone: the tombstone
+    /// would then delete the live entry from the changelog (for other instances, a restart's
+    /// reconciliation and a rebuild). So the entry parked again is appended once more after it.
     pub async fn release_parked(&self, p: &ParkedEntry) -> Result<(), PipelineError> {
         let key = parked_key(p);
         let at = self.append(&self.topics.parked, &key, None).await?;
-        self.noted(&self.topics.parked, &key, at)
+        self.noted(&self.topics.parked, &key, at)?;
+        if let Some(again) = self.store.parked_entry(&p.waiting_for, &p.slot())? {
+            self.park(&again).await?;
+        }
+        Ok(())
     }
 
     /// Puts a claimed change back in the local store (its re-drive failed).
@@ -234,6 +243,64 @@ mod tests {
 
     use super::*;
     use crate::bus::{Bus, StartFrom, TopicSpec};
+
+    /// A change parked again in its slot while its first parking was being re-driven stays
+    /// parked in the changelog: the release's tombstone does not have the last word.
+    #[tokio::test]
+    async fn a_release_does_not_delete_the_same_change_parked_again() {
+        let (log, db, db2) = (
+            tempfile::tempdir().unwrap(),
+            tempfile::tempdir().unwrap(),
+            tempfile::tempdir().unwrap(),
+        );
+        let bus: Arc<dyn Bus> =
+            Arc::new(crate::bus::embedded::EmbeddedBus::open(log.path()).unwrap());
+        let topics = Topics::new("t");
+        bus.ensure_topics(&[TopicSpec::new(&topics.parked, 1, true)])
+            .await
+            .unwrap();
+        let state = StateLog::new(
+            bus.clone(),
+            topics.clone(),
+            Store::open(db.path()).unwrap(),
+            "test".into(),
+        );
+        let ev = crate::event::ChangeEvent::new(
+            "CONTACT",
+            crate::event::RecordKey::new(crate::systems::BC, "contacts", "c1"),
+            crate::event::ChangeOp::Upsert,
+            None,
+            None,
+            crate::event::Fields::new(),
+        );
+        let entry = ParkedEntry {
+            waiting_for: "CUSTOMER/bc/customers/a1".to_string(),
+            record: ev.source.to_string(),
+            mapping: ev.mapping.clone(),
+            reason: "waiting for its company".to_string(),
+            parked_at: chrono::Utc::now(),
+            event: ev,
+        };
+        state.park(&entry).await.unwrap();
+        let claimed = state.claim_parked(&entry.waiting_for).unwrap();
+        assert_eq!(claimed.len(), 1);
+        // Re-driven, and parked again before the release.
+        state.park(&entry).await.unwrap();
+        state.release_parked(&claimed[0]).await.unwrap();
+
+        let rebuilt = Store::open(db2.path()).unwrap();
+        crate::pipeline::replay::read_topic(&bus, &topics.parked, StartFrom::Earliest, |m| {
+            crate::pipeline::follow::apply_state_message(&rebuilt, &topics, m)
+        })
+        .await
+        .unwrap();
+        assert_eq!(
+            rebuilt.parked().unwrap().len(),
+            1,
+            "the parked change is lost"
+        );
+        assert_eq!(state.store().parked().unwrap().len(), 1);
+    }
 
     /// A deletion in a state changelog is a tombstone (a null value), which a rebuild applies
     /// as the deletion; an empty value, as Couplet wrote deletions before, deletes too.

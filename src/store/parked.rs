@@ -73,6 +73,20 @@ impl Store {
     }
 
     /// Every parked entry.
+    /// The change parked in `slot` on `waiting_for`, if any.
+    pub fn parked_entry(
+        &self,
+        waiting_for: &str,
+        slot: &str,
+    ) -> Result<Option<ParkedEntry>, StoreError> {
+        let k = key(&[waiting_for, slot]);
+        match self.inner.parked.get(&k).map_err(|e| self.io(e))? {
+            Some(v) => Ok(Some(decode(TREE, &k, &v)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Every parked change.
     pub fn parked(&self) -> Result<Vec<ParkedEntry>, StoreError> {
         let mut out = Vec::new();
         for item in self.inner.parked.iter() {
