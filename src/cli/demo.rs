@@ -17,8 +17,7 @@ use crate::metrics_server::MetricsServer;
 use crate::pipeline::Engine;
 use crate::sandbox::{RateLimit, Sandbox, SandboxConfig};
 use crate::store::Store;
-use crate::transform::compare::{MappingCheck, compare};
-use crate::transform::fields::Context;
+use crate::transform::compare::MappingCheck;
 
 /// Options of `couplet demo`.
 #[derive(Debug, Clone)]
@@ -348,19 +347,9 @@ fn verify(
     store: &Store,
     catalogue: &Arc<Catalogue>,
 ) -> anyhow::Result<Vec<MappingCheck>> {
-    let currencies = super::sandbox_checks::sandbox_currencies(sb);
-    let cx = Context {
-        catalogue,
-        store,
-        currencies: &currencies,
-    };
-    let mut out = Vec::new();
-    for m in catalogue.ordered() {
-        let crm = sb.rows(crate::systems::DATAVERSE, &m.crm_entity);
-        let erp = super::demo_fo::erp_rows(sb, catalogue.pair().erp, &m.erp_entity);
-        out.push(compare(m, &crm, &erp, &cx)?);
-    }
-    Ok(out)
+    Ok(super::sandbox_checks::compare_mappings(
+        sb, store, catalogue,
+    )?)
 }
 
 fn percentile(sorted: &[i64], p: f64) -> i64 {

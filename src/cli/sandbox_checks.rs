@@ -1,8 +1,13 @@
 //! What the checks of a run against the sandbox (the demo's, the chaos suite's, the tests')
 //! compare amounts through.
 
+use crate::event::Side;
+use crate::mapping::Catalogue;
 use crate::sandbox::Sandbox;
+use crate::store::{Store, StoreError};
 use crate::transform::CurrencyTable;
+use crate::transform::compare::{MappingCheck, compare};
+use crate::transform::fields::Context;
 
 /// The sandbox Dataverse's currencies by ISO code, with its local currency USD: what a check
 /// compares amounts through.
@@ -19,4 +24,29 @@ pub fn sandbox_currencies(sb: &Sandbox) -> CurrencyTable {
             }),
     );
     currencies
+}
+
+/// Compares every mapping of `catalogue` side by side on the sandbox, through the couplings
+/// in `store`: the CRM's rows with the ERP's rows a run synchronises (F&O's: the demo's legal
+/// entity's). In the catalogue's order.
+pub fn compare_mappings(
+    sb: &Sandbox,
+    store: &Store,
+    catalogue: &Catalogue,
+) -> Result<Vec<MappingCheck>, StoreError> {
+    let currencies = sandbox_currencies(sb);
+    let cx = Context {
+        catalogue,
+        store,
+        currencies: &currencies,
+    };
+    catalogue
+        .ordered()
+        .iter()
+        .map(|m| {
+            let crm = sb.rows(m.system(Side::Crm), &m.crm_entity);
+            let erp = super::demo_fo::erp_rows(sb, m.system(Side::Erp), &m.erp_entity);
+            compare(m, &crm, &erp, &cx)
+        })
+        .collect()
 }

@@ -244,27 +244,29 @@ mod tests {
     use super::*;
     use crate::bus::{Bus, StartFrom, TopicSpec};
 
+    /// A state log on a new embedded log with one changelog (`topic` of the topics), a new
+    /// projection, and their directories (kept until dropped).
+    async fn state_log(
+        topic: impl Fn(&Topics) -> String,
+    ) -> ([tempfile::TempDir; 2], Arc<dyn Bus>, Topics, StateLog) {
+        let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+        let bus: Arc<dyn Bus> =
+            Arc::new(crate::bus::embedded::EmbeddedBus::open(dirs[0].path()).unwrap());
+        let topics = Topics::new("t");
+        bus.ensure_topics(&[TopicSpec::new(&topic(&topics), 1, true)])
+            .await
+            .unwrap();
+        let store = Store::open(dirs[1].path()).unwrap();
+        let state = StateLog::new(bus.clone(), topics.clone(), store, "test".into());
+        (dirs, bus, topics, state)
+    }
+
     /// A change parked again in its slot while its first parking was being re-driven stays
     /// parked in the changelog: the release's tombstone does not have the last word.
     #[tokio::test]
     async fn a_release_does_not_delete_the_same_change_parked_again() {
-        let (log, db, db2) = (
-            tempfile::tempdir().unwrap(),
-            tempfile::tempdir().unwrap(),
-            tempfile::tempdir().unwrap(),
-        );
-        let bus: Arc<dyn Bus> =
-            Arc::new(crate::bus::embedded::EmbeddedBus::open(log.path()).unwrap());
-        let topics = Topics::new("t");
-        bus.ensure_topics(&[TopicSpec::new(&topics.parked, 1, true)])
-            .await
-            .unwrap();
-        let state = StateLog::new(
-            bus.clone(),
-            topics.clone(),
-            Store::open(db.path()).unwrap(),
-            "test".into(),
-        );
+        let (_dirs, bus, topics, state) = state_log(|t| t.parked.clone()).await;
+        let db2 = tempfile::tempdir().unwrap();
         let ev = crate::event::ChangeEvent::new(
             "CONTACT",
             crate::event::RecordKey::new(crate::systems::BC, "contacts", "c1"),
@@ -306,23 +308,8 @@ mod tests {
     /// as the deletion; an empty value, as Couplet wrote deletions before, deletes too.
     #[tokio::test]
     async fn deletions_are_tombstones_and_rebuild_applies_them() {
-        let (log, db, db2) = (
-            tempfile::tempdir().unwrap(),
-            tempfile::tempdir().unwrap(),
-            tempfile::tempdir().unwrap(),
-        );
-        let bus: Arc<dyn Bus> =
-            Arc::new(crate::bus::embedded::EmbeddedBus::open(log.path()).unwrap());
-        let topics = Topics::new("t");
-        bus.ensure_topics(&[TopicSpec::new(&topics.checkpoints, 1, true)])
-            .await
-            .unwrap();
-        let state = StateLog::new(
-            bus.clone(),
-            topics.clone(),
-            Store::open(db.path()).unwrap(),
-            "test".into(),
-        );
+        let (_dirs, bus, topics, state) = state_log(|t| t.checkpoints.clone()).await;
+        let db2 = tempfile::tempdir().unwrap();
         let v = serde_json::json!({"at": 1});
         state.save_checkpoint("gone", &v).await.unwrap();
         state.delete_checkpoint("gone").await.unwrap();

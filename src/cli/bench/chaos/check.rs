@@ -10,8 +10,7 @@ use crate::event::Side;
 use crate::mapping::Catalogue;
 use crate::sandbox::Sandbox;
 use crate::store::Store;
-use crate::transform::compare::{MappingCheck, compare};
-use crate::transform::fields::Context;
+use crate::transform::compare::MappingCheck;
 
 /// What the end check found.
 #[derive(Debug, Default)]
@@ -99,21 +98,16 @@ fn compare_all(
     store: &Store,
     catalogue: &Catalogue,
 ) -> anyhow::Result<Vec<(MappingCheck, Vec<String>)>> {
-    let currencies = crate::cli::sandbox_checks::sandbox_currencies(sb);
-    let cx = Context {
-        catalogue,
-        store,
-        currencies: &currencies,
-    };
-    let mut out = Vec::new();
-    for m in catalogue.ordered() {
-        let crm = sb.rows(m.system(Side::Crm), &m.crm_entity);
-        let erp = sb.rows(m.system(Side::Erp), &m.erp_entity);
-        let c = compare(m, &crm, &erp, &cx)?;
-        let problems = describe(&c, m, store);
-        out.push((c, problems));
-    }
-    Ok(out)
+    let checks = crate::cli::sandbox_checks::compare_mappings(sb, store, catalogue)?;
+    Ok(catalogue
+        .ordered()
+        .iter()
+        .zip(checks)
+        .map(|(m, c)| {
+            let problems = describe(&c, m, store);
+            (c, problems)
+        })
+        .collect())
 }
 
 /// Checks the stopped instance configured by `config` against the sandbox.
