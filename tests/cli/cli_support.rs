@@ -55,26 +55,12 @@ impl Cli {
 
     /// Runs `couplet ARGS` (with `--config` appended when `with_config`).
     pub async fn run(&self, args: &[&str], with_config: bool) -> Run {
-        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_couplet"));
-        cmd.args(args);
+        let config = self.config.to_string_lossy().into_owned();
+        let mut all = args.to_vec();
         if with_config {
-            cmd.arg("--config").arg(&self.config);
+            all.extend(["--config", config.as_str()]);
         }
-        cmd.env("RUST_LOG", "warn");
-        let out = cmd.output().await.expect("couplet runs");
-        let r = Run {
-            code: out.status.code().unwrap_or(-1),
-            out: String::from_utf8_lossy(&out.stdout).into_owned(),
-            err: String::from_utf8_lossy(&out.stderr).into_owned(),
-        };
-        eprintln!(
-            "$ couplet {}\n{}{}(exit {})",
-            args.join(" "),
-            r.out,
-            r.err,
-            r.code
-        );
-        r
+        couplet(&all, &[]).await
     }
 
     /// The data directory.
@@ -123,4 +109,28 @@ pub fn fields(v: serde_json::Value) -> Fields {
         serde_json::Value::Object(m) => m,
         _ => panic!("not an object"),
     }
+}
+
+/// Runs `couplet ARGS` with `env` added to its environment (`RUST_LOG=warn`), echoing the
+/// command and its output to the test's log.
+pub async fn couplet(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_couplet"));
+    cmd.args(args).env("RUST_LOG", "warn");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().await.expect("couplet runs");
+    let r = Run {
+        code: out.status.code().unwrap_or(-1),
+        out: String::from_utf8_lossy(&out.stdout).into_owned(),
+        err: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    eprintln!(
+        "$ couplet {}\n{}{}(exit {})",
+        args.join(" "),
+        r.out,
+        r.err,
+        r.code
+    );
+    r
 }

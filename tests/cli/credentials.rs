@@ -11,31 +11,9 @@ use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 
-use crate::cli_support::{Cli, Run};
+use crate::cli_support::{Cli, couplet};
 
 const SECRET_VAR: &str = "COUPLET_TEST_SANDBOX_SECRET";
-
-async fn couplet(args: &[&str], env: &[(&str, &str)]) -> Run {
-    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_couplet"));
-    cmd.args(args).env("RUST_LOG", "warn");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().await.expect("couplet runs");
-    let r = Run {
-        code: out.status.code().unwrap_or(-1),
-        out: String::from_utf8_lossy(&out.stdout).into_owned(),
-        err: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
-    eprintln!(
-        "$ couplet {}\n{}{}(exit {})",
-        args.join(" "),
-        r.out,
-        r.err,
-        r.code
-    );
-    r
-}
 
 fn mode(p: &Path) -> u32 {
     std::fs::metadata(p).expect("exists").permissions().mode() & 0o777
