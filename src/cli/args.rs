@@ -378,6 +378,17 @@ pub enum BenchAction {
         /// The longest both sides may take to settle after the faults, in seconds.
         #[arg(long, default_value_t = 300)]
         settle_secs: u64,
+        /// Run on Kafka: a Tansu broker of the run's own (SQLite storage, a free loopback
+        /// port), SIGKILLed and restarted during the faults, instead of the embedded log.
+        #[arg(long)]
+        kafka: bool,
+        /// Broker SIGKILLs and restarts with --kafka.
+        #[arg(long, default_value_t = 2, requires = "kafka")]
+        broker_restarts: u32,
+        /// Tansu built with SQLite storage, for --kafka [default: $TANSU, else
+        /// ~/.cargo/tansu-0.6.0-libsql/bin/tansu, where `.ci/run` installs it].
+        #[arg(long, requires = "kafka")]
+        tansu: Option<PathBuf>,
     },
 }
 

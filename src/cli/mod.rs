@@ -110,6 +110,9 @@ async fn dispatch(cmd: Command) -> anyhow::Result<bool> {
                     data_dir,
                     max_chaos_secs,
                     settle_secs,
+                    kafka,
+                    broker_restarts,
+                    tansu,
                 },
         } => {
             let exe = std::env::current_exe()
@@ -123,8 +126,17 @@ async fn dispatch(cmd: Command) -> anyhow::Result<bool> {
             o.data_dir = data_dir;
             o.max_chaos = Duration::from_secs(max_chaos_secs);
             o.settle = Duration::from_secs(settle_secs);
+            o.kafka = kafka.then(|| bench::chaos::KafkaChaos {
+                tansu: tansu.unwrap_or_else(bench::chaos::default_tansu),
+                restarts: broker_restarts,
+            });
+            let on = if kafka {
+                format!("Kafka (Tansu, {broker_restarts} broker restarts)")
+            } else {
+                "the embedded log".to_string()
+            };
             println!(
-                "Chaos run: seed {seed}, {faults} faults, {kills} SIGKILLs, {records} companies, {rounds} rounds of edits; machine: {} cores, {} {}.",
+                "Chaos run: seed {seed}, {faults} faults, {kills} SIGKILLs, {records} companies, {rounds} rounds of edits, on {on}; machine: {} cores, {} {}.",
                 std::thread::available_parallelism()
                     .map(|n| n.get())
                     .unwrap_or(1),

@@ -33,6 +33,18 @@ pub struct ChaosOptions {
     pub max_chaos: Duration,
     /// The longest both sides may take to settle after the faults stop.
     pub settle: Duration,
+    /// Run on Kafka (a Tansu broker of the run's own, restarted during the faults) instead of
+    /// the embedded log.
+    pub kafka: Option<KafkaChaos>,
+}
+
+/// A chaos run on Kafka.
+#[derive(Debug, Clone)]
+pub struct KafkaChaos {
+    /// Tansu built with SQLite storage (its data survives the restarts).
+    pub tansu: PathBuf,
+    /// SIGKILLs and restarts of the broker during the fault phase.
+    pub restarts: u32,
 }
 
 impl ChaosOptions {
@@ -50,6 +62,7 @@ impl ChaosOptions {
             client_timeout: Duration::from_secs(2),
             max_chaos: Duration::from_secs(1200),
             settle: Duration::from_secs(240),
+            kafka: None,
         }
     }
 }
@@ -66,6 +79,15 @@ pub struct Kill {
     pub down_ms: u128,
 }
 
+/// One SIGKILL and restart of the broker.
+#[derive(Debug, Clone)]
+pub struct BrokerRestart {
+    /// Faults served when it came.
+    pub after_faults: u64,
+    /// How long the broker stayed down (from the SIGKILL to accepting connections again).
+    pub down_ms: u128,
+}
+
 /// What a chaos run did and found.
 #[derive(Debug, Clone)]
 pub struct ChaosReport {
@@ -75,6 +97,10 @@ pub struct ChaosReport {
     pub served: Vec<(String, FaultKind, u64)>,
     /// The kills.
     pub kills: Vec<Kill>,
+    /// The broker restarts (a run on Kafka).
+    pub broker_restarts: Vec<BrokerRestart>,
+    /// The bus the run used: `embedded` or `kafka`.
+    pub bus: &'static str,
     /// The edits made.
     pub edits: EditCounts,
     /// `[accounts, customers, contacts (CRM), contacts (ERP)]` expected at the end.

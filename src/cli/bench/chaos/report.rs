@@ -14,7 +14,12 @@ pub fn render(r: &ChaosReport) -> String {
         v.dedup();
         v
     };
-    let _ = writeln!(s, "Chaos run, seed {}", r.seed);
+    let on = if r.bus == "kafka" {
+        "Kafka (Tansu)"
+    } else {
+        "the embedded log"
+    };
+    let _ = writeln!(s, "Chaos run, seed {}, on {on}", r.seed);
     let _ = write!(s, "{:<22}", "fault");
     for sys in &systems {
         let _ = write!(s, " {sys:>10}");
@@ -53,6 +58,21 @@ pub fn render(r: &ChaosReport) -> String {
         r.kills.iter().map(|k| k.after_faults).collect::<Vec<_>>(),
         r.kills.iter().map(|k| k.down_ms).collect::<Vec<_>>(),
     );
+    if r.bus == "kafka" {
+        let _ = writeln!(
+            s,
+            "Broker SIGKILLs and restarts: {}, at faults {:?}, down {:?} ms",
+            r.broker_restarts.len(),
+            r.broker_restarts
+                .iter()
+                .map(|k| k.after_faults)
+                .collect::<Vec<_>>(),
+            r.broker_restarts
+                .iter()
+                .map(|k| k.down_ms)
+                .collect::<Vec<_>>(),
+        );
+    }
     let _ = writeln!(
         s,
         "Edits: {} companies and {} persons created, {} updates",

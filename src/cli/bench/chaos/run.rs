@@ -6,9 +6,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
+use super::broker::Broker;
 use super::check;
 use super::edits::Editor;
-use super::options::{ChaosOptions, ChaosReport, Kill};
+use super::options::{BrokerRestart, ChaosOptions, ChaosReport, Kill};
 use super::process::Instance;
 use super::schedule::{KillMoment, Schedule};
 use super::world;
@@ -27,14 +28,39 @@ const MAX_PENDING: u64 = 3;
 /// With no fault served for this long, a round of edits is made.
 const STALL: Duration = Duration::from_secs(1);
 
-/// The child's configuration: the sandbox, fast polls, the client's timeout and short backoffs.
-fn write_config(sb: &Sandbox, dir: &Path, o: &ChaosOptions) -> anyhow::Result<std::path::PathBuf> {
+/// Rounds of edits made for traffic (beyond those asked for) stop at this many times the rounds
+/// asked for: an engine slowed down by the faults (on Kafka, each kill keeps the instance down
+/// past the session timeout) would otherwise be buried under edits it can never catch up with
+/// (a run on Kafka made 407 rounds where 12 were asked, and did not settle).
+const MAX_ROUNDS_FACTOR: usize = 6;
+
+/// How long a SIGKILLed instance stays down at least on Kafka: past the consumer group's
+/// session timeout (10 s), as an orchestrator's restart back-off does. Tansu never hands a dead
+/// member's partitions to a member that joined while it was still listed (README, "Broker
+/// compatibility notes").
+const KAFKA_RESTART_BACKOFF: Duration = Duration::from_secs(11);
+
+/// The child's configuration: the sandbox, fast polls, the client's timeout and short backoffs;
+/// on Kafka, the run's broker with one record per batch (a Tansu need, README "Broker
+/// compatibility notes").
+fn write_config(
+    sb: &Sandbox,
+    dir: &Path,
+    o: &ChaosOptions,
+    brokers: Option<&str>,
+) -> anyhow::Result<std::path::PathBuf> {
     let mut text = build::sandbox_config_text(sb, &dir.join("data"));
     text = text.replace("poll_interval_ms = 500", "poll_interval_ms = 200");
     text.push_str(&format!(
         "\n[http]\ntimeout_secs = {}\nbackoff_base_ms = 100\nbackoff_max_secs = 4\n",
         o.client_timeout.as_secs_f64()
     ));
+    if let Some(brokers) = brokers {
+        let prefix = format!("chaos-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+        text.push_str(&format!(
+            "\n[bus]\nbackend = \"kafka\"\npartitions = 6\ntopic_prefix = \"{prefix}\"\n\n[bus.kafka]\nbrokers = \"{brokers}\"\n\n[bus.kafka.extra]\n\"batch.num.messages\" = \"1\"\n"
+        ));
+    }
     let path = dir.join("couplet.toml");
     std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(path)
@@ -61,13 +87,18 @@ struct Phase<'a> {
     instance: Instance,
     schedule: Schedule,
     kills: Vec<Kill>,
+    broker: Option<Broker>,
+    restarts: Vec<BrokerRestart>,
     problems: Vec<String>,
 }
 
 impl Phase<'_> {
     /// SIGKILLs the instance (right after a write when the schedule says so) and restarts it.
     async fn kill(&mut self) -> anyhow::Result<()> {
-        let (moment, down) = self.schedule.kill();
+        let (moment, mut down) = self.schedule.kill();
+        if self.broker.is_some() {
+            down += KAFKA_RESTART_BACKOFF;
+        }
         let mut after_write_ms = None;
         if moment == KillMoment::AfterWrite {
             let before = writes(self.sb);
@@ -92,6 +123,22 @@ impl Phase<'_> {
             after_faults: served(self.sb),
             after_write_ms,
             down_ms: down.as_millis(),
+        });
+        Ok(())
+    }
+
+    /// SIGKILLs the broker and starts it again after a moment.
+    async fn restart_broker(&mut self) -> anyhow::Result<()> {
+        let down = self.schedule.broker_down();
+        let Some(broker) = self.broker.as_mut() else {
+            return Ok(());
+        };
+        let t = Instant::now();
+        tracing::info!(faults = served(self.sb), "chaos: broker SIGKILL");
+        broker.restart(down).await?;
+        self.restarts.push(BrokerRestart {
+            after_faults: served(self.sb),
+            down_ms: t.elapsed().as_millis(),
         });
         Ok(())
     }
@@ -122,13 +169,19 @@ impl Phase<'_> {
                 (last_served, last_progress) = (served_now, Instant::now());
             }
             let kills_due = self.kills.len() < self.o.kills as usize;
-            if served_now >= self.o.faults && !kills_due && rounds >= self.o.edit_rounds {
+            let restarts_due = self.broker.is_some()
+                && self.restarts.len() < self.o.kafka.as_ref().map_or(0, |k| k.restarts) as usize;
+            if served_now >= self.o.faults
+                && !kills_due
+                && !restarts_due
+                && rounds >= self.o.edit_rounds
+            {
                 return Ok(());
             }
             if started.elapsed() > self.o.max_chaos {
                 self.problems.push(format!(
-                    "the fault phase ran out of time ({:?}): {served_now} of {} faults served, {} of {} kills, {rounds} of {} rounds of edits",
-                    self.o.max_chaos, self.o.faults, self.kills.len(), self.o.kills, self.o.edit_rounds
+                    "the fault phase ran out of time ({:?}): {served_now} of {} faults served, {} of {} kills, {} broker restarts, {rounds} of {} rounds of edits",
+                    self.o.max_chaos, self.o.faults, self.kills.len(), self.o.kills, self.restarts.len(), self.o.edit_rounds
                 ));
                 return Ok(());
             }
@@ -148,12 +201,20 @@ impl Phase<'_> {
             {
                 self.kill().await?;
             }
+            if restarts_due
+                && let Some(at) = self.schedule.restart_at(self.restarts.len())
+                && served_now >= at
+            {
+                self.restart_broker().await?;
+            }
             // Edits are spread over the fault phase: one round per 8 % of the faults. Faults
             // aimed at writes or single-record reads are only served while records change: when
             // none was served for STALL, a round of edits (beyond those asked for, if they are
             // made) gives them traffic (a quiet engine only polls).
             let due_rounds = (served_now * 100 / self.o.faults.max(1) / 8) as usize + 1;
-            let stalled = served_now < self.o.faults && last_progress.elapsed() >= STALL;
+            let stalled = served_now < self.o.faults
+                && last_progress.elapsed() >= STALL
+                && rounds < self.o.edit_rounds.max(1) * MAX_ROUNDS_FACTOR;
             if (stalled || rounds < self.o.edit_rounds && rounds < due_rounds)
                 && Instant::now() >= next_edit
             {
@@ -227,7 +288,12 @@ pub async fn run(o: ChaosOptions) -> anyhow::Result<ChaosReport> {
             (Some(t), p)
         }
     };
-    let config = write_config(&sb, &dir, &o)?;
+    let broker = match &o.kafka {
+        Some(k) => Some(Broker::start(&k.tansu, &dir.join("broker")).await?),
+        None => None,
+    };
+    let brokers = broker.as_ref().map(Broker::brokers);
+    let config = write_config(&sb, &dir, &o, brokers.as_deref())?;
     let log = dir.join("couplet.log");
     let mut target = world::expected(&sb);
     let mut editor = Editor::new(o.seed, &sb);
@@ -237,8 +303,16 @@ pub async fn run(o: ChaosOptions) -> anyhow::Result<ChaosReport> {
         instance: Instance::spawn(&o.exe, &config, &log)?,
         config: config.clone(),
         log,
-        schedule: Schedule::new(o.seed, o.faults, o.kills, o.client_timeout),
+        schedule: Schedule::new(
+            o.seed,
+            o.faults,
+            o.kills,
+            o.kafka.as_ref().map_or(0, |k| k.restarts),
+            o.client_timeout,
+        ),
         kills: Vec::new(),
+        broker,
+        restarts: Vec::new(),
         problems: Vec::new(),
     };
     phase.run(&mut editor).await?;
@@ -280,6 +354,12 @@ pub async fn run(o: ChaosOptions) -> anyhow::Result<ChaosReport> {
         seed: o.seed,
         served,
         kills: phase.kills.clone(),
+        broker_restarts: phase.restarts.clone(),
+        bus: if o.kafka.is_some() {
+            "kafka"
+        } else {
+            "embedded"
+        },
         edits,
         expected: target,
         found,

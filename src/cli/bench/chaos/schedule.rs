@@ -27,11 +27,20 @@ pub struct Schedule {
     /// The longest an answer may take before the client gives up.
     client_timeout: Duration,
     kill_at: Vec<u64>,
+    restart_at: Vec<u64>,
 }
 
 impl Schedule {
-    /// The schedule for `seed`: `kills` kills spread over the first `faults` faults served.
-    pub fn new(seed: u64, faults: u64, kills: u32, client_timeout: Duration) -> Schedule {
+    /// The schedule for `seed`: `kills` kills and `restarts` broker restarts spread over the
+    /// first `faults` faults served (the restarts half a slot off the kills). With no restart,
+    /// the same seed gives the same schedule as before restarts existed.
+    pub fn new(
+        seed: u64,
+        faults: u64,
+        kills: u32,
+        restarts: u32,
+        client_timeout: Duration,
+    ) -> Schedule {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mut kill_at: Vec<u64> = (0..kills)
             .map(|k| {
@@ -41,16 +50,35 @@ impl Schedule {
             })
             .collect();
         kill_at.sort_unstable();
+        let mut restart_at: Vec<u64> = (0..restarts)
+            .map(|k| {
+                let slot = faults.max(1) / (u64::from(restarts) + 1);
+                let jitter = rng.random_range(0..slot.max(1) / 4 + 1);
+                slot * (u64::from(k) + 1) - slot / 2 + jitter
+            })
+            .collect();
+        restart_at.sort_unstable();
         Schedule {
             rng,
             client_timeout,
             kill_at,
+            restart_at,
         }
     }
 
     /// The number of faults served after which the `k`-th kill comes.
     pub fn kill_at(&self, k: usize) -> Option<u64> {
         self.kill_at.get(k).copied()
+    }
+
+    /// The number of faults served after which the `k`-th broker restart comes.
+    pub fn restart_at(&self, k: usize) -> Option<u64> {
+        self.restart_at.get(k).copied()
+    }
+
+    /// How long the broker stays down after its SIGKILL.
+    pub fn broker_down(&mut self) -> Duration {
+        Duration::from_millis(self.rng.random_range(0..3000))
     }
 
     /// How the next kill picks its moment, and how long the instance stays down.
@@ -153,9 +181,9 @@ mod tests {
     fn the_same_seed_gives_the_same_schedule() {
         let systems = [crate::systems::DATAVERSE, crate::systems::BC];
         let t = Duration::from_secs(2);
-        let mut a = Schedule::new(7, 1000, 4, t);
-        let mut b = Schedule::new(7, 1000, 4, t);
-        let mut c = Schedule::new(8, 1000, 4, t);
+        let mut a = Schedule::new(7, 1000, 4, 0, t);
+        let mut b = Schedule::new(7, 1000, 4, 0, t);
+        let mut c = Schedule::new(8, 1000, 4, 0, t);
         let xs: Vec<_> = (0..50).map(|_| a.next_fault(&systems)).collect();
         let ys: Vec<_> = (0..50).map(|_| b.next_fault(&systems)).collect();
         let zs: Vec<_> = (0..50).map(|_| c.next_fault(&systems)).collect();
@@ -166,6 +194,13 @@ mod tests {
         assert_eq!(a.kill_at.len(), 4);
         assert!(a.kill_at.windows(2).all(|w| w[0] <= w[1]));
         assert!(a.kill_at.iter().all(|k| *k > 0 && *k < 1000));
+        // Broker restarts are spread too, and do not change the kills of the seed.
+        let r = Schedule::new(7, 1000, 4, 3, t);
+        assert_eq!(r.kill_at, a.kill_at);
+        assert_eq!(r.restart_at.len(), 3);
+        assert!(r.restart_at.windows(2).all(|w| w[0] < w[1]));
+        assert!(r.restart_at.iter().all(|k| *k > 0 && *k < 1000));
+        assert!(a.restart_at.is_empty());
         // Every timeout outlasts the client's timeout; every slow answer is within it.
         for (_, f) in &xs {
             match f {
