@@ -190,8 +190,15 @@ impl Writer {
             Ok(o) => o,
             Err(e) => {
                 let field = e.field().map(str::to_string);
+                // A fault of the system's (unavailable, throttled) is not a refusal: the
+                // record waits; only what the system refused is "rejected".
+                let verb = if crate::systems::error::is_transient_class(e.class()) {
+                    "could not take"
+                } else {
+                    "rejected"
+                };
                 let reason = format!(
-                    "{t} rejected the write of {} to {t}/{entity}{}: {e}",
+                    "{t} {verb} the write of {} to {t}/{entity}{}: {e}",
                     cmd.source,
                     cmd.target_id
                         .as_ref()

@@ -167,6 +167,18 @@ pub fn plan_outcome(
                     c.hash_to_crm = o.reverse_hash.clone();
                 }
                 c.last_direction = Some(crate::transform::decision::direction_to(t).to_string());
+            } else if let Some(h) = &o.content_hash {
+                // Coupled on a match, the target's values winning: nothing was written, but
+                // the source's values as they were (as mapped towards the target) are the
+                // baseline a later write to the source is judged against. Without it, the
+                // target's own update of the source (its values win) found "changed since the
+                // last synchronisation" whenever the source's ETag had moved, and failed as an
+                // update conflict (seen in the chaos run on Kafka).
+                if t.is_crm() {
+                    c.hash_to_crm = Some(h.clone());
+                } else {
+                    c.hash_to_erp = Some(h.clone());
+                }
             }
             c.last_sync_at = Some(o.at);
             c.last_result = Some(o.status.as_str().to_string());

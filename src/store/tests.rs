@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::*;
 use crate::event::Side;
-use crate::event::{ChangeEvent, ChangeOp, Fields, RecordKey};
+use crate::event::{ChangeEvent, ChangeOp, Fields, Outcome, OutcomeStatus, RecordKey};
 
 fn t(secs: i64) -> DateTime<Utc> {
     Utc.timestamp_opt(1_700_000_000 + secs, 0).single().unwrap()
@@ -395,4 +395,43 @@ fn audit_entries_older_than_the_retention_are_pruned() {
     // The de-duplication entries went with them: one trail entry and its one dedup entry.
     assert_eq!(s.inner.audit.len(), 2);
     assert_eq!(s.prune_audit(t(20)).unwrap(), 0);
+}
+
+/// Coupled on a match with the target's values winning (nothing written): the source's values
+/// as mapped towards the target are the target side's baseline, so the target's later update
+/// of the source is not judged an update conflict merely because the source's ETag moved.
+#[test]
+fn a_coupling_made_on_a_match_keeps_the_sources_values_as_the_baseline() {
+    let (_dir, store) = open();
+    let o = Outcome {
+        outcome_id: uuid::Uuid::new_v4(),
+        command_id: Some(uuid::Uuid::new_v4()),
+        event_id: uuid::Uuid::new_v4(),
+        correlation_id: uuid::Uuid::new_v4(),
+        mapping: "CUSTOMER".into(),
+        source: RecordKey::new(crate::systems::DATAVERSE, "accounts", "a1"),
+        source_modified_on: Some(t(10)),
+        source_etag: Some("W/\"7\"".into()),
+        target_system: crate::systems::BC,
+        target_entity: "customers".into(),
+        target_id: Some("c1".into()),
+        status: OutcomeStatus::Coupled,
+        target_modified_on: None,
+        target_etag: None,
+        content_hash: Some("hash-of-a1-as-a-customer".into()),
+        reverse_hash: Some("hash-of-a1-as-an-account".into()),
+        error: None,
+        reason: None,
+        attempts: 1,
+        latency_ms: None,
+        at: t(11),
+    };
+    let plan = project::plan_outcome(&store, &o, None).unwrap();
+    let c = plan.put.expect("a coupling");
+    assert_eq!((c.crm_id.as_str(), c.erp_id.as_str()), ("a1", "c1"));
+    assert_eq!(c.hash_to(Side::Erp), Some("hash-of-a1-as-a-customer"));
+    // Nothing was written to the CRM: the customer's values still have to go there.
+    assert_eq!(c.hash_to(Side::Crm), None);
+    assert_eq!(c.crm_etag.as_deref(), Some("W/\"7\""));
+    assert_eq!(c.erp_etag, None);
 }
