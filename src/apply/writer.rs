@@ -363,20 +363,51 @@ impl Writer {
         let target = self.targets.get(t);
         index_record(&self.store, &self.catalogue, m, t, id, rec)?;
         if source_wins {
-            let etag = rec
-                .get("@odata.etag")
-                .and_then(|v| v.as_str())
-                .map(str::to_string);
+            let etag_of = |r: &Fields| {
+                r.get("@odata.etag")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string)
+            };
+            let mut etag = etag_of(rec);
             let reason = format!("{how}; {s} values win");
-            return Ok(
+            // The source's values win, whatever the record holds: when it changed between the
+            // read and the write (an earlier attempt of this very write whose answer was lost
+            // may land late), it is read again and written over with its new ETag; a record
+            // that keeps changing is left to the wait-and-retry of a transient fault.
+            let mut attempts = 0;
+            return Ok(loop {
+                attempts += 1;
                 match target
                     .update(entity, id, &cmd.fields, etag.as_deref())
                     .await
                 {
-                    Ok(w) => Ok(self.written(cmd, m, OutcomeStatus::Updated, w, Some(reason))?),
-                    Err(e) => Err(e),
-                },
-            );
+                    Ok(w) => {
+                        break Ok(self.written(cmd, m, OutcomeStatus::Updated, w, Some(reason))?);
+                    }
+                    Err(SystemError::Conflict { system, .. }) if attempts >= 3 => {
+                        break Err(SystemError::Unavailable {
+                            system,
+                            operation: "update",
+                            status: None,
+                            message: format!(
+                                "{system}/{entity}/{id} changed under each of {attempts} writes of its matched values; tried again later"
+                            ),
+                        });
+                    }
+                    Err(SystemError::Conflict { .. }) => match target.get(entity, id).await {
+                        Ok(Some(now)) => etag = etag_of(&now),
+                        Ok(None) => {
+                            break Err(SystemError::NotFound {
+                                system: t,
+                                operation: "update",
+                                message: format!("{t}/{entity}/{id} is gone"),
+                            });
+                        }
+                        Err(e) => break Err(e),
+                    },
+                    Err(e) => break Err(e),
+                }
+            });
         }
         let mut o = Outcome::for_command(cmd, OutcomeStatus::Coupled);
         o.target_id = Some(id.to_string());

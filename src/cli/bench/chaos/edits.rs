@@ -183,11 +183,26 @@ impl Editor {
         let tag = format!("{}.{i}", self.rounds);
         let (system, set, id_col, patch) = match schedule.pick(4) {
             0 => {
+                // Accounts whose pair is settled (the customer with its number has its name):
+                // an account edited before the initial synchronisation has brought it the
+                // customer's values (Business Central's win on a match) or before its own
+                // round trip has finished (the number written back) is a change on both
+                // sides, an update conflict by the mapping's rules, not a fault's doing.
+                let customers: std::collections::HashMap<String, String> = sb
+                    .rows(BC, "customers")
+                    .iter()
+                    .map(|r| (text(r, "number"), text(r, "displayName")))
+                    .collect();
                 let rows: Vec<Fields> = super::world::customer_accounts(sb)
                     .into_iter()
                     .filter(|r| {
                         let n = text(r, "accountnumber");
-                        n.is_empty() || (self.seed_numbers.contains(&n) && even(&n))
+                        let ours = if self.seed_numbers.contains(&n) {
+                            even(&n)
+                        } else {
+                            !self.bc_created.contains(&n)
+                        };
+                        ours && !n.is_empty() && customers.get(&n) == Some(&text(r, "name"))
                     })
                     .collect();
                 let patch = json!({"telephone1": format!("+1 555 {tag}"), "name": long_name(&tag)});
