@@ -16,6 +16,7 @@ mod chaos_short;
 mod compose_stack;
 mod coupling;
 mod credentials;
+mod credentials_certificate;
 mod dashboards_prometheus;
 mod demo_lead_to_cash;
 mod log_format_json;
