@@ -122,8 +122,9 @@ fn read_certificate(cert: &Path, key: &Path) -> anyhow::Result<CertificatePem> {
         anyhow::anyhow!("{flag}: {e}")
     })?;
     eprintln!(
-        "Certificate x5t#S256 {} (the app registration must list this certificate).",
-        c.thumbprint()
+        "Certificate x5t#S256 {}, thumbprint {} in the Azure portal: the app registration must list this certificate.",
+        c.thumbprint(),
+        c.portal_thumbprint()
     );
     Ok(pem)
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::systems::client_assertion::{
-    CertificateError, ClientCertificate, certificate_der, thumbprint_s256,
+    CertificateError, ClientCertificate, certificate_der, portal_thumbprint, thumbprint_s256,
 };
 use crate::systems::{ClientProof, Secret};
 
@@ -39,7 +39,11 @@ impl CredentialSet {
             CredentialSet::Entra(a) => {
                 let proof = match &a.certificate {
                     Some(c) => match certificate_der(c.certificate.as_bytes()) {
-                        Ok(der) => format!(" with certificate x5t#S256 {}", thumbprint_s256(&der)),
+                        Ok(der) => format!(
+                            " with certificate x5t#S256 {} (thumbprint {})",
+                            thumbprint_s256(&der),
+                            portal_thumbprint(&der)
+                        ),
                         Err(_) => " with an unreadable certificate".to_string(),
                     },
                     None => String::new(),

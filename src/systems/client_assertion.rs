@@ -63,6 +63,7 @@ pub enum CertificateError {
 pub struct ClientCertificate {
     key: RsaKeyPair,
     thumbprint: String,
+    portal_thumbprint: String,
     rng: SystemRandom,
 }
 
@@ -78,6 +79,16 @@ impl fmt::Debug for ClientCertificate {
 /// The base64url SHA-256 thumbprint (`x5t#S256`) of a DER certificate.
 pub fn thumbprint_s256(der: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(der))
+}
+
+/// The thumbprint the Azure portal lists for a DER certificate (*Certificates & secrets*):
+/// its SHA-1 digest in upper-case hex. For recognising the certificate only, never signed.
+pub fn portal_thumbprint(der: &[u8]) -> String {
+    ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, der)
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect()
 }
 
 /// The first certificate of a PEM text, as DER.
@@ -108,6 +119,7 @@ impl ClientCertificate {
         let c = ClientCertificate {
             key: rsa_key(private_key)?,
             thumbprint: thumbprint_s256(&der),
+            portal_thumbprint: portal_thumbprint(&der),
             rng: SystemRandom::new(),
         };
         let probe = b"couplet: does this key belong to this certificate?";
@@ -128,6 +140,11 @@ impl ClientCertificate {
     /// The certificate's `x5t#S256` thumbprint (what the app registration lists, in hex).
     pub fn thumbprint(&self) -> &str {
         &self.thumbprint
+    }
+
+    /// The thumbprint the Azure portal lists for the certificate (SHA-1, hex).
+    pub fn portal_thumbprint(&self) -> &str {
+        &self.portal_thumbprint
     }
 
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CertificateError> {
@@ -222,6 +239,11 @@ mod tests {
                 &URL_SAFE_NO_PAD.decode(sig).unwrap(),
             )
             .expect("the signature verifies against the certificate");
+        // As `openssl x509 -noout -fingerprint -sha1` prints it, without the colons.
+        assert_eq!(
+            c.portal_thumbprint(),
+            "A7B2218A1F923C42E5CE431415D0FD7FECB65A83"
+        );
         let d = format!("{c:?}");
         assert!(d.contains("***") && !d.contains("PRIVATE"), "{d}");
     }
