@@ -26,6 +26,8 @@ pub mod pipeline;
 pub mod private_fs;
 pub mod quotes;
 pub mod sandbox;
+pub mod status_endpoint;
 pub mod store;
 pub mod systems;
 pub mod transform;
+pub mod waits;

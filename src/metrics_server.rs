@@ -1,5 +1,6 @@
 //! The Prometheus endpoint: `/metrics` (text exposition), `/healthz` (the process answers)
-//! and `/readyz` (the bus is reachable and each system's connection works), served by axum.
+//! and `/readyz` (the bus is reachable and each system's connection works), served by axum;
+//! and `/status` ([`status_endpoint`]: the systems waited for).
 //!
 //! `/readyz` answers 200 only when every connection is `ok`, 503 otherwise, with a JSON body
 //! naming each connection and its state. A system is `ok` when its last HTTP request got an
@@ -29,6 +30,7 @@ use tokio::task::JoinHandle;
 use crate::bus::Bus;
 use crate::capture::CaptureStatus;
 use crate::metrics::metrics;
+use crate::status_endpoint;
 use crate::systems::Secret;
 
 /// A system whose last answer is older than this (and whose captures have not completed a
@@ -159,22 +161,10 @@ struct AppState {
     detail_token: Option<[u8; 32]>,
 }
 
-fn digest(token: &str) -> [u8; 32] {
-    use sha2::{Digest as _, Sha256};
-    Sha256::digest(token.as_bytes()).into()
-}
-
 impl AppState {
     /// True when the request presents the detail token.
     fn may_see_detail(&self, headers: &HeaderMap) -> bool {
-        let Some(want) = &self.detail_token else {
-            return false;
-        };
-        headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .is_some_and(|t| digest(t.trim()) == *want)
+        status_endpoint::presents_token(self.detail_token.as_ref(), headers)
     }
 }
 
@@ -266,13 +256,14 @@ impl MetricsServer {
         let probe: Shared = Arc::new(Mutex::new(None));
         let state = AppState {
             probe: probe.clone(),
-            detail_token: detail_token.map(|t| digest(t.expose().trim())),
+            detail_token: detail_token.map(|t| status_endpoint::token_digest(t.expose())),
         };
         let app = Router::new()
             .route("/metrics", get(metrics_handler))
             .route("/healthz", get(|| async { "ok\n" }))
             .route("/readyz", get(readyz))
-            .with_state(state);
+            .with_state(state.clone())
+            .merge(status_endpoint::router(state.detail_token));
         let (stop, mut rx) = watch::channel(false);
         let task = tokio::spawn(async move {
             let shutdown = async move {
@@ -285,7 +276,7 @@ impl MetricsServer {
                 tracing::error!(error = %e, "The metrics endpoint stopped.");
             }
         });
-        tracing::info!(%addr, "Serving /metrics, /healthz and /readyz.");
+        tracing::info!(%addr, "Serving /metrics, /healthz, /readyz and /status.");
         Ok(MetricsServer {
             addr,
             probe,

@@ -4,7 +4,6 @@ pub mod conflict;
 pub mod intent;
 pub mod locks;
 pub mod stage;
-pub mod waits;
 pub mod writer;
 
 pub use crate::systems::Targets;

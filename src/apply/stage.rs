@@ -67,7 +67,8 @@ impl ApplyStage {
                 // loop waits (backing off, this partition paused) and tries it again. Its create
                 // intent stays open, so the next try first looks for what this one may have made.
                 let reason = o.reason.clone().unwrap_or_default();
-                let since = super::waits::wait(target, &record, &reason);
+                let class = o.error.as_ref().map(|e| e.class.as_str()).unwrap_or("");
+                let since = crate::waits::wait(target, &record, class, &reason);
                 tracing::warn!(%since, reason = %reason, "The target does not answer; the record waits and is tried again.");
                 return Err(PipelineError::TargetUnavailable {
                     system: target.to_string(),
@@ -75,7 +76,7 @@ impl ApplyStage {
                     reason,
                 });
             }
-            super::waits::done(target, &record);
+            crate::waits::done(target, &record);
             self.state.apply_outcome(&o, None).await?;
             // A create that failed on a fault of the target (a time-out, a 5xx, an unreadable
             // answer) may have happened all the same: its intent stays open, so the retry

@@ -115,13 +115,22 @@ pub fn target(cfg: &Config, side: Side, creds: &mut Resolver<'_>) -> anyhow::Res
         Some((table, None)) => CredentialOrigin::Table(table),
         None => CredentialOrigin::default(),
     };
+    let proof = app.proof().map_err(|e| {
+        let setting = match &origin {
+            CredentialOrigin::Stored { setting, name } => {
+                format!("{setting} (stored credential '{name}')")
+            }
+            CredentialOrigin::Table(t) => format!("{t}.certificate_file"),
+        };
+        anyhow::anyhow!("setting {setting}: {e}")
+    })?;
     let cx = ConnectContext {
         tokens: Arc::new(
-            TokenCache::new(
+            TokenCache::with_proof(
                 &app.authority,
                 &app.tenant_id,
                 &app.client_id,
-                app.client_secret,
+                proof,
                 cfg.http.clone(),
             )
             .with_origin(origin),

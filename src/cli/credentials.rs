@@ -9,10 +9,12 @@ use super::build;
 use super::credentials_args::{CredentialsAction, RotateArgs, SetArgs, StoreArgs};
 use crate::config::Config;
 use crate::credentials::{
-    CredentialSet, CredentialStore, CredentialsSection, EntraApp, Resolver, StoreKey, UserPassword,
+    CertificatePem, CredentialSet, CredentialStore, CredentialsSection, EntraApp, Resolver,
+    StoreKey, UserPassword,
 };
 use crate::event::Side;
 use crate::systems::Secret;
+use crate::systems::client_assertion::{CertificateError, ClientCertificate};
 
 /// Runs one `couplet credentials` action; false when a test failed.
 pub async fn run(action: &CredentialsAction) -> anyhow::Result<bool> {
@@ -90,13 +92,41 @@ fn read_secret(a: &SetArgs) -> anyhow::Result<Secret> {
             line.trim_end_matches(['\r', '\n']).to_string()
         }
         (None, false) => anyhow::bail!(
-            "no secret: give --secret-env VAR (an environment variable holding it) or --secret-stdin; never on the command line"
+            "no secret: give --secret-env VAR (an environment variable holding it) or --secret-stdin, never on the command line (or, for an Entra app, --certificate-file and --private-key-file)"
         ),
     };
     if value.is_empty() {
         anyhow::bail!("the secret is empty");
     }
     Ok(Secret::new(value))
+}
+
+/// A certificate and its key from PEM files, checked (the key must be the certificate's).
+fn read_certificate(cert: &Path, key: &Path) -> anyhow::Result<CertificatePem> {
+    let read = |flag: &str, p: &Path| {
+        std::fs::read_to_string(p).with_context(|| format!("{flag}: cannot read {}", p.display()))
+    };
+    let pem = CertificatePem {
+        certificate: read("--certificate-file", cert)?,
+        private_key: Secret::new(read("--private-key-file", key)?),
+    };
+    let c = ClientCertificate::from_pem(
+        pem.certificate.as_bytes(),
+        pem.private_key.expose().as_bytes(),
+    )
+    .map_err(|e| {
+        let flag = match e {
+            CertificateError::Certificate(_) => "--certificate-file",
+            _ => "--private-key-file",
+        };
+        anyhow::anyhow!("{flag}: {e}")
+    })?;
+    eprintln!(
+        "Certificate x5t#S256 {}, thumbprint {} in the Azure portal: the app registration must list this certificate.",
+        c.thumbprint(),
+        c.portal_thumbprint()
+    );
+    Ok(pem)
 }
 
 fn credential_set(a: &SetArgs) -> anyhow::Result<CredentialSet> {
@@ -113,11 +143,16 @@ fn credential_set(a: &SetArgs) -> anyhow::Result<CredentialSet> {
         _ => {
             crate::systems::registry::check_url("--authority", &a.authority)
                 .map_err(|e| anyhow::anyhow!("{}: {}", e.setting, e.reason))?;
+            let (client_secret, certificate) = match (&a.certificate_file, &a.private_key_file) {
+                (Some(cert), Some(key)) => (Secret::default(), Some(read_certificate(cert, key)?)),
+                _ => (read_secret(a)?, None),
+            };
             CredentialSet::Entra(EntraApp {
                 authority: a.authority.clone(),
                 tenant_id: need("--tenant-id", &a.tenant_id)?,
                 client_id: need("--client-id", &a.client_id)?,
-                client_secret: read_secret(a)?,
+                client_secret,
+                certificate,
             })
         }
     })

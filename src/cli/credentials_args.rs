@@ -79,6 +79,13 @@ pub struct SetArgs {
     /// Read the secret from the first line of standard input.
     #[arg(long)]
     pub secret_stdin: bool,
+    /// Sign in with this certificate (PEM) instead of a client secret (entra): one uploaded
+    /// to the app registration. Stored (encrypted) with its key.
+    #[arg(long, value_name = "FILE", requires = "private_key_file", conflicts_with_all = ["secret_env", "secret_stdin"])]
+    pub certificate_file: Option<PathBuf>,
+    /// The certificate's private key (PEM, RSA), with --certificate-file.
+    #[arg(long, value_name = "FILE", requires = "certificate_file")]
+    pub private_key_file: Option<PathBuf>,
     /// Where.
     #[command(flatten)]
     pub store: StoreArgs,

@@ -1,4 +1,4 @@
-//! The inspection commands: status, couplings, audit, errors, parked.
+//! The inspection commands: couplings, audit, errors, parked (status: `status.rs`).
 
 use std::path::PathBuf;
 
@@ -13,7 +13,7 @@ use crate::event::{ChangeEvent, ChangeOp, RecordKey};
 use crate::pipeline::sync_now::read_change;
 use crate::store::Store;
 
-fn data_dir(d: &DataDir) -> anyhow::Result<PathBuf> {
+pub(super) fn data_dir(d: &DataDir) -> anyhow::Result<PathBuf> {
     if let Some(p) = &d.data_dir {
         return Ok(p.clone());
     }
@@ -23,61 +23,19 @@ fn data_dir(d: &DataDir) -> anyhow::Result<PathBuf> {
     Ok(PathBuf::from("couplet-data"))
 }
 
-fn open(d: &DataDir) -> anyhow::Result<Store> {
-    let dir = data_dir(d)?;
+pub(super) fn open(d: &DataDir) -> anyhow::Result<Store> {
+    open_dir(&data_dir(d)?)
+}
+
+/// Opens the projection in the data directory `dir`.
+pub(super) fn open_dir(dir: &std::path::Path) -> anyhow::Result<Store> {
     if !dir.join("projection").exists() {
         anyhow::bail!(
             "no Couplet data in {}: run `couplet run --config FILE` first, or pass --data-dir / --config",
             dir.display()
         );
     }
-    build::open_store(&dir)
-}
-
-/// `couplet status`.
-pub fn status(d: &DataDir) -> anyhow::Result<()> {
-    let store = open(d)?;
-    let couplings = store.couplings(None)?;
-    let mut per: std::collections::BTreeMap<String, usize> = Default::default();
-    for c in &couplings {
-        *per.entry(c.mapping.clone()).or_default() += 1;
-    }
-    println!("Couplings");
-    for (m, n) in &per {
-        println!("  {m:<12} {n}");
-    }
-    println!("Parked   {}", store.parked()?.len());
-    println!("Errors   {}", store.errors()?.len());
-    let checkpoints = store.checkpoints()?;
-    let schedules: Vec<_> = checkpoints
-        .iter()
-        .filter_map(|(name, v)| {
-            let m = name.strip_prefix("schedule/")?;
-            let ck: crate::capture::scheduled::ScheduleCheckpoint =
-                serde_json::from_value(v.clone()).ok()?;
-            Some((m.to_string(), ck))
-        })
-        .collect();
-    if !schedules.is_empty() {
-        println!("Schedules");
-        for (m, ck) in &schedules {
-            let t = |d: Option<chrono::DateTime<chrono::Utc>>| {
-                d.map(|d| d.to_rfc3339()).unwrap_or_else(|| "-".into())
-            };
-            println!(
-                "  {m:<12} next run {}  last run {} ({} records)",
-                t(ck.next_run),
-                t(ck.last_run),
-                ck.last_count
-            );
-        }
-    }
-    println!("Checkpoints");
-    for (name, v) in &checkpoints {
-        let at = v.get("at").and_then(|a| a.as_str()).unwrap_or("-");
-        println!("  {name:<40} saved {at}");
-    }
-    Ok(())
+    build::open_store(dir)
 }
 
 /// `couplet couplings list`.

@@ -18,6 +18,7 @@ pub mod orders;
 pub mod replay;
 pub mod report;
 pub mod sandbox_checks;
+pub mod status;
 pub mod story;
 pub mod story_fo;
 pub mod story_run;
@@ -186,7 +187,7 @@ async fn dispatch(cmd: Command) -> anyhow::Result<bool> {
             throttle,
         } => sandbox(records, seed, port, throttle).await.map(|_| true),
         Command::FullSync(a) => full_sync::run(&a).await,
-        Command::Status(d) => inspect::status(&d).map(|_| true),
+        Command::Status(d) => status::show(&d).await.map(|_| true),
         Command::Couplings {
             action: CouplingsAction::List { mapping, dir },
         } => inspect::couplings(mapping.as_deref(), &dir).map(|_| true),

@@ -42,6 +42,13 @@ pub struct AuthSource {
     /// Name of the environment variable that holds the client secret.
     #[serde(default)]
     pub client_secret_env: Option<String>,
+    /// A certificate uploaded to the app registration (PEM file), to sign in with instead of
+    /// a client secret; with `private_key_file`.
+    #[serde(default)]
+    pub certificate_file: Option<PathBuf>,
+    /// The certificate's private key (PEM file, RSA; warned about unless `0600`).
+    #[serde(default)]
+    pub private_key_file: Option<PathBuf>,
 }
 
 impl AuthSource {
@@ -60,6 +67,8 @@ impl AuthSource {
                 ("client_id", self.client_id.is_some()),
                 ("client_secret", self.client_secret.is_some()),
                 ("client_secret_env", self.client_secret_env.is_some()),
+                ("certificate_file", self.certificate_file.is_some()),
+                ("private_key_file", self.private_key_file.is_some()),
             ];
             if let Some((key, _)) = inline.iter().find(|(_, set)| *set) {
                 return bad(
@@ -86,6 +95,40 @@ impl AuthSource {
                     ),
                 );
             }
+        }
+        match (&self.certificate_file, &self.private_key_file) {
+            (Some(_), None) => {
+                return bad(
+                    "private_key_file",
+                    format!(
+                        "missing: [{at}] certificate_file needs the certificate's private key file"
+                    ),
+                );
+            }
+            (None, Some(_)) => {
+                return bad(
+                    "certificate_file",
+                    format!(
+                        "missing: [{at}] private_key_file needs the certificate file it belongs to"
+                    ),
+                );
+            }
+            (Some(_), Some(_))
+                if self.client_secret.is_some() || self.client_secret_env.is_some() =>
+            {
+                let key = if self.client_secret_env.is_some() {
+                    "client_secret_env"
+                } else {
+                    "client_secret"
+                };
+                return bad(
+                    key,
+                    format!(
+                        "[{at}] signs in with a certificate (certificate_file); remove {key}, or remove certificate_file and private_key_file to sign in with the secret"
+                    ),
+                );
+            }
+            _ => {}
         }
         if let Some(a) = &self.authority {
             crate::systems::registry::check_url(&format!("{at}.authority"), a).map_err(|e| {
@@ -167,7 +210,7 @@ impl AuthConfig {
                 return Err(ConfigError::Invalid {
                     setting: format!("auth.{system}"),
                     reason: format!(
-                        "[auth.{system}] is not a system's credentials: the systems are {names}; the shared keys are authority, tenant_id, client_id, client_secret_env, client_secret and credential"
+                        "[auth.{system}] is not a system's credentials: the systems are {names}; the shared keys are authority, tenant_id, client_id, client_secret_env, client_secret, certificate_file, private_key_file and credential"
                     ),
                 });
             }
@@ -349,5 +392,25 @@ mod tests {
             ["auth.client_secret", "auth.bc.client_secret"]
         );
         assert!(!format!("{inline:?}").contains("s3"));
+        let cert = |extra: &str| {
+            parse(&format!(
+                "[auth.bc]\ntenant_id = \"t\"\nclient_id = \"c\"\n{extra}"
+            ))
+            .unwrap()
+            .check(|_| true, "")
+            .map_err(|e| e.to_string())
+        };
+        cert("certificate_file = \"a.crt\"\nprivate_key_file = \"a.key\"\n").unwrap();
+        let e = cert("certificate_file = \"a.crt\"\n").unwrap_err();
+        assert!(e.contains("auth.bc.private_key_file"), "{e}");
+        let e = cert("private_key_file = \"a.key\"\n").unwrap_err();
+        assert!(e.contains("auth.bc.certificate_file"), "{e}");
+        let e =
+            cert("certificate_file = \"a\"\nprivate_key_file = \"b\"\nclient_secret_env = \"S\"\n")
+                .unwrap_err();
+        assert!(
+            e.contains("auth.bc.client_secret_env") && e.contains("certificate"),
+            "{e}"
+        );
     }
 }

@@ -13,6 +13,6 @@ pub mod store;
 pub use config::{AuthConfig, AuthSource, CredentialsSection};
 pub use error::CredentialError;
 pub use key::StoreKey;
-pub use model::{CredentialSet, EntraApp, UserPassword};
+pub use model::{CertificatePem, CredentialSet, EntraApp, UserPassword};
 pub use resolve::Resolver;
 pub use store::CredentialStore;

@@ -6,9 +6,10 @@ use std::path::Path;
 
 use super::config::{AuthConfig, AuthSource, CredentialsSection};
 use super::error::CredentialError;
-use super::model::{CredentialSet, DEFAULT_AUTHORITY, EntraApp};
+use super::model::{CertificatePem, CredentialSet, DEFAULT_AUTHORITY, EntraApp};
 use super::store::CredentialStore;
 use crate::systems::Secret;
+use crate::systems::client_assertion::{CertificateError, ClientCertificate};
 
 /// Resolves the systems' credentials of one configuration.
 #[derive(Debug)]
@@ -97,7 +98,12 @@ fn inline_app(at: &str, s: &AuthSource) -> Result<EntraApp, CredentialError> {
             ),
         })
     };
+    let certificate = match (&s.certificate_file, &s.private_key_file) {
+        (Some(cert), Some(key)) => Some(certificate_files(at, cert, key)?),
+        _ => None,
+    };
     let client_secret = match (&s.client_secret_env, &s.client_secret) {
+        _ if certificate.is_some() => Secret::default(),
         (Some(var), _) => Secret::new(std::env::var(var).map_err(|_| CredentialError::Setting {
             setting: format!("{at}.client_secret_env"),
             reason: format!("environment variable {var} is not set; export it with the client secret's value"),
@@ -120,7 +126,52 @@ fn inline_app(at: &str, s: &AuthSource) -> Result<EntraApp, CredentialError> {
         tenant_id: need("tenant_id", &s.tenant_id)?,
         client_id: need("client_id", &s.client_id)?,
         client_secret,
+        certificate,
     })
+}
+
+/// The certificate and private key files of table `at`, read and checked (the key must be
+/// the certificate's); a key file others can read is warned about, naming the chmod.
+fn certificate_files(at: &str, cert: &Path, key: &Path) -> Result<CertificatePem, CredentialError> {
+    let read = |key_name: &str, p: &Path| {
+        std::fs::read_to_string(p).map_err(|e| CredentialError::Setting {
+            setting: format!("{at}.{key_name}"),
+            reason: format!("cannot read {}: {e}", p.display()),
+        })
+    };
+    let pem = CertificatePem {
+        certificate: read("certificate_file", cert)?,
+        private_key: Secret::new(read("private_key_file", key)?),
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        if let Ok(m) = std::fs::metadata(key)
+            && m.permissions().mode() & 0o077 != 0
+        {
+            tracing::warn!(
+                setting = %format!("{at}.private_key_file"),
+                file = %key.display(),
+                "The certificate's private key file can be read by others than its owner; run `chmod 600 {}`, or store it with `couplet credentials set`.",
+                key.display()
+            );
+        }
+    }
+    ClientCertificate::from_pem(
+        pem.certificate.as_bytes(),
+        pem.private_key.expose().as_bytes(),
+    )
+    .map_err(|e| {
+        let setting = match e {
+            CertificateError::Certificate(_) => "certificate_file",
+            _ => "private_key_file",
+        };
+        CredentialError::Setting {
+            setting: format!("{at}.{setting}"),
+            reason: e.to_string(),
+        }
+    })?;
+    Ok(pem)
 }
 
 #[cfg(test)]
@@ -144,6 +195,7 @@ mod tests {
             tenant_id: "t-bc".into(),
             client_id: "c-bc".into(),
             client_secret: Secret::new(secret),
+            certificate: None,
         };
         store
             .set("bc-prod", CredentialSet::Entra(app("s-bc")))
@@ -183,6 +235,43 @@ mod tests {
         assert_eq!(
             r.origin("bc"),
             Some(("auth.bc.credential".into(), Some("bc-prod".into())))
+        );
+    }
+
+    #[test]
+    fn a_certificate_from_files_is_read_and_checked() {
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/certs");
+        let table = |key: &str| {
+            let text = format!(
+                "[auth.bc]\ntenant_id = \"t\"\nclient_id = \"c\"\ncertificate_file = \"{}\"\nprivate_key_file = \"{}\"\n",
+                fixtures.join("app.crt").display(),
+                fixtures.join(key).display()
+            );
+            let auth: AuthConfig = toml::from_str::<toml::Value>(&text).unwrap()["auth"]
+                .clone()
+                .try_into()
+                .unwrap();
+            auth
+        };
+        let section = CredentialsSection::default();
+        let dir = tempfile::tempdir().unwrap();
+        let auth = table("app.key");
+        let app = Resolver::new(&auth, &section, dir.path())
+            .entra_app("bc")
+            .unwrap();
+        assert!(app.client_secret.is_empty() && app.certificate.is_some());
+        assert!(matches!(
+            app.proof().unwrap(),
+            crate::systems::ClientProof::Certificate(_)
+        ));
+        let auth = table("other.key");
+        let e = Resolver::new(&auth, &section, dir.path())
+            .entra_app("bc")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("auth.bc.private_key_file") && e.contains("does not belong"),
+            "{e}"
         );
     }
 

@@ -277,6 +277,7 @@ mod tests {
             tenant_id: "contoso.onmicrosoft.com".into(),
             client_id: "11111111-2222-3333-4444-555555555555".into(),
             client_secret: Secret::new(secret),
+            certificate: None,
         })
     }
 

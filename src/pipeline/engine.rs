@@ -50,6 +50,10 @@ impl Engine {
 
     async fn start_with(parts: EngineParts, capture: bool) -> Result<Engine, PipelineError> {
         let p = parts.clone();
+        let pair = p.targets.pair();
+        for system in [pair.crm, pair.erp] {
+            crate::waits::watch(system.as_str());
+        }
         // The connectors' capture tasks (planned even when not run: their count sizes the
         // leases topic, which every instance must agree on).
         let plans = plan_captures(&p);

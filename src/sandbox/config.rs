@@ -27,6 +27,10 @@ pub struct SandboxConfig {
     pub bc_limits: Option<RateLimit>,
     /// The Finance & Operations emulator.
     pub fo: FoConfig,
+    /// Certificates (PEM) registered on the app besides its client secret: a client
+    /// assertion signed with one of their keys signs in (certificate credentials). Default
+    /// none.
+    pub client_certificates: Vec<String>,
 }
 
 impl Default for SandboxConfig {
@@ -42,6 +46,7 @@ impl Default for SandboxConfig {
             dataverse_limits: None,
             bc_limits: None,
             fo: FoConfig::default(),
+            client_certificates: Vec::new(),
         }
     }
 }

@@ -1,5 +1,7 @@
 //! The Microsoft Entra ID token endpoint (client credentials only), `POST
-//! /{tenant}/oauth2/v2.0/token`, with the documented error bodies.
+//! /{tenant}/oauth2/v2.0/token`, with the documented error bodies. The app signs in with its
+//! client secret or with a client assertion signed by a certificate registered on it
+//! (`SandboxConfig::client_certificates`, checked in [`entra_assertion`]).
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -15,8 +17,10 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde_json::json;
 
+use super::entra_assertion;
 use super::http::{header, json, new_guid, parse_query};
 use super::shared::{BC_RESOURCE, Shared, TokenInfo};
+use crate::systems::client_assertion::ASSERTION_TYPE;
 
 /// The Entra router.
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
@@ -55,6 +59,58 @@ fn missing(param: &str) -> Response {
         900144,
         &format!("The request body must contain the following parameter: '{param}'."),
     )
+}
+
+/// The app proves who it is with a client assertion (a JWT signed with a certificate
+/// registered on it, see [`entra_assertion`]) or its client secret; the refusal, if any.
+fn client_authentication(
+    shared: &Shared,
+    tenant: &str,
+    client_id: &str,
+    assertion: Option<String>,
+    assertion_type: Option<String>,
+    secret: Option<String>,
+) -> Option<Response> {
+    if let Some(assertion) = assertion.filter(|a| !a.is_empty()) {
+        if assertion_type.as_deref() != Some(ASSERTION_TYPE) {
+            return Some(missing("client_assertion_type"));
+        }
+        let audience = format!("{}{tenant}/oauth2/v2.0/token", shared.entra_authority);
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default();
+        return entra_assertion::verify(
+            &assertion,
+            client_id,
+            &audience,
+            &shared.app_certificates,
+            now,
+        )
+        .err()
+        .map(|r| {
+            let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::UNAUTHORIZED);
+            error(status, r.error, r.code, &r.text)
+        });
+    }
+    let Some(secret) = secret.filter(|s| !s.is_empty()) else {
+        return Some(error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            7000218,
+            "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+        ));
+    };
+    (secret != shared.creds.client_secret).then(|| {
+        error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            7000215,
+            &format!(
+                "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{client_id}'."
+            ),
+        )
+    })
 }
 
 async fn token(
@@ -129,23 +185,15 @@ async fn token(
             ),
         );
     }
-    let Some(secret) = secret.filter(|s| !s.is_empty()) else {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            7000218,
-            "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
-        );
-    };
-    if secret != creds.client_secret {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            7000215,
-            &format!(
-                "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{client_id}'."
-            ),
-        );
+    if let Some(refused) = client_authentication(
+        &shared,
+        &tenant,
+        &client_id,
+        get("client_assertion"),
+        get("client_assertion_type"),
+        secret,
+    ) {
+        return refused;
     }
     let Some(scope) = get("scope") else {
         return missing("scope");

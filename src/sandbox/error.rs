@@ -8,6 +8,14 @@ use crate::event::System;
 /// Why a sandbox operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SandboxError {
+    /// A certificate to register on the app is not a PEM certificate.
+    #[error("sandbox client certificate {index}: not a PEM certificate ({reason})")]
+    Certificate {
+        /// Its position in `SandboxConfig::client_certificates`.
+        index: usize,
+        /// Why.
+        reason: String,
+    },
     /// A server could not listen on its address.
     #[error("cannot listen for the {server} emulator on {addr}: {source}")]
     Bind {
@@ -67,6 +75,7 @@ impl Classify for SandboxError {
     fn actor(&self) -> Actor {
         match self {
             SandboxError::Bind { .. }
+            | SandboxError::Certificate { .. }
             | SandboxError::Rejected { .. }
             | SandboxError::NotFound { .. }
             | SandboxError::FoRejected { .. } => Actor::User,
@@ -79,6 +88,7 @@ impl Classify for SandboxError {
     fn class(&self) -> &'static str {
         match self {
             SandboxError::Bind { .. } => "bind",
+            SandboxError::Certificate { .. } => "certificate",
             SandboxError::UnknownEntity { .. } => "unknown_entity",
             SandboxError::NotFound { .. } => "not_found",
             SandboxError::Rejected { .. } | SandboxError::FoRejected { .. } => "validation",

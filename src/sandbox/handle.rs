@@ -88,6 +88,23 @@ fn rejected(
     }
 }
 
+/// The certificates registered on the app, from their PEM texts.
+fn registered_certificates(
+    pems: &[String],
+) -> Result<Vec<rustls_pki_types::CertificateDer<'static>>, SandboxError> {
+    pems.iter()
+        .enumerate()
+        .map(|(index, pem)| {
+            crate::systems::client_assertion::certificate_der(pem.as_bytes()).map_err(|e| {
+                SandboxError::Certificate {
+                    index,
+                    reason: e.to_string(),
+                }
+            })
+        })
+        .collect()
+}
+
 impl Sandbox {
     /// Seeds the data and starts the servers.
     pub async fn start(cfg: SandboxConfig) -> Result<Sandbox, SandboxError> {
@@ -96,6 +113,7 @@ impl Sandbox {
         let (bc_l, bc_a) = listen("Business Central", cfg.bind, cfg.bc_port).await?;
         let (fo_l, fo_a) = listen("Finance & Operations", cfg.bind, cfg.fo.port).await?;
         let creds = seed::credentials(cfg.seed);
+        let app_certificates = registered_certificates(&cfg.client_certificates)?;
         let mut dv_store = Store::default();
         let mut bc_store = Store::default();
         let users = seed::seed(&cfg, &creds, &mut dv_store, &mut bc_store);
@@ -107,6 +125,7 @@ impl Sandbox {
         );
         let shared = Arc::new(Shared {
             creds,
+            app_certificates,
             token_lifetime: cfg.token_lifetime,
             entra_authority: base_url(cfg.bind, entra_a),
             dv_url: base_url(cfg.bind, dv_a),

@@ -10,6 +10,7 @@ pub(crate) mod bc;
 mod config;
 pub(crate) mod dataverse;
 mod entra;
+mod entra_assertion;
 mod error;
 mod faults;
 pub(crate) mod fo;

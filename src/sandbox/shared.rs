@@ -37,6 +37,8 @@ pub(crate) struct Service {
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub creds: Credentials,
+    /// The certificates registered on the app (DER).
+    pub app_certificates: Vec<rustls_pki_types::CertificateDer<'static>>,
     pub token_lifetime: Duration,
     /// `http://host:port/`
     pub entra_authority: String,

@@ -1,6 +1,7 @@
 //! Entra ID client-credentials tokens, cached per scope and fetched single-flight, and the
 //! bearer-token [`Authenticator`] of the systems Entra ID guards (Dataverse, Business
-//! Central, F&O).
+//! Central, F&O). The app proves who it is with a client secret or a certificate (a signed
+//! client assertion, [`ClientCertificate`]).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -13,6 +14,7 @@ use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
 use tokio::time::Instant;
 use tracing::{debug, warn};
 
+use super::client_assertion::{ASSERTION_TYPE, ClientCertificate};
 use super::error::{SystemError, redact_url};
 use super::http::authenticator::{Authenticator, Credential, set_secret_header};
 use super::http::retry::{backoff_delay, classify, retry_after};
@@ -23,6 +25,16 @@ use crate::metrics::metrics;
 
 /// The longest margin before expiry at which a token is refreshed.
 const MAX_REFRESH_MARGIN: Duration = Duration::from_secs(300);
+
+/// How an app proves who it is to Entra ID: its client secret, or a client assertion signed
+/// with its certificate's key. `Debug` shows no secret.
+#[derive(Clone, Debug)]
+pub enum ClientProof {
+    /// The client secret's value.
+    Secret(Secret),
+    /// The certificate and its private key.
+    Certificate(Arc<ClientCertificate>),
+}
 
 struct Cached {
     token: Secret,
@@ -38,7 +50,7 @@ pub struct TokenCache {
     gate: HostGate,
     endpoint: String,
     client_id: String,
-    client_secret: Secret,
+    proof: ClientProof,
     origin: CredentialOrigin,
     cache: Mutex<HashMap<String, Cached>>,
     flights: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
@@ -49,7 +61,7 @@ impl fmt::Debug for TokenCache {
         f.debug_struct("TokenCache")
             .field("endpoint", &self.endpoint)
             .field("client_id", &self.client_id)
-            .field("client_secret", &self.client_secret)
+            .field("proof", &self.proof)
             .field("cached_scopes", &self.cache.lock().len())
             .finish()
     }
@@ -63,6 +75,23 @@ impl TokenCache {
         tenant_id: &str,
         client_id: &str,
         client_secret: Secret,
+        http: HttpConfig,
+    ) -> Self {
+        Self::with_proof(
+            authority,
+            tenant_id,
+            client_id,
+            ClientProof::Secret(client_secret),
+            http,
+        )
+    }
+
+    /// As [`TokenCache::new`], the app proving who it is with `proof`.
+    pub fn with_proof(
+        authority: &str,
+        tenant_id: &str,
+        client_id: &str,
+        proof: ClientProof,
         http: HttpConfig,
     ) -> Self {
         let authority = authority.trim_end_matches('/');
@@ -79,7 +108,7 @@ impl TokenCache {
                 urlencoding::encode(tenant_id.trim())
             ),
             client_id: client_id.trim().to_string(),
-            client_secret,
+            proof,
             origin: CredentialOrigin::default(),
             cache: Mutex::new(HashMap::new()),
             flights: Mutex::new(HashMap::new()),
@@ -146,13 +175,33 @@ impl TokenCache {
         }
     }
 
-    fn form(&self, scope: &str) -> String {
-        format!(
-            "client_id={}&scope={}&client_secret={}&grant_type=client_credentials",
+    /// The token request's form: the client secret, or a new client assertion (its `aud`
+    /// is the token endpoint, as Microsoft's "certificate credentials" page documents).
+    fn form(&self, system: System, scope: &str) -> Result<String, SystemError> {
+        let proof = match &self.proof {
+            ClientProof::Secret(s) => format!("client_secret={}", urlencoding::encode(s.expose())),
+            ClientProof::Certificate(c) => {
+                let assertion = c
+                    .assertion(
+                        &self.client_id,
+                        &self.endpoint,
+                        std::time::SystemTime::now(),
+                    )
+                    .map_err(|e| SystemError::Auth {
+                        system,
+                        message: format!("{e} ({})", self.origin.certificate_hint()),
+                    })?;
+                format!(
+                    "client_assertion_type={}&client_assertion={assertion}",
+                    urlencoding::encode(ASSERTION_TYPE)
+                )
+            }
+        };
+        Ok(format!(
+            "client_id={}&scope={}&{proof}&grant_type=client_credentials",
             urlencoding::encode(&self.client_id),
             urlencoding::encode(scope),
-            urlencoding::encode(self.client_secret.expose())
-        )
+        ))
     }
 
     async fn fetch(&self, system: System, scope: &str) -> Result<(String, Duration), SystemError> {
@@ -179,7 +228,7 @@ impl TokenCache {
                 .http
                 .post(&self.endpoint)
                 .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .body(self.form(scope))
+                .body(self.form(system, scope)?)
                 .send()
                 .await;
             let resp = match sent {
@@ -344,6 +393,17 @@ impl CredentialOrigin {
         }
     }
 
+    fn certificate_hint(&self) -> String {
+        match self {
+            CredentialOrigin::Table(t) => format!(
+                "check [{t}] certificate_file and private_key_file: the certificate must be one uploaded to the app registration, the key its own"
+            ),
+            CredentialOrigin::Stored { setting, name } => format!(
+                "replace the certificate of stored credential '{name}' ({setting}) with `couplet credentials set {name} --certificate-file … --private-key-file …`, using a certificate uploaded to the app registration"
+            ),
+        }
+    }
+
     fn ids_hint(&self, keys: &str) -> String {
         match self {
             CredentialOrigin::Table(t) => format!("check [{t}] {keys}"),
@@ -391,6 +451,22 @@ fn aad_error(system: System, origin: &CredentialOrigin, status: u16, body: &str)
         Some(90002) => format!(
             "the tenant was not found ({})",
             origin.ids_hint("tenant_id")
+        ),
+        Some(700027) => format!(
+            "the client assertion's certificate is not registered on the app, or its signature does not verify ({})",
+            origin.certificate_hint()
+        ),
+        Some(700024) => format!(
+            "the client assertion is outside its valid time range: check this machine's clock (NTP) ({})",
+            origin.certificate_hint()
+        ),
+        Some(700021) => format!(
+            "the client assertion names another app ({})",
+            origin.ids_hint("client_id")
+        ),
+        Some(700023) => format!(
+            "the client assertion's audience is not the token endpoint ({})",
+            origin.ids_hint("authority and tenant_id")
         ),
         Some(70011) => format!(
             "the scope is invalid (check [{section}] url/resource; the scope is <resource>/.default)"
@@ -479,6 +555,25 @@ mod tests {
             t.contains("tenant_id of stored credential 'bc-prod'"),
             "{t}"
         );
+        // A certificate's refusals name its settings, or the stored set and the command.
+        let expired = r#"{"error":"invalid_client","error_description":"AADSTS700024: Client assertion is not within its valid time range.\r\nTrace ID: x","error_codes":[700024]}"#;
+        let t = aad_error(crate::systems::BC, &stored, 401, expired).to_string();
+        assert!(t.contains("AADSTS700024") && t.contains("clock"), "{t}");
+        assert!(
+            t.contains("couplet credentials set bc-prod --certificate-file"),
+            "{t}"
+        );
+        let t = aad_error(
+            crate::systems::BC,
+            &CredentialOrigin::Table("auth.bc".into()),
+            401,
+            r#"{"error":"invalid_client","error_codes":[700027]}"#,
+        )
+        .to_string();
+        assert!(
+            t.contains("[auth.bc] certificate_file and private_key_file"),
+            "{t}"
+        );
     }
 
     #[test]
@@ -493,7 +588,11 @@ mod tests {
         let d = format!("{c:?}");
         assert!(!d.contains("s3cr3t"));
         assert!(d.contains("***"));
-        assert!(c.form("x/.default").contains("client_secret=s3cr3t"));
+        assert!(
+            c.form(crate::systems::BC, "x/.default")
+                .unwrap()
+                .contains("client_secret=s3cr3t")
+        );
         let bearer = BearerAuth::new(crate::systems::BC, Arc::new(c), "x/.default");
         assert_eq!(bearer.scope(), "x/.default");
         let d = format!("{bearer:?}");

@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod bc;
+pub mod client_assertion;
 pub mod connect;
 pub mod connector;
 pub mod dataverse;
@@ -19,7 +20,7 @@ pub mod secret;
 pub mod target;
 pub mod written;
 
-pub use auth::{BearerAuth, CredentialOrigin, TokenCache};
+pub use auth::{BearerAuth, ClientProof, CredentialOrigin, TokenCache};
 pub use bc::{BcClient, BcConfig, BcPage, SYSTEM as BC};
 pub use connector::{Connector, DynConnector};
 pub use dataverse::{DataverseClient, DataverseConfig, DeltaPage, SYSTEM as DATAVERSE};

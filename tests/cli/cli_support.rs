@@ -33,13 +33,17 @@ pub struct Run {
 impl Cli {
     /// A sandbox with `records` seeded companies and a config pointing at it.
     pub async fn start(records: usize) -> Cli {
-        let sb = Sandbox::start(SandboxConfig {
+        Cli::start_with(SandboxConfig {
             records,
             seed: 7,
             ..Default::default()
         })
         .await
-        .expect("sandbox starts");
+    }
+
+    /// A sandbox started with `cfg` and a config pointing at it.
+    pub async fn start_with(cfg: SandboxConfig) -> Cli {
+        let sb = Sandbox::start(cfg).await.expect("sandbox starts");
         let dir = tempfile::Builder::new()
             .prefix("couplet-cli-")
             .tempdir()

@@ -160,7 +160,7 @@ async fn a_long_outage_is_waited_out_not_listed_as_errors() {
     }
     // While Dataverse is down, the writes wait: visible as waiting, never as errors.
     let waited = wait_for(Duration::from_secs(30), || {
-        couplet::apply::waits::waiting()
+        couplet::waits::waiting()
             .into_iter()
             .find(|w| w.system == "dataverse" && w.records > 0)
     })
@@ -178,7 +178,7 @@ async fn a_long_outage_is_waited_out_not_listed_as_errors() {
     }
     assert!(h.store().errors().unwrap().is_empty(), "{}", h.describe());
     assert!(
-        !couplet::apply::waits::waiting()
+        !couplet::waits::waiting()
             .iter()
             .any(|w| w.system == "dataverse"),
         "nothing waits once Dataverse answers"
@@ -218,7 +218,7 @@ async fn a_stop_while_a_target_is_down_is_bounded_and_loses_nothing() {
     )
     .unwrap();
     wait_for(Duration::from_secs(30), || {
-        couplet::apply::waits::waiting()
+        couplet::waits::waiting()
             .into_iter()
             .find(|w| w.system == "dataverse" && w.records > 0)
     })

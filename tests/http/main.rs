@@ -10,6 +10,7 @@ mod sandbox_support;
 mod systems_support;
 
 mod authenticator;
+mod certificate_auth;
 mod dataverse_annotations;
 mod fo_business_events;
 mod fo_connector;
