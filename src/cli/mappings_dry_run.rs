@@ -79,7 +79,10 @@ async fn open_log(cfg: &Config) -> anyhow::Result<Arc<dyn Bus>> {
         Err(e) => {
             let e = anyhow::Error::from(e);
             if super::local::is_lock_error(&e) {
-                Err(super::local::held(cfg, "couplet mappings dry-run"))
+                Err(anyhow::anyhow!(
+                    "the embedded log in {} is in use by another Couplet process (a running `couplet run`): sled lets one process open it at a time. Stop that instance (Ctrl-C or SIGTERM) and run the dry-run again; on Kafka ([bus] backend = \"kafka\") a dry-run reads the log beside the running instances",
+                    cfg.data_dir.display()
+                ))
             } else {
                 Err(e)
             }

@@ -57,7 +57,7 @@ pub fn diff_fields(was: &Fields, would: &Fields) -> Vec<FieldDiff> {
 /// The new decision's name and reason.
 fn describe(new: &Decision) -> (String, Option<String>) {
     match new {
-        Decision::Write(c) => (format!("{:?}", c.op).to_lowercase(), None),
+        Decision::Write(c) => (super::logged::op_name(c.op).to_string(), None),
         Decision::Skip(o) | Decision::Fail(o) | Decision::Park(o, _) | Decision::Restore(o, _) => {
             (o.status.as_str().to_string(), o.reason.clone())
         }

@@ -33,13 +33,16 @@ pub enum Logged {
 }
 
 impl Logged {
-    /// A short name of what happened, e.g. `updated`, `create (in flight)`, `filtered`.
+    /// A short name of what happened: the command and its outcome (`update (updated)`,
+    /// `create (coupled)`: found by its natural key, `create (in flight)`), or the transform's
+    /// outcome (`filtered`, `unchanged`, …).
     pub fn label(&self) -> String {
         match self {
             Logged::Wrote {
-                applied: Some(o), ..
-            } => o.status.as_str().to_string(),
-            Logged::Wrote { command, .. } => format!("{:?} (in flight)", command.op).to_lowercase(),
+                command,
+                applied: Some(o),
+            } => format!("{} ({})", op_name(command.op), o.status.as_str()),
+            Logged::Wrote { command, .. } => format!("{} (in flight)", op_name(command.op)),
             Logged::Decided(o) => o.status.as_str().to_string(),
             Logged::Pending => "nothing on the log yet".to_string(),
         }
@@ -64,6 +67,15 @@ impl Logged {
             Logged::Decided(o) => Some(o.at),
             Logged::Pending => None,
         }
+    }
+}
+
+/// `create`, `update` or `delete`.
+pub fn op_name(op: crate::event::WriteOp) -> &'static str {
+    match op {
+        crate::event::WriteOp::Create => "create",
+        crate::event::WriteOp::Update => "update",
+        crate::event::WriteOp::Delete => "delete",
     }
 }
 

@@ -103,7 +103,8 @@ pub struct ChangeDiff {
     pub captured_at: DateTime<Utc>,
     /// How the decisions compare.
     pub verdict: Verdict,
-    /// What the log shows (`updated`, `created`, `filtered`, `unchanged`, `parked`, …).
+    /// What the log shows: the command and its outcome (`update (updated)`, `create
+    /// (coupled)`), or the transform's outcome (`filtered`, `unchanged`, `parked`, …).
     pub was: String,
     /// What the new mappings decide (`update`, `create`, `filtered`, `parked`, `failed`, …).
     pub would: String,

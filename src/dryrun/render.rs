@@ -46,7 +46,7 @@ pub fn text(r: &Report, file: &str) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "Dry run of {file} over {} on the {} log: {} change(s) replayed, nothing written.",
+        "Dry run of {file} over {} ({} log): {} change(s) replayed, nothing written.",
         r.window, r.backend, r.changes
     );
     for (m, n) in &r.missing_mappings {
@@ -74,9 +74,15 @@ pub fn text(r: &Report, file: &str) -> String {
     for rec in &r.records {
         let _ = writeln!(out, "\n{} ({})", rec.record, rec.mapping);
         for c in &rec.changes {
+            // "would update", "would be filtered".
+            let be = if matches!(c.would.as_str(), "create" | "update" | "delete") {
+                ""
+            } else {
+                "be "
+            };
             let _ = write!(
                 out,
-                "  {}  {}: was {}, would {}",
+                "  {}  {}: was {}, would {be}{}",
                 c.captured_at.format("%Y-%m-%dT%H:%M:%SZ"),
                 c.verdict.label(),
                 c.was,
