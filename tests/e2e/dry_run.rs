@@ -68,6 +68,17 @@ async fn logged_commands(h: &Harness) -> Vec<WriteCommand> {
 /// Runs the dry-run of `mappings` (a file's text) the way the command does, retrying while
 /// sled still holds the just-closed log for a moment.
 async fn dry_run(h: &Harness, mappings: &str, format_check: bool) -> Report {
+    dry_run_window(h, mappings, format_check, None, None).await
+}
+
+/// [`dry_run`] over `--since` or `--last`.
+async fn dry_run_window(
+    h: &Harness,
+    mappings: &str,
+    format_check: bool,
+    since: Option<&str>,
+    last: Option<usize>,
+) -> Report {
     let file = h.dir.path().join("new-mappings.toml");
     std::fs::write(&file, mappings).unwrap();
     let config = h.dir.path().join("couplet.toml");
@@ -77,8 +88,8 @@ async fn dry_run(h: &Harness, mappings: &str, format_check: bool) -> Report {
         config: PathBuf::from(&config),
         mappings: file,
         mapping: None,
-        since: None,
-        last: None,
+        since: since.map(str::to_string),
+        last,
         format: "json".into(),
     };
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -291,6 +302,44 @@ async fn a_dry_run_names_the_changed_field_the_removed_field_and_the_filtered_re
     let text_out = couplet::dryrun::render::text(&r, "new-mappings.toml");
     assert!(text_out.contains("filtered out"), "{text_out}");
     assert!(text_out.contains("nothing written"), "{text_out}");
+
+    // (d) A rule that cannot transform the names: every CUSTOMER change would fail, named.
+    let failing = defaults_with(
+        "CUSTOMER",
+        "crm = \"name\"\n  erp = \"displayName\"",
+        "crm = \"name\"\n  erp = \"displayName\"\n  rules = [{ date_format = { from = \"%d.%m.%Y\", to = \"%Y-%m-%d\" } }]",
+    );
+    let r = dry_run(&h, &failing, false).await;
+    let fail = events_with(&r, Verdict::WouldFail);
+    let written: HashSet<uuid::Uuid> = customer.iter().map(|c| c.event_id).collect();
+    assert!(
+        written.is_subset(&fail),
+        "missing: {:?}",
+        written.difference(&fail)
+    );
+    for c in r.records.iter().flat_map(|rec| &rec.changes) {
+        assert_eq!(c.verdict, Verdict::WouldFail, "{c:?}");
+        let why = c.reason.as_deref().unwrap_or_default();
+        assert!(
+            why.contains("date_format")
+                && (why.contains("field name:") || why.contains("field displayName:")),
+            "{why}"
+        );
+    }
+    // The rest were filtered out before the fields are mapped, then as now.
+    let c = &r.mappings["CUSTOMER"];
+    assert_eq!(
+        c.count(Verdict::WouldFail) + c.count(Verdict::Same),
+        c.changes,
+        "{c:?}"
+    );
+
+    // The windows: the last 5 changes; none after a time to come.
+    let r = dry_run_window(&h, &upper, false, None, Some(5)).await;
+    assert_eq!((r.changes, r.window.as_str()), (5, "the last 5 changes"));
+    let r = dry_run_window(&h, &upper, false, Some("2099-01-01T00:00:00Z"), None).await;
+    assert_eq!(r.changes, 0);
+    assert!(r.records.is_empty());
 
     // Nothing was written, no offset committed, the projection as it was.
     let after = snapshot(&h).await;
