@@ -242,6 +242,9 @@ pub enum MappingsAction {
         #[arg(long)]
         offline: bool,
     },
+    /// Replay the captured changes of the log through a changed mapping file, writing
+    /// nothing, and report what it would have written differently.
+    DryRun(super::mappings_dry_run::DryRunArgs),
 }
 
 /// `couplet couple`.

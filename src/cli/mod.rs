@@ -14,6 +14,7 @@ pub mod full_sync;
 pub mod inspect;
 pub mod local;
 pub mod mappings;
+pub mod mappings_dry_run;
 pub mod orders;
 pub mod replay;
 pub mod report;
@@ -231,6 +232,7 @@ async fn dispatch(cmd: Command) -> anyhow::Result<bool> {
             MappingsAction::Validate { source, offline } => {
                 mappings::validate(source.config.as_deref(), source.file.as_deref(), offline).await
             }
+            MappingsAction::DryRun(a) => mappings_dry_run::run(&a).await,
         },
         Command::Couple(a) => couple::run(&a).await,
         Command::Uncouple(a) => couple::uncouple_cmd(&a).await,

@@ -33,7 +33,7 @@ pub const AUDIT_GROUP_PREFIX: &str = "audit-";
 pub type Task = (String, JoinHandle<Result<(), PipelineError>>);
 
 /// The CRM connector's currencies, as the transform's currency source.
-struct CrmCurrencies(Target);
+pub struct CrmCurrencies(pub Target);
 
 #[async_trait]
 impl CurrencySource for CrmCurrencies {

@@ -14,6 +14,7 @@ mod orders_support;
 
 mod avro_interop;
 mod create_intents;
+mod dry_run;
 mod e2e_availability;
 mod e2e_bad_input;
 mod e2e_catalogue;

@@ -12,5 +12,6 @@ mod common;
 mod bus_contract_kafka;
 mod chaos_kafka;
 mod kafka_broker_restart;
+mod kafka_dry_run;
 mod kafka_interop;
 mod kafka_scale_out;
