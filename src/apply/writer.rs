@@ -188,25 +188,7 @@ impl Writer {
         };
         Ok(match result {
             Ok(o) => o,
-            Err(e) => {
-                let field = e.field().map(str::to_string);
-                // A fault of the system's (unavailable, throttled) is not a refusal: the
-                // record waits; only what the system refused is "rejected".
-                let verb = if crate::systems::error::is_transient_class(e.class()) {
-                    "could not take"
-                } else {
-                    "rejected"
-                };
-                let reason = format!(
-                    "{t} {verb} the write of {} to {t}/{entity}{}: {e}",
-                    cmd.source,
-                    cmd.target_id
-                        .as_ref()
-                        .map(|i| format!("/{i}"))
-                        .unwrap_or_default()
-                );
-                Outcome::failed_command(cmd, e.class(), e.actor().as_str(), field, reason)
-            }
+            Err(e) => failed_write(cmd, &e),
         })
     }
 
@@ -569,4 +551,26 @@ impl Writer {
             ),
         )))
     }
+}
+
+/// The outcome of a write the target did not take: a fault of the system's (unavailable,
+/// throttled) is not a refusal (the record waits); only what the system refused is "rejected".
+fn failed_write(cmd: &WriteCommand, e: &SystemError) -> Outcome {
+    let t = cmd.target_system;
+    let verb = if crate::systems::error::is_transient_class(e.class()) {
+        "could not take"
+    } else {
+        "rejected"
+    };
+    let reason = format!(
+        "{t} {verb} the write of {} to {t}/{}{}: {e}",
+        cmd.source,
+        cmd.target_entity,
+        cmd.target_id
+            .as_ref()
+            .map(|i| format!("/{i}"))
+            .unwrap_or_default()
+    );
+    let field = e.field().map(str::to_string);
+    Outcome::failed_command(cmd, e.class(), e.actor().as_str(), field, reason)
 }

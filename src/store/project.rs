@@ -97,6 +97,34 @@ pub struct Plan {
     pub clear_error: Option<(String, String)>,
 }
 
+/// What a written or coupled outcome tells the coupling about the target side and the hashes.
+fn set_hashes(c: &mut Coupling, o: &Outcome) {
+    let t = o.target_system;
+    if o.status != OutcomeStatus::Coupled {
+        set_side(c, t, o.target_modified_on, o.target_etag.clone());
+        if t.is_crm() {
+            c.hash_to_crm = o.content_hash.clone();
+            c.hash_to_erp = o.reverse_hash.clone();
+        } else {
+            c.hash_to_erp = o.content_hash.clone();
+            c.hash_to_crm = o.reverse_hash.clone();
+        }
+        c.last_direction = Some(crate::transform::decision::direction_to(t).to_string());
+    } else if let Some(h) = &o.content_hash {
+        // Coupled on a match, the target's values winning: nothing was written, but the
+        // source's values as they were (as mapped towards the target) are the baseline a later
+        // write to the source is judged against. Without it, the target's own update of the
+        // source (its values win) found "changed since the last synchronisation" whenever the
+        // source's ETag had moved, and failed as an update conflict (seen in the chaos run on
+        // Kafka).
+        if t.is_crm() {
+            c.hash_to_crm = Some(h.clone());
+        } else {
+            c.hash_to_erp = Some(h.clone());
+        }
+    }
+}
+
 /// Works out what an outcome changes. `event` is the change to re-drive when the outcome is a
 /// failure (kept in the errors list for `couplet errors retry`).
 pub fn plan_outcome(
@@ -157,29 +185,7 @@ pub fn plan_outcome(
             c.crm_id = crm_id;
             c.erp_id = erp_id;
             set_side(&mut c, s, o.source_modified_on, o.source_etag.clone());
-            if o.status != OutcomeStatus::Coupled {
-                set_side(&mut c, t, o.target_modified_on, o.target_etag.clone());
-                if t.is_crm() {
-                    c.hash_to_crm = o.content_hash.clone();
-                    c.hash_to_erp = o.reverse_hash.clone();
-                } else {
-                    c.hash_to_erp = o.content_hash.clone();
-                    c.hash_to_crm = o.reverse_hash.clone();
-                }
-                c.last_direction = Some(crate::transform::decision::direction_to(t).to_string());
-            } else if let Some(h) = &o.content_hash {
-                // Coupled on a match, the target's values winning: nothing was written, but
-                // the source's values as they were (as mapped towards the target) are the
-                // baseline a later write to the source is judged against. Without it, the
-                // target's own update of the source (its values win) found "changed since the
-                // last synchronisation" whenever the source's ETag had moved, and failed as an
-                // update conflict (seen in the chaos run on Kafka).
-                if t.is_crm() {
-                    c.hash_to_crm = Some(h.clone());
-                } else {
-                    c.hash_to_erp = Some(h.clone());
-                }
-            }
+            set_hashes(&mut c, o);
             c.last_sync_at = Some(o.at);
             c.last_result = Some(o.status.as_str().to_string());
             plan.put = Some(c);
