@@ -20,4 +20,5 @@ mod dashboards_prometheus;
 mod demo_lead_to_cash;
 mod log_format_json;
 mod mappings_validate;
+mod reconcile;
 mod sync_now;
