@@ -58,6 +58,17 @@ pub async fn run(a: &ReconcileArgs) -> anyhow::Result<bool> {
     }
     let opened = local::open(&cfg, "couplet reconcile").await?;
     let p = &opened.parts;
+    if !opened.local {
+        // The scratch projection holds the couplings; an interrupted run's state is a
+        // checkpoint, read from its changelog too so the run resumes.
+        crate::pipeline::replay::read_topic(
+            &p.bus,
+            &p.topics.checkpoints,
+            crate::bus::StartFrom::Earliest,
+            |m| crate::pipeline::follow::apply_state_message(&p.store, &p.topics, m),
+        )
+        .await?;
+    }
     let mut opts = ReconcileOptions::from_config(&cfg.reconcile, "cli");
     opts.sample = a.sample;
     opts.fix = fix;

@@ -188,3 +188,122 @@ pub async fn apply(
     }
     Ok(results)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mapping::Catalogue;
+    use crate::store::Coupling;
+    use serde_json::json;
+
+    fn pair(mapping: &str, crm_modified: &str, erp_modified: &str) -> PairRead {
+        let obj = |v: serde_json::Value| v.as_object().cloned().unwrap();
+        PairRead {
+            coupling: Coupling {
+                mapping: mapping.into(),
+                crm_entity: "accounts".into(),
+                crm_id: "c1".into(),
+                erp_entity: "customers".into(),
+                erp_id: "e1".into(),
+                crm_modified_on: None,
+                erp_modified_on: None,
+                crm_etag: None,
+                erp_etag: None,
+                hash_to_crm: None,
+                hash_to_erp: None,
+                coupled_at: chrono::Utc::now(),
+                last_sync_at: None,
+                last_direction: None,
+                last_result: None,
+            },
+            crm: Some(obj(json!({"accountid": "c1", "modifiedon": crm_modified}))),
+            erp: Some(obj(
+                json!({"id": "e1", "lastModifiedDateTime": erp_modified}),
+            )),
+        }
+    }
+
+    fn differs(fields: &[(&str, Side)]) -> Vec<Drift> {
+        vec![Drift::Differs {
+            crm_id: "c1".into(),
+            erp_id: "e1".into(),
+            fields: fields
+                .iter()
+                .map(|(f, side)| FieldDrift {
+                    field: f.to_string(),
+                    side: *side,
+                    crm: json!(1),
+                    erp: json!(2),
+                })
+                .collect(),
+        }]
+    }
+
+    #[test]
+    fn the_winner_is_the_chosen_side_or_the_newer_record() {
+        let cat = Catalogue::defaults().unwrap();
+        let m = cat.get("CUSTOMER").unwrap();
+        let p = [pair(
+            "CUSTOMER",
+            "2026-01-02T00:00:00Z",
+            "2026-01-01T00:00:00Z",
+        )];
+        let d = differs(&[("phoneNumber", Side::Erp)]);
+        let plan = plan(m, FixSide::Crm, &p, &d);
+        assert_eq!(plan.changes.len(), 1);
+        assert_eq!(
+            plan.changes[0].0.source.to_string(),
+            "dataverse/accounts/c1"
+        );
+        assert_eq!(plan.changes[0].3, Side::Crm);
+        let plan = super::plan(m, FixSide::Erp, &p, &d);
+        assert_eq!(plan.changes[0].0.source.to_string(), "bc/customers/e1");
+        // Newer: the CRM record was modified last.
+        let plan = super::plan(m, FixSide::Newer, &p, &d);
+        assert_eq!(plan.changes[0].3, Side::Crm);
+        // Equal modified-on: left, with the reason.
+        let same = [pair(
+            "CUSTOMER",
+            "2026-01-01T00:00:00Z",
+            "2026-01-01T00:00:00Z",
+        )];
+        let plan = super::plan(m, FixSide::Newer, &same, &d);
+        assert!(plan.changes.is_empty());
+        assert!(
+            plan.skipped[0].result.contains("equal or unknown"),
+            "{:?}",
+            plan.skipped
+        );
+    }
+
+    #[test]
+    fn a_side_the_mapping_does_not_write_from_is_not_forced() {
+        let cat = Catalogue::defaults().unwrap();
+        let m = cat.get("CUSTOMER").unwrap();
+        let p = [pair(
+            "CUSTOMER",
+            "2026-01-02T00:00:00Z",
+            "2026-01-01T00:00:00Z",
+        )];
+        // creditlimit flows from the ERP only.
+        let d = differs(&[("creditlimit", Side::Crm)]);
+        let plan = plan(m, FixSide::Crm, &p, &d);
+        assert!(plan.changes.is_empty());
+        assert!(
+            plan.skipped[0]
+                .result
+                .contains("does not carry creditlimit from the crm"),
+            "{:?}",
+            plan.skipped
+        );
+        assert_eq!(super::plan(m, FixSide::Erp, &p, &d).changes.len(), 1);
+        // A one-way mapping never writes from its target side.
+        let currency = cat.get("CURRENCY").unwrap();
+        let plan = super::plan(currency, FixSide::Crm, &p, &d);
+        assert!(
+            plan.skipped[0].result.contains("never writes from the crm"),
+            "{:?}",
+            plan.skipped
+        );
+    }
+}

@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::event::Side;
 
 /// Drifted pairs kept per run for the report (the counts are exact beyond it).
-pub const MAX_LISTED: usize = 500;
+pub const MAX_LISTED: usize = 200;
 
 /// One field of a pair that differs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

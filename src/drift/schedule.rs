@@ -121,9 +121,10 @@ async fn run(
 }
 
 async fn save(log: &StateLog, st: &ScheduleState) {
-    let Ok(v) = serde_json::to_value(st) else {
+    let Ok(mut v) = serde_json::to_value(st) else {
         return;
     };
+    super::state::stamp(&mut v);
     if let Err(e) = log.save_checkpoint(CHECKPOINT, &v).await {
         tracing::warn!(error = %e, "Cannot save the reconcile schedule's checkpoint.");
     }

@@ -140,11 +140,22 @@ pub fn load(store: &Store, mapping: &str) -> Result<Option<RunState>, StoreError
 
 /// Saves the run through the checkpoints changelog.
 pub async fn save(state: &StateLog, mapping: &str, run: &RunState) -> Result<(), PipelineError> {
-    let v = serde_json::to_value(run).map_err(|e| PipelineError::Stage {
+    let mut v = serde_json::to_value(run).map_err(|e| PipelineError::Stage {
         stage: "reconcile".into(),
         reason: format!("cannot encode the reconcile state: {e}"),
     })?;
+    stamp(&mut v);
     state.save_checkpoint(&checkpoint_name(mapping), &v).await
+}
+
+/// Adds `at` (when it was saved, RFC 3339), as every checkpoint has (`couplet status` shows it).
+pub fn stamp(v: &mut serde_json::Value) {
+    if let Some(o) = v.as_object_mut() {
+        o.insert(
+            "at".into(),
+            serde_json::Value::String(Utc::now().to_rfc3339()),
+        );
+    }
 }
 
 #[cfg(test)]
