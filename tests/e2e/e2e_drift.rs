@@ -4,7 +4,8 @@
 //! reports each drift with its fields and both values, resumes after a page limit, samples,
 //! fixes the differing pair through the normal pipeline (audited as a forced change) and finds
 //! it fixed after. A scheduled run from `[reconcile]` fires on a short interval, fixes, and
-//! updates the `couplet_reconcile_*` metrics.
+//! updates the `couplet_reconcile_*` metrics. On F&O (composite keys, legal entities, the
+//! default catalogue with its document and price mappings) a synced world shows no drift.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -352,4 +353,63 @@ async fn a_scheduled_reconciliation_fires_from_the_config_fixes_and_updates_the_
     );
     h.wait_idle(IDLE_TIMEOUT).await;
     h.assert_in_sync();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_an_fo_sync_nothing_drifts_and_a_change_made_while_stopped_is_found() {
+    let _turn = turn().await;
+    let mut h = Harness::start_erp(
+        "fo",
+        couplet::sandbox::SandboxConfig {
+            records: 12,
+            seed: 85,
+            ..Default::default()
+        },
+    )
+    .await;
+    h.wait_idle(IDLE_TIMEOUT).await;
+    let parts = h.engine().parts().clone();
+    let reports = reconcile_all(&parts, &[], &options(5)).await.unwrap();
+    assert!(!reports.is_empty());
+    let mut checked = 0;
+    for r in &reports {
+        assert!(r.complete, "{r:?}");
+        assert_eq!(r.counts.total(), 0, "{r:#?}");
+        checked += r.checked;
+    }
+    assert!(checked > 0, "{reports:#?}");
+    // A change in F&O made while Couplet is stopped is found on its pair, by the legal
+    // entity's composite key.
+    let c = parts.store.couplings(Some("CUSTOMER")).unwrap()[0].clone();
+    h.stop_engine().await;
+    drop(parts);
+    let fo_row =
+        h.sb.rows(couplet::systems::fo::system::SYSTEM, "CustomersV3")
+            .into_iter()
+            .find(|r| {
+                couplet::systems::fo::system::SYSTEM
+                    .record_id("CustomersV3", r)
+                    .as_deref()
+                    == Some(c.erp_id.as_str())
+            })
+            .expect("the coupled customer");
+    let number = fo_row["CustomerAccount"].as_str().unwrap().to_string();
+    h.sb.fo_update_row(
+        "CustomersV3",
+        &format!("dataAreaId='usmf',CustomerAccount='{number}'"),
+        fields(json!({"AddressCity": "Fargo"})),
+    )
+    .unwrap();
+    let parts = h.open_parts().await;
+    let r = reconcile_all(&parts, &customer(), &options(5))
+        .await
+        .unwrap();
+    assert_eq!(r[0].counts.total(), 1, "{:#?}", r[0]);
+    match &r[0].drift[0] {
+        Drift::Differs { erp_id, fields, .. } => {
+            assert_eq!(erp_id, &c.erp_id);
+            assert!(fields.iter().any(|f| f.erp == json!("Fargo")), "{fields:?}");
+        }
+        other => panic!("{other:?}"),
+    }
 }
