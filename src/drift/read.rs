@@ -6,6 +6,7 @@
 use std::collections::BTreeSet;
 
 use futures::StreamExt;
+use tracing::Instrument;
 
 use super::error::DriftError;
 use crate::event::{Fields, Side};
@@ -57,16 +58,25 @@ pub async fn read_pairs(
             })
     };
     futures::stream::iter(page.iter().cloned())
-        .map(|c| async move {
-            let (crm, erp) = tokio::join!(
-                get(Side::Crm, c.crm_id.clone()),
-                get(Side::Erp, c.erp_id.clone())
+        .map(|c| {
+            let span = tracing::debug_span!(
+                "reconcile_pair",
+                mapping = %m.name,
+                crm = %format!("{}/{}/{}", m.system(Side::Crm), m.crm_entity, c.crm_id),
+                erp = %format!("{}/{}/{}", m.system(Side::Erp), m.erp_entity, c.erp_id),
             );
-            Ok(PairRead {
-                coupling: c,
-                crm: crm?,
-                erp: erp?,
-            })
+            async move {
+                let (crm, erp) = tokio::join!(
+                    get(Side::Crm, c.crm_id.clone()),
+                    get(Side::Erp, c.erp_id.clone())
+                );
+                Ok(PairRead {
+                    coupling: c,
+                    crm: crm?,
+                    erp: erp?,
+                })
+            }
+            .instrument(span)
         })
         .buffered(concurrency.max(1))
         .collect::<Vec<Result<PairRead, DriftError>>>()
