@@ -255,7 +255,7 @@ async fn run(config: &std::path::Path) -> anyhow::Result<()> {
     let scheduled = parts.clone();
     let mut engine = crate::pipeline::Engine::start(parts).await?;
     let (stop_reconcile, reconcile_rx) = tokio::sync::watch::channel(false);
-    let reconcile = crate::drift::schedule::spawn(scheduled, cfg.reconcile.clone(), reconcile_rx);
+    let reconcile = crate::drift::schedule::spawn(scheduled, cfg.reconcile.clone(), reconcile_rx)?;
     if let Some(s) = &server {
         s.set_probe(probe(&engine));
     }

@@ -23,14 +23,19 @@ pub enum DriftError {
         mapping: String,
         /// The record or the query, in words.
         what: String,
-        /// The client's error.
-        source: SystemError,
+        /// The client's error (boxed: it is large, and this enum travels in `Result`s).
+        source: Box<SystemError>,
     },
     /// `--mapping` names no configured mapping.
     #[error(
         "mapping '{0}' is not configured; `couplet mappings list --config FILE` lists the configured ones"
     )]
     UnknownMapping(String),
+    /// `[reconcile] mappings` names a mapping the engine does not run.
+    #[error(
+        "[reconcile] mappings names '{0}', which this configuration does not run ([sync] mappings or the mapping file); correct or remove it"
+    )]
+    UnknownScheduledMapping(String),
 }
 
 impl Classify for DriftError {
@@ -39,7 +44,7 @@ impl Classify for DriftError {
             DriftError::Pipeline(e) => e.actor(),
             DriftError::Store(e) => e.actor(),
             DriftError::Read { source, .. } => source.actor(),
-            DriftError::UnknownMapping(_) => Actor::User,
+            DriftError::UnknownMapping(_) | DriftError::UnknownScheduledMapping(_) => Actor::User,
         }
     }
     fn retry(&self) -> Retry {
@@ -47,7 +52,7 @@ impl Classify for DriftError {
             DriftError::Pipeline(e) => e.retry(),
             DriftError::Store(e) => e.retry(),
             DriftError::Read { source, .. } => source.retry(),
-            DriftError::UnknownMapping(_) => Retry::Never,
+            DriftError::UnknownMapping(_) | DriftError::UnknownScheduledMapping(_) => Retry::Never,
         }
     }
     fn class(&self) -> &'static str {
@@ -55,7 +60,7 @@ impl Classify for DriftError {
             DriftError::Pipeline(e) => e.class(),
             DriftError::Store(e) => e.class(),
             DriftError::Read { source, .. } => source.class(),
-            DriftError::UnknownMapping(_) => "mapping",
+            DriftError::UnknownMapping(_) | DriftError::UnknownScheduledMapping(_) => "mapping",
         }
     }
 }

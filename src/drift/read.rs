@@ -54,7 +54,7 @@ pub async fn read_pairs(
             .map_err(|e| DriftError::Read {
                 mapping: m.name.clone(),
                 what: format!("{}/{set}/{id}", m.system(side)),
-                source: e,
+                source: Box::new(e),
             })
     };
     futures::stream::iter(page.iter().cloned())
@@ -161,7 +161,7 @@ pub async fn read_by_keys(
                 .map_err(|e| DriftError::Read {
                     mapping: m.name.clone(),
                     what: format!("{system}/{set} by natural key ({filter})"),
-                    source: e,
+                    source: Box::new(e),
                 })?;
         rows.append(&mut found);
     }

@@ -16,6 +16,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::config::ReconcileConfig;
+use super::error::DriftError;
 use super::run::{ReconcileOptions, reconcile_all};
 use crate::mapping::schedule::Schedule;
 use crate::pipeline::EngineParts;
@@ -38,15 +39,21 @@ pub struct ScheduleState {
 }
 
 /// Starts the scheduled reconciliation when `[reconcile] schedule` is set (`None`
-/// otherwise); it stops when `shutdown` turns true.
+/// otherwise); it stops when `shutdown` turns true. A mapping in `[reconcile] mappings` the
+/// engine does not run is refused here, at start.
 pub fn spawn(
     p: EngineParts,
     cfg: ReconcileConfig,
     shutdown: watch::Receiver<bool>,
-) -> Option<JoinHandle<()>> {
-    let schedule = cfg.schedule.clone()?;
+) -> Result<Option<JoinHandle<()>>, DriftError> {
+    let Some(schedule) = cfg.schedule.clone() else {
+        return Ok(None);
+    };
+    if let Some(m) = cfg.mappings.iter().find(|m| p.catalogue.get(m).is_none()) {
+        return Err(DriftError::UnknownScheduledMapping(m.clone()));
+    }
     tracing::info!(schedule = %schedule.describe(), "Scheduled reconciliation on.");
-    Some(tokio::spawn(run(p, cfg, schedule, shutdown)))
+    Ok(Some(tokio::spawn(run(p, cfg, schedule, shutdown))))
 }
 
 async fn run(

@@ -305,7 +305,14 @@ async fn a_scheduled_reconciliation_fires_from_the_config_fixes_and_updates_the_
     .unwrap();
     assert_eq!(cfg.schedule, Some(Schedule::Every("300ms".into())));
     let (stop, rx) = tokio::sync::watch::channel(false);
+    let mut unknown = cfg.clone();
+    unknown.mappings = vec!["NO SUCH".into()];
+    let e = couplet::drift::schedule::spawn(h.engine().parts().clone(), unknown, rx.clone())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("[reconcile] mappings names 'NO SUCH'"), "{e}");
     let task = couplet::drift::schedule::spawn(h.engine().parts().clone(), cfg, rx)
+        .unwrap()
         .expect("a schedule is configured");
     let deadline = Instant::now() + Duration::from_secs(60);
     while runs() < runs0 + 2 && Instant::now() < deadline {
