@@ -252,10 +252,18 @@ async fn run(config: &std::path::Path) -> anyhow::Result<()> {
         ),
         None => None,
     };
+    crate::drift::schedule::check(&parts.catalogue, &cfg.reconcile)?;
     let scheduled = parts.clone();
     let mut engine = crate::pipeline::Engine::start(parts).await?;
     let (stop_reconcile, reconcile_rx) = tokio::sync::watch::channel(false);
-    let reconcile = crate::drift::schedule::spawn(scheduled, cfg.reconcile.clone(), reconcile_rx)?;
+    let reconcile =
+        match crate::drift::schedule::spawn(scheduled, cfg.reconcile.clone(), reconcile_rx) {
+            Ok(h) => h,
+            Err(e) => {
+                engine.shutdown().await?;
+                return Err(e.into());
+            }
+        };
     if let Some(s) = &server {
         s.set_probe(probe(&engine));
     }

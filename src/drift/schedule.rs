@@ -18,6 +18,7 @@ use tokio::task::JoinHandle;
 use super::config::ReconcileConfig;
 use super::error::DriftError;
 use super::run::{ReconcileOptions, reconcile_all};
+use crate::mapping::Catalogue;
 use crate::mapping::schedule::Schedule;
 use crate::pipeline::EngineParts;
 use crate::pipeline::state::StateLog;
@@ -49,11 +50,17 @@ pub fn spawn(
     let Some(schedule) = cfg.schedule.clone() else {
         return Ok(None);
     };
-    if let Some(m) = cfg.mappings.iter().find(|m| p.catalogue.get(m).is_none()) {
-        return Err(DriftError::UnknownScheduledMapping(m.clone()));
-    }
+    check(&p.catalogue, &cfg)?;
     tracing::info!(schedule = %schedule.describe(), "Scheduled reconciliation on.");
     Ok(Some(tokio::spawn(run(p, cfg, schedule, shutdown))))
+}
+
+/// Refuses a `[reconcile] mappings` entry `catalogue` does not hold (before an engine starts).
+pub fn check(catalogue: &Catalogue, cfg: &ReconcileConfig) -> Result<(), DriftError> {
+    match cfg.mappings.iter().find(|m| catalogue.get(m).is_none()) {
+        Some(m) => Err(DriftError::UnknownScheduledMapping(m.clone())),
+        None => Ok(()),
+    }
 }
 
 async fn run(
