@@ -47,6 +47,9 @@ pub struct Config {
     /// Sales orders from Dataverse to Business Central.
     #[serde(default)]
     pub orders: crate::orders::OrdersConfig,
+    /// Drift reconciliation (`couplet reconcile`, and its schedule in `couplet run`).
+    #[serde(default)]
+    pub reconcile: crate::drift::ReconcileConfig,
     /// The systems' own sections, by system name (checked by their connectors).
     #[serde(flatten)]
     pub systems: std::collections::BTreeMap<String, toml::Value>,
@@ -292,6 +295,9 @@ impl Config {
             let (r, section) = self.system_section(side)?;
             (r.check)(section).map_err(invalid)?;
             self.auth.require(r.system.as_str())?;
+        }
+        if let Some((setting, reason)) = self.reconcile.problem() {
+            return bad(setting, &reason);
         }
         if self.sync.apply_concurrency == 0 {
             return bad("sync.apply_concurrency", "use at least 1");

@@ -11,6 +11,7 @@ pub mod capture;
 pub mod cli;
 pub mod config;
 pub mod credentials;
+pub mod drift;
 pub mod dryrun;
 pub mod error;
 pub mod event;

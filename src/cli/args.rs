@@ -173,6 +173,9 @@ pub enum Command {
     /// Overwrite one side of a record from the other now (Business Central's "Synchronize
     /// Now"): staleness, echo and unchanged checks are skipped.
     SyncNow(SyncNowArgs),
+    /// Compare both sides of the coupled pairs and report drift (values that differ, records
+    /// gone, uncoupled twins); `--fix` writes the differing pairs through the pipeline.
+    Reconcile(super::reconcile::ReconcileArgs),
     /// Sales orders: create a submitted Dataverse order in Business Central now.
     Orders {
         /// What to do.

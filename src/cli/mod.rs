@@ -16,6 +16,7 @@ pub mod local;
 pub mod mappings;
 pub mod mappings_dry_run;
 pub mod orders;
+pub mod reconcile;
 pub mod replay;
 pub mod report;
 pub mod sandbox_checks;
@@ -237,6 +238,7 @@ async fn dispatch(cmd: Command) -> anyhow::Result<bool> {
         Command::Couple(a) => couple::run(&a).await,
         Command::Uncouple(a) => couple::uncouple_cmd(&a).await,
         Command::SyncNow(a) => sync_now::run(&a).await,
+        Command::Reconcile(a) => reconcile::run(&a).await,
         Command::Orders {
             action: args::OrdersAction::CreateInErp(a),
         } => orders::create_in_erp(&a).await,
@@ -265,7 +267,18 @@ async fn run(config: &std::path::Path) -> anyhow::Result<()> {
         ),
         None => None,
     };
+    crate::drift::schedule::check(&parts.catalogue, &cfg.reconcile)?;
+    let scheduled = parts.clone();
     let mut engine = crate::pipeline::Engine::start(parts).await?;
+    let (stop_reconcile, reconcile_rx) = tokio::sync::watch::channel(false);
+    let reconcile =
+        match crate::drift::schedule::spawn(scheduled, cfg.reconcile.clone(), reconcile_rx) {
+            Ok(h) => h,
+            Err(e) => {
+                engine.shutdown().await?;
+                return Err(e.into());
+            }
+        };
     if let Some(s) = &server {
         s.set_probe(probe(&engine));
     }
@@ -283,6 +296,10 @@ async fn run(config: &std::path::Path) -> anyhow::Result<()> {
         }
     };
     tracing::info!("Stopping.");
+    let _ = stop_reconcile.send(true);
+    if let Some(h) = reconcile {
+        let _ = h.await;
+    }
     engine.shutdown().await?;
     if let Some(s) = server {
         s.shutdown().await;

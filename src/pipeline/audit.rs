@@ -32,7 +32,9 @@ pub fn index_message(store: &Store, topics: &Topics, msg: &Message) -> Result<()
                 } else {
                     String::new()
                 }
-            );
+            ) + &super::force::forced_by(msg)
+                .map(|by| format!(" forced by {by}"))
+                .unwrap_or_default();
             store.append_audit(
                 &ev.source.to_string(),
                 &entry(

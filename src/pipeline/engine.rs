@@ -69,6 +69,7 @@ impl Engine {
             instance.clone(),
         );
         let currencies = stages::load_currencies(&p).await?;
+        crate::drift::metrics::prime(&p.catalogue);
         let (tx, rx) = watch::channel(false);
         let barrier = Barrier::new(p.bus.clone(), &p.topics, &instance, BARRIER_TIMEOUT);
         let mut tasks = vec![spawn_state_follower(&p, &instance, &barrier, &rx)];

@@ -13,5 +13,19 @@ pub fn is_forced(msg: &Message) -> bool {
 
 /// The headers of a forced message.
 pub fn force_headers() -> Vec<(String, String)> {
-    vec![(FORCE_HEADER.to_string(), "sync-now".to_string())]
+    force_headers_for("sync-now")
+}
+
+/// The headers of a message forced by `origin` (`sync-now`, `reconcile`): the value says who
+/// forced it, for the audit trail.
+pub fn force_headers_for(origin: &str) -> Vec<(String, String)> {
+    vec![(FORCE_HEADER.to_string(), origin.to_string())]
+}
+
+/// Who forced a message (the force header's value), if it is forced.
+pub fn forced_by(msg: &Message) -> Option<&str> {
+    msg.headers
+        .iter()
+        .find(|(k, _)| k == FORCE_HEADER)
+        .map(|(_, v)| v.as_str())
 }

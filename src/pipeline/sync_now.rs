@@ -43,15 +43,25 @@ pub async fn request(
     topics: &Topics,
     ev: &ChangeEvent,
 ) -> Result<(), PipelineError> {
+    request_as(bus, topics, ev, "sync-now").await
+}
+
+/// [`request`], marked as forced by `origin` (`reconcile`, say), which the audit trail shows.
+pub async fn request_as(
+    bus: &Arc<dyn Bus>,
+    topics: &Topics,
+    ev: &ChangeEvent,
+    origin: &str,
+) -> Result<(), PipelineError> {
     let bytes = encode_change(ev).map_err(|e| PipelineError::Stage {
-        stage: "sync-now".into(),
+        stage: origin.to_string(),
         reason: e.to_string(),
     })?;
     bus.produce(
         &topics.changes,
         &ev.source.to_string(),
         Some(&bytes),
-        &force_headers(),
+        &super::force::force_headers_for(origin),
     )
     .await?;
     crate::metrics::metrics()

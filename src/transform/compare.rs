@@ -23,6 +23,9 @@ pub struct FieldDiff {
     pub expected: Value,
     /// What the system holds.
     pub actual: Value,
+    /// The side holding `actual` (the field is named in its terms); `expected` is what the
+    /// mapping makes of the other side's record.
+    pub side: Side,
 }
 
 /// The result of comparing one mapping.
@@ -187,7 +190,7 @@ fn duplicates(
 
 /// Adds to `diffs` the fields of coupled pair `c` (records `cr` and `er`) that differ from
 /// what the mapping makes of the other side.
-fn compare_pair(
+pub fn compare_pair(
     m: &TableMapping,
     c: &Coupling,
     cr: &Fields,
@@ -195,13 +198,14 @@ fn compare_pair(
     cx: &Context<'_>,
     diffs: &mut Vec<FieldDiff>,
 ) {
-    let mut diff = |field: &str, expected: Value, actual: Value| {
+    let mut diff = |field: &str, expected: Value, actual: Value, side: Side| {
         diffs.push(FieldDiff {
             crm_id: c.crm_id.clone(),
             erp_id: c.erp_id.clone(),
             field: field.to_string(),
             expected,
             actual,
+            side,
         });
     };
     // Bidirectional and CRM→ERP fields, compared in the ERP's terms.
@@ -218,7 +222,7 @@ fn compare_pair(
                     er.get(&f.erp).cloned().unwrap_or(Value::Null),
                 );
                 if !same(&want, &got) {
-                    diff(&f.erp, want, got);
+                    diff(&f.erp, want, got, Side::Erp);
                 }
             }
         }
@@ -226,6 +230,7 @@ fn compare_pair(
             "(mapping)",
             Value::String("mappable".into()),
             Value::String("a lookup does not resolve".into()),
+            Side::Erp,
         ),
     }
     // ERP→CRM-only fields (plain columns), compared in the CRM's terms.
@@ -244,7 +249,7 @@ fn compare_pair(
                         cr.get(col).cloned().unwrap_or(Value::Null),
                     );
                     if !same(&want, &got) {
-                        diff(col, want, got);
+                        diff(col, want, got, Side::Crm);
                     }
                 }
             }
@@ -253,6 +258,7 @@ fn compare_pair(
             "(mapping)",
             Value::String("mappable".into()),
             Value::String("a lookup does not resolve".into()),
+            Side::Crm,
         ),
     }
 }

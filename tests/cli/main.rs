@@ -21,5 +21,6 @@ mod dashboards_prometheus;
 mod demo_lead_to_cash;
 mod log_format_json;
 mod mappings_validate;
+mod reconcile;
 mod status_waits;
 mod sync_now;

@@ -19,6 +19,7 @@ mod e2e_availability;
 mod e2e_bad_input;
 mod e2e_catalogue;
 mod e2e_deletes;
+mod e2e_drift;
 mod e2e_faults;
 mod e2e_fo;
 mod e2e_fo_orders;
