@@ -10,6 +10,7 @@ pub mod bus;
 pub mod capture;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod credentials;
 pub mod error;
 pub mod event;

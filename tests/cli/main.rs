@@ -14,6 +14,7 @@ mod bad_config;
 mod broken_pipe;
 mod chaos_short;
 mod compose_stack;
+mod console_browser;
 mod coupling;
 mod credentials;
 mod dashboards_prometheus;
