@@ -15,7 +15,8 @@ pub const SAMPLE_EVERY: Duration = Duration::from_secs(5);
 /// The window the rate is measured over.
 const WINDOW: Duration = Duration::from_secs(60);
 
-/// Totals of one mapping at one sample.
+/// Totals of one mapping at one sample (failures of every stage; the rest at the stages
+/// after the transform).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Totals {
     /// Records written (created, updated, deleted), all write stages.
@@ -65,16 +66,19 @@ pub fn current_totals() -> BTreeMap<String, Totals> {
                     .unwrap_or_default()
             };
             let (mapping, stage, outcome) = (label("mapping"), label("stage"), label("outcome"));
+            let n = m.get_counter().value() as u64;
+            let t = out.entry(mapping).or_default();
+            // A record failing in the transform is counted there; everything else that is
+            // handled, at the stage that writes.
+            if outcome == "failed" {
+                t.failed += n;
+            }
             if stage == "transform" {
                 continue;
             }
-            let n = m.get_counter().value() as u64;
-            let t = out.entry(mapping).or_default();
             t.handled += n;
-            match outcome.as_str() {
-                "created" | "updated" | "deleted" => t.written += n,
-                "failed" => t.failed += n,
-                _ => {}
+            if matches!(outcome.as_str(), "created" | "updated" | "deleted") {
+                t.written += n;
             }
         }
     }
@@ -109,8 +113,16 @@ impl Activity {
         }
     }
 
-    /// What the overview shows of `mapping`.
-    pub fn of(&self, mapping: &str) -> MappingActivity {
+    /// What the overview shows of `mapping`, with its totals now (`now`, from
+    /// [`current_totals`]).
+    pub fn of(&self, mapping: &str, now: &BTreeMap<String, Totals>) -> MappingActivity {
+        let mut a = self.sampled(mapping);
+        a.totals = now.get(mapping).copied().unwrap_or_default();
+        a
+    }
+
+    /// What the samples say of `mapping`.
+    fn sampled(&self, mapping: &str) -> MappingActivity {
         let s = self.inner.lock();
         let (Some((t1, last)), Some((t0, first))) = (s.ring.back(), s.ring.front()) else {
             return MappingActivity::default();
@@ -162,16 +174,16 @@ mod tests {
             )])
         };
         a.sample_with(tot(10), t0, w0);
-        assert_eq!(a.of("CUSTOMER").last_activity, None);
+        assert_eq!(a.sampled("CUSTOMER").last_activity, None);
         a.sample_with(
             tot(40),
             t0 + Duration::from_secs(30),
             w0 + chrono::Duration::seconds(30),
         );
-        let m = a.of("CUSTOMER");
+        let m = a.sampled("CUSTOMER");
         assert_eq!(m.totals.written, 40);
         assert!((m.writes_per_min - 60.0).abs() < 1e-9, "{m:?}");
         assert_eq!(m.last_activity, Some(w0 + chrono::Duration::seconds(30)));
-        assert_eq!(a.of("OTHER"), MappingActivity::default());
+        assert_eq!(a.of("OTHER", &BTreeMap::new()), MappingActivity::default());
     }
 }

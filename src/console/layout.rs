@@ -104,12 +104,34 @@ pub fn record_link(mapping: &str, key: &str) -> Markup {
     html! { a.key href=(href) { (key) } }
 }
 
-/// A field diff; the row of `at_fault` is marked.
+/// A field diff; the row of `at_fault` is marked. A new record's (every field new, more than
+/// a few) folds into a summary naming the field at fault.
 pub fn diff_table(changes: &[FieldChange], at_fault: Option<&str>) -> Markup {
+    let new = changes.len() > 6 && changes.iter().all(|c| c.before.is_none());
+    if new {
+        let fault = at_fault.and_then(|f| changes.iter().find(|c| c.field == f));
+        return html! {
+            details.diff-new {
+                summary {
+                    "first version: " (changes.len()) " fields"
+                    @if let Some(c) = fault { "; " code { (c.field) } " = " (show(&c.after)) }
+                }
+                (diff_rows(changes, at_fault))
+            }
+        };
+    }
     html! {
         @if changes.is_empty() {
             span.muted { "no field changed" }
         } @else {
+            (diff_rows(changes, at_fault))
+        }
+    }
+}
+
+fn diff_rows(changes: &[FieldChange], at_fault: Option<&str>) -> Markup {
+    html! {
+        {
             table.diff {
                 tr { th { "field" } th { "before" } th { "after" } }
                 @for c in changes {

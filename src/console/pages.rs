@@ -70,8 +70,8 @@ pub fn overview(live: &Live, activity: &Activity, csrf: &str) -> Markup {
     let errors = live.parts.store.errors().unwrap_or_default();
     let parked = live.parts.store.parked().unwrap_or_default();
     let passes = last_passes(live);
-    let m = crate::metrics::metrics();
     let _ = csrf;
+    let totals = super::activity::current_totals();
     html! {
         table #mappings {
             tr {
@@ -82,7 +82,7 @@ pub fn overview(live: &Live, activity: &Activity, csrf: &str) -> Markup {
             }
             @for map in live.parts.catalogue.ordered() {
                 @let (state, why) = mapping_state(live, &map.name);
-                @let a = activity.of(&map.name);
+                @let a = activity.of(&map.name, &totals);
                 tr data-mapping=(map.name) {
                     td { strong { (map.name) } }
                     td { code { (map.crm_entity) } " ↔ " code { (map.erp_entity) } }
@@ -91,7 +91,7 @@ pub fn overview(live: &Live, activity: &Activity, csrf: &str) -> Markup {
                         span class=(format!("state-{}", state.replace(' ', "-"))) { (state) }
                         @if let Some(w) = why { br; span.muted { (w) } }
                     }
-                    td.num { (m.couplings.with_label_values(&[map.name.as_str()]).get()) }
+                    td.num { (live.parts.store.coupling_count(&map.name).unwrap_or_default()) }
                     td.num { (a.totals.written) }
                     td.num { (format!("{:.1}", a.writes_per_min)) }
                     td.num { (a.totals.failed) }
