@@ -1,8 +1,8 @@
 //! The operator console in a real browser: `couplet run` against the sandbox with a console
 //! token, driven through headless Chromium (Debian's `chromium` and `chromium-driver`, which
 //! `.ci/run` installs) by WebDriver (`fantoccini`): log in, see a record fail, fix its cause,
-//! Retry it and see it written; uncouple a pair, find one of its records by its natural key
-//! and Couple it again. Screenshots go to `docs/console/*.png` (the README shows them).
+//! Retry it and see it written; Skip another; uncouple a pair, find one of its records by its
+//! natural key, Couple it again and Sync Now. Screenshots go to `docs/console/*.png` (the README shows them).
 //!
 //! Fails without Chromium or its driver, naming the packages (set CHROMIUM / CHROMEDRIVER to
 //! use others).
@@ -160,7 +160,7 @@ async fn an_operator_retries_an_error_and_couples_a_record_in_the_browser() {
     ));
     std::fs::write(&cli.config, text).unwrap();
     let log = cli.dir.path().join("run.log");
-    // SAFETY of the environment: the child gets the token through its own environment.
+    // The child gets the token through its own environment.
     let mut run = Instance(
         Command::new(env!("CARGO_BIN_EXE_couplet"))
             .args(["run", "--config"])
@@ -201,15 +201,31 @@ async fn an_operator_retries_an_error_and_couples_a_record_in_the_browser() {
         )
         .unwrap();
     let key = format!("bc/customers/{failing}");
-    wait_for(60, "the customer to fail", || {
+    // And a Dataverse account whose name is too long for Business Central (100 characters).
+    let long_name = format!("Contoso {}", "Very Long Name ".repeat(8))
+        .trim()
+        .to_string();
+    let too_long = cli
+        .sb
+        .insert_row(
+            couplet::systems::DATAVERSE,
+            "accounts",
+            fields(json!({"name": long_name, "customertypecode": 3, "statecode": 0})),
+        )
+        .unwrap();
+    let long_key = format!("dataverse/accounts/{too_long}");
+    wait_for(60, "the customer and the account to fail", || {
         let r = http
             .get(format!("{base}/console/errors"))
             .bearer_auth(TOKEN)
             .send();
-        let key = key.clone();
+        let keys = [key.clone(), long_key.clone()];
         async move {
             match r.await {
-                Ok(r) => r.text().await.unwrap_or_default().contains(&key),
+                Ok(r) => {
+                    let page = r.text().await.unwrap_or_default();
+                    keys.iter().all(|k| page.contains(k))
+                }
                 Err(_) => false,
             }
         }
@@ -294,6 +310,41 @@ async fn an_operator_retries_an_error_and_couples_a_record_in_the_browser() {
         "the retried record is off the errors list"
     );
     shot(&b, "retried").await;
+
+    // Skip the account: off the list, and the skip is on its trail.
+    let long_row = b
+        .find(Locator::Css(&format!("tr[data-record='{long_key}']")))
+        .await
+        .unwrap();
+    let long_text = long_row.text().await.unwrap();
+    assert!(long_text.contains("displayName"), "{long_text}");
+    long_row
+        .find(Locator::Css("button[value=skip]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.accept_alert().await.unwrap();
+    let said = flash(&b).await;
+    assert!(
+        said.contains("Skipped") && said.contains(&long_key),
+        "{said}"
+    );
+    assert!(
+        b.find(Locator::Css(&format!("tr[data-record='{long_key}']")))
+            .await
+            .is_err(),
+        "the skipped record is off the errors list"
+    );
+    b.goto(&format!(
+        "{base}/console/record?mapping=CUSTOMER&key={}",
+        urlencoding::encode(&long_key)
+    ))
+    .await
+    .unwrap();
+    let trail = wait_el(&b, "table#trail").await.text().await.unwrap();
+    assert!(trail.contains("skipped in the console"), "{trail}");
 
     // Uncouple the pair from the record's page.
     b.goto(&format!(
@@ -419,7 +470,7 @@ async fn an_operator_retries_an_error_and_couples_a_record_in_the_browser() {
         .text()
         .await
         .unwrap();
-    for action in ["retry", "uncouple", "couple", "sync_now"] {
+    for action in ["retry", "skip", "uncouple", "couple", "sync_now"] {
         let line = format!("couplet_console_actions_total{{action=\"{action}\",outcome=\"ok\"}} 1");
         assert!(metrics.contains(&line), "{line} not in /metrics");
     }

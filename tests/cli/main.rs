@@ -1,6 +1,6 @@
 //! The `couplet` binary and the files shipped beside it: `couple` / `uncouple`, `sync-now`,
 //! `mappings`, `--log-format json`, the demo's lead-to-cash story, the Grafana dashboards
-//! against a real Prometheus, and the compose stack.
+//! against a real Prometheus, the compose stack, and the operator console in headless Chromium.
 //!
 //! One test binary, so the library and librdkafka are linked once for all of them. Each module
 //! is a former `tests/<name>.rs`: run one with `cargo test --test cli <name>::`
