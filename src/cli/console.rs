@@ -48,7 +48,7 @@ pub async fn demo_listener(
     let s = crate::metrics_server::MetricsServer::start_with_routes(
         addr,
         None,
-        console.as_ref().map(|c| c.router()),
+        console.clone().map(crate::console::routes::router),
     )
     .await
     .map_err(|e| anyhow::anyhow!("cannot serve metrics on {addr}: {e}"))?;

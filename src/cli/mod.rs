@@ -247,7 +247,7 @@ async fn run(config: &std::path::Path) -> anyhow::Result<()> {
             crate::metrics_server::MetricsServer::start_with_routes(
                 addr,
                 cfg.metrics.detail_token()?,
-                console.as_ref().map(|c| c.router()),
+                console.clone().map(crate::console::routes::router),
             )
             .await
             .map_err(|e| anyhow::anyhow!("cannot serve metrics on {addr}: {e}"))?,

@@ -9,7 +9,7 @@
 //!   Uncouple and Sync Now.
 //! - [`actions`]: what the buttons do, on the running engine's own objects.
 //! - [`auth`]: the token, sessions, and the cross-site and CSRF checks; [`routes`] wires
-//!   them.
+//!   them ([`routes::router`]: the routes to merge into the listener's).
 //!
 //! Off unless `[console] token_env` names a token; server-rendered HTML (`maud`, which escapes
 //! every value) with one small script.
@@ -100,11 +100,6 @@ impl Console {
 
     fn live(&self) -> Option<actions::Live> {
         self.inner.live.read().clone()
-    }
-
-    /// The routes to serve under `/console`.
-    pub fn router(&self) -> axum::Router {
-        routes::router(self.clone())
     }
 }
 

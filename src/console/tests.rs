@@ -17,7 +17,7 @@ impl Served {
         let server = MetricsServer::start_with_routes(
             "127.0.0.1:0".parse().unwrap(),
             None,
-            console.map(|c| c.router()),
+            console.map(routes::router),
         )
         .await
         .unwrap();
