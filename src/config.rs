@@ -44,6 +44,9 @@ pub struct Config {
     /// Prometheus endpoint.
     #[serde(default)]
     pub metrics: MetricsSection,
+    /// The operator console (`[console]`), served on the same listener.
+    #[serde(default)]
+    pub console: crate::console::ConsoleSection,
     /// Sales orders from Dataverse to Business Central.
     #[serde(default)]
     pub orders: crate::orders::OrdersConfig,

@@ -10,6 +10,7 @@ pub mod bus;
 pub mod capture;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod credentials;
 pub mod drift;
 pub mod dryrun;

@@ -251,6 +251,16 @@ impl MetricsServer {
         addr: SocketAddr,
         detail_token: Option<Secret>,
     ) -> std::io::Result<MetricsServer> {
+        MetricsServer::start_with_routes(addr, detail_token, None).await
+    }
+
+    /// As [`MetricsServer::start_with_token`], also serving `extra`'s routes (the operator
+    /// console, when it is on).
+    pub async fn start_with_routes(
+        addr: SocketAddr,
+        detail_token: Option<Secret>,
+        extra: Option<Router>,
+    ) -> std::io::Result<MetricsServer> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let probe: Shared = Arc::new(Mutex::new(None));
@@ -263,7 +273,8 @@ impl MetricsServer {
             .route("/healthz", get(|| async { "ok\n" }))
             .route("/readyz", get(readyz))
             .with_state(state.clone())
-            .merge(status_endpoint::router(state.detail_token));
+            .merge(status_endpoint::router(state.detail_token))
+            .merge(extra.unwrap_or_default());
         let (stop, mut rx) = watch::channel(false);
         let task = tokio::spawn(async move {
             let shutdown = async move {

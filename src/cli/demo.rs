@@ -13,7 +13,6 @@ use super::report::{Live, counts};
 use crate::event::Side;
 use crate::event::{Fields, System};
 use crate::mapping::Catalogue;
-use crate::metrics_server::MetricsServer;
 use crate::pipeline::Engine;
 use crate::sandbox::{RateLimit, Sandbox, SandboxConfig};
 use crate::store::Store;
@@ -124,22 +123,19 @@ pub async fn run(o: DemoOptions) -> anyhow::Result<bool> {
     let parts = build::connect_parts(&cfg).await?;
     let (catalogue, store) = (parts.catalogue.clone(), parts.store.clone());
     crate::metrics::metrics().prime(&parts.catalogue, &parts.topics);
-    let server = match o.metrics_listen {
+    let (server, console) = match o.metrics_listen {
         Some(addr) => {
-            let s = MetricsServer::start(addr)
-                .await
-                .map_err(|e| anyhow::anyhow!("cannot serve metrics on {addr}: {e}"))?;
-            println!(
-                "Metrics at http://{0}/metrics (also /healthz, /readyz).",
-                s.local_addr()
-            );
-            Some(s)
+            let (s, c) = super::console::demo_listener(addr).await?;
+            (Some(s), c)
         }
-        None => None,
+        None => (None, None),
     };
     let mut engine = Engine::start(parts).await?;
     if let Some(s) = &server {
         s.set_probe(super::probe(&engine));
+        if let Some(c) = &console {
+            super::console::attach(c, &engine, s.local_addr())?;
+        }
     }
 
     let live = Live::start(

@@ -4,6 +4,7 @@ pub mod args;
 pub mod bench;
 pub mod build;
 pub mod check;
+pub mod console;
 pub mod couple;
 pub mod credentials;
 pub mod credentials_args;
@@ -256,11 +257,14 @@ async fn run(config: &std::path::Path) -> anyhow::Result<()> {
         .map(|m| m.name.clone())
         .collect();
     crate::metrics::metrics().prime(&parts.catalogue, &parts.topics);
-    let server = match cfg.metrics.listen {
+    let console = console::from_config(&cfg)?;
+    let listen = crate::console::config::listen_addr(cfg.metrics.listen, console.is_some());
+    let server = match listen {
         Some(addr) => Some(
-            crate::metrics_server::MetricsServer::start_with_token(
+            crate::metrics_server::MetricsServer::start_with_routes(
                 addr,
                 cfg.metrics.detail_token()?,
+                console.clone().map(crate::console::routes::router),
             )
             .await
             .map_err(|e| anyhow::anyhow!("cannot serve metrics on {addr}: {e}"))?,
@@ -281,6 +285,9 @@ async fn run(config: &std::path::Path) -> anyhow::Result<()> {
         };
     if let Some(s) = &server {
         s.set_probe(probe(&engine));
+        if let Some(c) = &console {
+            console::attach(c, &engine, s.local_addr())?;
+        }
     }
     tracing::info!(mappings = %names.join(","), data_dir = %cfg.data_dir.display(), "Couplet is running; Ctrl-C to stop.");
     let stop = stop_signal();

@@ -1,6 +1,6 @@
 //! The `couplet` binary and the files shipped beside it: `couple` / `uncouple`, `sync-now`,
 //! `mappings`, `--log-format json`, the demo's lead-to-cash story, the Grafana dashboards
-//! against a real Prometheus, and the compose stack.
+//! against a real Prometheus, the compose stack, and the operator console in headless Chromium.
 //!
 //! One test binary, so the library and librdkafka are linked once for all of them. Each module
 //! is a former `tests/<name>.rs`: run one with `cargo test --test cli <name>::`
@@ -14,6 +14,7 @@ mod bad_config;
 mod broken_pipe;
 mod chaos_short;
 mod compose_stack;
+mod console_browser;
 mod coupling;
 mod credentials;
 mod credentials_certificate;
