@@ -117,10 +117,36 @@ where
 }
 
 async fn shot(c: &Client, name: &str) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/console");
+    // The README's screenshots are refreshed on request only, so that a test run leaves the
+    // checkout as it was: `COUPLET_UPDATE_SCREENSHOTS=1 cargo test --test cli console_browser`.
+    let dir = if std::env::var_os("COUPLET_UPDATE_SCREENSHOTS").is_some() {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/console")
+    } else {
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("console-screenshots")
+    };
     std::fs::create_dir_all(&dir).unwrap();
     let png = c.screenshot().await.unwrap();
     std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+}
+
+/// Clicks the element `css`.
+async fn click(c: &Client, css: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Types `text` into the element `css`.
+async fn type_into(c: &Client, css: &str, text: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .send_keys(text)
+        .await
+        .unwrap();
 }
 
 /// The element `css` once it is on the page; fails with the page's URL and source.
@@ -241,18 +267,8 @@ async fn an_operator_retries_an_error_and_couples_a_record_in_the_browser() {
             .path()
             .ends_with("/console/login")
     );
-    b.find(Locator::Css("input[name=token]"))
-        .await
-        .unwrap()
-        .send_keys(TOKEN)
-        .await
-        .unwrap();
-    b.find(Locator::Css("form.login button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    type_into(&b, "input[name=token]", TOKEN).await;
+    click(&b, "form.login button").await;
     wait_el(&b, "table#mappings").await;
     let overview = b.source().await.unwrap();
     assert!(overview.contains("CUSTOMER"), "{overview}");
@@ -353,12 +369,7 @@ async fn an_operator_retries_an_error_and_couples_a_record_in_the_browser() {
     ))
     .await
     .unwrap();
-    b.find(Locator::Css("button[value=uncouple]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&b, "button[value=uncouple]").await;
     b.accept_alert().await.unwrap();
     let said = flash(&b).await;
     assert!(said.contains("Uncoupled"), "{said}");
@@ -372,12 +383,7 @@ async fn an_operator_retries_an_error_and_couples_a_record_in_the_browser() {
         .await
         .unwrap();
     q.send_keys(&number).await.unwrap();
-    b.find(Locator::Css("form#search button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&b, "form#search button").await;
     let found = wait_el(&b, &format!("tr[data-record='{key}']")).await;
     let found_text = found.text().await.unwrap();
     assert!(
@@ -449,12 +455,7 @@ async fn an_operator_retries_an_error_and_couples_a_record_in_the_browser() {
     shot(&b, "record").await;
 
     // Sync Now writes the customer over the account, forced.
-    b.find(Locator::Css("button[value=sync-now]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&b, "button[value=sync-now]").await;
     let said = flash(&b).await;
     assert!(
         said.contains("Synchronised:") && said.contains("updated") && said.contains(&account_id),

@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use crate::capture::emit::emit_all;
@@ -102,6 +102,7 @@ impl DataverseCapture {
         } else {
             None
         };
+        let mut read_started = Utc::now();
         if link.is_none() {
             self.cx.status.full_read();
         }
@@ -117,6 +118,7 @@ impl DataverseCapture {
                     link = None;
                     full = true;
                     seen = Some(HashSet::new());
+                    read_started = Utc::now();
                     self.cx.status.full_read();
                     continue;
                 }
@@ -171,7 +173,7 @@ impl DataverseCapture {
                 }));
             };
             if let (true, Some(seen)) = (full, seen.as_ref()) {
-                self.infer_deletions(seen).await?;
+                self.infer_deletions(seen, read_started).await?;
             }
             if !self.keeps_quiet_checkpoint(ck.as_ref(), &link, appended) {
                 self.cx
@@ -210,15 +212,17 @@ impl DataverseCapture {
             && at.is_some_and(|t| Utc::now() - t < QUIET_REFRESH)
     }
 
-    /// After a full read: coupled CRM records that were not in it are gone.
-    async fn infer_deletions(&self, seen: &HashSet<String>) -> Result<(), PassError> {
-        let gone: Vec<ChangeEvent> = self
-            .cx
-            .store
-            .couplings(Some(&self.mapping.name))?
+    /// After a full read that began at `read_started`: coupled CRM records that were not in it
+    /// are gone.
+    async fn infer_deletions(
+        &self,
+        seen: &HashSet<String>,
+        read_started: DateTime<Utc>,
+    ) -> Result<(), PassError> {
+        let couplings = self.cx.store.couplings(Some(&self.mapping.name))?;
+        let gone: Vec<ChangeEvent> = gone_from_full_read(&couplings, seen, read_started)
             .into_iter()
-            .filter(|c| !seen.contains(&c.crm_id.to_ascii_lowercase()))
-            .map(|c| self.event(&c.crm_id, ChangeOp::Delete, Fields::new()))
+            .map(|id| self.event(id, ChangeOp::Delete, Fields::new()))
             .collect();
         if !gone.is_empty() {
             tracing::info!(capture = %self.cx.status.name(), count = gone.len(), "Coupled records missing from the full re-read are reported as deleted.");
@@ -247,5 +251,74 @@ impl DataverseCapture {
             etag,
             fields,
         )
+    }
+}
+
+/// How long before a full read began a coupling must have been made for a record missing from
+/// the read to count as deleted: a margin for the clocks of the instances that couple.
+const COUPLED_BEFORE_READ_MARGIN_SECS: i64 = 2;
+
+/// The CRM ids of the couplings whose record a full read that began at `read_started` did not
+/// see. A pair coupled while the read ran is left out: its record may have been created after
+/// the read passed its page (the apply stage creating accounts during the first full read), and
+/// reporting it deleted would uncouple a live pair. A record of such a pair that is really
+/// deleted shows in the delta that follows the read.
+fn gone_from_full_read<'a>(
+    couplings: &'a [crate::store::coupling::Coupling],
+    seen: &HashSet<String>,
+    read_started: DateTime<Utc>,
+) -> Vec<&'a str> {
+    let before = read_started - chrono::Duration::seconds(COUPLED_BEFORE_READ_MARGIN_SECS);
+    couplings
+        .iter()
+        .filter(|c| c.coupled_at < before && !seen.contains(&c.crm_id.to_ascii_lowercase()))
+        .map(|c| c.crm_id.as_str())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::coupling::Coupling;
+
+    fn coupling(crm_id: &str, coupled_at: DateTime<Utc>) -> Coupling {
+        Coupling {
+            mapping: "CUSTOMER".into(),
+            crm_entity: "accounts".into(),
+            crm_id: crm_id.into(),
+            erp_entity: "customers".into(),
+            erp_id: format!("e-{crm_id}"),
+            crm_modified_on: None,
+            erp_modified_on: None,
+            crm_etag: None,
+            erp_etag: None,
+            hash_to_crm: None,
+            hash_to_erp: None,
+            coupled_at,
+            last_sync_at: None,
+            last_direction: None,
+            last_result: None,
+        }
+    }
+
+    /// Seen in kafka_scale_out: accounts the apply stage created and coupled while the first
+    /// full read ran were reported deleted and uncoupled, though they existed.
+    #[test]
+    fn a_pair_coupled_while_the_full_read_ran_is_not_reported_deleted() {
+        let start = Utc::now();
+        let old = start - chrono::Duration::minutes(5);
+        let couplings = [
+            coupling("A-seen", old),
+            coupling("b-gone", old),
+            coupling(
+                "c-coupled-during-the-read",
+                start + chrono::Duration::seconds(3),
+            ),
+        ];
+        let seen: HashSet<String> = ["a-seen".to_string()].into();
+        assert_eq!(
+            gone_from_full_read(&couplings, &seen, start),
+            vec!["b-gone"]
+        );
     }
 }
