@@ -542,13 +542,9 @@ pub async fn uncouple_cmd(a: &UncoupleArgs) -> anyhow::Result<bool> {
         )
         .await?;
         println!(
-            "Uncoupled {}/{}/{} <-> {}/{}/{}",
-            m.system(Side::Erp),
-            c.erp_entity,
-            c.erp_id,
-            m.system(Side::Crm),
-            c.crm_entity,
-            c.crm_id
+            "Uncoupled {} <-> {}",
+            c.key(m.pair, Side::Erp),
+            c.key(m.pair, Side::Crm)
         );
     }
     p.store.flush()?;

@@ -254,13 +254,9 @@ impl Live {
         )
         .await?;
         Ok(format!(
-            "Uncoupled {}/{}/{} <-> {}/{}/{} in {mapping}; both records are kept.",
-            m.system(Side::Erp),
-            c.erp_entity,
-            c.erp_id,
-            m.system(Side::Crm),
-            c.crm_entity,
-            c.crm_id
+            "Uncoupled {} <-> {} in {mapping}; both records are kept.",
+            c.key(m.pair, Side::Erp),
+            c.key(m.pair, Side::Crm)
         ))
     }
 

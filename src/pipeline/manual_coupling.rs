@@ -213,6 +213,6 @@ pub async fn uncouple(
         why.to_string(),
     )
     .await?;
-    tracing::info!(mapping = %c.mapping, crm = %format!("{}/{}/{}", pair.crm, c.crm_entity, c.crm_id), erp = %format!("{}/{}/{}", pair.erp, c.erp_entity, c.erp_id), why, "Uncoupled.");
+    tracing::info!(mapping = %c.mapping, crm = %c.key(pair, Side::Crm), erp = %c.key(pair, Side::Erp), why, "Uncoupled.");
     Ok(())
 }

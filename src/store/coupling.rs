@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::event::Side;
+use crate::event::{Pair, RecordKey, Side};
 
 /// One coupling.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -73,6 +73,14 @@ impl Coupling {
             self.hash_to_crm.as_deref()
         } else {
             self.hash_to_erp.as_deref()
+        }
+    }
+    /// The record of `side` in the systems of `pair`.
+    pub fn key(&self, pair: Pair, side: Side) -> RecordKey {
+        if side.is_crm() {
+            RecordKey::new(pair.crm, self.crm_entity.clone(), self.crm_id.clone())
+        } else {
+            RecordKey::new(pair.erp, self.erp_entity.clone(), self.erp_id.clone())
         }
     }
 }

@@ -57,12 +57,7 @@ impl Instance {
 pub fn write_config(sb: &Sandbox, dir: &Path, prefix: &str, brokers: &str) -> PathBuf {
     let mut text = build::sandbox_config_text(sb, &dir.join("data"));
     text = text.replace("poll_interval_ms = 500", "poll_interval_ms = 200");
-    // One record per producer batch: Tansu 0.6 returns nothing of a batch to a consumer that
-    // starts inside it (`scripts/check-broker-mid-batch.py`), so a partition handed over at a
-    // committed offset in the middle of a batch would skip the batch's tail.
-    text.push_str(&format!(
-        "\n[bus]\nbackend = \"kafka\"\npartitions = 6\ntopic_prefix = \"{prefix}\"\n\n[bus.kafka]\nbrokers = \"{brokers}\"\n\n[bus.kafka.extra]\n\"batch.num.messages\" = \"1\"\n"
-    ));
+    text.push_str(&build::tansu_bus_section(prefix, brokers));
     let path = dir.join("couplet.toml");
     std::fs::write(&path, text).unwrap();
     path

@@ -20,8 +20,7 @@ use couplet::mapping::Catalogue;
 use couplet::pipeline::Engine;
 use couplet::sandbox::{Sandbox, SandboxConfig};
 use couplet::store::Store;
-use couplet::transform::compare::{MappingCheck, compare};
-use couplet::transform::fields::Context;
+use couplet::transform::compare::MappingCheck;
 use tempfile::TempDir;
 
 pub mod instances;
@@ -589,19 +588,9 @@ pub fn defaults_with(mapping: &str, from: &str, to: &str) -> String {
 /// Compares every mapping of `catalogue` side by side on the sandbox, through the couplings
 /// in `store` (currencies by ISO code, the sandbox's local currency USD).
 pub fn checks(sb: &Sandbox, store: &Store, catalogue: &Catalogue) -> Vec<MappingCheck> {
-    let currencies = couplet::cli::sandbox_checks::sandbox_currencies(sb);
-    let cx = Context {
-        catalogue,
-        store,
-        currencies: &currencies,
-    };
-    catalogue
-        .ordered()
-        .iter()
-        .map(|m| {
-            let crm = sb.rows(couplet::systems::DATAVERSE, &m.crm_entity);
-            let erp = sb.rows(catalogue.pair().erp, &m.erp_entity);
-            compare(m, &crm, &erp, &cx).expect("comparison reads the store")
-        })
-        .collect()
+    let erp = catalogue.pair().erp;
+    couplet::cli::sandbox_checks::compare_mappings_reading(sb, store, catalogue, |m| {
+        sb.rows(erp, &m.erp_entity)
+    })
+    .expect("comparison reads the store")
 }

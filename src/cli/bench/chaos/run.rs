@@ -41,8 +41,7 @@ const MAX_ROUNDS_FACTOR: usize = 6;
 const KAFKA_RESTART_BACKOFF: Duration = Duration::from_secs(11);
 
 /// The child's configuration: the sandbox, fast polls, the client's timeout and short backoffs;
-/// on Kafka, the run's broker with one record per batch (a Tansu need, README "Broker
-/// compatibility notes").
+/// on Kafka, the run's broker ([`build::tansu_bus_section`]).
 fn write_config(
     sb: &Sandbox,
     dir: &Path,
@@ -57,9 +56,7 @@ fn write_config(
     ));
     if let Some(brokers) = brokers {
         let prefix = format!("chaos-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-        text.push_str(&format!(
-            "\n[bus]\nbackend = \"kafka\"\npartitions = 6\ntopic_prefix = \"{prefix}\"\n\n[bus.kafka]\nbrokers = \"{brokers}\"\n\n[bus.kafka.extra]\n\"batch.num.messages\" = \"1\"\n"
-        ));
+        text.push_str(&build::tansu_bus_section(&prefix, brokers));
     }
     let path = dir.join("couplet.toml");
     std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
